@@ -1,0 +1,187 @@
+//! The values that cross the router core's boundary: ids, call requests,
+//! observed outcomes, decided actions and audit events.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::Tier;
+use crate::time::{Span, Time};
+
+/// Dense index of an endpoint in [`RouterConfig::endpoints`](super::RouterConfig).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EndpointId(pub u32);
+
+/// Dense index of a tenant in [`RouterConfig::tenants`](super::RouterConfig).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TenantId(pub u32);
+
+/// Index of a workflow within its tenant's workflow list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WorkflowId(pub u32);
+
+/// A call, numbered by the router in submission order from 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallId(pub u64);
+
+/// One try of a call on one endpoint, numbered by the router from 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AttemptId(pub u64);
+
+/// A model call handed to the router.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRequest {
+    /// Who is calling.
+    pub tenant: TenantId,
+    /// Which of the tenant's workflows.
+    pub workflow: WorkflowId,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Expected output tokens (for token-rate limits).
+    pub output_tokens: u32,
+    /// When the task this call belongs to must be done, if it has a deadline.
+    pub deadline: Option<Time>,
+}
+
+/// What the driver observed for an attempt. The router measures the
+/// attempt's latency itself, from its dispatch to this report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The endpoint answered.
+    Success,
+    /// A 5xx answer, including 503 for a full provider queue.
+    ServerError,
+    /// The connection failed or was reset.
+    ConnectionError,
+    /// A 429; the endpoint should not be used again before `retry_after`.
+    RateLimited {
+        /// How long the endpoint asked us to wait.
+        retry_after: Span,
+    },
+}
+
+impl Outcome {
+    /// Whether the attempt served the call.
+    pub const fn is_success(self) -> bool {
+        matches!(self, Outcome::Success)
+    }
+}
+
+/// Why a call ended without being served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// Every allowed attempt failed.
+    AttemptsExhausted,
+    /// No step of the chain was eligible and waiting would not help.
+    NoEligibleEndpoint,
+    /// The task's deadline cannot be met.
+    DeadlineUnreachable,
+}
+
+/// A decision the driver must carry out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Send an attempt of `call` to `endpoint`; report its outcome with
+    /// [`Router::on_outcome`](super::Router::on_outcome).
+    Dispatch {
+        /// The call.
+        call: CallId,
+        /// The new attempt.
+        attempt: AttemptId,
+        /// Where to send it.
+        endpoint: EndpointId,
+        /// The chain tier of that endpoint for this tenant.
+        tier: Tier,
+    },
+    /// Abandon an attempt in flight (it timed out, or lost a hedge race).
+    /// Any outcome reported for it later is ignored.
+    Cancel {
+        /// The call.
+        call: CallId,
+        /// The attempt to abandon.
+        attempt: AttemptId,
+    },
+    /// The call was served by `attempt`.
+    Complete {
+        /// The call.
+        call: CallId,
+        /// The winning attempt.
+        attempt: AttemptId,
+        /// Where it was served.
+        endpoint: EndpointId,
+        /// At which tier.
+        tier: Tier,
+    },
+    /// The call ends unserved.
+    Fail {
+        /// The call.
+        call: CallId,
+        /// Why.
+        reason: FailReason,
+    },
+}
+
+impl Action {
+    /// The call the action is about.
+    pub const fn call(&self) -> CallId {
+        match *self {
+            Action::Dispatch { call, .. }
+            | Action::Cancel { call, .. }
+            | Action::Complete { call, .. }
+            | Action::Fail { call, .. } => call,
+        }
+    }
+}
+
+/// What made the router leave a tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A 5xx or connection error.
+    Error,
+    /// A 429.
+    RateLimited,
+    /// The attempt timed out.
+    Timeout,
+    /// The endpoint was skipped before dispatch (e.g. busy or cooling down).
+    Unavailable,
+}
+
+/// Something an operator would want in the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AuditKind {
+    /// A call moved from one tier to another between attempts.
+    TierChange {
+        /// The tier of the previous attempt.
+        from: Tier,
+        /// The tier of the new attempt.
+        to: Tier,
+        /// Why.
+        trigger: Trigger,
+    },
+}
+
+/// One audit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When the router decided it.
+    pub at: Time,
+    /// The tenant concerned, if any.
+    pub tenant: Option<TenantId>,
+    /// The workflow concerned, if any.
+    pub workflow: Option<WorkflowId>,
+    /// The call concerned, if any.
+    pub call: Option<CallId>,
+    /// The endpoint concerned, if any.
+    pub endpoint: Option<EndpointId>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: AuditKind,
+}
