@@ -1,6 +1,23 @@
 //! slaplan: vet per-tenant SLA clauses for AI-agent inference before signing.
+//!
+//! Crate map (see ARCHITECTURE.md for the invariants):
+//! - [`time`]: integer time and durations, shared by everything.
+//! - [`policy`]: the sans-IO router core a production router links.
+//! - `engine`: the discrete-event engine and RNG streams.
+//! - `model`: endpoints, workloads and the simulated world that drives the router core.
+//! - `scenario`: the scenario file and its validation.
+//! - `sla`: clauses, windows and attainment.
+//! - `plan`: Monte Carlo replications, intervals and verdicts.
+//! - `report`: tables and output files.
+//!
+//! Everything but `time` and `policy` needs the default `cli` feature.
 
 #![warn(missing_docs)]
 
 pub mod policy;
 pub mod time;
+
+#[cfg(feature = "cli")]
+pub mod engine;
+#[cfg(feature = "cli")]
+pub mod scenario;

@@ -1,0 +1,75 @@
+//! RNG streams: every random draw in a replication comes from a stream
+//! derived from `(master seed, replication index, stream name)`, so results do
+//! not depend on thread count, shard split or the order streams are created.
+
+use rand::SeedableRng;
+
+/// The generator behind every stream: xoshiro256++, a fixed algorithm whose
+/// output does not change between `rand` releases.
+pub type Rng = rand::rngs::Xoshiro256PlusPlus;
+
+/// The 64-bit seed of stream `name` of replication `replication`.
+///
+/// FNV-1a over the name, mixed with the seed and replication through
+/// SplitMix64's finalizer. Written out here (rather than `std::hash`) because
+/// the value is part of the reproducibility contract and must never change.
+pub fn stream_seed(master: u64, replication: u64, name: &str) -> u64 {
+    let h = fnv1a(name.as_bytes());
+    let mut x = splitmix(master ^ splitmix(replication.wrapping_add(0x9e37_79b9_7f4a_7c15)));
+    x ^= splitmix(h);
+    splitmix(x)
+}
+
+/// A fresh generator for stream `name` of replication `replication`.
+pub fn stream(master: u64, replication: u64, name: &str) -> Rng {
+    Rng::seed_from_u64(stream_seed(master, replication, name))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::RngExt;
+
+    #[test]
+    fn streams_are_reproducible_and_distinct() {
+        let a: u64 = stream(7, 0, "arrivals").random();
+        let b: u64 = stream(7, 0, "arrivals").random();
+        assert_eq!(a, b);
+        assert_ne!(stream_seed(7, 0, "arrivals"), stream_seed(7, 1, "arrivals"));
+        assert_ne!(stream_seed(7, 0, "arrivals"), stream_seed(7, 0, "service"));
+        assert_ne!(stream_seed(7, 0, "arrivals"), stream_seed(8, 0, "arrivals"));
+    }
+
+    #[test]
+    fn mixing_functions_match_their_published_values() {
+        // SplitMix64 seeded with 0 first yields 0xe220a8397b1dcdaf; FNV-1a of
+        // "a" is 0xaf63dc4c8601ec8c (both from the reference implementations).
+        assert_eq!(splitmix(0), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+    }
+
+    #[test]
+    fn stream_seed_is_pinned() {
+        // Part of the reproducibility contract: a change here changes every
+        // published result, so it must be deliberate.
+        assert_eq!(stream_seed(42, 3, "tenant/acme"), PINNED);
+    }
+    const PINNED: u64 = 4_740_719_122_606_558_621;
+}

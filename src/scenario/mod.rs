@@ -1,0 +1,132 @@
+//! The scenario file: serde types, loading, and validation with precise
+//! errors.
+//!
+//! This module owns the mapping from what a user writes to validated values:
+//! every problem is reported with the file, the field path (e.g.
+//! `tenants[2].workflows[0].rate`), the line where it can be found, and what
+//! was expected. It does not simulate anything.
+
+mod error;
+mod types;
+mod validate;
+
+use std::path::Path;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+pub use error::{Problem, ScenarioError};
+pub use types::*;
+
+use crate::policy::{
+    ChainStep, EndpointPolicy, RetryPolicy, RouterConfig, TenantPolicy, Tier, WorkflowPolicy,
+};
+use crate::time::Span;
+
+/// Reads, parses and validates the scenario at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::single(
+            path,
+            Problem::new("", None, format!("cannot read the file: {e}")),
+        )
+    })?;
+    parse(&source, path)
+}
+
+/// Parses and validates scenario text; `path` is only used in messages.
+pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = toml::from_str(source)
+        .map_err(|e| ScenarioError::single(path, Problem::from_toml(source, &e)))?;
+    let problems = validate::check(&scenario, source);
+    if problems.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(ScenarioError::new(path, problems))
+    }
+}
+
+/// Parses a UTC date (`2026-01-01`) or date-time (`2026-01-01T03:00:00`).
+pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
+    let t = text.trim().trim_end_matches('Z');
+    NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S"))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+}
+
+/// An instant written either as an offset from the simulation start (`"9d"`)
+/// or as a UTC date-time; returns the offset from `start`.
+pub fn parse_offset(text: &str, start: NaiveDateTime) -> Option<Span> {
+    if let Ok(span) = Span::parse(text) {
+        return Some(span);
+    }
+    let at = parse_datetime(text)?;
+    let delta = at.signed_duration_since(start);
+    u64::try_from(delta.num_nanoseconds()?)
+        .ok()
+        .map(Span::from_nanos)
+}
+
+impl Scenario {
+    /// The first simulated instant (validated, so this cannot fail after [`load`]).
+    pub fn start(&self) -> NaiveDateTime {
+        parse_datetime(&self.simulation.start).unwrap_or_default()
+    }
+
+    /// The router configuration this scenario implies: the part a production
+    /// router would load.
+    pub fn router_config(&self) -> RouterConfig {
+        RouterConfig {
+            endpoints: self
+                .endpoints
+                .iter()
+                .map(|e| EndpointPolicy {
+                    name: e.name.clone(),
+                    provider: e.provider.clone(),
+                    region: e.region.clone(),
+                    max_concurrency: Some(e.max_in_flight.unwrap_or(e.concurrency + e.queue_limit)),
+                    attempt_timeout: e.attempt_timeout,
+                })
+                .collect(),
+            tenants: self
+                .tenants
+                .iter()
+                .map(|t| TenantPolicy {
+                    name: t.name.clone(),
+                    class: t.class,
+                    chain: t
+                        .chain
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| match c {
+                            ChainEntry::Name(n) => ChainStep {
+                                endpoint: n.clone(),
+                                tier: Tier(i.min(3) as u8),
+                            },
+                            ChainEntry::Step { endpoint, tier } => ChainStep {
+                                endpoint: endpoint.clone(),
+                                tier: *tier,
+                            },
+                        })
+                        .collect(),
+                    retry: RetryPolicy {
+                        max_attempts: t.max_attempts,
+                        backoff: t.backoff,
+                        ..RetryPolicy::default()
+                    },
+                    workflows: t
+                        .workflows
+                        .iter()
+                        .map(|w| WorkflowPolicy {
+                            name: w.name.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}

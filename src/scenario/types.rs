@@ -1,0 +1,273 @@
+//! The scenario file's serde types: what a user writes.
+//!
+//! Every field is documented in the README's scenario reference. Types here
+//! only parse; [`super::validate`] checks ranges and cross-references and
+//! reports every problem at once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{SlaClass, Tier};
+use crate::time::Span;
+
+/// A whole scenario: the simulated period, the endpoints, the tenants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The simulated period and the seed.
+    pub simulation: Simulation,
+    /// Every endpoint.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Every tenant.
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
+}
+
+/// The simulated period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simulation {
+    /// First simulated instant, UTC: `"2026-01-01"` or `"2026-01-01T00:00:00"`.
+    pub start: String,
+    /// Length of the simulated period, e.g. `"31d"`.
+    pub duration: Span,
+    /// Master seed; every random draw derives from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Monte Carlo replications of the period (overridable on the command line).
+    #[serde(default = "one")]
+    pub replications: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One model at one provider in one region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Unique name, e.g. `"sonnet@anthropic/eu"`.
+    pub name: String,
+    /// Provider (shared fate).
+    #[serde(default)]
+    pub provider: String,
+    /// Region (data residency).
+    #[serde(default)]
+    pub region: String,
+    /// Provider-side concurrency slots serving this endpoint for us.
+    pub concurrency: u32,
+    /// Provider-side queue length beyond the slots; an arrival to a full
+    /// queue gets a 503 at once.
+    #[serde(default)]
+    pub queue_limit: u32,
+    /// The router's own cap on attempts in flight here (default: `concurrency`).
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+    /// The router abandons an attempt after this long.
+    #[serde(default = "default_attempt_timeout")]
+    pub attempt_timeout: Span,
+    /// Probability that an attempt fails with a 5xx after its service time.
+    #[serde(default)]
+    pub error_probability: f64,
+    /// How long a hard-down endpoint takes to answer with an error.
+    #[serde(default = "default_error_latency")]
+    pub error_latency: Span,
+    /// Service time.
+    pub latency: Latency,
+    /// Scripted incidents.
+    #[serde(default)]
+    pub outages: Vec<Outage>,
+}
+
+fn default_attempt_timeout() -> Span {
+    Span::from_secs(60)
+}
+
+fn default_error_latency() -> Span {
+    Span::from_millis(20)
+}
+
+/// Service time of one attempt, from the moment it holds a slot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Latency {
+    /// `(ttft + per_input_token × in + per_output_token × out) × noise`,
+    /// with lognormal noise of mean 1 and log-space deviation `sigma`.
+    Lognormal {
+        /// Time to first token, fixed part.
+        ttft: Span,
+        /// Prefill cost per input token.
+        #[serde(default)]
+        per_input_token: Span,
+        /// Decode cost per output token.
+        #[serde(default)]
+        per_output_token: Span,
+        /// Log-space standard deviation of the noise (0 for none).
+        #[serde(default)]
+        sigma: f64,
+    },
+    /// Exponential with the given mean, whatever the tokens: for validation
+    /// against queueing theory.
+    Exponential {
+        /// Mean service time.
+        mean: Span,
+    },
+}
+
+/// A scripted incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outage {
+    /// When it starts, as an offset from the simulation start (`"9d"`) or a
+    /// UTC date-time (`"2026-01-10T03:00:00"`).
+    pub start: String,
+    /// How long it lasts.
+    pub duration: Span,
+    /// What the endpoint does meanwhile.
+    #[serde(default)]
+    pub mode: OutageMode,
+}
+
+/// What an endpoint does during an outage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutageMode {
+    /// Every attempt fails fast with a 5xx (after `error_latency`).
+    #[default]
+    Down,
+    /// Every attempt hangs with no answer until the router's attempt timeout.
+    Hang,
+}
+
+/// A customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tenant {
+    /// Unique name.
+    pub name: String,
+    /// SLA class: `"gold"`, `"silver"` or `"bronze"`.
+    pub class: SlaClass,
+    /// Ordered fallback chain: endpoint names (tier = position) or
+    /// `{ endpoint = "...", tier = N }` tables.
+    pub chain: Vec<ChainEntry>,
+    /// Attempts per call across the chain.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubles each retry.
+    #[serde(default)]
+    pub backoff: Span,
+    /// The tenant's workflows.
+    pub workflows: Vec<Workflow>,
+    /// The tenant's contract clauses.
+    #[serde(default)]
+    pub clauses: Vec<Clause>,
+}
+
+fn default_attempts() -> u32 {
+    3
+}
+
+/// One step of a fallback chain, in either of its two written forms.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChainEntry {
+    /// Just the endpoint name; its tier is its position in the chain.
+    Name(String),
+    /// An endpoint with an explicit tier.
+    Step {
+        /// Endpoint name.
+        endpoint: String,
+        /// Tier, 0 to 4.
+        tier: Tier,
+    },
+}
+
+impl ChainEntry {
+    /// The endpoint's name.
+    pub fn endpoint(&self) -> &str {
+        match self {
+            ChainEntry::Name(n) => n,
+            ChainEntry::Step { endpoint, .. } => endpoint,
+        }
+    }
+}
+
+/// A kind of agent task inside a tenant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// Unique within the tenant.
+    pub name: String,
+    /// Poisson arrival rate, calls per second.
+    pub rate: f64,
+    /// Prompt tokens per call.
+    #[serde(default = "default_input_tokens")]
+    pub input_tokens: TokenDist,
+    /// Output tokens per call.
+    #[serde(default = "default_output_tokens")]
+    pub output_tokens: TokenDist,
+}
+
+fn default_input_tokens() -> TokenDist {
+    TokenDist::Constant { value: 1000 }
+}
+
+fn default_output_tokens() -> TokenDist {
+    TokenDist::Constant { value: 200 }
+}
+
+/// A distribution of token counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TokenDist {
+    /// Always `value`.
+    Constant {
+        /// The count.
+        value: u32,
+    },
+    /// Uniform on `min..=max`.
+    Uniform {
+        /// Smallest count.
+        min: u32,
+        /// Largest count.
+        max: u32,
+    },
+    /// Lognormal with the given mean and log-space deviation, rounded, at least 1.
+    Lognormal {
+        /// Mean count.
+        mean: f64,
+        /// Log-space standard deviation.
+        sigma: f64,
+    },
+}
+
+/// A contract term, judged per calendar month.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    /// What is measured: `"latency"` or `"availability"`.
+    pub metric: ClauseMetric,
+    /// Restrict to one workflow of the tenant (default: all its calls).
+    #[serde(default)]
+    pub workflow: Option<String>,
+    /// For latency: the percentile, strictly between 0 and 100.
+    #[serde(default)]
+    pub percentile: Option<f64>,
+    /// For latency: the ceiling the percentile must stay under.
+    #[serde(default)]
+    pub threshold: Option<Span>,
+    /// For availability: the share of calls that must succeed, in (0, 1].
+    #[serde(default)]
+    pub target: Option<f64>,
+}
+
+/// What a clause measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClauseMetric {
+    /// A percentile of call latency (submission to completion) ≤ threshold.
+    Latency,
+    /// Successful / submitted calls ≥ target.
+    Availability,
+}
