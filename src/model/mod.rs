@@ -1,0 +1,16 @@
+//! Models of the world the router lives in: endpoints (latency, capacity,
+//! errors, outages), workloads (arrivals, token counts), and the simulated
+//! world that wires them to the router core in virtual time.
+//!
+//! **Architecture Invariant:** the world talks to the router only through its
+//! public sans-IO API (`submit`, `on_outcome`, `handle_timeout`, `poll_*`),
+//! exactly as a production gateway would. The router never sees the world's
+//! ground truth (whether an endpoint is "really" down).
+
+mod endpoint;
+mod workload;
+mod world;
+
+pub use endpoint::{Admission, EndpointSim, Incident, ServiceTime};
+pub use workload::{Source, Tokens};
+pub use world::{RunStats, World};

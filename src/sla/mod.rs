@@ -1,0 +1,15 @@
+//! Clauses, windows and attainment: what a contract promises, the periods it
+//! is judged over, and whether one simulated period kept it.
+//!
+//! **Architecture Invariant:** this module measures; it does not simulate and
+//! does not know the router's internals. It sees finished calls (tenant,
+//! workflow, submission time, latency or failure) and nothing else, and keeps
+//! streaming statistics only: memory does not grow with the number of calls.
+
+mod clause;
+mod recorder;
+mod window;
+
+pub use clause::{Clause, ClauseKind};
+pub use recorder::{Attainment, Recorder};
+pub use window::{Window, calendar_months};
