@@ -181,6 +181,17 @@ pub enum ConfigError {
     ZeroAttempts(String),
     /// An endpoint's concurrency cap is zero.
     ZeroConcurrency(String),
+    /// An endpoint's attempt timeout is zero.
+    ZeroAttemptTimeout(String),
+    /// Two workflows of one tenant share a name.
+    DuplicateWorkflow {
+        /// The tenant.
+        tenant: String,
+        /// The repeated workflow name.
+        workflow: String,
+    },
+    /// More endpoints or tenants than ids can number (over 4 billion).
+    TooMany(&'static str),
 }
 
 impl std::fmt::Display for ConfigError {
@@ -212,6 +223,17 @@ impl std::fmt::Display for ConfigError {
                     f,
                     "endpoint {e:?}: max_concurrency must be at least 1 (omit it for no cap)"
                 )
+            }
+            ConfigError::ZeroAttemptTimeout(e) => write!(
+                f,
+                "endpoint {e:?}: attempt_timeout must be longer than zero, e.g. \"30s\""
+            ),
+            ConfigError::DuplicateWorkflow { tenant, workflow } => write!(
+                f,
+                "tenant {tenant:?}: workflow {workflow:?} is defined twice"
+            ),
+            ConfigError::TooMany(what) => {
+                write!(f, "too many {what}: at most 4294967295 are supported")
             }
         }
     }

@@ -1,13 +1,34 @@
 //! The router core: the scheduler and fallback policy a production LLM
 //! router runs, sans-IO.
 //!
+//! [`Router`] is the one entry point; its doc comment is the contract.
+//!
+//! Code map:
+//! - `config`: the serde configuration ([`RouterConfig`]) and [`ConfigError`];
+//! - `types`: the values crossing the boundary (ids, [`CallRequest`],
+//!   [`Outcome`], [`Action`], [`AuditEvent`]);
+//! - `plan`: validation and the resolved, id-indexed configuration;
+//! - `router`: the call life cycle and the per-endpoint run-time state;
+//! - `queue`: per-endpoint, per-class waiting queues;
+//! - `calls`: the slab of live calls and the attempt index;
+//! - `timers`: the timer heap and the attempt-deadline FIFOs.
+//!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
 //! `model`, `sla`, `plan`, `report` or `scenario`, and no I/O, async or
 //! randomness crate: it builds alone with `--no-default-features`, with serde
 //! as its only dependency. It never reads a clock; time comes in as `now`.
 
+mod calls;
 mod config;
+mod plan;
+mod queue;
+mod router;
+mod timers;
 mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::*;
+pub use router::Router;
 pub use types::*;

@@ -81,6 +81,8 @@ pub enum FailReason {
     NoEligibleEndpoint,
     /// The task's deadline cannot be met.
     DeadlineUnreachable,
+    /// The request named a tenant or workflow the router does not know.
+    InvalidRequest,
 }
 
 /// A decision the driver must carry out.

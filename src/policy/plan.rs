@@ -1,0 +1,154 @@
+//! The resolved configuration: names turned into dense ids, chains checked,
+//! limits turned into the integers the hot path compares.
+//!
+//! This module owns validation ([`ConfigError`]) and the read-only tables the
+//! router consults on every decision. It holds no run-time state.
+
+use std::collections::BTreeMap;
+
+use super::config::{ConfigError, RetryPolicy, RouterConfig, SlaClass, Tier};
+use super::types::EndpointId;
+use crate::time::Span;
+
+/// One usable step of a resolved chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// Where the step dispatches.
+    pub endpoint: EndpointId,
+    /// The tier it serves at.
+    pub tier: Tier,
+}
+
+/// What the router needs of one endpoint on the hot path.
+#[derive(Clone, Debug)]
+pub(crate) struct EndpointPlan {
+    /// Concurrency cap; `u32::MAX` for none.
+    pub max_concurrency: u32,
+    /// Attempt timeout.
+    pub attempt_timeout: Span,
+}
+
+/// What the router needs of one workflow of a tenant.
+#[derive(Clone, Debug)]
+pub(crate) struct WorkflowPlan {
+    /// The chain after the tenant's and the workflow's constraints.
+    pub chain: Vec<Step>,
+}
+
+/// What the router needs of one tenant.
+#[derive(Clone, Debug)]
+pub(crate) struct TenantPlan {
+    /// Priority class.
+    pub class: SlaClass,
+    /// Retries and backoff.
+    pub retry: RetryPolicy,
+    /// One entry per workflow (at least one).
+    pub workflows: Vec<WorkflowPlan>,
+}
+
+/// The whole resolved configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// Indexed by [`EndpointId`].
+    pub endpoints: Vec<EndpointPlan>,
+    /// Indexed by `TenantId`.
+    pub tenants: Vec<TenantPlan>,
+    /// Endpoint name to id.
+    pub endpoint_names: BTreeMap<String, u32>,
+    /// Tenant name to id.
+    pub tenant_names: BTreeMap<String, u32>,
+}
+
+impl Plan {
+    /// Checks `config` and resolves it. Every problem is a [`ConfigError`].
+    pub fn resolve(config: &RouterConfig) -> Result<Plan, ConfigError> {
+        let mut endpoint_names = BTreeMap::new();
+        let mut endpoints = Vec::with_capacity(config.endpoints.len());
+        for (i, e) in config.endpoints.iter().enumerate() {
+            let id = u32::try_from(i).map_err(|_| ConfigError::TooMany("endpoints"))?;
+            if endpoint_names.insert(e.name.clone(), id).is_some() {
+                return Err(ConfigError::DuplicateEndpoint(e.name.clone()));
+            }
+            let max_concurrency = match e.max_concurrency {
+                Some(0) => return Err(ConfigError::ZeroConcurrency(e.name.clone())),
+                Some(n) => n,
+                None => u32::MAX,
+            };
+            if e.attempt_timeout == Span::ZERO {
+                return Err(ConfigError::ZeroAttemptTimeout(e.name.clone()));
+            }
+            endpoints.push(EndpointPlan {
+                max_concurrency,
+                attempt_timeout: e.attempt_timeout,
+            });
+        }
+
+        let mut tenant_names = BTreeMap::new();
+        let mut tenants = Vec::with_capacity(config.tenants.len());
+        for (i, t) in config.tenants.iter().enumerate() {
+            let id = u32::try_from(i).map_err(|_| ConfigError::TooMany("tenants"))?;
+            if tenant_names.insert(t.name.clone(), id).is_some() {
+                return Err(ConfigError::DuplicateTenant(t.name.clone()));
+            }
+            if t.chain.is_empty() {
+                return Err(ConfigError::EmptyChain(t.name.clone()));
+            }
+            if t.retry.max_attempts == 0 {
+                return Err(ConfigError::ZeroAttempts(t.name.clone()));
+            }
+            let mut chain = Vec::with_capacity(t.chain.len());
+            for step in &t.chain {
+                let Some(&e) = endpoint_names.get(&step.endpoint) else {
+                    return Err(ConfigError::UnknownEndpoint {
+                        tenant: t.name.clone(),
+                        endpoint: step.endpoint.clone(),
+                    });
+                };
+                if step.tier > Tier::SUSPEND {
+                    return Err(ConfigError::TierOutOfRange {
+                        tenant: t.name.clone(),
+                        tier: step.tier.0,
+                    });
+                }
+                chain.push(Step {
+                    endpoint: EndpointId(e),
+                    tier: step.tier,
+                });
+            }
+            let mut seen = BTreeMap::new();
+            for w in &t.workflows {
+                if seen.insert(w.name.as_str(), ()).is_some() {
+                    return Err(ConfigError::DuplicateWorkflow {
+                        tenant: t.name.clone(),
+                        workflow: w.name.clone(),
+                    });
+                }
+            }
+            let n_workflows = t.workflows.len().max(1);
+            let workflows = (0..n_workflows)
+                .map(|_| WorkflowPlan {
+                    chain: chain.clone(),
+                })
+                .collect();
+            tenants.push(TenantPlan {
+                class: t.class,
+                retry: t.retry.clone(),
+                workflows,
+            });
+        }
+        Ok(Plan {
+            endpoints,
+            tenants,
+            endpoint_names,
+            tenant_names,
+        })
+    }
+}
+
+/// The delay before retry number `retry` (1 for the first retry):
+/// `backoff * 2^(retry-1)`, capped at `backoff_max`.
+pub(crate) fn backoff_delay(policy: &RetryPolicy, retry: u32) -> Span {
+    let shift = retry.saturating_sub(1).min(63);
+    let raw = policy.backoff.saturating_mul(1u64 << shift);
+    raw.min(policy.backoff_max)
+}

@@ -1,0 +1,168 @@
+//! The router's timers: one min-heap of one-shot timers with lazy
+//! invalidation, and one FIFO of attempt deadlines per endpoint.
+//!
+//! Attempt deadlines are `dispatch time + the endpoint's attempt timeout`;
+//! since time only moves forward they arrive in order per endpoint, so a
+//! FIFO per endpoint keeps them sorted at O(1) per attempt. Everything else
+//! (retries after backoff, call deadlines, cooldown ends, ...) goes in the
+//! heap, ordered by `(time, insertion order)` so that ties are deterministic.
+//!
+//! This module knows nothing of what a timer means: the router decides
+//! whether an entry is still live and prunes dead ones from the fronts.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::types::AttemptId;
+use crate::time::Time;
+
+/// What a heap timer is for. Slot numbers index the router's call slab;
+/// `epoch` or `call` say which incarnation of the slot the timer belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TimerKind {
+    /// A call's backoff is over: route its next attempt.
+    Retry {
+        /// Call slot.
+        slot: u32,
+        /// The slot's epoch when the timer was set.
+        epoch: u32,
+    },
+    /// A call's deadline: fail it if it is still waiting.
+    Deadline {
+        /// Call slot.
+        slot: u32,
+        /// The call the timer belongs to.
+        call: u64,
+    },
+    /// An endpoint's cooldown (after a 429) may be over.
+    EndpointReady {
+        /// The endpoint.
+        endpoint: u32,
+    },
+}
+
+/// A due timer, as handed to the router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// An attempt on `endpoint` reached its timeout.
+    Attempt {
+        /// The endpoint.
+        endpoint: u32,
+        /// The attempt.
+        attempt: AttemptId,
+    },
+    /// A heap timer.
+    Timer(TimerKind),
+}
+
+/// All of the router's timers.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Time, u64, TimerKind)>>,
+    seq: u64,
+    attempts: Vec<VecDeque<(Time, AttemptId)>>,
+}
+
+impl Timers {
+    /// Timers for `endpoints` endpoints.
+    pub fn new(endpoints: usize) -> Timers {
+        Timers {
+            heap: BinaryHeap::new(),
+            seq: 0,
+            attempts: vec![VecDeque::new(); endpoints],
+        }
+    }
+
+    /// Arms a heap timer.
+    pub fn set(&mut self, at: Time, kind: TimerKind) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq, kind)));
+    }
+
+    /// Arms an attempt deadline; `at` must not be earlier than the last one
+    /// armed for the same endpoint (true when time only moves forward and
+    /// the endpoint's timeout is fixed).
+    pub fn set_attempt(&mut self, endpoint: u32, at: Time, attempt: AttemptId) {
+        if let Some(q) = self.attempts.get_mut(endpoint as usize) {
+            q.push_back((at, attempt));
+        }
+    }
+
+    /// The earliest entry and where it is, live or not.
+    fn earliest(&self) -> Option<(Time, Due)> {
+        let mut best = self
+            .heap
+            .peek()
+            .map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
+        for (e, q) in self.attempts.iter().enumerate() {
+            if let Some(&(t, attempt)) = q.front()
+                && best.is_none_or(|(b, _)| t < b)
+            {
+                best = Some((
+                    t,
+                    Due::Attempt {
+                        endpoint: e as u32,
+                        attempt,
+                    },
+                ));
+            }
+        }
+        best
+    }
+
+    /// The earliest deadline, live or not (prune first for a live one).
+    pub fn next(&self) -> Option<Time> {
+        self.earliest().map(|(t, _)| t)
+    }
+
+    /// Removes and returns the earliest entry if it is due at `now`.
+    pub fn pop_due(&mut self, now: Time) -> Option<Due> {
+        let (t, due) = self.earliest()?;
+        if t > now {
+            return None;
+        }
+        self.remove(due);
+        Some(due)
+    }
+
+    fn remove(&mut self, due: Due) {
+        match due {
+            Due::Attempt { endpoint, .. } => {
+                if let Some(q) = self.attempts.get_mut(endpoint as usize) {
+                    q.pop_front();
+                }
+            }
+            Due::Timer(_) => {
+                self.heap.pop();
+            }
+        }
+    }
+
+    /// Drops entries from the fronts while `live` says they are dead, so
+    /// that [`Timers::next`] is a live deadline.
+    pub fn prune(&mut self, mut live: impl FnMut(Due) -> bool) {
+        while let Some(Reverse((_, _, k))) = self.heap.peek() {
+            if live(Due::Timer(*k)) {
+                break;
+            }
+            self.heap.pop();
+        }
+        for (e, q) in self.attempts.iter_mut().enumerate() {
+            while let Some(&(_, attempt)) = q.front() {
+                if live(Due::Attempt {
+                    endpoint: e as u32,
+                    attempt,
+                }) {
+                    break;
+                }
+                q.pop_front();
+            }
+        }
+    }
+
+    /// Entries held, live or not (for tests of memory bounds).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.heap.len() + self.attempts.iter().map(VecDeque::len).sum::<usize>()
+    }
+}
