@@ -20,4 +20,12 @@ pub mod time;
 #[cfg(feature = "cli")]
 pub mod engine;
 #[cfg(feature = "cli")]
+pub mod model;
+#[cfg(feature = "cli")]
+pub mod plan;
+#[cfg(feature = "cli")]
+pub mod report;
+#[cfg(feature = "cli")]
 pub mod scenario;
+#[cfg(feature = "cli")]
+pub mod sla;

@@ -1,9 +1,20 @@
 //! The `slaplan` command line: the only place that prints or exits.
+//!
+//! Parsing is two steps, as in ripgrep: clap checks the raw arguments without
+//! side effects, then each command resolves them (loading and validating the
+//! scenario) before anything is simulated or written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use sha2::{Digest, Sha256};
+
+use slaplan::plan::{self, summarize};
+use slaplan::report::{self, RunMeta, Timing};
+use slaplan::scenario::{self, Scenario};
+use slaplan::sla::{Clause, calendar_months};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -15,11 +26,64 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Simulate the scenario's billing period and judge every clause.
+    Run(RunArgs),
     /// Check a scenario file and report every problem found.
     Validate {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Output directory (default: out/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Monte Carlo replications (default: the scenario's `simulation.replications`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Override the scenario's master seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Probability a clause must hold with to be called enforceable, in (0, 1).
+    #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
+    confidence: f64,
+}
+
+fn parse_probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        _ => Err(format!(
+            "expected a probability strictly between 0 and 1, e.g. 0.95, got {text:?}"
+        )),
+    }
+}
+
+/// An error and the exit code it deserves: 2 for bad input, 1 otherwise.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Failure {
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+    fn runtime(message: impl ToString) -> Failure {
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -31,22 +95,142 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
-        Command::Validate { scenario } => match slaplan::scenario::load(&scenario) {
-            Ok(s) => {
-                println!(
-                    "{}: ok ({} endpoints, {} tenants, {} clauses)",
-                    scenario.display(),
-                    s.endpoints.len(),
-                    s.tenants.len(),
-                    s.tenants.iter().map(|t| t.clauses.len()).sum::<usize>()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { scenario } => validate(&scenario),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
     }
+}
+
+fn validate(path: &Path) -> Result<(), Failure> {
+    let s = scenario::load(path).map_err(Failure::input)?;
+    println!(
+        "{}: ok ({} endpoints, {} tenants, {} clauses)",
+        path.display(),
+        s.endpoints.len(),
+        s.tenants.len(),
+        s.tenants.iter().map(|t| t.clauses.len()).sum::<usize>()
+    );
+    Ok(())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
+    let bytes = std::fs::read(&args.scenario)
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
+    if let Some(seed) = args.seed {
+        scenario.simulation.seed = seed;
+    }
+    let replications = u64::from(
+        args.replications
+            .unwrap_or(scenario.simulation.replications),
+    );
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .scenario
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "run".into());
+        PathBuf::from("out").join(stem)
+    });
+    let threads = args.threads.map(|t| t as usize).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start {threads} worker threads: {e}")))?;
+
+    let progress = progress_bar(replications);
+    #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
+    let started = Instant::now();
+    let tick = || progress.inc(1);
+    let reps = pool
+        .install(|| plan::run_replications(&scenario, 0..replications, &tick))
+        .map_err(|e| {
+            Failure::input(format!(
+                "{}: router configuration: {e}",
+                args.scenario.display()
+            ))
+        })?;
+    progress.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+
+    let clauses = Clause::all(&scenario);
+    let summary = summarize(&reps, clauses.len(), args.confidence, 0.95);
+    let mut totals = slaplan::model::RunStats::default();
+    for r in &reps {
+        totals.calls += r.stats.calls;
+        totals.completed += r.stats.completed;
+        totals.failed += r.stats.failed;
+        totals.attempts += r.stats.attempts;
+        totals.audit_events += r.stats.audit_events;
+        totals.events += r.stats.events;
+        totals.peak_live_calls = totals.peak_live_calls.max(r.stats.peak_live_calls);
+    }
+    let meta = RunMeta {
+        slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: args.scenario.display().to_string(),
+        scenario_sha256: sha256_hex(&bytes),
+        seed: scenario.simulation.seed,
+        replications,
+        required_confidence: args.confidence,
+        interval_level: 0.95,
+        windows: calendar_months(scenario.start(), scenario.simulation.duration),
+        totals,
+        timing: Timing {
+            wall_seconds: wall,
+            threads,
+            calls_per_second: totals.calls as f64 / wall.max(1e-9),
+        },
+    };
+    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps)
+        .map_err(Failure::runtime)?;
+
+    print!(
+        "{}",
+        report::attainment_table(&scenario, &clauses, &summary)
+    );
+    println!(
+        "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
+        replications,
+        scenario.simulation.duration,
+        meta.windows.len(),
+        meta.seed,
+        totals.calls,
+        totals.failed,
+        wall,
+        meta.timing.calls_per_second / 1e6
+    );
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || total < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications ({eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
 }

@@ -259,7 +259,7 @@ impl fmt::Display for Span {
             return write!(f, "0s");
         }
         for (per, unit) in units {
-            if n % per == 0 {
+            if n.is_multiple_of(per) {
                 return write!(f, "{}{}", n / per, unit);
             }
         }

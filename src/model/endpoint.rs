@@ -47,21 +47,35 @@ pub enum ServiceTime {
 impl ServiceTime {
     fn from_config(latency: &Latency) -> ServiceTime {
         match *latency {
-            Latency::Lognormal { ttft, per_input_token, per_output_token, sigma } => ServiceTime::Lognormal {
+            Latency::Lognormal {
+                ttft,
+                per_input_token,
+                per_output_token,
+                sigma,
+            } => ServiceTime::Lognormal {
                 ttft: ttft.as_nanos() as f64,
                 per_input: per_input_token.as_nanos() as f64,
                 per_output: per_output_token.as_nanos() as f64,
                 sigma,
             },
-            Latency::Exponential { mean } => ServiceTime::Exponential { mean: mean.as_nanos() as f64 },
+            Latency::Exponential { mean } => ServiceTime::Exponential {
+                mean: mean.as_nanos() as f64,
+            },
         }
     }
 
     /// Draws one service time for a call of the given size.
     pub fn sample(&self, rng: &mut Rng, input_tokens: u32, output_tokens: u32) -> Span {
         let nanos = match *self {
-            ServiceTime::Lognormal { ttft, per_input, per_output, sigma } => {
-                let base = ttft + per_input * f64::from(input_tokens) + per_output * f64::from(output_tokens);
+            ServiceTime::Lognormal {
+                ttft,
+                per_input,
+                per_output,
+                sigma,
+            } => {
+                let base = ttft
+                    + per_input * f64::from(input_tokens)
+                    + per_output * f64::from(output_tokens);
                 if sigma > 0.0 {
                     let z: f64 = StandardNormal.sample(rng);
                     base * (sigma * z - 0.5 * sigma * sigma).exp()
@@ -122,7 +136,11 @@ impl EndpointSim {
             .filter_map(|o| {
                 let offset = scenario::parse_offset(&o.start, start)?;
                 let begin = Time::ZERO + offset;
-                Some(Incident { start: begin, end: begin + o.duration, mode: o.mode })
+                Some(Incident {
+                    start: begin,
+                    end: begin + o.duration,
+                    mode: o.mode,
+                })
             })
             .collect();
         incidents.sort_by_key(|i| i.start);
@@ -142,11 +160,21 @@ impl EndpointSim {
     /// The incident in force at `now`, if any.
     pub fn incident_at(&self, now: Time) -> Option<OutageMode> {
         let idx = self.incidents.partition_point(|i| i.start <= now);
-        self.incidents[..idx].iter().rev().find(|i| now < i.end).map(|i| i.mode)
+        self.incidents[..idx]
+            .iter()
+            .rev()
+            .find(|i| now < i.end)
+            .map(|i| i.mode)
     }
 
     /// Admits an attempt arriving at `now`.
-    pub fn admit(&mut self, now: Time, attempt: AttemptId, input_tokens: u32, output_tokens: u32) -> Admission {
+    pub fn admit(
+        &mut self,
+        now: Time,
+        attempt: AttemptId,
+        input_tokens: u32,
+        output_tokens: u32,
+    ) -> Admission {
         match self.incident_at(now) {
             Some(OutageMode::Down) => return Admission::Reject(self.error_latency),
             Some(OutageMode::Hang) => return Admission::Hang,
@@ -154,7 +182,10 @@ impl EndpointSim {
         }
         if self.busy < self.concurrency {
             self.busy += 1;
-            Admission::Serve(self.service.sample(&mut self.rng, input_tokens, output_tokens))
+            Admission::Serve(
+                self.service
+                    .sample(&mut self.rng, input_tokens, output_tokens),
+            )
         } else if (self.queue.len() as u64) < u64::from(self.queue_limit) {
             self.queue.push_back((attempt, input_tokens, output_tokens));
             Admission::Queued

@@ -62,7 +62,11 @@ impl Source {
     /// A source for `workflow` drawing from `rng`.
     pub fn new(tenant: TenantId, workflow: WorkflowId, config: &Workflow, rng: Rng) -> Source {
         // Rate is in calls per second; gaps are drawn in nanoseconds.
-        let gap = if config.rate > 0.0 { Exp::new(config.rate / 1e9).ok() } else { None };
+        let gap = if config.rate > 0.0 {
+            Exp::new(config.rate / 1e9).ok()
+        } else {
+            None
+        };
         Source {
             tenant,
             workflow,
@@ -81,6 +85,9 @@ impl Source {
 
     /// Token counts of a new call: (input, output).
     pub fn draw_tokens(&mut self) -> (u32, u32) {
-        (self.input.sample(&mut self.rng), self.output.sample(&mut self.rng))
+        (
+            self.input.sample(&mut self.rng),
+            self.output.sample(&mut self.rng),
+        )
     }
 }

@@ -3,7 +3,10 @@
 use std::collections::VecDeque;
 
 use crate::engine::{self, EventQueue, Model};
-use crate::policy::{Action, AttemptId, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId, WorkflowId};
+use crate::policy::{
+    Action, AttemptId, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId,
+    WorkflowId,
+};
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Recorder, calendar_months};
 use crate::time::{Span, Time};
@@ -66,7 +69,10 @@ struct IdWindow<T> {
 
 impl<T: Copy> IdWindow<T> {
     fn new() -> Self {
-        IdWindow { base: 0, slots: VecDeque::new() }
+        IdWindow {
+            base: 0,
+            slots: VecDeque::new(),
+        }
     }
 
     fn insert(&mut self, id: u64, value: T) {
@@ -147,13 +153,28 @@ impl World {
         let endpoints = scenario
             .endpoints
             .iter()
-            .map(|e| EndpointSim::new(e, start, engine::stream(seed, replication, &format!("endpoint/{}", e.name))))
+            .map(|e| {
+                EndpointSim::new(
+                    e,
+                    start,
+                    engine::stream(seed, replication, &format!("endpoint/{}", e.name)),
+                )
+            })
             .collect();
         let mut sources = Vec::new();
         for (ti, t) in scenario.tenants.iter().enumerate() {
             for (wi, w) in t.workflows.iter().enumerate() {
-                let rng = engine::stream(seed, replication, &format!("workflow/{}/{}", t.name, w.name));
-                sources.push(Source::new(TenantId(ti as u32), WorkflowId(wi as u32), w, rng));
+                let rng = engine::stream(
+                    seed,
+                    replication,
+                    &format!("workflow/{}/{}", t.name, w.name),
+                );
+                sources.push(Source::new(
+                    TenantId(ti as u32),
+                    WorkflowId(wi as u32),
+                    w,
+                    rng,
+                ));
             }
         }
         let windows = calendar_months(start, scenario.simulation.duration);
@@ -183,30 +204,58 @@ impl World {
         }
         // Arrivals stop at the end of the period; a day more lets the calls
         // still in flight finish (or time out) so every call is judged.
-        self.stats.events = engine::run_until(&mut self, &mut queue, self.end + DRAIN);
+        let horizon = self.end + DRAIN;
+        self.stats.events = engine::run_until(&mut self, &mut queue, horizon);
         (self.recorder.finish(), self.stats)
     }
 
-    fn dispatch(&mut self, now: Time, attempt: AttemptId, endpoint: EndpointId, call: CallInfo, q: &mut EventQueue<Event>) {
+    fn dispatch(
+        &mut self,
+        now: Time,
+        attempt: AttemptId,
+        endpoint: EndpointId,
+        call: CallInfo,
+        q: &mut EventQueue<Event>,
+    ) {
         self.stats.attempts += 1;
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
         let state = match ep.admit(now, attempt, call.input_tokens, call.output_tokens) {
-            Admission::Serve(s) => {
-                AttemptState::InService(q.schedule(now + s, Event::ServiceDone { endpoint: endpoint.0, attempt }))
-            }
+            Admission::Serve(s) => AttemptState::InService(q.schedule(
+                now + s,
+                Event::ServiceDone {
+                    endpoint: endpoint.0,
+                    attempt,
+                },
+            )),
             Admission::Queued => AttemptState::Queued,
-            Admission::Reject(after) => {
-                AttemptState::Replying(q.schedule(now + after, Event::ErrorReply { endpoint: endpoint.0, attempt }))
-            }
+            Admission::Reject(after) => AttemptState::Replying(q.schedule(
+                now + after,
+                Event::ErrorReply {
+                    endpoint: endpoint.0,
+                    attempt,
+                },
+            )),
             Admission::Hang => AttemptState::Hung,
         };
-        self.attempts.insert(attempt.0, AttemptInfo { endpoint: endpoint.0, state });
+        self.attempts.insert(
+            attempt.0,
+            AttemptInfo {
+                endpoint: endpoint.0,
+                state,
+            },
+        );
     }
 
     fn start_next(&mut self, now: Time, ei: usize, q: &mut EventQueue<Event>) {
         if let Some((next, service)) = self.endpoints[ei].release() {
-            let ev = q.schedule(now + service, Event::ServiceDone { endpoint: ei as u32, attempt: next });
+            let ev = q.schedule(
+                now + service,
+                Event::ServiceDone {
+                    endpoint: ei as u32,
+                    attempt: next,
+                },
+            );
             if let Some(info) = self.attempts.get_mut(next.0) {
                 info.state = AttemptState::InService(ev);
             }
@@ -214,7 +263,9 @@ impl World {
     }
 
     fn cancel(&mut self, now: Time, attempt: AttemptId, q: &mut EventQueue<Event>) {
-        let Some(info) = self.attempts.remove(attempt.0) else { return };
+        let Some(info) = self.attempts.remove(attempt.0) else {
+            return;
+        };
         let ei = info.endpoint as usize;
         match info.state {
             AttemptState::InService(ev) => {
@@ -230,21 +281,33 @@ impl World {
     }
 
     fn finish_call(&mut self, now: Time, call: CallId, success: bool) {
-        let Some(info) = self.calls.remove(call.0) else { return };
+        let Some(info) = self.calls.remove(call.0) else {
+            return;
+        };
         let latency = success.then(|| now - info.submitted);
         if success {
             self.stats.completed += 1;
         } else {
             self.stats.failed += 1;
         }
-        self.recorder.record(info.tenant as usize, info.workflow as usize, info.submitted, latency);
+        self.recorder.record(
+            info.tenant as usize,
+            info.workflow as usize,
+            info.submitted,
+            latency,
+        );
     }
 
     /// Carries out everything the router decided, then re-arms its wake-up.
     fn drain_router(&mut self, now: Time, q: &mut EventQueue<Event>) {
         while let Some(action) = self.router.poll_action() {
             match action {
-                Action::Dispatch { call, attempt, endpoint, .. } => {
+                Action::Dispatch {
+                    call,
+                    attempt,
+                    endpoint,
+                    ..
+                } => {
                     if let Some(info) = self.calls.get(call.0) {
                         self.dispatch(now, attempt, endpoint, info, q);
                     }
@@ -257,11 +320,11 @@ impl World {
         while self.router.poll_event().is_some() {
             self.stats.audit_events += 1;
         }
-        if let Some(t) = self.router.poll_timeout() {
-            if self.wake.is_none_or(|w| t < w) {
-                self.wake = Some(t);
-                q.schedule(t, Event::RouterWake);
-            }
+        if let Some(t) = self.router.poll_timeout()
+            && self.wake.is_none_or(|w| t < w)
+        {
+            self.wake = Some(t);
+            q.schedule(t, Event::RouterWake);
         }
     }
 }
@@ -281,21 +344,38 @@ impl Model for World {
                         q.schedule(next, Event::Arrival { source });
                     }
                 }
-                let request = CallRequest { tenant, workflow, input_tokens, output_tokens, deadline: None };
+                let request = CallRequest {
+                    tenant,
+                    workflow,
+                    input_tokens,
+                    output_tokens,
+                    deadline: None,
+                };
                 let call = self.router.submit(now, request);
                 self.stats.calls += 1;
                 self.calls.insert(
                     call.0,
-                    CallInfo { tenant: tenant.0, workflow: workflow.0, submitted: now, input_tokens, output_tokens },
+                    CallInfo {
+                        tenant: tenant.0,
+                        workflow: workflow.0,
+                        submitted: now,
+                        input_tokens,
+                        output_tokens,
+                    },
                 );
-                self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
+                self.stats.peak_live_calls =
+                    self.stats.peak_live_calls.max(self.calls.live() as u64);
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
                 let error = self.endpoints[ei].draw_error();
                 self.attempts.remove(attempt.0);
                 self.start_next(now, ei, q);
-                let outcome = if error { Outcome::ServerError } else { Outcome::Success };
+                let outcome = if error {
+                    Outcome::ServerError
+                } else {
+                    Outcome::Success
+                };
                 self.router.on_outcome(now, attempt, outcome);
             }
             Event::ErrorReply { attempt, .. } => {

@@ -56,24 +56,41 @@ impl Clause {
             None => None,
         };
         let kind = match c.metric {
-            ClauseMetric::Latency => ClauseKind::Latency { percentile: c.percentile?, threshold: c.threshold? },
+            ClauseMetric::Latency => ClauseKind::Latency {
+                percentile: c.percentile?,
+                threshold: c.threshold?,
+            },
             ClauseMetric::Availability => ClauseKind::Availability { target: c.target? },
         };
-        Some(Clause { tenant: ti, tenant_name: tenant.name.clone(), workflow, kind })
+        Some(Clause {
+            tenant: ti,
+            tenant_name: tenant.name.clone(),
+            workflow,
+            kind,
+        })
     }
 
     /// The clause in words, e.g. `p95 call latency <= 800ms`.
     pub fn describe(&self, scenario: &Scenario) -> String {
         let scope = match self.workflow {
-            Some(w) => format!(" for workflow {}", scenario.tenants[self.tenant].workflows[w].name),
+            Some(w) => format!(
+                " for workflow {}",
+                scenario.tenants[self.tenant].workflows[w].name
+            ),
             None => String::new(),
         };
         match self.kind {
-            ClauseKind::Latency { percentile, threshold } => {
-                format!("p{} call latency <= {threshold}{scope}", trim_float(percentile))
+            ClauseKind::Latency {
+                percentile,
+                threshold,
+            } => {
+                format!(
+                    "p{} call latency <= {threshold}{scope}",
+                    trim_float(percentile)
+                )
             }
             ClauseKind::Availability { target } => {
-                format!("availability >= {}%{scope}", trim_float(target * 100.0))
+                format!("availability >= {}%{scope}", trim_pct(target))
             }
         }
     }
@@ -81,7 +98,9 @@ impl Clause {
     /// Short metric name for tables: `p95 latency`, `availability`.
     pub fn metric_name(&self) -> String {
         match self.kind {
-            ClauseKind::Latency { percentile, .. } => format!("p{} latency", trim_float(percentile)),
+            ClauseKind::Latency { percentile, .. } => {
+                format!("p{} latency", trim_float(percentile))
+            }
             ClauseKind::Availability { .. } => "availability".to_string(),
         }
     }
@@ -100,4 +119,9 @@ impl Clause {
 pub fn trim_float(x: f64) -> String {
     let s = format!("{x:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A ratio as a trimmed percentage: `0.999` → `99.9`.
+pub fn trim_pct(ratio: f64) -> String {
+    trim_float((ratio * 100.0 * 1e6).round() / 1e6)
 }

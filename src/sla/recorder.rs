@@ -33,8 +33,13 @@ struct Accumulator {
 impl Accumulator {
     fn new() -> Accumulator {
         // 3 significant digits: a percentile is exact to within 0.1%.
-        let latency_us = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is a valid precision"));
-        Accumulator { latency_us, eligible: 0, succeeded: 0 }
+        let latency_us = Histogram::new(3)
+            .unwrap_or_else(|_| unreachable!("3 significant digits is a valid precision"));
+        Accumulator {
+            latency_us,
+            eligible: 0,
+            succeeded: 0,
+        }
     }
 }
 
@@ -52,17 +57,27 @@ impl Recorder {
     /// A recorder for `clauses` over `windows`; `workflows[t]` is the number
     /// of workflows of tenant `t`.
     pub fn new(windows: Vec<Window>, clauses: Vec<Clause>, workflows: &[usize]) -> Recorder {
-        let mut covering: Vec<Vec<Vec<usize>>> = workflows.iter().map(|n| vec![Vec::new(); *n]).collect();
+        let mut covering: Vec<Vec<Vec<usize>>> =
+            workflows.iter().map(|n| vec![Vec::new(); *n]).collect();
         for (ci, c) in clauses.iter().enumerate() {
-            let Some(flows) = covering.get_mut(c.tenant) else { continue };
+            let Some(flows) = covering.get_mut(c.tenant) else {
+                continue;
+            };
             for (wi, list) in flows.iter_mut().enumerate() {
                 if c.workflow.is_none_or(|w| w == wi) {
                     list.push(ci);
                 }
             }
         }
-        let acc = (0..clauses.len() * windows.len()).map(|_| Accumulator::new()).collect();
-        Recorder { windows, clauses, covering, acc }
+        let acc = (0..clauses.len() * windows.len())
+            .map(|_| Accumulator::new())
+            .collect();
+        Recorder {
+            windows,
+            clauses,
+            covering,
+            acc,
+        }
     }
 
     /// The window containing `t`, if any.
@@ -74,16 +89,27 @@ impl Recorder {
     /// Records a finished call submitted at `submitted`: its latency if it
     /// succeeded, `None` if it failed. Calls submitted outside every window
     /// are ignored.
-    pub fn record(&mut self, tenant: usize, workflow: usize, submitted: Time, latency: Option<Span>) {
-        let Some(window) = self.window_of(submitted) else { return };
-        let Some(list) = self.covering.get(tenant).and_then(|f| f.get(workflow)) else { return };
+    pub fn record(
+        &mut self,
+        tenant: usize,
+        workflow: usize,
+        submitted: Time,
+        latency: Option<Span>,
+    ) {
+        let Some(window) = self.window_of(submitted) else {
+            return;
+        };
+        let Some(list) = self.covering.get(tenant).and_then(|f| f.get(workflow)) else {
+            return;
+        };
         let n_windows = self.windows.len();
         for &ci in list {
             let a = &mut self.acc[ci * n_windows + window];
             a.eligible += 1;
             if let Some(lat) = latency {
                 a.succeeded += 1;
-                a.latency_us.saturating_record(lat.as_micros().max(1));
+                // Auto-resizing: the histogram grows to the largest latency seen.
+                let _ = a.latency_us.record(lat.as_micros().max(1));
             }
         }
     }
@@ -115,7 +141,10 @@ fn judge(kind: ClauseKind, a: &Accumulator) -> (Option<f64>, bool) {
         return (None, true);
     }
     match kind {
-        ClauseKind::Latency { percentile, threshold } => {
+        ClauseKind::Latency {
+            percentile,
+            threshold,
+        } => {
             if a.succeeded == 0 {
                 return (None, false);
             }
@@ -136,17 +165,33 @@ mod tests {
     use crate::sla::Window;
 
     fn one_window() -> Vec<Window> {
-        vec![Window { label: "w".into(), start: Time::ZERO, end: Time::from_nanos(1_000_000_000_000), complete: true }]
+        vec![Window {
+            label: "w".into(),
+            start: Time::ZERO,
+            end: Time::from_nanos(1_000_000_000_000),
+            complete: true,
+        }]
     }
 
     fn clause(kind: ClauseKind, workflow: Option<usize>) -> Clause {
-        Clause { tenant: 0, tenant_name: "t".into(), workflow, kind }
+        Clause {
+            tenant: 0,
+            tenant_name: "t".into(),
+            workflow,
+            kind,
+        }
     }
 
     #[test]
     fn hand_worked_percentile_and_availability() {
         let clauses = vec![
-            clause(ClauseKind::Latency { percentile: 90.0, threshold: Span::from_millis(90) }, None),
+            clause(
+                ClauseKind::Latency {
+                    percentile: 90.0,
+                    threshold: Span::from_millis(90),
+                },
+                None,
+            ),
             clause(ClauseKind::Availability { target: 0.9 }, None),
             clause(ClauseKind::Availability { target: 0.9 }, Some(1)),
         ];
@@ -172,7 +217,11 @@ mod tests {
 
     #[test]
     fn an_empty_window_holds_vacuously() {
-        let r = Recorder::new(one_window(), vec![clause(ClauseKind::Availability { target: 0.99 }, None)], &[1]);
+        let r = Recorder::new(
+            one_window(),
+            vec![clause(ClauseKind::Availability { target: 0.99 }, None)],
+            &[1],
+        );
         let a = r.finish();
         assert_eq!(a[0].value, None);
         assert!(a[0].met);

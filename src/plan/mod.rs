@@ -1,0 +1,55 @@
+//! The planner: Monte Carlo replications of the billing period, the
+//! probability that each clause holds with a Clopper-Pearson interval, and
+//! verdicts.
+//!
+//! **Architecture Invariant:** replication `r` depends only on the scenario,
+//! the master seed and `r`. Replications run in parallel (rayon) and are
+//! collected in index order, so results are identical for any thread count
+//! and any shard split.
+
+mod interval;
+mod summary;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use interval::clopper_pearson;
+pub use summary::{ClauseSummary, Verdict, summarize};
+
+use crate::model::{RunStats, World};
+use crate::policy::ConfigError;
+use crate::scenario::Scenario;
+use crate::sla::Attainment;
+
+/// The outcome of one replication.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Replication {
+    /// Its index.
+    pub index: u64,
+    /// Every clause × window judgement.
+    pub attainment: Vec<Attainment>,
+    /// Counters.
+    pub stats: RunStats,
+}
+
+/// Runs replications `range` of `scenario`, in parallel, in index order.
+/// `on_done` is called once per finished replication (for progress bars).
+pub fn run_replications(
+    scenario: &Scenario,
+    range: std::ops::Range<u64>,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<Replication>, ConfigError> {
+    range
+        .into_par_iter()
+        .map(|index| {
+            let world = World::new(scenario, index)?;
+            let (attainment, stats) = world.run();
+            on_done();
+            Ok(Replication {
+                index,
+                attainment,
+                stats,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,258 @@
+//! `summary.csv`, `windows.csv` and `run.json`, written atomically.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::plan::{ClauseSummary, Replication};
+use crate::scenario::Scenario;
+use crate::sla::{Clause, ClauseKind, Window};
+
+/// Writing the output directory failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A file or directory could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// What was being written.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// A CSV record could not be written.
+    #[error("cannot write {path}: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        source: csv::Error,
+    },
+}
+
+/// Wall-clock measurements of a run. They describe the machine, not the
+/// scenario, so they are the one part of the outputs that differs between
+/// two runs with the same seed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    /// Seconds from start to end of the simulation.
+    pub wall_seconds: f64,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Simulated model calls per wall-clock second.
+    pub calls_per_second: f64,
+}
+
+/// Everything `run.json` records.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunMeta {
+    /// slaplan's version.
+    pub slaplan_version: String,
+    /// The scenario file as given.
+    pub scenario: String,
+    /// SHA-256 of the scenario file's bytes.
+    pub scenario_sha256: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications in this output.
+    pub replications: u64,
+    /// Required probability for a verdict of enforceable.
+    pub required_confidence: f64,
+    /// Confidence level of the intervals.
+    pub interval_level: f64,
+    /// Judgement windows.
+    pub windows: Vec<Window>,
+    /// Totals over all replications.
+    pub totals: crate::model::RunStats,
+    /// Wall-clock measurements (not reproducible by nature).
+    pub timing: Timing,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes every output file into `out`, atomically: into a sibling temporary
+/// directory first, renamed into place when complete.
+pub fn write_outputs(
+    out: &Path,
+    meta: &RunMeta,
+    scenario: &Scenario,
+    clauses: &[Clause],
+    summary: &[ClauseSummary],
+    replications: &[Replication],
+) -> Result<(), OutputError> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
+    fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    let result = (|| {
+        write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
+        write_windows(
+            &tmp.join("windows.csv"),
+            clauses,
+            &meta.windows,
+            replications,
+        )?;
+        let path = tmp.join("run.json");
+        let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+        serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        f.write_all(b"\n").map_err(io_err(&path))?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if out.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        fs::rename(out, &old).map_err(io_err(out))?;
+        fs::rename(&tmp, out).map_err(io_err(out))?;
+        let _ = fs::remove_dir_all(&old);
+    } else {
+        fs::rename(&tmp, out).map_err(io_err(out))?;
+    }
+    Ok(())
+}
+
+fn csv_writer(path: &Path) -> Result<csv::Writer<fs::File>, OutputError> {
+    csv::Writer::from_path(path).map_err(|source| OutputError::Csv {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.6}")).unwrap_or_default()
+}
+
+fn write_summary(
+    path: &Path,
+    scenario: &Scenario,
+    clauses: &[Clause],
+    summary: &[ClauseSummary],
+) -> Result<(), OutputError> {
+    let mut w = csv_writer(path)?;
+    let csv_err = |source| OutputError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    w.write_record([
+        "tenant",
+        "workflow",
+        "clause",
+        "metric",
+        "unit",
+        "threshold",
+        "windows",
+        "met",
+        "probability",
+        "ci_low",
+        "ci_high",
+        "verdict",
+        "metric_p05",
+        "metric_p50",
+        "metric_p95",
+        "eligible_calls",
+        "succeeded_calls",
+    ])
+    .map_err(csv_err)?;
+    for s in summary {
+        let c = &clauses[s.clause];
+        let workflow = c
+            .workflow
+            .map(|w| scenario.tenants[c.tenant].workflows[w].name.clone())
+            .unwrap_or_default();
+        let unit = match c.kind {
+            ClauseKind::Latency { .. } => "ms",
+            ClauseKind::Availability { .. } => "ratio",
+        };
+        let q = s.metric_quantiles;
+        w.write_record([
+            c.tenant_name.clone(),
+            workflow,
+            c.describe(scenario),
+            c.metric_name(),
+            unit.to_string(),
+            format!("{}", c.threshold_value()),
+            s.windows.to_string(),
+            s.met.to_string(),
+            format!("{:.6}", s.probability),
+            format!("{:.6}", s.ci_low),
+            format!("{:.6}", s.ci_high),
+            s.verdict.label().replace(' ', "_"),
+            fmt_opt(q.map(|q| q[0])),
+            fmt_opt(q.map(|q| q[1])),
+            fmt_opt(q.map(|q| q[2])),
+            s.eligible.to_string(),
+            s.succeeded.to_string(),
+        ])
+        .map_err(csv_err)?;
+    }
+    w.flush().map_err(io_err(path))?;
+    Ok(())
+}
+
+fn write_windows(
+    path: &Path,
+    clauses: &[Clause],
+    windows: &[Window],
+    replications: &[Replication],
+) -> Result<(), OutputError> {
+    let mut w = csv_writer(path)?;
+    let csv_err = |source| OutputError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    w.write_record([
+        "replication",
+        "tenant",
+        "clause_index",
+        "metric",
+        "window",
+        "value",
+        "met",
+        "eligible_calls",
+        "succeeded_calls",
+    ])
+    .map_err(csv_err)?;
+    for rep in replications {
+        for a in &rep.attainment {
+            let c = &clauses[a.clause];
+            w.write_record([
+                rep.index.to_string(),
+                c.tenant_name.clone(),
+                a.clause.to_string(),
+                c.metric_name(),
+                windows
+                    .get(a.window)
+                    .map(|w| w.label.clone())
+                    .unwrap_or_default(),
+                fmt_opt(a.value),
+                a.met.to_string(),
+                a.eligible.to_string(),
+                a.succeeded.to_string(),
+            ])
+            .map_err(csv_err)?;
+        }
+    }
+    w.flush().map_err(io_err(path))?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! The attainment table printed by `slaplan run`.
+
+use crate::plan::ClauseSummary;
+use crate::scenario::Scenario;
+use crate::sla::{Clause, ClauseKind};
+
+/// Formats a metric value in the clause's unit.
+pub fn format_value(kind: ClauseKind, value: f64) -> String {
+    match kind {
+        ClauseKind::Latency { .. } => {
+            if value >= 10_000.0 {
+                format!("{:.1}s", value / 1000.0)
+            } else {
+                format!("{value:.0}ms")
+            }
+        }
+        ClauseKind::Availability { .. } => format!("{:.3}%", value * 100.0),
+    }
+}
+
+/// Formats a clause's threshold.
+pub fn format_threshold(kind: ClauseKind) -> String {
+    match kind {
+        ClauseKind::Latency { threshold, .. } => format!("<= {threshold}"),
+        ClauseKind::Availability { target } => format!(">= {}%", crate::sla::trim_pct(target)),
+    }
+}
+
+/// The table: one row per tenant and clause.
+pub fn attainment_table(
+    scenario: &Scenario,
+    clauses: &[Clause],
+    summary: &[ClauseSummary],
+) -> String {
+    let header = [
+        "tenant",
+        "clause",
+        "threshold",
+        "observed p50",
+        "met",
+        "P(hold)",
+        "95% CI",
+        "verdict",
+    ];
+    let mut rows: Vec<[String; 8]> = Vec::new();
+    for s in summary {
+        let c = &clauses[s.clause];
+        let scope = c
+            .workflow
+            .map(|w| format!(" [{}]", scenario.tenants[c.tenant].workflows[w].name))
+            .unwrap_or_default();
+        rows.push([
+            c.tenant_name.clone(),
+            format!("{}{scope}", c.metric_name()),
+            format_threshold(c.kind),
+            s.metric_quantiles
+                .map(|q| format_value(c.kind, q[1]))
+                .unwrap_or_else(|| "-".into()),
+            format!("{}/{}", s.met, s.windows),
+            format!("{:.3}", s.probability),
+            format!("[{:.3}, {:.3}]", s.ci_low, s.ci_high),
+            s.verdict.label().to_string(),
+        ]);
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec(), &mut out);
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+        &mut out,
+    );
+    for r in &rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
