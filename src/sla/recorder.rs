@@ -22,6 +22,8 @@ pub struct Attainment {
     pub eligible: u64,
     /// Of those, calls that succeeded.
     pub succeeded: u64,
+    /// Mean latency of the successful calls in milliseconds (exact to 0.1%).
+    pub mean_latency_ms: Option<f64>,
 }
 
 struct Accumulator {
@@ -129,6 +131,7 @@ impl Recorder {
                     met,
                     eligible: a.eligible,
                     succeeded: a.succeeded,
+                    mean_latency_ms: (a.succeeded > 0).then(|| a.latency_us.mean() / 1000.0),
                 });
             }
         }

@@ -1,0 +1,107 @@
+//! `slaplan run` end to end: the table, the files, and bad input that leaves
+//! no output behind.
+
+use std::fs;
+
+use crate::common::{repo_path, slaplan, tempdir};
+
+#[test]
+fn run_prints_the_table_and_writes_the_outputs() {
+    let dir = tempdir();
+    let out_dir = dir.path().join("out");
+    let out = slaplan()
+        .args(["run", "--out"])
+        .arg(&out_dir)
+        .arg(repo_path("tests/fixtures/small.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "gold-co",
+        "bronze-co",
+        "p95 latency",
+        "availability",
+        "<= 5s",
+        ">= 99.5%",
+        "verdict",
+    ] {
+        assert!(stdout.contains(needle), "table lacks {needle:?}:\n{stdout}");
+    }
+    let summary = fs::read_to_string(out_dir.join("summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 3, "{summary}");
+    assert!(summary.starts_with("tenant,workflow,clause,metric,unit,threshold,windows,met,probability,ci_low,ci_high,verdict"));
+    let meta: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["seed"], 5);
+    assert_eq!(meta["replications"], 4);
+    assert_eq!(meta["scenario_sha256"].as_str().map(str::len), Some(64));
+    assert!(meta["timing"]["wall_seconds"].as_f64().unwrap() > 0.0);
+    // No temporary directory is left beside the output.
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
+}
+
+#[test]
+fn a_bad_scenario_exits_2_and_writes_nothing() {
+    let dir = tempdir();
+    let bad = dir.path().join("bad.toml");
+    let text = fs::read_to_string(repo_path("tests/fixtures/small.toml"))
+        .unwrap()
+        .replace("rate = 2.0", "rate = -2.0");
+    fs::write(&bad, text).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = slaplan()
+        .args(["run", "--out"])
+        .arg(&out_dir)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("tenants[0].workflows[0].rate"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !out_dir.exists(),
+        "a failed run must not create its output directory"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only bad.toml remains"
+    );
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_message() {
+    for args in [
+        vec!["run", "--replications", "0", "x.toml"],
+        vec!["run", "--confidence", "1.5", "x.toml"],
+        vec!["frobnicate"],
+    ] {
+        let out = slaplan().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+}
+
+#[test]
+fn a_missing_scenario_exits_2_naming_the_file() {
+    let out = slaplan()
+        .args(["run", "no/such/scenario.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no/such/scenario.toml") && stderr.contains("cannot read"),
+        "{stderr}"
+    );
+}
