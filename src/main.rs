@@ -121,23 +121,17 @@ fn validate(path: &Path) -> Result<(), Failure> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
-    let bytes = std::fs::read(&args.scenario)
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
+    let bytes =
+        std::fs::read(&args.scenario).map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
     if let Some(seed) = args.seed {
         scenario.simulation.seed = seed;
     }
-    let replications = u64::from(
-        args.replications
-            .unwrap_or(scenario.simulation.replications),
-    );
+    let replications = u64::from(args.replications.unwrap_or(scenario.simulation.replications));
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args
             .scenario
@@ -146,11 +140,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             .unwrap_or_else(|| "run".into());
         PathBuf::from("out").join(stem)
     });
-    let threads = args.threads.map(|t| t as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let threads = args
+        .threads
+        .map(|t| t as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -162,12 +155,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let tick = || progress.inc(1);
     let reps = pool
         .install(|| plan::run_replications(&scenario, 0..replications, &tick))
-        .map_err(|e| {
-            Failure::input(format!(
-                "{}: router configuration: {e}",
-                args.scenario.display()
-            ))
-        })?;
+        .map_err(|e| Failure::input(format!("{}: router configuration: {e}", args.scenario.display())))?;
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
 
@@ -199,13 +187,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             calls_per_second: totals.calls as f64 / wall.max(1e-9),
         },
     };
-    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps)
-        .map_err(Failure::runtime)?;
+    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps).map_err(Failure::runtime)?;
 
-    print!(
-        "{}",
-        report::attainment_table(&scenario, &clauses, &summary)
-    );
+    print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
         replications,
@@ -227,9 +211,7 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications ({eta} left)")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications ({eta} left)") {
         bar.set_style(style);
     }
     bar

@@ -24,9 +24,7 @@ const NANOS_PER_DAY: u64 = 24 * NANOS_PER_HOUR;
 
 /// An instant, in nanoseconds since an origin the driver chooses (the start
 /// of the simulated period in the simulator, an arbitrary epoch in a gateway).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Time(u64);
 
@@ -175,16 +173,11 @@ impl Span {
         let t = text.trim();
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| {
-                SpanParseError::new(text, "a unit (ns, us, ms, s, m, h or d) after the number")
-            })?;
+            .ok_or_else(|| SpanParseError::new(text, "a unit (ns, us, ms, s, m, h or d) after the number"))?;
         let (number, unit) = t.split_at(split);
         let unit = unit.trim();
         if number.is_empty() {
-            return Err(SpanParseError::new(
-                text,
-                "a non-negative number before the unit",
-            ));
+            return Err(SpanParseError::new(text, "a non-negative number before the unit"));
         }
         let per_unit = match unit {
             "ns" => 1,
@@ -195,10 +188,7 @@ impl Span {
             "h" => NANOS_PER_HOUR,
             "d" => NANOS_PER_DAY,
             _ => {
-                return Err(SpanParseError::new(
-                    text,
-                    "a unit of ns, us, ms, s, m, h or d",
-                ));
+                return Err(SpanParseError::new(text, "a unit of ns, us, ms, s, m, h or d"));
             }
         };
         if let Some((whole, frac)) = number.split_once('.') {
@@ -210,16 +200,12 @@ impl Span {
                     .map_err(|_| SpanParseError::new(text, "a non-negative number"))?
             };
             if frac.is_empty() || frac.contains('.') || frac.len() > 9 {
-                return Err(SpanParseError::new(
-                    text,
-                    "a number with at most 9 decimals",
-                ));
+                return Err(SpanParseError::new(text, "a number with at most 9 decimals"));
             }
             let frac_value: u64 = frac
                 .parse()
                 .map_err(|_| SpanParseError::new(text, "a non-negative number"))?;
-            let frac_nanos =
-                (frac_value as u128 * per_unit as u128) / 10u128.pow(frac.len() as u32);
+            let frac_nanos = (frac_value as u128 * per_unit as u128) / 10u128.pow(frac.len() as u32);
             let total = whole as u128 * per_unit as u128 + frac_nanos;
             u64::try_from(total)
                 .map(Span)
@@ -287,11 +273,7 @@ impl SpanParseError {
 
 impl fmt::Display for SpanParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid duration {:?}: expected {}",
-            self.text, self.expected
-        )
+        write!(f, "invalid duration {:?}: expected {}", self.text, self.expected)
     }
 }
 
@@ -378,9 +360,6 @@ mod tests {
     fn time_arithmetic_saturates() {
         assert_eq!(Time::MAX + Span::from_secs(1), Time::MAX);
         assert_eq!(Time::ZERO - Time::from_nanos(5), Span::ZERO);
-        assert_eq!(
-            Time::from_nanos(10) - Time::from_nanos(4),
-            Span::from_nanos(6)
-        );
+        assert_eq!(Time::from_nanos(10) - Time::from_nanos(4), Span::from_nanos(6));
     }
 }

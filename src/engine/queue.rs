@@ -174,10 +174,7 @@ mod tests {
         let mut q = EventQueue::new();
         q.schedule(Time::from_nanos(10), 1);
         q.schedule(Time::from_nanos(20), 2);
-        assert_eq!(
-            q.pop_until(Time::from_nanos(10)),
-            Some((Time::from_nanos(10), 1))
-        );
+        assert_eq!(q.pop_until(Time::from_nanos(10)), Some((Time::from_nanos(10), 1)));
         assert_eq!(q.pop_until(Time::from_nanos(15)), None);
         assert_eq!(q.len(), 1);
     }

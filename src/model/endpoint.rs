@@ -73,9 +73,7 @@ impl ServiceTime {
                 per_output,
                 sigma,
             } => {
-                let base = ttft
-                    + per_input * f64::from(input_tokens)
-                    + per_output * f64::from(output_tokens);
+                let base = ttft + per_input * f64::from(input_tokens) + per_output * f64::from(output_tokens);
                 if sigma > 0.0 {
                     let z: f64 = StandardNormal.sample(rng);
                     base * (sigma * z - 0.5 * sigma * sigma).exp()
@@ -160,21 +158,11 @@ impl EndpointSim {
     /// The incident in force at `now`, if any.
     pub fn incident_at(&self, now: Time) -> Option<OutageMode> {
         let idx = self.incidents.partition_point(|i| i.start <= now);
-        self.incidents[..idx]
-            .iter()
-            .rev()
-            .find(|i| now < i.end)
-            .map(|i| i.mode)
+        self.incidents[..idx].iter().rev().find(|i| now < i.end).map(|i| i.mode)
     }
 
     /// Admits an attempt arriving at `now`.
-    pub fn admit(
-        &mut self,
-        now: Time,
-        attempt: AttemptId,
-        input_tokens: u32,
-        output_tokens: u32,
-    ) -> Admission {
+    pub fn admit(&mut self, now: Time, attempt: AttemptId, input_tokens: u32, output_tokens: u32) -> Admission {
         match self.incident_at(now) {
             Some(OutageMode::Down) => return Admission::Reject(self.error_latency),
             Some(OutageMode::Hang) => return Admission::Hang,
@@ -182,10 +170,7 @@ impl EndpointSim {
         }
         if self.busy < self.concurrency {
             self.busy += 1;
-            Admission::Serve(
-                self.service
-                    .sample(&mut self.rng, input_tokens, output_tokens),
-            )
+            Admission::Serve(self.service.sample(&mut self.rng, input_tokens, output_tokens))
         } else if (self.queue.len() as u64) < u64::from(self.queue_limit) {
             self.queue.push_back((attempt, input_tokens, output_tokens));
             Admission::Queued

@@ -85,9 +85,6 @@ impl Source {
 
     /// Token counts of a new call: (input, output).
     pub fn draw_tokens(&mut self) -> (u32, u32) {
-        (
-            self.input.sample(&mut self.rng),
-            self.output.sample(&mut self.rng),
-        )
+        (self.input.sample(&mut self.rng), self.output.sample(&mut self.rng))
     }
 }

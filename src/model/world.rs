@@ -4,8 +4,7 @@ use std::collections::VecDeque;
 
 use crate::engine::{self, EventQueue, Model};
 use crate::policy::{
-    Action, AttemptId, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId,
-    WorkflowId,
+    Action, AttemptId, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId, WorkflowId,
 };
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Recorder, calendar_months};
@@ -164,17 +163,8 @@ impl World {
         let mut sources = Vec::new();
         for (ti, t) in scenario.tenants.iter().enumerate() {
             for (wi, w) in t.workflows.iter().enumerate() {
-                let rng = engine::stream(
-                    seed,
-                    replication,
-                    &format!("workflow/{}/{}", t.name, w.name),
-                );
-                sources.push(Source::new(
-                    TenantId(ti as u32),
-                    WorkflowId(wi as u32),
-                    w,
-                    rng,
-                ));
+                let rng = engine::stream(seed, replication, &format!("workflow/{}/{}", t.name, w.name));
+                sources.push(Source::new(TenantId(ti as u32), WorkflowId(wi as u32), w, rng));
             }
         }
         let windows = calendar_months(start, scenario.simulation.duration);
@@ -290,12 +280,8 @@ impl World {
         } else {
             self.stats.failed += 1;
         }
-        self.recorder.record(
-            info.tenant as usize,
-            info.workflow as usize,
-            info.submitted,
-            latency,
-        );
+        self.recorder
+            .record(info.tenant as usize, info.workflow as usize, info.submitted, latency);
     }
 
     /// Carries out everything the router decided, then re-arms its wake-up.
@@ -363,19 +349,14 @@ impl Model for World {
                         output_tokens,
                     },
                 );
-                self.stats.peak_live_calls =
-                    self.stats.peak_live_calls.max(self.calls.live() as u64);
+                self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
                 let error = self.endpoints[ei].draw_error();
                 self.attempts.remove(attempt.0);
                 self.start_next(now, ei, q);
-                let outcome = if error {
-                    Outcome::ServerError
-                } else {
-                    Outcome::Success
-                };
+                let outcome = if error { Outcome::ServerError } else { Outcome::Success };
                 self.router.on_outcome(now, attempt, outcome);
             }
             Event::ErrorReply { attempt, .. } => {

@@ -57,12 +57,7 @@ pub struct ClauseSummary {
 /// Summarizes `replications` for `n_clauses` clauses. `required` is the
 /// probability a clause must hold with (e.g. 0.95); `level` the interval's
 /// confidence level.
-pub fn summarize(
-    replications: &[Replication],
-    n_clauses: usize,
-    required: f64,
-    level: f64,
-) -> Vec<ClauseSummary> {
+pub fn summarize(replications: &[Replication], n_clauses: usize, required: f64, level: f64) -> Vec<ClauseSummary> {
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); n_clauses];
     let mut counts = vec![(0u64, 0u64, 0u64, 0u64); n_clauses];
     for rep in replications {
@@ -82,11 +77,7 @@ pub fn summarize(
     (0..n_clauses)
         .map(|ci| {
             let (windows, met, eligible, succeeded) = counts[ci];
-            let probability = if windows == 0 {
-                0.0
-            } else {
-                met as f64 / windows as f64
-            };
+            let probability = if windows == 0 { 0.0 } else { met as f64 / windows as f64 };
             let (ci_low, ci_high) = clopper_pearson(met, windows, level);
             let verdict = if ci_low >= required {
                 Verdict::Enforceable
@@ -97,13 +88,8 @@ pub fn summarize(
             };
             let v = &mut values[ci];
             v.sort_by(f64::total_cmp);
-            let metric_quantiles = (!v.is_empty()).then(|| {
-                [
-                    nearest_rank(v, 0.05),
-                    nearest_rank(v, 0.5),
-                    nearest_rank(v, 0.95),
-                ]
-            });
+            let metric_quantiles =
+                (!v.is_empty()).then(|| [nearest_rank(v, 0.05), nearest_rank(v, 0.5), nearest_rank(v, 0.95)]);
             ClauseSummary {
                 clause: ci,
                 windows,
@@ -143,6 +129,7 @@ mod tests {
                 met: *m,
                 eligible: 10,
                 succeeded: 9,
+                mean_latency_ms: None,
             })
             .collect();
         Replication {

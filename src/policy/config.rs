@@ -10,9 +10,7 @@ use crate::time::Span;
 
 /// A rung of a tenant's fallback chain: 0 primary, 1 hot standby,
 /// 2 capability-reduced, 3 minimal, 4 suspend-and-resume.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Tier(pub u8);
 
@@ -200,20 +198,11 @@ impl std::fmt::Display for ConfigError {
             ConfigError::DuplicateEndpoint(n) => write!(f, "endpoint {n:?} is defined twice"),
             ConfigError::DuplicateTenant(n) => write!(f, "tenant {n:?} is defined twice"),
             ConfigError::UnknownEndpoint { tenant, endpoint } => {
-                write!(
-                    f,
-                    "tenant {tenant:?}: chain names unknown endpoint {endpoint:?}"
-                )
+                write!(f, "tenant {tenant:?}: chain names unknown endpoint {endpoint:?}")
             }
-            ConfigError::EmptyChain(t) => write!(
-                f,
-                "tenant {t:?}: chain is empty, expected at least one endpoint"
-            ),
+            ConfigError::EmptyChain(t) => write!(f, "tenant {t:?}: chain is empty, expected at least one endpoint"),
             ConfigError::TierOutOfRange { tenant, tier } => {
-                write!(
-                    f,
-                    "tenant {tenant:?}: tier {tier} is out of range, expected 0 to 4"
-                )
+                write!(f, "tenant {tenant:?}: tier {tier} is out of range, expected 0 to 4")
             }
             ConfigError::ZeroAttempts(t) => {
                 write!(f, "tenant {t:?}: retry.max_attempts must be at least 1")
@@ -228,10 +217,9 @@ impl std::fmt::Display for ConfigError {
                 f,
                 "endpoint {e:?}: attempt_timeout must be longer than zero, e.g. \"30s\""
             ),
-            ConfigError::DuplicateWorkflow { tenant, workflow } => write!(
-                f,
-                "tenant {tenant:?}: workflow {workflow:?} is defined twice"
-            ),
+            ConfigError::DuplicateWorkflow { tenant, workflow } => {
+                write!(f, "tenant {tenant:?}: workflow {workflow:?} is defined twice")
+            }
             ConfigError::TooMany(what) => {
                 write!(f, "too many {what}: at most 4294967295 are supported")
             }

@@ -126,9 +126,7 @@ impl Plan {
             }
             let n_workflows = t.workflows.len().max(1);
             let workflows = (0..n_workflows)
-                .map(|_| WorkflowPlan {
-                    chain: chain.clone(),
-                })
+                .map(|_| WorkflowPlan { chain: chain.clone() })
                 .collect();
             tenants.push(TenantPlan {
                 class: t.class,

@@ -13,8 +13,8 @@ use super::plan::{Plan, Step, backoff_delay};
 use super::queue::{EndpointQueue, Waiter};
 use super::timers::{Due, TimerKind, Timers};
 use super::types::{
-    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, EndpointId, FailReason, Outcome,
-    TenantId, Trigger, WorkflowId,
+    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, EndpointId, FailReason, Outcome, TenantId, Trigger,
+    WorkflowId,
 };
 use crate::time::Time;
 
@@ -188,9 +188,7 @@ impl Router {
     /// Attempts the router has outstanding on `endpoint` (dispatched, not yet
     /// answered, timed out or cancelled). 0 for an unknown endpoint.
     pub fn in_flight(&self, endpoint: EndpointId) -> u32 {
-        self.endpoints
-            .get(endpoint.0 as usize)
-            .map_or(0, |e| e.in_flight)
+        self.endpoints.get(endpoint.0 as usize).map_or(0, |e| e.in_flight)
     }
 
     /// Calls the router holds with no attempt in flight: queued for an
@@ -291,10 +289,7 @@ impl Router {
                     let Some(live) = c.live.filter(|l| l.attempt == attempt) else {
                         continue;
                     };
-                    self.actions.push_back(Action::Cancel {
-                        call: c.id,
-                        attempt,
-                    });
+                    self.actions.push_back(Action::Cancel { call: c.id, attempt });
                     self.end_attempt(slot, live);
                     self.after_failure(now, slot, live, Trigger::Timeout);
                     self.pump(now, EndpointId(endpoint));
@@ -307,10 +302,7 @@ impl Router {
                 }
                 Due::Timer(TimerKind::Deadline { slot, call }) => {
                     let c = self.calls.get(slot);
-                    let waiting = matches!(
-                        c.state,
-                        CallState::Waiting | CallState::Backoff | CallState::Parked
-                    );
+                    let waiting = matches!(c.state, CallState::Waiting | CallState::Backoff | CallState::Parked);
                     if c.id.0 == call && waiting {
                         self.fail(slot, FailReason::DeadlineUnreachable);
                     }

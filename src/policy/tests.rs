@@ -71,12 +71,7 @@ impl Harness {
         self.submit_with(now, tenant, None)
     }
 
-    pub fn submit_with(
-        &mut self,
-        now: Time,
-        tenant: &str,
-        deadline: Option<Time>,
-    ) -> (CallId, Vec<Action>) {
+    pub fn submit_with(&mut self, now: Time, tenant: &str, deadline: Option<Time>) -> (CallId, Vec<Action>) {
         let t = self.router.tenant_id(tenant).expect("known tenant");
         let id = self.router.submit(
             now,
@@ -199,10 +194,7 @@ fn timeout_cancels_and_falls_back() {
         }
     ));
     // A late answer for the cancelled attempt is ignored.
-    assert!(
-        h.outcome(ms(1001), AttemptId(0), Outcome::Success)
-            .is_empty()
-    );
+    assert!(h.outcome(ms(1001), AttemptId(0), Outcome::Success).is_empty());
     assert_eq!(h.router.in_flight(h.ep("b")), 1);
 }
 
@@ -356,10 +348,7 @@ fn backoff_doubles_and_is_capped() {
     };
     let mut h = Harness::new(vec![endpoint("a", None, 1000)], vec![t]);
     h.submit(ms(0), "t");
-    assert!(
-        h.outcome(ms(1), AttemptId(0), Outcome::ServerError)
-            .is_empty()
-    );
+    assert!(h.outcome(ms(1), AttemptId(0), Outcome::ServerError).is_empty());
     assert_eq!(h.router.poll_timeout(), Some(ms(11)));
     assert_eq!(dispatched(&h.tick(ms(11))).len(), 1);
     h.outcome(ms(12), AttemptId(1), Outcome::ServerError);
@@ -442,11 +431,7 @@ fn memory_does_not_grow_with_completed_calls() {
         while h.router.poll_action().is_some() {}
     }
     assert_eq!(h.router.calls_capacity(), 1);
-    assert!(
-        h.router.timer_entries() <= 8,
-        "{}",
-        h.router.timer_entries()
-    );
+    assert!(h.router.timer_entries() <= 8, "{}", h.router.timer_entries());
     assert_eq!(h.router.attempt_index_len(), 0);
 }
 
@@ -461,34 +446,22 @@ fn config_error(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> C
 fn bad_configs_are_errors_that_name_the_problem() {
     let a = || vec![endpoint("a", None, 1000)];
     let e = config_error(a(), vec![tenant("t", SlaClass::Gold, &[("zz", 0)])]);
-    assert_eq!(
-        e.to_string(),
-        "tenant \"t\": chain names unknown endpoint \"zz\""
-    );
+    assert_eq!(e.to_string(), "tenant \"t\": chain names unknown endpoint \"zz\"");
     let e = config_error(a(), vec![tenant("t", SlaClass::Gold, &[])]);
     assert_eq!(e, ConfigError::EmptyChain("t".into()));
     let mut dup = a();
     dup.push(endpoint("a", None, 5));
-    assert_eq!(
-        config_error(dup, vec![]),
-        ConfigError::DuplicateEndpoint("a".into())
-    );
+    assert_eq!(config_error(dup, vec![]), ConfigError::DuplicateEndpoint("a".into()));
     let t = || tenant("t", SlaClass::Gold, &[("a", 0)]);
     assert_eq!(
         config_error(a(), vec![t(), t()]),
         ConfigError::DuplicateTenant("t".into())
     );
     let e = config_error(a(), vec![tenant("t", SlaClass::Gold, &[("a", 5)])]);
-    assert_eq!(
-        e.to_string(),
-        "tenant \"t\": tier 5 is out of range, expected 0 to 4"
-    );
+    assert_eq!(e.to_string(), "tenant \"t\": tier 5 is out of range, expected 0 to 4");
     let mut zero = t();
     zero.retry.max_attempts = 0;
-    assert_eq!(
-        config_error(a(), vec![zero]),
-        ConfigError::ZeroAttempts("t".into())
-    );
+    assert_eq!(config_error(a(), vec![zero]), ConfigError::ZeroAttempts("t".into()));
     assert_eq!(
         config_error(vec![endpoint("a", Some(0), 1000)], vec![]),
         ConfigError::ZeroConcurrency("a".into())

@@ -90,10 +90,7 @@ impl Timers {
 
     /// The earliest entry and where it is, live or not.
     fn earliest(&self) -> Option<(Time, Due)> {
-        let mut best = self
-            .heap
-            .peek()
-            .map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
+        let mut best = self.heap.peek().map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
         for (e, q) in self.attempts.iter().enumerate() {
             if let Some(&(t, attempt)) = q.front()
                 && best.is_none_or(|(b, _)| t < b)

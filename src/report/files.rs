@@ -102,12 +102,7 @@ pub fn write_outputs(
     fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let result = (|| {
         write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
-        write_windows(
-            &tmp.join("windows.csv"),
-            clauses,
-            &meta.windows,
-            replications,
-        )?;
+        write_windows(&tmp.join("windows.csv"), clauses, &meta.windows, replications)?;
         let path = tmp.join("run.json");
         let mut f = fs::File::create(&path).map_err(io_err(&path))?;
         serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
@@ -241,10 +236,7 @@ fn write_windows(
                 c.tenant_name.clone(),
                 a.clause.to_string(),
                 c.metric_name(),
-                windows
-                    .get(a.window)
-                    .map(|w| w.label.clone())
-                    .unwrap_or_default(),
+                windows.get(a.window).map(|w| w.label.clone()).unwrap_or_default(),
                 fmt_opt(a.value),
                 a.met.to_string(),
                 a.eligible.to_string(),

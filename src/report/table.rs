@@ -27,11 +27,7 @@ pub fn format_threshold(kind: ClauseKind) -> String {
 }
 
 /// The table: one row per tenant and clause.
-pub fn attainment_table(
-    scenario: &Scenario,
-    clauses: &[Clause],
-    summary: &[ClauseSummary],
-) -> String {
+pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[ClauseSummary]) -> String {
     let header = [
         "tenant",
         "clause",
@@ -70,11 +66,7 @@ pub fn attainment_table(
     }
     let mut out = String::new();
     let line = |cells: Vec<&str>, out: &mut String| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(padded.join("  ").trim_end());
         out.push('\n');
     };

@@ -17,11 +17,7 @@ pub struct Problem {
 
 impl Problem {
     /// A problem at `path`.
-    pub fn new(
-        path: impl Into<String>,
-        line: Option<usize>,
-        message: impl Into<String>,
-    ) -> Problem {
+    pub fn new(path: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Problem {
         Problem {
             path: path.into(),
             line,

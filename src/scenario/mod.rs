@@ -17,26 +17,20 @@ use chrono::{NaiveDate, NaiveDateTime};
 pub use error::{Problem, ScenarioError};
 pub use types::*;
 
-use crate::policy::{
-    ChainStep, EndpointPolicy, RetryPolicy, RouterConfig, TenantPolicy, Tier, WorkflowPolicy,
-};
+use crate::policy::{ChainStep, EndpointPolicy, RetryPolicy, RouterConfig, TenantPolicy, Tier, WorkflowPolicy};
 use crate::time::Span;
 
 /// Reads, parses and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let source = std::fs::read_to_string(path).map_err(|e| {
-        ScenarioError::single(
-            path,
-            Problem::new("", None, format!("cannot read the file: {e}")),
-        )
-    })?;
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::single(path, Problem::new("", None, format!("cannot read the file: {e}"))))?;
     parse(&source, path)
 }
 
 /// Parses and validates scenario text; `path` is only used in messages.
 pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = toml::from_str(source)
-        .map_err(|e| ScenarioError::single(path, Problem::from_toml(source, &e)))?;
+    let scenario: Scenario =
+        toml::from_str(source).map_err(|e| ScenarioError::single(path, Problem::from_toml(source, &e)))?;
     let problems = validate::check(&scenario, source);
     if problems.is_empty() {
         Ok(scenario)
@@ -66,9 +60,7 @@ pub fn parse_offset(text: &str, start: NaiveDateTime) -> Option<Span> {
     }
     let at = parse_datetime(text)?;
     let delta = at.signed_duration_since(start);
-    u64::try_from(delta.num_nanoseconds()?)
-        .ok()
-        .map(Span::from_nanos)
+    u64::try_from(delta.num_nanoseconds()?).ok().map(Span::from_nanos)
 }
 
 impl Scenario {
@@ -121,9 +113,7 @@ impl Scenario {
                     workflows: t
                         .workflows
                         .iter()
-                        .map(|w| WorkflowPolicy {
-                            name: w.name.clone(),
-                        })
+                        .map(|w| WorkflowPolicy { name: w.name.clone() })
                         .collect(),
                 })
                 .collect(),

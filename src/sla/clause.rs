@@ -73,21 +73,12 @@ impl Clause {
     /// The clause in words, e.g. `p95 call latency <= 800ms`.
     pub fn describe(&self, scenario: &Scenario) -> String {
         let scope = match self.workflow {
-            Some(w) => format!(
-                " for workflow {}",
-                scenario.tenants[self.tenant].workflows[w].name
-            ),
+            Some(w) => format!(" for workflow {}", scenario.tenants[self.tenant].workflows[w].name),
             None => String::new(),
         };
         match self.kind {
-            ClauseKind::Latency {
-                percentile,
-                threshold,
-            } => {
-                format!(
-                    "p{} call latency <= {threshold}{scope}",
-                    trim_float(percentile)
-                )
+            ClauseKind::Latency { percentile, threshold } => {
+                format!("p{} call latency <= {threshold}{scope}", trim_float(percentile))
             }
             ClauseKind::Availability { target } => {
                 format!("availability >= {}%{scope}", trim_pct(target))

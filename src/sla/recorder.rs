@@ -35,8 +35,8 @@ struct Accumulator {
 impl Accumulator {
     fn new() -> Accumulator {
         // 3 significant digits: a percentile is exact to within 0.1%.
-        let latency_us = Histogram::new(3)
-            .unwrap_or_else(|_| unreachable!("3 significant digits is a valid precision"));
+        let latency_us =
+            Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is a valid precision"));
         Accumulator {
             latency_us,
             eligible: 0,
@@ -59,8 +59,7 @@ impl Recorder {
     /// A recorder for `clauses` over `windows`; `workflows[t]` is the number
     /// of workflows of tenant `t`.
     pub fn new(windows: Vec<Window>, clauses: Vec<Clause>, workflows: &[usize]) -> Recorder {
-        let mut covering: Vec<Vec<Vec<usize>>> =
-            workflows.iter().map(|n| vec![Vec::new(); *n]).collect();
+        let mut covering: Vec<Vec<Vec<usize>>> = workflows.iter().map(|n| vec![Vec::new(); *n]).collect();
         for (ci, c) in clauses.iter().enumerate() {
             let Some(flows) = covering.get_mut(c.tenant) else {
                 continue;
@@ -71,9 +70,7 @@ impl Recorder {
                 }
             }
         }
-        let acc = (0..clauses.len() * windows.len())
-            .map(|_| Accumulator::new())
-            .collect();
+        let acc = (0..clauses.len() * windows.len()).map(|_| Accumulator::new()).collect();
         Recorder {
             windows,
             clauses,
@@ -91,13 +88,7 @@ impl Recorder {
     /// Records a finished call submitted at `submitted`: its latency if it
     /// succeeded, `None` if it failed. Calls submitted outside every window
     /// are ignored.
-    pub fn record(
-        &mut self,
-        tenant: usize,
-        workflow: usize,
-        submitted: Time,
-        latency: Option<Span>,
-    ) {
+    pub fn record(&mut self, tenant: usize, workflow: usize, submitted: Time, latency: Option<Span>) {
         let Some(window) = self.window_of(submitted) else {
             return;
         };
@@ -144,10 +135,7 @@ fn judge(kind: ClauseKind, a: &Accumulator) -> (Option<f64>, bool) {
         return (None, true);
     }
     match kind {
-        ClauseKind::Latency {
-            percentile,
-            threshold,
-        } => {
+        ClauseKind::Latency { percentile, threshold } => {
             if a.succeeded == 0 {
                 return (None, false);
             }

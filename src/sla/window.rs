@@ -23,8 +23,7 @@ pub fn calendar_months(start: NaiveDateTime, duration: Span) -> Vec<Window> {
     let origin = start;
     let end_time = Time::ZERO + duration;
     let mut windows = Vec::new();
-    let mut month_start =
-        NaiveDate::from_ymd_opt(start.year(), start.month(), 1).unwrap_or(start.date());
+    let mut month_start = NaiveDate::from_ymd_opt(start.year(), start.month(), 1).unwrap_or(start.date());
     loop {
         let next = if month_start.month() == 12 {
             NaiveDate::from_ymd_opt(month_start.year() + 1, 1, 1)
@@ -34,16 +33,11 @@ pub fn calendar_months(start: NaiveDateTime, duration: Span) -> Vec<Window> {
         let Some(next) = next else { break };
         let offset = |d: NaiveDate| -> i128 {
             d.and_hms_opt(0, 0, 0)
-                .map(|dt| {
-                    dt.signed_duration_since(origin)
-                        .num_nanoseconds()
-                        .unwrap_or(i64::MAX)
-                })
+                .map(|dt| dt.signed_duration_since(origin).num_nanoseconds().unwrap_or(i64::MAX))
                 .unwrap_or(i64::MAX) as i128
         };
         let (raw_start, raw_end) = (offset(month_start), offset(next));
-        let clip =
-            |x: i128| -> Time { Time::from_nanos(x.clamp(0, end_time.as_nanos() as i128) as u64) };
+        let clip = |x: i128| -> Time { Time::from_nanos(x.clamp(0, end_time.as_nanos() as i128) as u64) };
         let (ws, we) = (clip(raw_start), clip(raw_end));
         if ws >= end_time {
             break;
@@ -64,10 +58,7 @@ mod tests {
     use super::*;
 
     fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
+        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap()
     }
 
     #[test]
@@ -91,10 +82,7 @@ mod tests {
         assert_eq!(w[1].end, Time::ZERO + Span::from_days(48));
         assert_eq!(w[2].end, Time::ZERO + Span::from_days(50));
         // Ending exactly on a month boundary adds no empty window.
-        assert_eq!(
-            calendar_months(at(2025, 12, 15), Span::from_days(48)).len(),
-            2
-        );
+        assert_eq!(calendar_months(at(2025, 12, 15), Span::from_days(48)).len(), 2);
     }
 
     #[test]

@@ -68,14 +68,8 @@ fn mm1_sojourn_mean_and_p95_match_theory() {
     // mean 50 ms, p95 = ln(20)/20 s = 149.79 ms.
     let s = scenario(&queue_scenario(1, 10, 80.0, "6h", 95.0));
     let reps = replicate(&s, 12);
-    let means: Vec<f64> = reps
-        .iter()
-        .map(|r| r.attainment[0].mean_latency_ms.unwrap())
-        .collect();
-    let p95s: Vec<f64> = reps
-        .iter()
-        .map(|r| r.attainment[0].value.unwrap())
-        .collect();
+    let means: Vec<f64> = reps.iter().map(|r| r.attainment[0].mean_latency_ms.unwrap()).collect();
+    let p95s: Vec<f64> = reps.iter().map(|r| r.attainment[0].value.unwrap()).collect();
     let (mean, half) = t_interval(&means, 0.99);
     let resolution = 0.001 * mean;
     assert!(
@@ -84,19 +78,14 @@ fn mm1_sojourn_mean_and_p95_match_theory() {
     );
     let theory_p95 = 20f64.ln() / 20.0 * 1000.0;
     let (p95, half) = t_interval(&p95s, 0.99);
-    eprintln!(
-        "M/M/1 at rho 0.8: mean {mean:.3} ms (theory 50), p95 {p95:.3} ± {half:.3} ms (theory {theory_p95:.3})"
-    );
+    eprintln!("M/M/1 at rho 0.8: mean {mean:.3} ms (theory 50), p95 {p95:.3} ± {half:.3} ms (theory {theory_p95:.3})");
     let resolution = 0.001 * p95;
     assert!(
         (p95 - theory_p95).abs() <= half + resolution,
         "p95 sojourn {p95:.3} ± {half:.3} ms, theory {theory_p95:.3} ms"
     );
     // The interval is informative, not vacuous.
-    assert!(
-        half / theory_p95 < 0.02,
-        "p95 interval too wide: ±{half:.3} ms"
-    );
+    assert!(half / theory_p95 < 0.02, "p95 interval too wide: ±{half:.3} ms");
 }
 
 #[test]

@@ -15,11 +15,7 @@ fn run_prints_the_table_and_writes_the_outputs() {
         .arg(repo_path("tests/fixtures/small.toml"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "gold-co",
@@ -34,9 +30,11 @@ fn run_prints_the_table_and_writes_the_outputs() {
     }
     let summary = fs::read_to_string(out_dir.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 3, "{summary}");
-    assert!(summary.starts_with("tenant,workflow,clause,metric,unit,threshold,windows,met,probability,ci_low,ci_high,verdict"));
-    let meta: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
+    assert!(
+        summary
+            .starts_with("tenant,workflow,clause,metric,unit,threshold,windows,met,probability,ci_low,ci_high,verdict")
+    );
+    let meta: serde_json::Value = serde_json::from_str(&fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(meta["seed"], 5);
     assert_eq!(meta["replications"], 4);
     assert_eq!(meta["scenario_sha256"].as_str().map(str::len), Some(64));
@@ -68,15 +66,8 @@ fn a_bad_scenario_exits_2_and_writes_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tenants[0].workflows[0].rate"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        !out_dir.exists(),
-        "a failed run must not create its output directory"
-    );
-    assert_eq!(
-        fs::read_dir(dir.path()).unwrap().count(),
-        1,
-        "only bad.toml remains"
-    );
+    assert!(!out_dir.exists(), "a failed run must not create its output directory");
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "only bad.toml remains");
 }
 
 #[test]
@@ -94,10 +85,7 @@ fn bad_flags_exit_2_with_a_message() {
 
 #[test]
 fn a_missing_scenario_exits_2_naming_the_file() {
-    let out = slaplan()
-        .args(["run", "no/such/scenario.toml"])
-        .output()
-        .unwrap();
+    let out = slaplan().args(["run", "no/such/scenario.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
