@@ -27,6 +27,7 @@ fn config() -> RouterConfig {
             region: "eu".into(),
             max_concurrency: Some(64),
             attempt_timeout: Span::from_secs(30),
+            ..Default::default()
         })
         .collect();
     let classes = [SlaClass::Gold, SlaClass::Silver, SlaClass::Bronze];
@@ -44,11 +45,15 @@ fn config() -> RouterConfig {
                     tier: Tier(k as u8),
                 })
                 .collect(),
-            retry: RetryPolicy::default(),
-            workflows: vec![],
+            ..Default::default()
         })
         .collect();
-    RouterConfig { endpoints, tenants }
+    RouterConfig {
+        endpoints,
+        tenants,
+        seed: 0,
+        breaker: None,
+    }
 }
 
 fn main() {
