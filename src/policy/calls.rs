@@ -151,6 +151,12 @@ impl Calls {
         self.live
     }
 
+    /// Every slot with its index, free or not.
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Call)> {
+        self.slots.iter().enumerate().map(|(i, c)| (i as u32, c))
+    }
+
     /// Slots allocated, free or not (for tests of memory bounds).
     #[cfg(test)]
     pub fn capacity(&self) -> usize {

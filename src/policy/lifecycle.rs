@@ -46,7 +46,7 @@ impl Router {
 
     /// Why endpoint `e` cannot take any attempt now (cooling down after a
     /// 429, breaker open or out of probes), if it cannot.
-    fn blocked(&self, now: Time, e: EndpointId) -> Option<Trigger> {
+    pub(super) fn blocked(&self, now: Time, e: EndpointId) -> Option<Trigger> {
         let es = &self.endpoints[e.0 as usize];
         if now < es.cooldown_until {
             Some(Trigger::RateLimited)
@@ -59,7 +59,7 @@ impl Router {
 
     /// When `e`'s rate limits admit a call of `tokens` tokens (`now` if
     /// they do now).
-    fn limits_ready(&self, now: Time, e: EndpointId, tokens: u64) -> Time {
+    pub(super) fn limits_ready(&self, now: Time, e: EndpointId, tokens: u64) -> Time {
         let es = &self.endpoints[e.0 as usize];
         let rpm = es.rpm.as_ref().map_or(now, |b| now + b.wait(now, 1));
         let tpm = es.tpm.as_ref().map_or(now, |b| now + b.wait(now, tokens));
@@ -189,6 +189,10 @@ impl Router {
             self.audit(now, Some(slot), Some(endpoint), kind);
         }
         self.note_tier(now, slot, Some(endpoint), tier);
+        debug_assert!(
+            self.blocked(now, endpoint).is_none(),
+            "dispatch to a blocked endpoint (open breaker or cooling down)"
+        );
         let es = &mut self.endpoints[endpoint.0 as usize];
         let probe = es.breaker.as_mut().is_some_and(|b| b.on_dispatch());
         let c = self.calls.get_mut(slot);

@@ -37,6 +37,8 @@ mod types;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_props;
+#[cfg(test)]
 mod tests_resilience;
 
 pub use config::*;

@@ -174,6 +174,8 @@ pub struct Router {
     pub(super) suspended: Vec<(u32, u32)>,
     pub(super) tenants: Vec<TenantState>,
     pub(super) rng: SplitMix64,
+    /// The latest `now` seen (for invariant checks in tests).
+    pub(super) now: Time,
 }
 
 /// Run-time state of one endpoint.
@@ -216,6 +218,7 @@ impl Router {
                 .map(|_| TenantState::default())
                 .collect(),
             rng: SplitMix64::new(config.seed),
+            now: Time::ZERO,
             timers: Timers::new(n),
             config,
             plan,
@@ -264,6 +267,7 @@ impl Router {
     /// [`poll_action`](Router::poll_action) right away. A call naming an
     /// unknown tenant or workflow fails with [`FailReason::InvalidRequest`].
     pub fn submit(&mut self, now: Time, request: CallRequest) -> CallId {
+        self.now = self.now.max(now);
         let id = CallId(self.next_call);
         self.next_call += 1;
         let Some(chain) = self.chain(request.tenant.0, request.workflow.0) else {
@@ -299,6 +303,7 @@ impl Router {
     /// Reports what became of `attempt`. Outcomes of attempts that are not
     /// outstanding (cancelled, already reported, unknown) are ignored.
     pub fn on_outcome(&mut self, now: Time, attempt: AttemptId, outcome: Outcome) {
+        self.now = self.now.max(now);
         let Some(slot) = self.attempts.get(attempt) else {
             return;
         };
@@ -330,6 +335,7 @@ impl Router {
     /// Processes every timer due at or before `now`. Calling it early, or
     /// twice for the same instant, does nothing.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.now = self.now.max(now);
         while let Some(due) = self.timers.pop_due(now) {
             match due {
                 Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
@@ -422,6 +428,43 @@ impl Router {
     /// Timer entries held, live or not.
     pub(crate) fn timer_entries(&self) -> usize {
         self.timers.len()
+    }
+
+    /// Panics (naming `context`) if the router's bookkeeping is
+    /// inconsistent or a usable free slot is left idle while a call waits.
+    pub(crate) fn check_invariants(&self, context: &str) {
+        let now = self.now;
+        let mut per_endpoint = vec![0u32; self.endpoints.len()];
+        let (mut held, mut flying) = (0usize, 0usize);
+        for (_, c) in self.calls.iter() {
+            if let Some(l) = c.live {
+                per_endpoint[l.endpoint.0 as usize] += 1;
+            }
+            match c.state {
+                CallState::Free => {}
+                CallState::InFlight => flying += 1,
+                _ => held += 1,
+            }
+        }
+        assert_eq!(self.waiting(), held, "waiting(); {context}");
+        assert_eq!(self.calls_in_flight, flying, "calls in flight; {context}");
+        for (i, es) in self.endpoints.iter().enumerate() {
+            let e = EndpointId(i as u32);
+            assert_eq!(es.in_flight, per_endpoint[i], "in_flight({i}); {context}");
+            let free = es.in_flight < self.plan.endpoints[i].max_concurrency;
+            if !free || self.blocked(now, e).is_some() {
+                continue;
+            }
+            for w in es.queue.iter() {
+                let c = self.calls.get(w.slot);
+                let live = c.epoch == w.epoch && c.state == CallState::Waiting;
+                assert!(
+                    !live || self.limits_ready(now, e, c.tokens) > now,
+                    "endpoint {i} has a free slot while call {:?} waits for it; {context}",
+                    c.id
+                );
+            }
+        }
     }
 
     /// Attempt-index entries held.
