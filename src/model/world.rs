@@ -148,7 +148,9 @@ impl World {
     pub fn new(scenario: &Scenario, replication: u64) -> Result<World, ConfigError> {
         let seed = scenario.simulation.seed;
         let start = scenario.start();
-        let router = Router::new(scenario.router_config())?;
+        let mut config = scenario.router_config();
+        config.seed = engine::stream_seed(seed, replication, "router");
+        let router = Router::new(config)?;
         let endpoints = scenario
             .endpoints
             .iter()
@@ -301,6 +303,7 @@ impl World {
                 Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
                 Action::Complete { call, .. } => self.finish_call(now, call, true),
                 Action::Fail { call, .. } => self.finish_call(now, call, false),
+                Action::Suspend { .. } | Action::Resume { .. } => {}
             }
         }
         while self.router.poll_event().is_some() {

@@ -25,6 +25,9 @@ pub(crate) enum CallState {
     Parked,
     /// At least one attempt is outstanding.
     InFlight,
+    /// Suspended (tier 4 or a tier needing consent) until a tier 0 or 1
+    /// endpoint recovers.
+    Suspended,
 }
 
 /// An attempt in flight.
@@ -40,6 +43,8 @@ pub(crate) struct Live {
     pub tier: Tier,
     /// When it was dispatched.
     pub started: Time,
+    /// Whether it is a half-open breaker's probe.
+    pub probe: bool,
 }
 
 /// One call's record.
@@ -70,6 +75,8 @@ pub(crate) struct Call {
     pub trigger: Option<Trigger>,
     /// The attempt in flight, if any.
     pub live: Option<Live>,
+    /// Prompt plus expected output tokens (for token-rate limits).
+    pub tokens: u64,
 }
 
 impl Call {
@@ -87,6 +94,7 @@ impl Call {
             last_tier: Tier::PRIMARY,
             trigger: None,
             live: None,
+            tokens: 0,
         }
     }
 
@@ -141,6 +149,12 @@ impl Calls {
     /// Calls alive (submitted and not finished).
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// Every slot with its index, free or not.
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Call)> {
+        self.slots.iter().enumerate().map(|(i, c)| (i as u32, c))
     }
 
     /// Slots allocated, free or not (for tests of memory bounds).

@@ -73,6 +73,105 @@ pub struct EndpointPolicy {
     /// An attempt with no answer after this long is abandoned (cancelled)
     /// and counts as a failure of the endpoint.
     pub attempt_timeout: Span,
+    /// Requests per minute the endpoint accepts (its published rate limit).
+    /// The router never dispatches a request the limit would reject: while
+    /// it is spent, calls skip the endpoint as if it were cooling down.
+    /// `None`: no limit.
+    #[serde(default)]
+    pub rpm: Option<u32>,
+    /// Tokens per minute (prompt plus expected output tokens), enforced like
+    /// `rpm`. `None`: no limit.
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    /// This endpoint's circuit breaker, overriding
+    /// [`RouterConfig::breaker`]. `None`: use the router-wide one.
+    #[serde(default)]
+    pub breaker: Option<BreakerPolicy>,
+}
+
+impl Default for EndpointPolicy {
+    /// An unnamed endpoint with no caps and a 30 s attempt timeout; handy
+    /// with struct update syntax (`..Default::default()`).
+    fn default() -> Self {
+        EndpointPolicy {
+            name: String::new(),
+            provider: String::new(),
+            region: String::new(),
+            max_concurrency: None,
+            attempt_timeout: Span::from_secs(30),
+            rpm: None,
+            tpm: None,
+            breaker: None,
+        }
+    }
+}
+
+/// A circuit breaker: closed (normal), open (the endpoint is skipped) and
+/// half-open (a few probe attempts decide whether to close or reopen).
+///
+/// It trips when, over the last `window`, at least `min_requests` attempts
+/// ended and either the share of failures reaches `error_ratio`, or
+/// (with `slow_threshold` set) the share of attempts slower than it reaches
+/// `slow_ratio`. It stays open for `open_for`, then lets up to
+/// `half_open_probes` attempts through: if they all succeed it closes, the
+/// first failure reopens it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerPolicy {
+    /// The sliding window the ratios are measured over (10 buckets).
+    #[serde(default = "default_breaker_window")]
+    pub window: Span,
+    /// Fewer attempts than this in the window never trip the breaker.
+    #[serde(default = "default_min_requests")]
+    pub min_requests: u32,
+    /// Failure share (0 to 1) that trips the breaker; 5xx, connection
+    /// errors, timeouts and abandons at a tenant's latency ceiling are
+    /// failures (a 429 is not: it has its own cooldown).
+    #[serde(default = "default_half")]
+    pub error_ratio: f64,
+    /// An attempt slower than this counts as slow. `None`: latency never
+    /// trips the breaker.
+    #[serde(default)]
+    pub slow_threshold: Option<Span>,
+    /// Slow share (0 to 1) that trips the breaker.
+    #[serde(default = "default_half")]
+    pub slow_ratio: f64,
+    /// How long the breaker stays open before probing.
+    #[serde(default = "default_open_for")]
+    pub open_for: Span,
+    /// Probe attempts let through while half-open, at least 1.
+    #[serde(default = "default_probes")]
+    pub half_open_probes: u32,
+}
+
+fn default_breaker_window() -> Span {
+    Span::from_secs(30)
+}
+fn default_min_requests() -> u32 {
+    20
+}
+fn default_half() -> f64 {
+    0.5
+}
+fn default_open_for() -> Span {
+    Span::from_secs(30)
+}
+fn default_probes() -> u32 {
+    3
+}
+
+impl Default for BreakerPolicy {
+    fn default() -> Self {
+        BreakerPolicy {
+            window: default_breaker_window(),
+            min_requests: default_min_requests(),
+            error_ratio: default_half(),
+            slow_threshold: None,
+            slow_ratio: default_half(),
+            open_for: default_open_for(),
+            half_open_probes: default_probes(),
+        }
+    }
 }
 
 /// One step of a fallback chain.
@@ -98,6 +197,10 @@ pub struct RetryPolicy {
     /// Upper bound on the backoff delay.
     #[serde(default = "default_backoff_max")]
     pub backoff_max: Span,
+    /// Random spread of each backoff, 0 to 1: the delay is drawn uniformly
+    /// between `(1 - jitter) * d` and `d`, from the router's seeded generator.
+    #[serde(default)]
+    pub jitter: f64,
 }
 
 fn default_backoff_max() -> Span {
@@ -110,6 +213,7 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             backoff: Span::ZERO,
             backoff_max: default_backoff_max(),
+            jitter: 0.0,
         }
     }
 }
@@ -120,6 +224,11 @@ impl Default for RetryPolicy {
 pub struct WorkflowPolicy {
     /// Unique within the tenant.
     pub name: String,
+    /// Tiers this workflow may be served at, overriding the tenant's
+    /// `allowed_tiers` (e.g. tier 2 for summarization, not for code
+    /// generation). `None`: the tenant's.
+    #[serde(default)]
+    pub allowed_tiers: Option<Vec<Tier>>,
 }
 
 /// One tenant: its class, its fallback chain and its limits.
@@ -139,6 +248,57 @@ pub struct TenantPolicy {
     /// gets one workflow named `default`.
     #[serde(default)]
     pub workflows: Vec<WorkflowPolicy>,
+    /// Tiers the tenant may be served at (e.g. `[0, 1]`: never below tier
+    /// 1); chain steps at other tiers are removed. Empty: every tier.
+    #[serde(default)]
+    pub allowed_tiers: Vec<Tier>,
+    /// Data residency: regions the tenant's calls may be served in; chain
+    /// steps on endpoints elsewhere are removed. Empty: any region.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Tiers that need the tenant's consent: instead of being served there,
+    /// a call suspends (as at tier 4) until a tier 0 or 1 endpoint recovers.
+    #[serde(default)]
+    pub requires_consent: Vec<Tier>,
+    /// Emit an [`AuditKind::Notification`](super::AuditKind::Notification)
+    /// whenever the tenant's service degrades to a worse tier than its
+    /// previous dispatch.
+    #[serde(default)]
+    pub notify_on_degradation: bool,
+    /// An attempt of this tenant still unanswered after this long is
+    /// abandoned (cancelled) and the call falls back to the next step, as
+    /// for an attempt timeout; the endpoint's breaker counts it as a slow
+    /// failure. `None`: only the endpoint's `attempt_timeout` applies.
+    #[serde(default)]
+    pub latency_ceiling: Option<Span>,
+    /// A suspended call (tier 4 or a tier needing consent) fails with
+    /// `SuspendedTooLong` after this long.
+    #[serde(default = "default_max_suspend")]
+    pub max_suspend: Span,
+}
+
+fn default_max_suspend() -> Span {
+    Span::from_mins(10)
+}
+
+impl Default for TenantPolicy {
+    /// An unnamed Bronze tenant with an empty chain and default limits;
+    /// handy with struct update syntax (`..Default::default()`).
+    fn default() -> Self {
+        TenantPolicy {
+            name: String::new(),
+            class: SlaClass::Bronze,
+            chain: Vec::new(),
+            retry: RetryPolicy::default(),
+            workflows: Vec::new(),
+            allowed_tiers: Vec::new(),
+            regions: Vec::new(),
+            requires_consent: Vec::new(),
+            notify_on_degradation: false,
+            latency_ceiling: None,
+            max_suspend: default_max_suspend(),
+        }
+    }
 }
 
 /// The router's whole configuration.
@@ -149,6 +309,14 @@ pub struct RouterConfig {
     pub endpoints: Vec<EndpointPolicy>,
     /// Every tenant.
     pub tenants: Vec<TenantPolicy>,
+    /// Seed of the router's own random generator (retry jitter). The same
+    /// seed and inputs give the same decisions.
+    #[serde(default)]
+    pub seed: u64,
+    /// The circuit breaker of every endpoint that has none of its own.
+    /// `None`: no breakers.
+    #[serde(default)]
+    pub breaker: Option<BreakerPolicy>,
 }
 
 /// A configuration the router cannot run with. Each variant is a sentence a
@@ -190,6 +358,31 @@ pub enum ConfigError {
     },
     /// More endpoints or tenants than ids can number (over 4 billion).
     TooMany(&'static str),
+    /// A ratio or fraction outside 0 to 1.
+    RatioOutOfRange {
+        /// Where it is, e.g. `endpoint "a": breaker.error_ratio`.
+        field: String,
+        /// The value given.
+        value: String,
+    },
+    /// A count-type limit (breaker probes, rpm, tpm) is zero.
+    ZeroLimit {
+        /// Where it is, e.g. `tenant "t": max_concurrency`.
+        field: String,
+    },
+    /// The tenant's constraints (allowed tiers, regions) remove every step
+    /// of the chain of one of its workflows.
+    NoUsableStep {
+        /// The tenant.
+        tenant: String,
+        /// The workflow.
+        workflow: String,
+    },
+    /// A duration that must be positive is zero.
+    ZeroSpan {
+        /// Where it is, e.g. `endpoint "a": breaker.window`.
+        field: String,
+    },
 }
 
 impl std::fmt::Display for ConfigError {
@@ -223,6 +416,19 @@ impl std::fmt::Display for ConfigError {
             ConfigError::TooMany(what) => {
                 write!(f, "too many {what}: at most 4294967295 are supported")
             }
+            ConfigError::RatioOutOfRange { field, value } => {
+                write!(f, "{field} is {value}, expected a number from 0 to 1")
+            }
+            ConfigError::ZeroLimit { field } => {
+                write!(f, "{field} must be at least 1 (omit it for no limit)")
+            }
+            ConfigError::NoUsableStep { tenant, workflow } => write!(
+                f,
+                "tenant {tenant:?}, workflow {workflow:?}: allowed tiers and regions leave no \
+                 step of the chain to serve at; allow more tiers or regions, or add an \
+                 endpoint that fits"
+            ),
+            ConfigError::ZeroSpan { field } => write!(f, "{field} must be longer than zero"),
         }
     }
 }

@@ -11,6 +11,10 @@
 //! - `router`: the call life cycle and the per-endpoint run-time state;
 //! - `queue`: per-endpoint, per-class waiting queues;
 //! - `calls`: the slab of live calls and the attempt index;
+//! - `lifecycle`: routing, queueing, dispatch, failures, suspension;
+//! - `breaker`: per-endpoint circuit breakers;
+//! - `limiter`: requests- and tokens-per-minute buckets;
+//! - `rng`: the router's seeded generator (jitter);
 //! - `timers`: the timer heap and the attempt-deadline FIFOs.
 //!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
@@ -18,16 +22,24 @@
 //! randomness crate: it builds alone with `--no-default-features`, with serde
 //! as its only dependency. It never reads a clock; time comes in as `now`.
 
+mod breaker;
 mod calls;
 mod config;
+mod lifecycle;
+mod limiter;
 mod plan;
 mod queue;
+mod rng;
 mod router;
 mod timers;
 mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_props;
+#[cfg(test)]
+mod tests_resilience;
 
 pub use config::*;
 pub use router::Router;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{ConfigError, RetryPolicy, RouterConfig, SlaClass, Tier};
+use super::config::{BreakerPolicy, ConfigError, RetryPolicy, RouterConfig, SlaClass, Tier};
 use super::types::EndpointId;
 use crate::time::Span;
 
@@ -17,6 +17,9 @@ pub(crate) struct Step {
     pub endpoint: EndpointId,
     /// The tier it serves at.
     pub tier: Tier,
+    /// Reaching this step suspends the call instead of dispatching it
+    /// (tier 4, or a tier that needs the tenant's consent).
+    pub suspend: bool,
 }
 
 /// What the router needs of one endpoint on the hot path.
@@ -26,6 +29,12 @@ pub(crate) struct EndpointPlan {
     pub max_concurrency: u32,
     /// Attempt timeout.
     pub attempt_timeout: Span,
+    /// The breaker, if any.
+    pub breaker: Option<BreakerPolicy>,
+    /// Requests per minute.
+    pub rpm: Option<u32>,
+    /// Tokens per minute.
+    pub tpm: Option<u64>,
 }
 
 /// What the router needs of one workflow of a tenant.
@@ -44,6 +53,12 @@ pub(crate) struct TenantPlan {
     pub retry: RetryPolicy,
     /// One entry per workflow (at least one).
     pub workflows: Vec<WorkflowPlan>,
+    /// Latency ceiling of one attempt.
+    pub latency_ceiling: Option<Span>,
+    /// Whether degradations raise a notification.
+    pub notify: bool,
+    /// Longest suspension.
+    pub max_suspend: Span,
 }
 
 /// The whole resolved configuration.
@@ -77,9 +92,23 @@ impl Plan {
             if e.attempt_timeout == Span::ZERO {
                 return Err(ConfigError::ZeroAttemptTimeout(e.name.clone()));
             }
+            let field = |f: &str| format!("endpoint {:?}: {f}", e.name);
+            if e.rpm == Some(0) {
+                return Err(ConfigError::ZeroLimit { field: field("rpm") });
+            }
+            if e.tpm == Some(0) {
+                return Err(ConfigError::ZeroLimit { field: field("tpm") });
+            }
+            let breaker = e.breaker.as_ref().or(config.breaker.as_ref());
+            if let Some(b) = breaker {
+                check_breaker(b, &field("breaker"))?;
+            }
             endpoints.push(EndpointPlan {
                 max_concurrency,
                 attempt_timeout: e.attempt_timeout,
+                breaker: breaker.cloned(),
+                rpm: e.rpm,
+                tpm: e.tpm,
             });
         }
 
@@ -113,6 +142,7 @@ impl Plan {
                 chain.push(Step {
                     endpoint: EndpointId(e),
                     tier: step.tier,
+                    suspend: step.tier == Tier::SUSPEND || t.requires_consent.contains(&step.tier),
                 });
             }
             let mut seen = BTreeMap::new();
@@ -124,14 +154,48 @@ impl Plan {
                     });
                 }
             }
-            let n_workflows = t.workflows.len().max(1);
-            let workflows = (0..n_workflows)
-                .map(|_| WorkflowPlan { chain: chain.clone() })
-                .collect();
+            let field = |f: &str| format!("tenant {:?}: {f}", t.name);
+            check_ratio(t.retry.jitter, &field("retry.jitter"))?;
+            if t.latency_ceiling == Some(Span::ZERO) {
+                return Err(ConfigError::ZeroSpan {
+                    field: field("latency_ceiling"),
+                });
+            }
+            let default_workflow = [None];
+            let overrides: Vec<_> = if t.workflows.is_empty() {
+                default_workflow.to_vec()
+            } else {
+                t.workflows.iter().map(Some).collect()
+            };
+            let mut workflows = Vec::with_capacity(overrides.len());
+            for w in overrides {
+                let allowed = w.and_then(|w| w.allowed_tiers.as_deref()).unwrap_or(&t.allowed_tiers);
+                let usable: Vec<Step> = chain
+                    .iter()
+                    .copied()
+                    .filter(|s| {
+                        let region = &config.endpoints[s.endpoint.0 as usize].region;
+                        s.tier == Tier::SUSPEND
+                            || ((allowed.is_empty() || allowed.contains(&s.tier))
+                                && (t.regions.is_empty() || t.regions.contains(region)))
+                    })
+                    .collect();
+                let name = w.map_or("default", |w| w.name.as_str());
+                if usable.iter().all(|s| s.suspend) {
+                    return Err(ConfigError::NoUsableStep {
+                        tenant: t.name.clone(),
+                        workflow: name.to_string(),
+                    });
+                }
+                workflows.push(WorkflowPlan { chain: usable });
+            }
             tenants.push(TenantPlan {
                 class: t.class,
                 retry: t.retry.clone(),
                 workflows,
+                latency_ceiling: t.latency_ceiling,
+                notify: t.notify_on_degradation,
+                max_suspend: t.max_suspend,
             });
         }
         Ok(Plan {
@@ -141,6 +205,35 @@ impl Plan {
             tenant_names,
         })
     }
+}
+
+fn check_ratio(value: f64, field: &str) -> Result<(), ConfigError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::RatioOutOfRange {
+            field: field.to_string(),
+            value: value.to_string(),
+        })
+    }
+}
+
+fn check_breaker(b: &BreakerPolicy, field: &str) -> Result<(), ConfigError> {
+    check_ratio(b.error_ratio, &format!("{field}.error_ratio"))?;
+    check_ratio(b.slow_ratio, &format!("{field}.slow_ratio"))?;
+    if b.half_open_probes == 0 {
+        return Err(ConfigError::ZeroLimit {
+            field: format!("{field}.half_open_probes"),
+        });
+    }
+    for (f, span) in [("window", b.window), ("open_for", b.open_for)] {
+        if span == Span::ZERO {
+            return Err(ConfigError::ZeroSpan {
+                field: format!("{field}.{f}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The delay before retry number `retry` (1 for the first retry):

@@ -49,4 +49,10 @@ impl EndpointQueue {
     pub fn is_empty(&self) -> bool {
         self.classes.iter().all(VecDeque::is_empty)
     }
+
+    /// Every entry, live or stale.
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = &Waiter> {
+        self.classes.iter().flatten()
+    }
 }

@@ -7,14 +7,17 @@
 
 use std::collections::VecDeque;
 
-use super::calls::{AttemptIndex, CallState, Calls, Live};
-use super::config::{ConfigError, RouterConfig};
-use super::plan::{Plan, Step, backoff_delay};
-use super::queue::{EndpointQueue, Waiter};
+use super::breaker::Breaker;
+use super::calls::{AttemptIndex, CallState, Calls};
+use super::config::{ConfigError, RouterConfig, Tier};
+use super::lifecycle::Ending;
+use super::limiter::TokenBucket;
+use super::plan::Plan;
+use super::queue::EndpointQueue;
+use super::rng::SplitMix64;
 use super::timers::{Due, TimerKind, Timers};
 use super::types::{
-    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, EndpointId, FailReason, Outcome, TenantId, Trigger,
-    WorkflowId,
+    Action, AttemptId, AuditEvent, CallId, CallRequest, EndpointId, FailReason, Outcome, TenantId, Trigger,
 };
 use crate::time::Time;
 
@@ -57,25 +60,51 @@ use crate::time::Time;
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
 ///   endpoint takes the oldest waiting call of the highest class (Gold, then
 ///   Silver, then Bronze).
-/// - **Unavailable is skipped.** An endpoint that answered 429 is not used
-///   before `now + retry_after`: a call whose step names it moves on to the
-///   next step (without spending an attempt), and calls waiting for it are
-///   re-routed the same way. A call whose every step is unavailable waits
-///   until one comes back.
+/// - **Unavailable is skipped.** A step is skipped (without spending an
+///   attempt) while its endpoint cannot take the call: it answered 429 less
+///   than `retry_after` ago, its circuit breaker is open (or half-open with
+///   every probe out), or its `rpm`/`tpm` budget would reject the call.
+///   Calls waiting for such an endpoint are re-routed the same way. A call
+///   whose every step is unavailable waits until one comes back.
+/// - **Breakers.** Each endpoint with a [`BreakerPolicy`](super::BreakerPolicy)
+///   trips on its failure or slow share over a sliding window, stays open
+///   for `open_for`, then lets `half_open_probes` probes through; success of
+///   them all closes it, a failure reopens it. 429s do not count. Every
+///   transition is an [`AuditKind::Breaker`](super::AuditKind::Breaker)
+///   event. New calls always start at the top of their chain, so a closed
+///   breaker promotes traffic back to its tier.
+/// - **Suspension.** Reaching a tier-4 step, or a step whose tier needs the
+///   tenant's consent, suspends the call ([`Action::Suspend`]) instead of
+///   serving it there. It resumes ([`Action::Resume`], then a dispatch from
+///   the top of the chain) when a tier 0 or 1 endpoint of its chain
+///   recovers (its breaker closes or its 429 cooldown ends), or fails with
+///   [`FailReason::SuspendedTooLong`] after the tenant's `max_suspend`.
+///   Without breakers, only a cooldown ending counts as a recovery.
+/// - **Latency ceiling.** A tenant's `latency_ceiling` is a per-attempt
+///   limit: the attempt is cancelled and the call falls back to the next
+///   step (trigger [`Trigger::SlowAttempt`]); the breaker counts it failed.
 /// - **Failures.** A 5xx, a connection error, a 429 and an attempt timeout
 ///   all fail the attempt. At the endpoint's `attempt_timeout` the router
 ///   emits [`Action::Cancel`] and frees the slot. With attempts left, the next
 ///   attempt is routed after `retry.backoff * 2^(n-1)` (capped at
-///   `retry.backoff_max`) for the `n`-th retry; without, the call fails with
+///   `retry.backoff_max`, shortened by up to `retry.jitter` of itself with
+///   the router's generator seeded from `seed`) for the `n`-th retry; without, the call fails with
 ///   [`FailReason::AttemptsExhausted`].
 /// - **Deadlines.** A call is never dispatched at or after its deadline: it
 ///   fails with [`FailReason::DeadlineUnreachable`] as soon as it is waiting
 ///   at its deadline, or when its backoff would end at or after it. An
 ///   attempt already in flight at the deadline is left to finish.
+/// - **Constraints.** Chain steps at tiers the tenant (or the workflow's
+///   override) does not allow, or on endpoints outside the tenant's
+///   regions, are removed when the router is built.
 /// - **Audit.** Whenever an attempt is dispatched on a different tier than
 ///   the call's previous attempt (for the first attempt: than the chain's
-///   first step), the router emits [`AuditKind::TierChange`] naming the new
-///   endpoint and what made the call leave its tier.
+///   first step), the router emits
+///   [`AuditKind::TierChange`](super::AuditKind::TierChange) naming the new
+///   endpoint and what made the call leave its tier. Tenants with
+///   `notify_on_degradation` also get an
+///   [`AuditKind::Notification`](super::AuditKind::Notification) whenever
+///   one of their calls goes to a worse tier than their previous dispatch.
 ///
 /// # Example: the driver loop
 ///
@@ -90,14 +119,16 @@ use crate::time::Time;
 ///         region: "eu".into(),
 ///         max_concurrency: Some(8),
 ///         attempt_timeout: Span::from_secs(30),
+///         ..Default::default()
 ///     }],
 ///     tenants: vec![TenantPolicy {
 ///         name: "acme".into(),
 ///         class: SlaClass::Gold,
 ///         chain: vec![ChainStep { endpoint: "sonnet@eu".into(), tier: Tier(0) }],
-///         retry: RetryPolicy::default(),
-///         workflows: vec![],
+///         ..Default::default()
 ///     }],
+///     seed: 0,
+///     breaker: None,
 /// };
 /// let mut router = Router::new(config)?;
 /// let acme = router.tenant_id("acme").unwrap();
@@ -127,26 +158,41 @@ use crate::time::Time;
 /// ```
 #[derive(Debug)]
 pub struct Router {
-    config: RouterConfig,
-    plan: Plan,
-    endpoints: Vec<EndpointState>,
-    calls: Calls,
-    attempts: AttemptIndex,
-    timers: Timers,
-    parked: Vec<(u32, u32)>,
-    actions: VecDeque<Action>,
-    events: VecDeque<AuditEvent>,
-    next_call: u64,
-    next_attempt: u64,
-    calls_in_flight: usize,
+    pub(super) config: RouterConfig,
+    pub(super) plan: Plan,
+    pub(super) endpoints: Vec<EndpointState>,
+    pub(super) calls: Calls,
+    pub(super) attempts: AttemptIndex,
+    pub(super) timers: Timers,
+    pub(super) parked: Vec<(u32, u32)>,
+    pub(super) actions: VecDeque<Action>,
+    pub(super) events: VecDeque<AuditEvent>,
+    pub(super) next_call: u64,
+    pub(super) next_attempt: u64,
+    pub(super) calls_in_flight: usize,
+    pub(super) suspended: Vec<(u32, u32)>,
+    pub(super) tenants: Vec<TenantState>,
+    pub(super) rng: SplitMix64,
+    /// The latest `now` seen (for invariant checks in tests).
+    pub(super) now: Time,
 }
 
 /// Run-time state of one endpoint.
 #[derive(Debug, Default)]
-struct EndpointState {
-    in_flight: u32,
-    cooldown_until: Time,
-    queue: EndpointQueue,
+pub(super) struct EndpointState {
+    pub(super) in_flight: u32,
+    pub(super) cooldown_until: Time,
+    pub(super) queue: EndpointQueue,
+    pub(super) breaker: Option<Breaker>,
+    pub(super) rpm: Option<TokenBucket>,
+    pub(super) tpm: Option<TokenBucket>,
+}
+
+/// Run-time state of one tenant.
+#[derive(Debug, Default)]
+pub(super) struct TenantState {
+    /// Tier of the tenant's latest dispatch (for degradation notices).
+    pub(super) last_tier: Tier,
 }
 
 impl Router {
@@ -154,8 +200,22 @@ impl Router {
     pub fn new(config: RouterConfig) -> Result<Router, ConfigError> {
         let plan = Plan::resolve(&config)?;
         let n = plan.endpoints.len();
+        let endpoints = plan
+            .endpoints
+            .iter()
+            .map(|e| EndpointState {
+                breaker: e.breaker.clone().map(Breaker::new),
+                rpm: e.rpm.map(|r| TokenBucket::new(u64::from(r))),
+                tpm: e.tpm.map(TokenBucket::new),
+                ..EndpointState::default()
+            })
+            .collect();
         Ok(Router {
-            endpoints: (0..n).map(|_| EndpointState::default()).collect(),
+            endpoints,
+            suspended: Vec::new(),
+            tenants: (0..plan.tenants.len()).map(|_| TenantState::default()).collect(),
+            rng: SplitMix64::new(config.seed),
+            now: Time::ZERO,
             timers: Timers::new(n),
             config,
             plan,
@@ -202,6 +262,7 @@ impl Router {
     /// [`poll_action`](Router::poll_action) right away. A call naming an
     /// unknown tenant or workflow fails with [`FailReason::InvalidRequest`].
     pub fn submit(&mut self, now: Time, request: CallRequest) -> CallId {
+        self.now = self.now.max(now);
         let id = CallId(self.next_call);
         self.next_call += 1;
         let Some(chain) = self.chain(request.tenant.0, request.workflow.0) else {
@@ -225,6 +286,7 @@ impl Router {
         c.last_tier = first_tier;
         c.trigger = None;
         c.live = None;
+        c.tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
         if let Some(d) = request.deadline {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
         }
@@ -236,27 +298,16 @@ impl Router {
     /// Reports what became of `attempt`. Outcomes of attempts that are not
     /// outstanding (cancelled, already reported, unknown) are ignored.
     pub fn on_outcome(&mut self, now: Time, attempt: AttemptId, outcome: Outcome) {
+        self.now = self.now.max(now);
         let Some(slot) = self.attempts.get(attempt) else {
             return;
         };
         let Some(live) = self.calls.get(slot).live.filter(|l| l.attempt == attempt) else {
             return;
         };
-        self.end_attempt(slot, live);
-        match outcome {
-            Outcome::Success => {
-                let call = self.calls.get(slot).id;
-                self.actions.push_back(Action::Complete {
-                    call,
-                    attempt,
-                    endpoint: live.endpoint,
-                    tier: live.tier,
-                });
-                self.calls.release(slot);
-            }
-            Outcome::ServerError | Outcome::ConnectionError => {
-                self.after_failure(now, slot, live, Trigger::Error);
-            }
+        let ending = match outcome {
+            Outcome::Success => Ending::Success,
+            Outcome::ServerError | Outcome::ConnectionError => Ending::Failed(Trigger::Error),
             Outcome::RateLimited { retry_after } => {
                 let e = &mut self.endpoints[live.endpoint.0 as usize];
                 let until = now + retry_after;
@@ -269,19 +320,24 @@ impl Router {
                         },
                     );
                 }
-                self.after_failure(now, slot, live, Trigger::RateLimited);
+                Ending::Failed(Trigger::RateLimited)
             }
-        }
-        self.pump(now, live.endpoint);
+        };
+        self.attempt_over(now, slot, live, ending, false);
         self.prune();
     }
 
     /// Processes every timer due at or before `now`. Calling it early, or
     /// twice for the same instant, does nothing.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.now = self.now.max(now);
         while let Some(due) = self.timers.pop_due(now) {
             match due {
-                Due::Attempt { endpoint, attempt } => {
+                Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
+                    let trigger = match due {
+                        Due::Attempt { .. } => Trigger::Timeout,
+                        _ => Trigger::SlowAttempt,
+                    };
                     let Some(slot) = self.attempts.get(attempt) else {
                         continue;
                     };
@@ -289,10 +345,7 @@ impl Router {
                     let Some(live) = c.live.filter(|l| l.attempt == attempt) else {
                         continue;
                     };
-                    self.actions.push_back(Action::Cancel { call: c.id, attempt });
-                    self.end_attempt(slot, live);
-                    self.after_failure(now, slot, live, Trigger::Timeout);
-                    self.pump(now, EndpointId(endpoint));
+                    self.attempt_over(now, slot, live, Ending::Failed(trigger), true);
                 }
                 Due::Timer(TimerKind::Retry { slot, epoch }) => {
                     let c = self.calls.get(slot);
@@ -302,16 +355,37 @@ impl Router {
                 }
                 Due::Timer(TimerKind::Deadline { slot, call }) => {
                     let c = self.calls.get(slot);
-                    let waiting = matches!(c.state, CallState::Waiting | CallState::Backoff | CallState::Parked);
+                    let waiting = matches!(
+                        c.state,
+                        CallState::Waiting | CallState::Backoff | CallState::Parked | CallState::Suspended
+                    );
                     if c.id.0 == call && waiting {
                         self.fail(slot, FailReason::DeadlineUnreachable);
                     }
                 }
+                Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
+                    let c = self.calls.get(slot);
+                    if c.epoch == epoch && c.state == CallState::Suspended {
+                        self.fail(slot, FailReason::SuspendedTooLong);
+                    }
+                }
                 Due::Timer(TimerKind::EndpointReady { endpoint }) => {
                     let e = EndpointId(endpoint);
-                    if self.available(now, e) {
+                    if now >= self.endpoints[endpoint as usize].cooldown_until {
                         self.pump(now, e);
                         self.unpark(now);
+                        self.resume_on(now, e);
+                    }
+                }
+                Due::Timer(TimerKind::Unpark) => self.unpark(now),
+                Due::Timer(TimerKind::BreakerProbe { endpoint }) => {
+                    let e = EndpointId(endpoint);
+                    let transition = self.endpoints[endpoint as usize]
+                        .breaker
+                        .as_mut()
+                        .and_then(|b| b.on_timer(now));
+                    if let Some(t) = transition {
+                        self.breaker_moved(now, e, t, None);
                     }
                 }
             }
@@ -334,211 +408,6 @@ impl Router {
     pub fn poll_timeout(&self) -> Option<Time> {
         self.timers.next()
     }
-
-    // ---- internals -------------------------------------------------------
-
-    fn chain(&self, tenant: u32, workflow: u32) -> Option<&[Step]> {
-        let t = self.plan.tenants.get(tenant as usize)?;
-        let w = t.workflows.get(workflow as usize)?;
-        Some(&w.chain)
-    }
-
-    fn available(&self, now: Time, e: EndpointId) -> bool {
-        now >= self.endpoints[e.0 as usize].cooldown_until
-    }
-
-    /// Finds the step for the call's next attempt and dispatches or queues it.
-    fn route(&mut self, now: Time, slot: u32) {
-        let c = self.calls.get(slot);
-        if now >= c.deadline {
-            self.fail(slot, FailReason::DeadlineUnreachable);
-            return;
-        }
-        let (tenant, workflow, start) = (c.tenant, c.workflow, c.next_step as usize);
-        let class = self.plan.tenants[tenant as usize].class;
-        let chain = &self.plan.tenants[tenant as usize].workflows[workflow as usize].chain;
-        let n = chain.len();
-        let found = (0..n)
-            .map(|k| (k, (start + k) % n))
-            .find(|&(_, i)| self.available(now, chain[i].endpoint));
-        let c = self.calls.get_mut(slot);
-        let Some((skipped, i)) = found else {
-            c.trigger.get_or_insert(Trigger::Unavailable);
-            c.set_state(CallState::Parked);
-            self.parked.push((slot, c.epoch));
-            return;
-        };
-        if skipped > 0 {
-            c.trigger.get_or_insert(Trigger::Unavailable);
-        }
-        let e = chain[i].endpoint;
-        let es = &mut self.endpoints[e.0 as usize];
-        let max = self.plan.endpoints[e.0 as usize].max_concurrency;
-        if es.queue.is_empty() && es.in_flight < max {
-            self.dispatch(now, slot, i as u16);
-        } else {
-            c.set_state(CallState::Waiting);
-            es.queue.push(
-                class,
-                Waiter {
-                    slot,
-                    epoch: c.epoch,
-                    step: i as u16,
-                },
-            );
-            self.pump(now, e);
-        }
-    }
-
-    /// Dispatches queued calls on `e` while it has free slots; re-routes
-    /// them all if `e` became unavailable.
-    fn pump(&mut self, now: Time, e: EndpointId) {
-        let max = self.plan.endpoints[e.0 as usize].max_concurrency;
-        loop {
-            let available = self.available(now, e);
-            let es = &mut self.endpoints[e.0 as usize];
-            if available && es.in_flight >= max {
-                return;
-            }
-            let Some((_, w)) = es.queue.pop() else {
-                return;
-            };
-            let c = self.calls.get(w.slot);
-            if c.epoch != w.epoch || c.state != CallState::Waiting {
-                continue;
-            }
-            if !available {
-                self.calls.get_mut(w.slot).next_step = w.step;
-                self.route(now, w.slot);
-            } else if now >= c.deadline {
-                self.fail(w.slot, FailReason::DeadlineUnreachable);
-            } else {
-                self.dispatch(now, w.slot, w.step);
-            }
-        }
-    }
-
-    /// Sends the call's next attempt to chain step `step`.
-    fn dispatch(&mut self, now: Time, slot: u32, step: u16) {
-        let c = self.calls.get(slot);
-        let chain = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize].chain;
-        let Step { endpoint, tier } = chain[step as usize];
-        let attempt = AttemptId(self.next_attempt);
-        self.next_attempt += 1;
-        if tier != c.last_tier {
-            let kind = AuditKind::TierChange {
-                from: c.last_tier,
-                to: tier,
-                trigger: c.trigger.unwrap_or(Trigger::Unavailable),
-            };
-            self.audit(now, slot, Some(endpoint), kind);
-        }
-        let c = self.calls.get_mut(slot);
-        c.attempts += 1;
-        c.last_tier = tier;
-        c.trigger = None;
-        c.live = Some(Live {
-            attempt,
-            endpoint,
-            step,
-            tier,
-            started: now,
-        });
-        c.set_state(CallState::InFlight);
-        let call = c.id;
-        self.calls_in_flight += 1;
-        self.endpoints[endpoint.0 as usize].in_flight += 1;
-        self.attempts.insert(attempt, slot);
-        let timeout = self.plan.endpoints[endpoint.0 as usize].attempt_timeout;
-        self.timers.set_attempt(endpoint.0, now + timeout, attempt);
-        self.actions.push_back(Action::Dispatch {
-            call,
-            attempt,
-            endpoint,
-            tier,
-        });
-    }
-
-    /// Forgets an attempt that ended (answered or abandoned).
-    fn end_attempt(&mut self, slot: u32, live: Live) {
-        self.attempts.remove(live.attempt);
-        let c = self.calls.get_mut(slot);
-        c.live = None;
-        self.calls_in_flight -= 1;
-        let e = &mut self.endpoints[live.endpoint.0 as usize];
-        e.in_flight = e.in_flight.saturating_sub(1);
-    }
-
-    /// Decides what follows a failed attempt: retry on the next step after
-    /// the backoff, or fail the call.
-    fn after_failure(&mut self, now: Time, slot: u32, live: Live, trigger: Trigger) {
-        let c = self.calls.get_mut(slot);
-        let tenant = &self.plan.tenants[c.tenant as usize];
-        let n = tenant.workflows[c.workflow as usize].chain.len();
-        c.failures += 1;
-        if c.attempts >= tenant.retry.max_attempts {
-            self.fail(slot, FailReason::AttemptsExhausted);
-            return;
-        }
-        c.next_step = ((live.step as usize + 1) % n) as u16;
-        c.trigger = Some(trigger);
-        let delay = backoff_delay(&tenant.retry, c.failures);
-        if delay.as_nanos() == 0 {
-            self.route(now, slot);
-            return;
-        }
-        let at = now + delay;
-        if at >= c.deadline {
-            self.fail(slot, FailReason::DeadlineUnreachable);
-            return;
-        }
-        c.set_state(CallState::Backoff);
-        let epoch = c.epoch;
-        self.timers.set(at, TimerKind::Retry { slot, epoch });
-    }
-
-    /// Routes again every call that waited for an endpoint to come back.
-    fn unpark(&mut self, now: Time) {
-        let parked = std::mem::take(&mut self.parked);
-        for (slot, epoch) in parked {
-            let c = self.calls.get(slot);
-            if c.epoch == epoch && c.state == CallState::Parked {
-                self.route(now, slot);
-            }
-        }
-    }
-
-    fn fail(&mut self, slot: u32, reason: FailReason) {
-        let call = self.calls.get(slot).id;
-        self.actions.push_back(Action::Fail { call, reason });
-        self.calls.release(slot);
-    }
-
-    fn audit(&mut self, now: Time, slot: u32, endpoint: Option<EndpointId>, kind: AuditKind) {
-        let c = self.calls.get(slot);
-        self.events.push_back(AuditEvent {
-            at: now,
-            tenant: Some(TenantId(c.tenant)),
-            workflow: Some(WorkflowId(c.workflow)),
-            call: Some(c.id),
-            endpoint,
-            kind,
-        });
-    }
-
-    /// Drops dead timers from the fronts so that `poll_timeout` is exact.
-    fn prune(&mut self) {
-        let (attempts, calls) = (&self.attempts, &self.calls);
-        self.timers.prune(|due| match due {
-            Due::Attempt { attempt, .. } => attempts.get(attempt).is_some(),
-            Due::Timer(TimerKind::Retry { slot, epoch }) => calls.get(slot).epoch == epoch,
-            Due::Timer(TimerKind::Deadline { slot, call }) => {
-                let c = calls.get(slot);
-                c.id.0 == call && c.state != CallState::Free
-            }
-            Due::Timer(TimerKind::EndpointReady { .. }) => true,
-        });
-    }
 }
 
 #[cfg(test)]
@@ -551,6 +420,43 @@ impl Router {
     /// Timer entries held, live or not.
     pub(crate) fn timer_entries(&self) -> usize {
         self.timers.len()
+    }
+
+    /// Panics (naming `context`) if the router's bookkeeping is
+    /// inconsistent or a usable free slot is left idle while a call waits.
+    pub(crate) fn check_invariants(&self, context: &str) {
+        let now = self.now;
+        let mut per_endpoint = vec![0u32; self.endpoints.len()];
+        let (mut held, mut flying) = (0usize, 0usize);
+        for (_, c) in self.calls.iter() {
+            if let Some(l) = c.live {
+                per_endpoint[l.endpoint.0 as usize] += 1;
+            }
+            match c.state {
+                CallState::Free => {}
+                CallState::InFlight => flying += 1,
+                _ => held += 1,
+            }
+        }
+        assert_eq!(self.waiting(), held, "waiting(); {context}");
+        assert_eq!(self.calls_in_flight, flying, "calls in flight; {context}");
+        for (i, es) in self.endpoints.iter().enumerate() {
+            let e = EndpointId(i as u32);
+            assert_eq!(es.in_flight, per_endpoint[i], "in_flight({i}); {context}");
+            let free = es.in_flight < self.plan.endpoints[i].max_concurrency;
+            if !free || self.blocked(now, e).is_some() {
+                continue;
+            }
+            for w in es.queue.iter() {
+                let c = self.calls.get(w.slot);
+                let live = c.epoch == w.epoch && c.state == CallState::Waiting;
+                assert!(
+                    !live || self.limits_ready(now, e, c.tokens) > now,
+                    "endpoint {i} has a free slot while call {:?} waits for it; {context}",
+                    c.id
+                );
+            }
+        }
     }
 
     /// Attempt-index entries held.

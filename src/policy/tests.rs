@@ -7,10 +7,9 @@ use crate::time::{Span, Time};
 pub(crate) fn endpoint(name: &str, max: Option<u32>, timeout_ms: u64) -> EndpointPolicy {
     EndpointPolicy {
         name: name.into(),
-        provider: String::new(),
-        region: String::new(),
         max_concurrency: max,
         attempt_timeout: Span::from_millis(timeout_ms),
+        ..Default::default()
     }
 }
 
@@ -29,8 +28,9 @@ pub(crate) fn tenant(name: &str, class: SlaClass, chain: &[(&str, u8)]) -> Tenan
             max_attempts: 3,
             backoff: Span::ZERO,
             backoff_max: Span::from_secs(10),
+            jitter: 0.0,
         },
-        workflows: vec![],
+        ..Default::default()
     }
 }
 
@@ -47,7 +47,16 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub fn new(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> Harness {
-        let router = Router::new(RouterConfig { endpoints, tenants }).expect("valid config");
+        Harness::with(RouterConfig {
+            endpoints,
+            tenants,
+            seed: 0,
+            breaker: None,
+        })
+    }
+
+    pub fn with(config: RouterConfig) -> Harness {
+        let router = Router::new(config).expect("valid config");
         Harness {
             router,
             actions: Vec::new(),
@@ -278,7 +287,7 @@ fn rate_limited_endpoint_is_skipped_until_retry_after() {
     assert!(matches!(
         h.events.last().map(|e| e.kind),
         Some(AuditKind::TierChange {
-            trigger: Trigger::Unavailable,
+            trigger: Trigger::RateLimited,
             ..
         })
     ));
@@ -345,6 +354,7 @@ fn backoff_doubles_and_is_capped() {
         max_attempts: 4,
         backoff: Span::from_millis(10),
         backoff_max: Span::from_millis(15),
+        jitter: 0.0,
     };
     let mut h = Harness::new(vec![endpoint("a", None, 1000)], vec![t]);
     h.submit(ms(0), "t");
@@ -436,7 +446,12 @@ fn memory_does_not_grow_with_completed_calls() {
 }
 
 fn config_error(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> ConfigError {
-    match Router::new(RouterConfig { endpoints, tenants }) {
+    match Router::new(RouterConfig {
+        endpoints,
+        tenants,
+        seed: 0,
+        breaker: None,
+    }) {
         Err(e) => e,
         Ok(_) => panic!("config should be rejected"),
     }

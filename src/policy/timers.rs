@@ -34,10 +34,30 @@ pub(crate) enum TimerKind {
         /// The call the timer belongs to.
         call: u64,
     },
-    /// An endpoint's cooldown (after a 429) may be over.
+    /// An endpoint's cooldown (after a 429) or rate limit may be over.
     EndpointReady {
         /// The endpoint.
         endpoint: u32,
+    },
+    /// A rate limit has refilled enough for a parked call: route the
+    /// parked calls again.
+    Unpark,
+    /// An open breaker may turn half-open.
+    BreakerProbe {
+        /// The endpoint.
+        endpoint: u32,
+    },
+    /// An attempt reached its tenant's latency ceiling.
+    Ceiling {
+        /// The attempt.
+        attempt: AttemptId,
+    },
+    /// A suspended call reached its tenant's `max_suspend`.
+    SuspendLimit {
+        /// Call slot.
+        slot: u32,
+        /// The slot's epoch when the timer was set.
+        epoch: u32,
     },
 }
 

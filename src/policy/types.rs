@@ -83,6 +83,8 @@ pub enum FailReason {
     DeadlineUnreachable,
     /// The request named a tenant or workflow the router does not know.
     InvalidRequest,
+    /// The call stayed suspended longer than the tenant's `max_suspend`.
+    SuspendedTooLong,
 }
 
 /// A decision the driver must carry out.
@@ -127,6 +129,18 @@ pub enum Action {
         /// Why.
         reason: FailReason,
     },
+    /// The call is suspended (tier 4, or a tier needing consent): no
+    /// attempt is out; it will be resumed or failed later. Informational.
+    Suspend {
+        /// The call.
+        call: CallId,
+    },
+    /// A suspended call is routed again; a `Dispatch` follows (now or
+    /// when an endpoint frees). Informational.
+    Resume {
+        /// The call.
+        call: CallId,
+    },
 }
 
 impl Action {
@@ -136,7 +150,9 @@ impl Action {
             Action::Dispatch { call, .. }
             | Action::Cancel { call, .. }
             | Action::Complete { call, .. }
-            | Action::Fail { call, .. } => call,
+            | Action::Fail { call, .. }
+            | Action::Suspend { call }
+            | Action::Resume { call } => call,
         }
     }
 }
@@ -153,6 +169,29 @@ pub enum Trigger {
     Timeout,
     /// The endpoint was skipped before dispatch (e.g. busy or cooling down).
     Unavailable,
+    /// The endpoint was skipped because its circuit breaker is open.
+    BreakerOpen,
+    /// The attempt was abandoned at the tenant's latency ceiling.
+    SlowAttempt,
+    /// The call waited longer than the tenant's `max_wait` for a busy
+    /// endpoint.
+    Saturated,
+    /// A hedge: a second attempt sent while the first is still out.
+    Hedge,
+    /// A suspended call resumed because a tier 0 or 1 endpoint recovered.
+    Recovered,
+}
+
+/// The state of an endpoint's circuit breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Normal service.
+    Closed,
+    /// The endpoint is skipped.
+    Open,
+    /// A few probe attempts decide whether to close or reopen.
+    HalfOpen,
 }
 
 /// Something an operator would want in the audit log.
@@ -167,6 +206,32 @@ pub enum AuditKind {
         to: Tier,
         /// Why.
         trigger: Trigger,
+    },
+    /// An endpoint's circuit breaker changed state (tenant, workflow and
+    /// call are those of the attempt whose result caused it, if any).
+    Breaker {
+        /// The previous state.
+        from: BreakerState,
+        /// The new state.
+        to: BreakerState,
+    },
+    /// A call was suspended instead of being served at `tier`.
+    Suspended {
+        /// The tier it would have been served at.
+        tier: Tier,
+        /// Whether the tier needs the tenant's consent (else it is tier 4).
+        consent: bool,
+    },
+    /// A suspended call resumed (an endpoint of tier 0 or 1 recovered).
+    Resumed,
+    /// The tenant asked to be told when its service degrades: a call was
+    /// dispatched (or suspended) at a worse tier than the tenant's previous
+    /// dispatch.
+    Notification {
+        /// The tenant's previous tier.
+        from: Tier,
+        /// The worse tier.
+        to: Tier,
     },
 }
 

@@ -80,8 +80,11 @@ impl Scenario {
                     name: e.name.clone(),
                     provider: e.provider.clone(),
                     region: e.region.clone(),
-                    max_concurrency: Some(e.max_in_flight.unwrap_or(e.concurrency + e.queue_limit)),
+                    max_concurrency: Some(e.max_in_flight.unwrap_or(e.concurrency.saturating_add(e.queue_limit))),
                     attempt_timeout: e.attempt_timeout,
+                    rpm: e.rpm,
+                    tpm: e.tpm,
+                    breaker: e.breaker.clone(),
                 })
                 .collect(),
             tenants: self
@@ -108,15 +111,27 @@ impl Scenario {
                     retry: RetryPolicy {
                         max_attempts: t.max_attempts,
                         backoff: t.backoff,
+                        jitter: t.jitter,
                         ..RetryPolicy::default()
                     },
                     workflows: t
                         .workflows
                         .iter()
-                        .map(|w| WorkflowPolicy { name: w.name.clone() })
+                        .map(|w| WorkflowPolicy {
+                            name: w.name.clone(),
+                            allowed_tiers: w.allowed_tiers.clone(),
+                        })
                         .collect(),
+                    allowed_tiers: t.allowed_tiers.clone(),
+                    regions: t.regions.clone(),
+                    requires_consent: t.requires_consent.clone(),
+                    notify_on_degradation: t.notify_on_degradation,
+                    latency_ceiling: t.latency_ceiling,
+                    max_suspend: t.max_suspend,
                 })
                 .collect(),
+            seed: self.simulation.seed,
+            breaker: self.router.breaker.clone(),
         }
     }
 }

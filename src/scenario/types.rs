@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{SlaClass, Tier};
+use crate::policy::{BreakerPolicy, SlaClass, Tier};
 use crate::time::Span;
 
 /// A whole scenario: the simulated period, the endpoints, the tenants.
@@ -21,6 +21,18 @@ pub struct Scenario {
     /// Every tenant.
     #[serde(default)]
     pub tenants: Vec<Tenant>,
+    /// Router-wide policy.
+    #[serde(default)]
+    pub router: RouterSection,
+}
+
+/// Router-wide policy: what the router applies to every endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// The circuit breaker of every endpoint without its own (none: no breakers).
+    #[serde(default)]
+    pub breaker: Option<BreakerPolicy>,
 }
 
 /// The simulated period.
@@ -78,6 +90,15 @@ pub struct Endpoint {
     /// Scripted incidents.
     #[serde(default)]
     pub outages: Vec<Outage>,
+    /// Requests per minute the router allows itself here (none: no limit).
+    #[serde(default)]
+    pub rpm: Option<u32>,
+    /// Tokens (input + output) per minute the router allows itself here.
+    #[serde(default)]
+    pub tpm: Option<u64>,
+    /// This endpoint's own circuit breaker, overriding `router.breaker`.
+    #[serde(default)]
+    pub breaker: Option<BreakerPolicy>,
 }
 
 fn default_attempt_timeout() -> Span {
@@ -162,6 +183,32 @@ pub struct Tenant {
     /// The tenant's contract clauses.
     #[serde(default)]
     pub clauses: Vec<Clause>,
+    /// Random share (0 to 1) added to each backoff delay, to spread retries.
+    #[serde(default)]
+    pub jitter: f64,
+    /// Tiers the tenant may be served at, e.g. `[0, 1]` for "never below
+    /// tier 1" (empty: all).
+    #[serde(default)]
+    pub allowed_tiers: Vec<Tier>,
+    /// Data residency: regions the tenant may be served in (empty: any).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Tiers that need the tenant's consent: calls suspend instead.
+    #[serde(default)]
+    pub requires_consent: Vec<Tier>,
+    /// Emit a notification event on every degradation.
+    #[serde(default)]
+    pub notify_on_degradation: bool,
+    /// An attempt slower than this is abandoned and the call falls back.
+    #[serde(default)]
+    pub latency_ceiling: Option<Span>,
+    /// A suspended call fails after this long.
+    #[serde(default = "default_max_suspend")]
+    pub max_suspend: Span,
+}
+
+fn default_max_suspend() -> Span {
+    Span::from_mins(10)
 }
 
 fn default_attempts() -> u32 {
@@ -207,6 +254,10 @@ pub struct Workflow {
     /// Output tokens per call.
     #[serde(default = "default_output_tokens")]
     pub output_tokens: TokenDist,
+    /// Tiers this workflow may be served at, overriding the tenant's
+    /// (e.g. tier 2 allowed for summarization, not for code generation).
+    #[serde(default)]
+    pub allowed_tiers: Option<Vec<Tier>>,
 }
 
 fn default_input_tokens() -> TokenDist {

@@ -1,0 +1,253 @@
+//! Circuit breakers: one per endpoint, closed / open / half-open, tripped
+//! by the failure or slow share over a sliding time window.
+//!
+//! This module owns the breaker state machine and its window of counts. It
+//! knows nothing of calls or chains: the router reports each attempt's end
+//! and asks whether the endpoint may take an attempt.
+
+use super::config::BreakerPolicy;
+use super::types::BreakerState;
+use crate::time::{Span, Time};
+
+const BUCKETS: usize = 10;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    index: u64,
+    total: u32,
+    errors: u32,
+    slow: u32,
+}
+
+/// A state change, `(from, to)`.
+pub(crate) type Transition = (BreakerState, BreakerState);
+
+/// One endpoint's breaker.
+#[derive(Clone, Debug)]
+pub(crate) struct Breaker {
+    policy: BreakerPolicy,
+    bucket_width: u64,
+    state: BreakerState,
+    buckets: [Bucket; BUCKETS],
+    open_until: Time,
+    probes_out: u32,
+    probe_successes: u32,
+}
+
+impl Breaker {
+    /// A closed breaker; `policy` must have been validated.
+    pub fn new(policy: BreakerPolicy) -> Breaker {
+        let bucket_width = (policy.window.as_nanos() / BUCKETS as u64).max(1);
+        Breaker {
+            policy,
+            bucket_width,
+            state: BreakerState::Closed,
+            buckets: [Bucket::default(); BUCKETS],
+            open_until: Time::ZERO,
+            probes_out: 0,
+            probe_successes: 0,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> BreakerState {
+        self.state
+    }
+
+    /// When an open breaker turns half-open.
+    pub fn open_until(&self) -> Time {
+        self.open_until
+    }
+
+    /// Whether an attempt may be dispatched now (closed, or half-open with
+    /// a probe left).
+    pub fn allows(&self) -> bool {
+        match self.state {
+            BreakerState::Closed => true,
+            BreakerState::Open => false,
+            BreakerState::HalfOpen => self.probes_out < self.policy.half_open_probes,
+        }
+    }
+
+    /// Records a dispatch; returns whether the attempt is a probe.
+    pub fn on_dispatch(&mut self) -> bool {
+        if self.state == BreakerState::HalfOpen {
+            self.probes_out += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An attempt ended without a verdict (cancelled because another
+    /// attempt of its call won).
+    pub fn on_abandon(&mut self, probe: bool) {
+        if probe && self.state == BreakerState::HalfOpen {
+            self.probes_out = self.probes_out.saturating_sub(1);
+        }
+    }
+
+    /// Records an attempt's end: `failed` for a failure, `latency` from its
+    /// dispatch. Returns the state change it caused, if any.
+    pub fn on_result(&mut self, now: Time, probe: bool, failed: bool, latency: Span) -> Option<Transition> {
+        let slow = self.policy.slow_threshold.is_some_and(|t| latency > t);
+        match self.state {
+            BreakerState::Closed => {
+                self.record(now, failed, slow);
+                self.tripped(now).then(|| self.open(now, BreakerState::Closed))
+            }
+            BreakerState::HalfOpen if probe => {
+                self.probes_out = self.probes_out.saturating_sub(1);
+                if failed || slow {
+                    Some(self.open(now, BreakerState::HalfOpen))
+                } else {
+                    self.probe_successes += 1;
+                    (self.probe_successes >= self.policy.half_open_probes).then(|| {
+                        self.state = BreakerState::Closed;
+                        self.buckets = [Bucket::default(); BUCKETS];
+                        (BreakerState::HalfOpen, BreakerState::Closed)
+                    })
+                }
+            }
+            // Stragglers dispatched before the breaker opened say nothing
+            // about the endpoint now.
+            BreakerState::HalfOpen | BreakerState::Open => None,
+        }
+    }
+
+    /// Moves an open breaker whose time is up to half-open.
+    pub fn on_timer(&mut self, now: Time) -> Option<Transition> {
+        if self.state == BreakerState::Open && now >= self.open_until {
+            self.state = BreakerState::HalfOpen;
+            self.probes_out = 0;
+            self.probe_successes = 0;
+            Some((BreakerState::Open, BreakerState::HalfOpen))
+        } else {
+            None
+        }
+    }
+
+    fn open(&mut self, now: Time, from: BreakerState) -> Transition {
+        self.state = BreakerState::Open;
+        self.open_until = now + self.policy.open_for;
+        (from, BreakerState::Open)
+    }
+
+    fn record(&mut self, now: Time, failed: bool, slow: bool) {
+        let index = now.as_nanos() / self.bucket_width;
+        let b = &mut self.buckets[(index % BUCKETS as u64) as usize];
+        if b.index != index {
+            *b = Bucket {
+                index,
+                ..Bucket::default()
+            };
+        }
+        b.total += 1;
+        b.errors += u32::from(failed);
+        b.slow += u32::from(slow);
+    }
+
+    fn tripped(&self, now: Time) -> bool {
+        let current = now.as_nanos() / self.bucket_width;
+        let (mut total, mut errors, mut slow) = (0u64, 0u64, 0u64);
+        for b in &self.buckets {
+            if b.index + (BUCKETS as u64) > current && b.total > 0 {
+                total += u64::from(b.total);
+                errors += u64::from(b.errors);
+                slow += u64::from(b.slow);
+            }
+        }
+        if total == 0 || total < u64::from(self.policy.min_requests) {
+            return false;
+        }
+        let total = total as f64;
+        errors as f64 / total >= self.policy.error_ratio
+            || (self.policy.slow_threshold.is_some() && slow as f64 / total >= self.policy.slow_ratio)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> BreakerPolicy {
+        BreakerPolicy {
+            window: Span::from_secs(10),
+            min_requests: 4,
+            error_ratio: 0.5,
+            slow_threshold: Some(Span::from_secs(2)),
+            slow_ratio: 0.75,
+            open_for: Span::from_secs(5),
+            half_open_probes: 2,
+        }
+    }
+
+    fn t(s: u64) -> Time {
+        Time::ZERO + Span::from_secs(s)
+    }
+
+    const FAST: Span = Span::from_millis(100);
+
+    #[test]
+    fn trips_on_error_ratio_only_with_enough_requests() {
+        let mut b = Breaker::new(policy());
+        assert_eq!(b.on_result(t(1), false, true, FAST), None);
+        assert_eq!(b.on_result(t(1), false, true, FAST), None);
+        assert_eq!(b.on_result(t(1), false, false, FAST), None);
+        assert_eq!(
+            b.on_result(t(1), false, false, FAST),
+            Some((BreakerState::Closed, BreakerState::Open))
+        );
+        assert!(!b.allows());
+        assert_eq!(b.open_until(), t(6));
+    }
+
+    #[test]
+    fn old_results_slide_out_of_the_window() {
+        let mut b = Breaker::new(policy());
+        b.on_result(t(0), false, true, FAST);
+        b.on_result(t(0), false, true, FAST);
+        for _ in 0..3 {
+            assert_eq!(b.on_result(t(20), false, false, FAST), None);
+        }
+        assert_eq!(b.on_result(t(20), false, true, FAST), None, "1 of 4 failed");
+    }
+
+    #[test]
+    fn trips_on_slow_ratio() {
+        let mut b = Breaker::new(policy());
+        let slow = Span::from_secs(3);
+        for _ in 0..3 {
+            assert_eq!(b.on_result(t(1), false, false, slow), None);
+        }
+        assert!(b.on_result(t(1), false, false, slow).is_some());
+    }
+
+    #[test]
+    fn half_open_probes_close_or_reopen() {
+        let mut b = Breaker::new(policy());
+        for _ in 0..4 {
+            b.on_result(t(1), false, true, FAST);
+        }
+        assert_eq!(b.on_timer(t(5)), None, "early timer is a no-op");
+        assert_eq!(b.on_timer(t(6)), Some((BreakerState::Open, BreakerState::HalfOpen)));
+        assert!(b.on_dispatch() && b.on_dispatch());
+        assert!(!b.allows(), "only two probes");
+        assert_eq!(b.on_result(t(7), false, true, FAST), None, "straggler");
+        assert_eq!(b.on_result(t(7), true, false, FAST), None);
+        assert_eq!(
+            b.on_result(t(7), true, false, FAST),
+            Some((BreakerState::HalfOpen, BreakerState::Closed))
+        );
+        for _ in 0..4 {
+            b.on_result(t(8), false, true, FAST);
+        }
+        b.on_timer(t(13));
+        b.on_dispatch();
+        assert_eq!(
+            b.on_result(t(14), true, true, FAST),
+            Some((BreakerState::HalfOpen, BreakerState::Open))
+        );
+        assert_eq!(b.open_until(), t(19));
+    }
+}

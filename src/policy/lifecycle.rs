@@ -1,0 +1,442 @@
+//! The call life cycle inside [`Router`]: routing a call to a chain step,
+//! queueing, dispatching, attempt endings, retries, suspension and
+//! breaker-driven recovery.
+//!
+//! This module owns the decisions; `router` owns the public API and the
+//! state they act on.
+
+use super::breaker::Transition;
+use super::calls::{CallState, Live};
+use super::config::Tier;
+use super::plan::{Step, backoff_delay};
+use super::queue::Waiter;
+use super::router::Router;
+use super::timers::{Due, TimerKind};
+use super::types::{
+    Action, AttemptId, AuditEvent, AuditKind, BreakerState, EndpointId, FailReason, TenantId, Trigger, WorkflowId,
+};
+use crate::time::Time;
+
+/// How an attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// It served the call.
+    Success,
+    /// It failed, for this reason.
+    Failed(Trigger),
+}
+
+/// Where the chain walk of [`Router::route`] stopped.
+enum Walk {
+    /// Dispatch or queue on this step.
+    Step(usize),
+    /// A suspend step was reached first.
+    Suspend(Step),
+    /// Every step is unavailable; wake up no later than this.
+    Park(Option<Time>),
+}
+
+impl Router {
+    pub(super) fn chain(&self, tenant: u32, workflow: u32) -> Option<&[Step]> {
+        let t = self.plan.tenants.get(tenant as usize)?;
+        let w = t.workflows.get(workflow as usize)?;
+        Some(&w.chain)
+    }
+
+    /// Why endpoint `e` cannot take any attempt now (cooling down after a
+    /// 429, breaker open or out of probes), if it cannot.
+    pub(super) fn blocked(&self, now: Time, e: EndpointId) -> Option<Trigger> {
+        let es = &self.endpoints[e.0 as usize];
+        if now < es.cooldown_until {
+            Some(Trigger::RateLimited)
+        } else if es.breaker.as_ref().is_some_and(|b| !b.allows()) {
+            Some(Trigger::BreakerOpen)
+        } else {
+            None
+        }
+    }
+
+    /// When `e`'s rate limits admit a call of `tokens` tokens (`now` if
+    /// they do now).
+    pub(super) fn limits_ready(&self, now: Time, e: EndpointId, tokens: u64) -> Time {
+        let es = &self.endpoints[e.0 as usize];
+        let rpm = es.rpm.as_ref().map_or(now, |b| now + b.wait(now, 1));
+        let tpm = es.tpm.as_ref().map_or(now, |b| now + b.wait(now, tokens));
+        rpm.max(tpm)
+    }
+
+    /// Finds the step for the call's next attempt and dispatches, queues,
+    /// parks or suspends it.
+    pub(super) fn route(&mut self, now: Time, slot: u32) {
+        let c = self.calls.get(slot);
+        if now >= c.deadline {
+            self.fail(slot, FailReason::DeadlineUnreachable);
+            return;
+        }
+        let (tenant, workflow, start, tokens) = (c.tenant, c.workflow, c.next_step as usize, c.tokens);
+        let chain = &self.plan.tenants[tenant as usize].workflows[workflow as usize].chain;
+        let n = chain.len();
+        let mut skip = None;
+        let mut wake: Option<Time> = None;
+        let mut walk = Walk::Park(None);
+        for k in 0..n {
+            let i = (start + k) % n;
+            let step = chain[i];
+            if step.suspend {
+                walk = Walk::Suspend(step);
+                break;
+            }
+            if let Some(t) = self.blocked(now, step.endpoint) {
+                skip.get_or_insert(t);
+                continue;
+            }
+            let ready = self.limits_ready(now, step.endpoint, tokens);
+            if ready > now {
+                skip.get_or_insert(Trigger::RateLimited);
+                wake = Some(wake.map_or(ready, |w| w.min(ready)));
+                continue;
+            }
+            walk = Walk::Step(i);
+            break;
+        }
+        if let Walk::Park(_) = walk {
+            walk = Walk::Park(wake);
+        }
+        let c = self.calls.get_mut(slot);
+        if let Some(t) = skip {
+            c.trigger.get_or_insert(t);
+        }
+        match walk {
+            Walk::Step(i) => self.queue_or_dispatch(now, slot, i),
+            Walk::Suspend(step) => self.suspend(now, slot, step),
+            Walk::Park(wake) => {
+                c.set_state(CallState::Parked);
+                self.parked.push((slot, c.epoch));
+                if let Some(at) = wake {
+                    // Rate limits have no timer of their own: wake the
+                    // parked calls when the first bucket has refilled.
+                    self.timers.set(at, TimerKind::Unpark);
+                }
+            }
+        }
+    }
+
+    fn queue_or_dispatch(&mut self, now: Time, slot: u32, i: usize) {
+        let c = self.calls.get_mut(slot);
+        let tenant = &self.plan.tenants[c.tenant as usize];
+        let e = tenant.workflows[c.workflow as usize].chain[i].endpoint;
+        let es = &mut self.endpoints[e.0 as usize];
+        let max = self.plan.endpoints[e.0 as usize].max_concurrency;
+        if es.queue.is_empty() && es.in_flight < max {
+            self.dispatch(now, slot, i as u16);
+        } else {
+            c.set_state(CallState::Waiting);
+            let w = Waiter {
+                slot,
+                epoch: c.epoch,
+                step: i as u16,
+            };
+            es.queue.push(tenant.class, w);
+            self.pump(now, e);
+        }
+    }
+
+    /// Dispatches queued calls on `e` while it has free slots; re-routes
+    /// the calls `e` cannot take (it is blocked, or its rate limit is spent
+    /// for them).
+    pub(super) fn pump(&mut self, now: Time, e: EndpointId) {
+        let max = self.plan.endpoints[e.0 as usize].max_concurrency;
+        loop {
+            let blocked = self.blocked(now, e).is_some();
+            let es = &mut self.endpoints[e.0 as usize];
+            if !blocked && es.in_flight >= max {
+                return;
+            }
+            let Some((_, w)) = es.queue.pop() else {
+                return;
+            };
+            let c = self.calls.get(w.slot);
+            if c.epoch != w.epoch || c.state != CallState::Waiting {
+                continue;
+            }
+            if blocked || self.limits_ready(now, e, c.tokens) > now {
+                self.calls.get_mut(w.slot).next_step = w.step;
+                self.route(now, w.slot);
+            } else if now >= c.deadline {
+                self.fail(w.slot, FailReason::DeadlineUnreachable);
+            } else {
+                self.dispatch(now, w.slot, w.step);
+            }
+        }
+    }
+
+    /// Sends the call's next attempt to chain step `step`.
+    fn dispatch(&mut self, now: Time, slot: u32, step: u16) {
+        let c = self.calls.get(slot);
+        let tp = &self.plan.tenants[c.tenant as usize];
+        let Step { endpoint, tier, .. } = tp.workflows[c.workflow as usize].chain[step as usize];
+        let ceiling = tp.latency_ceiling;
+        let attempt = AttemptId(self.next_attempt);
+        self.next_attempt += 1;
+        if tier != c.last_tier {
+            let kind = AuditKind::TierChange {
+                from: c.last_tier,
+                to: tier,
+                trigger: c.trigger.unwrap_or(Trigger::Unavailable),
+            };
+            self.audit(now, Some(slot), Some(endpoint), kind);
+        }
+        self.note_tier(now, slot, Some(endpoint), tier);
+        debug_assert!(
+            self.blocked(now, endpoint).is_none(),
+            "dispatch to a blocked endpoint (open breaker or cooling down)"
+        );
+        let es = &mut self.endpoints[endpoint.0 as usize];
+        let probe = es.breaker.as_mut().is_some_and(|b| b.on_dispatch());
+        let c = self.calls.get_mut(slot);
+        if let Some(b) = es.rpm.as_mut() {
+            b.take(now, 1);
+        }
+        if let Some(b) = es.tpm.as_mut() {
+            b.take(now, c.tokens);
+        }
+        es.in_flight += 1;
+        c.attempts += 1;
+        c.last_tier = tier;
+        c.trigger = None;
+        c.live = Some(Live {
+            attempt,
+            endpoint,
+            step,
+            tier,
+            started: now,
+            probe,
+        });
+        c.set_state(CallState::InFlight);
+        let call = c.id;
+        self.calls_in_flight += 1;
+        self.attempts.insert(attempt, slot);
+        let timeout = self.plan.endpoints[endpoint.0 as usize].attempt_timeout;
+        self.timers.set_attempt(endpoint.0, now + timeout, attempt);
+        if let Some(ceiling) = ceiling.filter(|&c| c < timeout) {
+            self.timers.set(now + ceiling, TimerKind::Ceiling { attempt });
+        }
+        self.actions.push_back(Action::Dispatch {
+            call,
+            attempt,
+            endpoint,
+            tier,
+        });
+    }
+
+    /// Raises a degradation notice if the tenant asked for one and `tier`
+    /// is worse than its previous dispatch; remembers `tier`.
+    fn note_tier(&mut self, now: Time, slot: u32, endpoint: Option<EndpointId>, tier: Tier) {
+        let t = self.calls.get(slot).tenant as usize;
+        let from = self.tenants[t].last_tier;
+        self.tenants[t].last_tier = tier;
+        if self.plan.tenants[t].notify && tier > from {
+            let kind = AuditKind::Notification { from, to: tier };
+            self.audit(now, Some(slot), endpoint, kind);
+        }
+    }
+
+    /// An attempt ended: frees its slot, feeds the breaker, then completes
+    /// the call or handles the failure. `cancel`: the router abandons the
+    /// attempt (timeout, latency ceiling) and tells the driver.
+    pub(super) fn attempt_over(&mut self, now: Time, slot: u32, live: Live, ending: Ending, cancel: bool) {
+        let call = self.calls.get(slot).id;
+        if cancel {
+            self.actions.push_back(Action::Cancel {
+                call,
+                attempt: live.attempt,
+            });
+        }
+        self.attempts.remove(live.attempt);
+        self.calls.get_mut(slot).live = None;
+        self.calls_in_flight -= 1;
+        let es = &mut self.endpoints[live.endpoint.0 as usize];
+        es.in_flight = es.in_flight.saturating_sub(1);
+        let transition = es.breaker.as_mut().and_then(|b| match ending {
+            Ending::Failed(Trigger::RateLimited) => {
+                b.on_abandon(live.probe);
+                None
+            }
+            _ => {
+                let failed = ending != Ending::Success;
+                b.on_result(now, live.probe, failed, now - live.started)
+            }
+        });
+        if let Some(t) = transition {
+            self.breaker_moved(now, live.endpoint, t, Some(slot));
+        }
+        match ending {
+            Ending::Success => {
+                self.actions.push_back(Action::Complete {
+                    call,
+                    attempt: live.attempt,
+                    endpoint: live.endpoint,
+                    tier: live.tier,
+                });
+                self.calls.release(slot);
+            }
+            Ending::Failed(trigger) => self.after_failure(now, slot, live, trigger),
+        }
+        self.pump(now, live.endpoint);
+    }
+
+    /// Reports a breaker transition and acts on it: an open breaker gets
+    /// its probe timer; a half-open or closed one may take calls again.
+    pub(super) fn breaker_moved(&mut self, now: Time, e: EndpointId, (from, to): Transition, slot: Option<u32>) {
+        self.audit(now, slot, Some(e), AuditKind::Breaker { from, to });
+        match to {
+            BreakerState::Open => {
+                if let Some(b) = &self.endpoints[e.0 as usize].breaker {
+                    let endpoint = e.0;
+                    self.timers.set(b.open_until(), TimerKind::BreakerProbe { endpoint });
+                }
+            }
+            BreakerState::HalfOpen => {
+                self.pump(now, e);
+                self.unpark(now);
+            }
+            BreakerState::Closed => {
+                self.pump(now, e);
+                self.unpark(now);
+                self.resume_on(now, e);
+            }
+        }
+    }
+
+    /// Decides what follows a failed attempt: retry on the next step after
+    /// the backoff, or fail the call.
+    fn after_failure(&mut self, now: Time, slot: u32, live: Live, trigger: Trigger) {
+        let c = self.calls.get_mut(slot);
+        let tenant = &self.plan.tenants[c.tenant as usize];
+        let n = tenant.workflows[c.workflow as usize].chain.len();
+        c.failures += 1;
+        if c.attempts >= tenant.retry.max_attempts {
+            self.fail(slot, FailReason::AttemptsExhausted);
+            return;
+        }
+        c.next_step = ((live.step as usize + 1) % n) as u16;
+        c.trigger = Some(trigger);
+        let mut delay = backoff_delay(&tenant.retry, c.failures);
+        if tenant.retry.jitter > 0.0 && delay.as_nanos() > 0 {
+            delay = delay.mul_f64(1.0 - tenant.retry.jitter * self.rng.next_f64());
+        }
+        if delay.as_nanos() == 0 {
+            self.route(now, slot);
+            return;
+        }
+        let at = now + delay;
+        if at >= c.deadline {
+            self.fail(slot, FailReason::DeadlineUnreachable);
+            return;
+        }
+        c.set_state(CallState::Backoff);
+        let epoch = c.epoch;
+        self.timers.set(at, TimerKind::Retry { slot, epoch });
+    }
+
+    /// Suspends the call at suspend step `step`.
+    fn suspend(&mut self, now: Time, slot: u32, step: Step) {
+        let c = self.calls.get_mut(slot);
+        c.set_state(CallState::Suspended);
+        let (epoch, call) = (c.epoch, c.id);
+        let max = self.plan.tenants[c.tenant as usize].max_suspend;
+        self.suspended.push((slot, epoch));
+        self.timers.set(now + max, TimerKind::SuspendLimit { slot, epoch });
+        self.actions.push_back(Action::Suspend { call });
+        let consent = step.tier != Tier::SUSPEND;
+        let kind = AuditKind::Suspended {
+            tier: step.tier,
+            consent,
+        };
+        self.audit(now, Some(slot), None, kind);
+        self.note_tier(now, slot, None, Tier::SUSPEND);
+    }
+
+    /// Resumes the suspended calls that have a tier 0 or 1 step on `e`,
+    /// which just recovered; they restart from the top of their chain.
+    pub(super) fn resume_on(&mut self, now: Time, e: EndpointId) {
+        if self.suspended.is_empty() {
+            return;
+        }
+        let suspended = std::mem::take(&mut self.suspended);
+        for (slot, epoch) in suspended {
+            let c = self.calls.get(slot);
+            if c.epoch != epoch || c.state != CallState::Suspended {
+                continue;
+            }
+            let chain = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize].chain;
+            let wakes = chain.iter().any(|s| !s.suspend && s.tier <= Tier(1) && s.endpoint == e);
+            if !wakes {
+                self.suspended.push((slot, epoch));
+                continue;
+            }
+            let c = self.calls.get_mut(slot);
+            c.next_step = 0;
+            c.trigger = Some(Trigger::Recovered);
+            c.last_tier = Tier::SUSPEND;
+            c.set_state(CallState::Backoff);
+            let call = c.id;
+            self.actions.push_back(Action::Resume { call });
+            self.audit(now, Some(slot), Some(e), AuditKind::Resumed);
+            self.route(now, slot);
+        }
+    }
+
+    /// Routes again every call that waited for an endpoint to come back.
+    pub(super) fn unpark(&mut self, now: Time) {
+        let parked = std::mem::take(&mut self.parked);
+        for (slot, epoch) in parked {
+            let c = self.calls.get(slot);
+            if c.epoch == epoch && c.state == CallState::Parked {
+                self.route(now, slot);
+            }
+        }
+    }
+
+    pub(super) fn fail(&mut self, slot: u32, reason: FailReason) {
+        let call = self.calls.get(slot).id;
+        self.actions.push_back(Action::Fail { call, reason });
+        self.calls.release(slot);
+    }
+
+    fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {
+        let c = slot.map(|s| self.calls.get(s));
+        self.events.push_back(AuditEvent {
+            at: now,
+            tenant: c.map(|c| TenantId(c.tenant)),
+            workflow: c.map(|c| WorkflowId(c.workflow)),
+            call: c.map(|c| c.id),
+            endpoint,
+            kind,
+        });
+    }
+
+    /// Drops dead timers from the fronts so that `poll_timeout` is exact.
+    pub(super) fn prune(&mut self) {
+        let (attempts, calls, endpoints) = (&self.attempts, &self.calls, &self.endpoints);
+        let parked = !self.parked.is_empty();
+        self.timers.prune(|due| match due {
+            Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
+                attempts.get(attempt).is_some()
+            }
+            Due::Timer(TimerKind::Retry { slot, epoch }) | Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
+                calls.get(slot).epoch == epoch
+            }
+            Due::Timer(TimerKind::Deadline { slot, call }) => {
+                let c = calls.get(slot);
+                c.id.0 == call && c.state != CallState::Free
+            }
+            Due::Timer(TimerKind::EndpointReady { .. }) => true,
+            Due::Timer(TimerKind::Unpark) => parked,
+            Due::Timer(TimerKind::BreakerProbe { endpoint }) => endpoints[endpoint as usize]
+                .breaker
+                .as_ref()
+                .is_some_and(|b| b.state() == BreakerState::Open),
+        });
+    }
+}
