@@ -6,7 +6,9 @@
 //! `tenants[2].workflows[0].rate`), the line where it can be found, and what
 //! was expected. It does not simulate anything.
 
+mod decode;
 mod error;
+mod spans;
 mod types;
 mod validate;
 
@@ -15,6 +17,7 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 
 pub use error::{Problem, ScenarioError};
+pub use spans::SourceMap;
 pub use types::*;
 
 use crate::policy::{
@@ -34,9 +37,16 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 /// Parses and validates scenario text; `path` is only used in messages.
+///
+/// Every problem found is reported, sorted by line: all TOML syntax errors;
+/// else every type error (one per independent piece of the file); else
+/// every semantic problem from [`validate::check`].
 pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = toml::from_str(source)
-        .map_err(|e| ScenarioError::single(path, Problem::from_toml(source, &e)))?;
+    let map = SourceMap::parse(source);
+    let scenario = decode::decode(&map).map_err(|mut problems| {
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        ScenarioError::new(path, problems)
+    })?;
     let problems = validate::check(&scenario, source);
     if problems.is_empty() {
         Ok(scenario)

@@ -1,0 +1,348 @@
+//! Where things are in a scenario's text: field path → byte span → line, and
+//! back from a span (say, of a serde error) to the field path it falls in.
+//!
+//! This module owns the one spanned parse of the source, done with the `toml`
+//! crate's own parser ([`DeTable::parse_recoverable`]), so array-of-tables
+//! headers (`[[tenants]]`), dotted keys, inline tables and inline arrays all
+//! resolve exactly as `toml::from_str` sees them. It knows nothing about the
+//! scenario schema: a path is just keys and indices.
+//!
+//! Paths are written the way problems are reported: `tenants[2].workflows[0].rate`.
+//! Keys in a scenario are bare identifiers, so a path is split on `.` and
+//! `[n]` without quoting rules.
+
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// A scenario's text with its spanned syntax tree.
+pub struct SourceMap<'s> {
+    source: &'s str,
+    root: Spanned<DeValue<'s>>,
+    syntax_errors: Vec<toml::de::Error>,
+}
+
+/// One step of a field path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Segment<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+impl<'s> SourceMap<'s> {
+    /// Parses `source`, recovering from syntax errors as far as the parser
+    /// can; the errors are kept for [`SourceMap::syntax_errors`].
+    pub fn parse(source: &'s str) -> SourceMap<'s> {
+        let (table, syntax_errors) = DeTable::parse_recoverable(source);
+        let span = table.span();
+        SourceMap {
+            source,
+            root: Spanned::new(span, DeValue::Table(table.into_inner())),
+            syntax_errors,
+        }
+    }
+
+    /// The text.
+    pub fn source(&self) -> &'s str {
+        self.source
+    }
+
+    /// The root table, spanned.
+    pub fn root(&self) -> &Spanned<DeValue<'s>> {
+        &self.root
+    }
+
+    /// Every TOML syntax error, in the order the parser met them.
+    pub fn syntax_errors(&self) -> &[toml::de::Error] {
+        &self.syntax_errors
+    }
+
+    /// The span of the field at `path`: of its key where it has one (so the
+    /// line is where the user wrote `key =`), else of the value (an array
+    /// element, or the `[[header]]` of an array-of-tables entry). `None` if
+    /// the path is not in the source.
+    pub fn span(&self, path: &str) -> Option<Range<usize>> {
+        self.walk(path)
+            .and_then(|spans| spans.last().cloned().flatten())
+    }
+
+    /// The 1-based line of the field at `path`, if it is in the source.
+    pub fn line(&self, path: &str) -> Option<usize> {
+        self.span(path)
+            .map(|s| line_of_offset(self.source, s.start))
+    }
+
+    /// The 1-based line of the field at `path` or, when that key is absent
+    /// (a missing field), of its nearest written ancestor other than the
+    /// whole file: for `tenants[0].clauses[1].threshold` left out, the line of
+    /// that clause's `[[tenants.clauses]]` header.
+    pub fn nearest_line(&self, path: &str) -> Option<usize> {
+        let spans = self.walk(path)?;
+        spans
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .map(|s| line_of_offset(self.source, s.start))
+    }
+
+    /// The most specific field path whose key or value span contains
+    /// `span`: e.g. the span of a serde error. Empty when it falls outside
+    /// every field.
+    pub fn path_at(&self, span: Range<usize>) -> String {
+        let mut best: Option<(usize, usize, String)> = None;
+        search(&self.root, &span, String::new(), 0, &mut best);
+        best.map(|(_, _, path)| path).unwrap_or_default()
+    }
+
+    /// Resolves `path` segment by segment: the span found at each segment,
+    /// `None` from the first segment that is not in the source. `None`
+    /// overall if the path is malformed.
+    fn walk(&self, path: &str) -> Option<Vec<Option<Range<usize>>>> {
+        let segments = segments(path)?;
+        let mut spans = Vec::with_capacity(segments.len());
+        let mut node = Some(&self.root);
+        for segment in segments {
+            let found = node.and_then(|n| step(n, segment));
+            spans.push(found.as_ref().map(|(span, _)| span.clone()));
+            node = found.map(|(_, child)| child);
+        }
+        Some(spans)
+    }
+}
+
+/// The child of `node` at `segment`, with the span to report for it.
+fn step<'a, 's>(
+    node: &'a Spanned<DeValue<'s>>,
+    segment: Segment<'_>,
+) -> Option<(Range<usize>, &'a Spanned<DeValue<'s>>)> {
+    match (node.get_ref(), segment) {
+        (DeValue::Table(table), Segment::Key(key)) => {
+            let (k, v) = table.get_key_value(key)?;
+            Some((k.span(), v))
+        }
+        (DeValue::Array(array), Segment::Index(i)) => {
+            let v = array.get(i)?;
+            Some((v.span(), v))
+        }
+        _ => None,
+    }
+}
+
+/// Depth-first search for the smallest key or value span containing
+/// `target`; ties go to the deeper path. Table spans do not contain their
+/// children when those are written under later `[headers]`, so nothing is
+/// pruned.
+fn search(
+    node: &Spanned<DeValue<'_>>,
+    target: &Range<usize>,
+    path: String,
+    depth: usize,
+    best: &mut Option<(usize, usize, String)>,
+) {
+    match node.get_ref() {
+        DeValue::Table(table) => {
+            for (k, v) in table.iter() {
+                let child = if path.is_empty() {
+                    k.get_ref().to_string()
+                } else {
+                    format!("{path}.{}", k.get_ref())
+                };
+                consider(k.span(), target, &child, depth + 1, best);
+                consider(v.span(), target, &child, depth + 1, best);
+                search(v, target, child, depth + 1, best);
+            }
+        }
+        DeValue::Array(array) => {
+            for (i, v) in array.iter().enumerate() {
+                let child = format!("{path}[{i}]");
+                consider(v.span(), target, &child, depth + 1, best);
+                search(v, target, child, depth + 1, best);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Makes `path` the best match if `span` contains `target` and is smaller
+/// (or as small and deeper) than the best so far.
+fn consider(
+    span: Range<usize>,
+    target: &Range<usize>,
+    path: &str,
+    depth: usize,
+    best: &mut Option<(usize, usize, String)>,
+) {
+    if span.start <= target.start && target.end <= span.end {
+        let len = span.end - span.start;
+        let better = match best {
+            None => true,
+            Some((best_len, best_depth, _)) => {
+                len < *best_len || (len == *best_len && depth > *best_depth)
+            }
+        };
+        if better {
+            *best = Some((len, depth, path.to_string()));
+        }
+    }
+}
+
+/// Splits `tenants[2].workflows[0].rate` into keys and indices; `None` if
+/// it is malformed.
+fn segments(path: &str) -> Option<Vec<Segment<'_>>> {
+    let mut out = Vec::new();
+    if path.is_empty() {
+        return Some(out);
+    }
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if key.is_empty() && out.is_empty() {
+            return None;
+        }
+        if !key.is_empty() {
+            out.push(Segment::Key(key));
+        }
+        while !rest.is_empty() {
+            let inner = rest.strip_prefix('[')?;
+            let close = inner.find(']')?;
+            out.push(Segment::Index(inner[..close].parse().ok()?));
+            rest = &inner[close + 1..];
+        }
+    }
+    Some(out)
+}
+
+/// 1-based line number of byte `offset` in `source` (offsets past the end
+/// count as the last line).
+pub fn line_of_offset(source: &str, offset: usize) -> usize {
+    source.as_bytes()[..offset.min(source.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Line numbers are hand-counted from the text below.
+    const FIXTURE: &str = r#"# line 1
+[simulation]
+start = "2026-01-01"
+duration = "31d"
+
+[[endpoints]]
+name = "a"
+latency = { model = "exponential", mean = "1s" }
+outages = [
+  { start = "1d", duration = "1h" },
+  { start = "2d",
+    duration = "0s" },
+]
+
+[[endpoints]]
+name = "b"
+
+[[tenants]]
+name = "t0"
+chain = ["a", { endpoint = "b", tier = 2 }]
+
+[[tenants.workflows]]
+name = "w0"
+rate = 1.0
+
+[[tenants.workflows]]
+name = "w1"
+rate = -1.0
+
+[[tenants]]
+name = "t1"
+limits.rate = 3
+
+[[tenants.clauses]]
+metric = "latency"
+"#;
+
+    fn map() -> SourceMap<'static> {
+        let map = SourceMap::parse(FIXTURE);
+        assert!(map.syntax_errors().is_empty());
+        map
+    }
+
+    #[test]
+    fn finds_lines_of_plain_and_section_keys() {
+        let map = map();
+        assert_eq!(map.line("simulation"), Some(2));
+        assert_eq!(map.line("simulation.start"), Some(3));
+        assert_eq!(map.line("simulation.duration"), Some(4));
+    }
+
+    #[test]
+    fn finds_lines_in_arrays_of_tables() {
+        let map = map();
+        assert_eq!(map.line("endpoints[0]"), Some(6));
+        assert_eq!(map.line("endpoints[1]"), Some(15));
+        assert_eq!(map.line("endpoints[1].name"), Some(16));
+        assert_eq!(map.line("tenants[0].workflows[0].rate"), Some(24));
+        assert_eq!(map.line("tenants[0].workflows[1]"), Some(26));
+        assert_eq!(map.line("tenants[0].workflows[1].rate"), Some(28));
+        assert_eq!(map.line("tenants[1].clauses[0].metric"), Some(35));
+    }
+
+    #[test]
+    fn finds_lines_in_inline_tables_and_arrays() {
+        let map = map();
+        assert_eq!(map.line("endpoints[0].latency.mean"), Some(8));
+        assert_eq!(map.line("endpoints[0].outages[0].duration"), Some(10));
+        assert_eq!(map.line("endpoints[0].outages[1]"), Some(11));
+        assert_eq!(map.line("endpoints[0].outages[1].duration"), Some(12));
+        assert_eq!(map.line("tenants[0].chain[0]"), Some(20));
+        assert_eq!(map.line("tenants[0].chain[1].tier"), Some(20));
+    }
+
+    #[test]
+    fn finds_dotted_keys() {
+        assert_eq!(map().line("tenants[1].limits.rate"), Some(32));
+    }
+
+    #[test]
+    fn absent_fields_have_no_line_but_a_nearest_one() {
+        let map = map();
+        assert_eq!(map.line("tenants[1].clauses[0].threshold"), None);
+        assert_eq!(
+            map.nearest_line("tenants[1].clauses[0].threshold"),
+            Some(34)
+        );
+        assert_eq!(map.line("tenants[5].name"), None);
+        assert_eq!(map.nearest_line("tenants[5].name"), Some(18));
+        assert_eq!(map.nearest_line("nowhere"), None);
+        assert_eq!(map.line("tenants[x]"), None);
+        assert_eq!(map.line("[0]"), None);
+    }
+
+    #[test]
+    fn maps_a_span_back_to_the_most_specific_path() {
+        let map = map();
+        let at = |needle: &str, nth: usize| {
+            let start = FIXTURE.match_indices(needle).nth(nth).map(|(i, _)| i);
+            let start = start.unwrap_or_else(|| panic!("{needle} not in fixture"));
+            map.path_at(start..start + needle.len())
+        };
+        assert_eq!(at("-1.0", 0), "tenants[0].workflows[1].rate");
+        assert_eq!(at("\"0s\"", 0), "endpoints[0].outages[1].duration");
+        assert_eq!(at("tier", 0), "tenants[0].chain[1].tier");
+        assert_eq!(at("\"a\"", 1), "tenants[0].chain[0]");
+        assert_eq!(at("[[tenants]]", 1), "tenants[1]");
+        assert_eq!(at("[[tenants]]", 0), "tenants[0]");
+        assert_eq!(at("# line 1", 0), "");
+    }
+
+    #[test]
+    fn offsets_map_to_lines() {
+        assert_eq!(line_of_offset("a\nb\nc", 0), 1);
+        assert_eq!(line_of_offset("a\nb\nc", 2), 2);
+        assert_eq!(line_of_offset("a\nb\nc", 99), 3);
+    }
+}
