@@ -172,9 +172,11 @@ pub fn humanize(message: &str) -> String {
     out
 }
 
-/// Drops repeated problems (a piece can fail for the same reason as the
-/// whole document), keeping the first.
+/// Drops repeated problems, keeping the first: a piece can fail for the
+/// same reason as the whole document, and an error that lost its span is
+/// placed on an enclosing field when a piece places it more precisely.
 fn dedup(problems: &mut Vec<Problem>) {
+    let all = problems.clone();
     let mut seen = Vec::with_capacity(problems.len());
     problems.retain(|p| {
         let key = (p.line, p.path.clone(), p.message.clone());
@@ -182,8 +184,18 @@ fn dedup(problems: &mut Vec<Problem>) {
         if fresh {
             seen.push(key);
         }
-        fresh
+        let placed_better = all
+            .iter()
+            .any(|q| q.message == p.message && is_inside(&q.path, &p.path));
+        fresh && !placed_better
     });
+}
+
+/// Whether `inner` is a field strictly inside `outer`.
+fn is_inside(inner: &str, outer: &str) -> bool {
+    inner.len() > outer.len()
+        && inner.starts_with(outer)
+        && (outer.is_empty() || inner[outer.len()..].starts_with(['.', '[']))
 }
 
 #[cfg(test)]
@@ -267,5 +279,29 @@ mod tests {
             humanize("invalid type: string \"x\", expected u32\n"),
             "invalid type: string \"x\", expected a whole number, 0 or more"
         );
+    }
+
+    #[test]
+    fn bad_chain_entries_are_each_named_once() {
+        let src = format!(
+            "{HEAD}[[tenants]]\nname = \"t\"\nclass = \"gold\"\nchain = [\"a\", 5, {{ endpoint = \"b\" }}]\nworkflows = []\n"
+        );
+        let p = errors(&src);
+        let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["tenants[0].chain[1]", "tenants[0].chain[2]"],
+            "{p:?}"
+        );
+        assert!(p.iter().all(|p| p.line == Some(7)), "{p:?}");
+        assert!(p[0].message.contains("expected an endpoint name"), "{p:?}");
+    }
+
+    #[test]
+    fn inside_means_a_strict_descendant() {
+        assert!(is_inside("tenants[0].chain[1]", "tenants[0].chain"));
+        assert!(is_inside("tenants", ""));
+        assert!(!is_inside("tenants[0].chainx", "tenants[0].chain"));
+        assert!(!is_inside("tenants", "tenants"));
     }
 }

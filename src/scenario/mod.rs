@@ -30,7 +30,11 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let source = std::fs::read_to_string(path).map_err(|e| {
         ScenarioError::single(
             path,
-            Problem::new("", None, format!("cannot read the file: {e}")),
+            Problem::new(
+                "",
+                None,
+                format!("cannot read the file ({e}): expected a readable scenario TOML file"),
+            ),
         )
     })?;
     parse(&source, path)
