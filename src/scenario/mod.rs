@@ -8,6 +8,8 @@
 
 mod decode;
 mod error;
+#[cfg(test)]
+mod robustness_tests;
 mod spans;
 mod types;
 mod validate;
