@@ -137,7 +137,13 @@ pub fn problem(map: &SourceMap<'_>, err: &toml::de::Error, fallback: &str) -> Pr
         }
         None => (fallback.to_string(), map.nearest_line(fallback)),
     };
-    Problem::new(path, line, humanize(err.message()))
+    let message = if map.is_datetime(&path) {
+        let text = err.span().and_then(|s| map.source().get(s)).unwrap_or("");
+        format!("an unquoted TOML date-time: expected a quoted string, e.g. \"{text}\"")
+    } else {
+        humanize(err.message())
+    };
+    Problem::new(path, line, message)
 }
 
 /// A problem for a syntax error: as [`problem`], quoting the offending text
@@ -168,6 +174,12 @@ pub fn humanize(message: &str) -> String {
     let mut out = message.trim_end().to_string();
     for (from, to) in TERMS {
         out = out.replace(from, to);
+    }
+    if let Some(key) = out
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        out = format!("the required key `{key}` is missing: expected `{key} = ...` in this table");
     }
     out
 }
@@ -260,6 +272,14 @@ mod tests {
     }
 
     #[test]
+    fn an_unquoted_date_asks_for_quotes() {
+        let p = errors("[simulation]\nstart = 2026-01-01\nduration = \"1d\"\n");
+        assert_eq!(p[0].path, "simulation.start");
+        assert_eq!(p[0].line, Some(2));
+        assert!(p[0].message.contains("e.g. \"2026-01-01\""), "{p:?}");
+    }
+
+    #[test]
     fn an_unknown_key_is_named() {
         let p = errors(&format!("{HEAD}sede = 4\n"));
         assert_eq!(p[0].path, "simulation.sede");
@@ -271,6 +291,14 @@ mod tests {
     fn a_missing_section_is_reported() {
         let p = errors("[[endpoints]]\n");
         assert!(p.iter().any(|p| p.message.contains("simulation")), "{p:?}");
+    }
+
+    #[test]
+    fn a_missing_key_is_named_on_its_table() {
+        let p = errors(&format!("{HEAD}[[endpoints]]\nconcurrency = 1\n"));
+        assert_eq!(p[0].path, "endpoints[0]");
+        assert_eq!(p[0].line, Some(4));
+        assert!(p[0].message.contains("`name = ...`"), "{p:?}");
     }
 
     #[test]

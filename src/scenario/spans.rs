@@ -87,6 +87,19 @@ impl<'s> SourceMap<'s> {
             .map(|s| line_of_offset(self.source, s.start))
     }
 
+    /// Whether the value at `path` is an unquoted TOML date or time (which
+    /// serde sees as a table, and scenario fields take as strings).
+    pub fn is_datetime(&self, path: &str) -> bool {
+        let Some(segments) = segments(path) else {
+            return false;
+        };
+        let mut node = Some(&self.root);
+        for segment in segments {
+            node = node.and_then(|n| step(n, segment)).map(|(_, child)| child);
+        }
+        matches!(node.map(Spanned::get_ref), Some(DeValue::Datetime(_)))
+    }
+
     /// The most specific field path whose key or value span contains
     /// `span`: e.g. the span of a serde error. Empty when it falls outside
     /// every field.
@@ -320,6 +333,14 @@ metric = "latency"
         assert_eq!(map.nearest_line("nowhere"), None);
         assert_eq!(map.line("tenants[x]"), None);
         assert_eq!(map.line("[0]"), None);
+    }
+
+    #[test]
+    fn knows_unquoted_dates() {
+        let map = SourceMap::parse("a = 2026-01-01\nb = \"2026-01-01\"\n");
+        assert!(map.is_datetime("a"));
+        assert!(!map.is_datetime("b"));
+        assert!(!map.is_datetime("c"));
     }
 
     #[test]
