@@ -134,8 +134,7 @@ impl Checker<'_, '_> {
         if e.max_in_flight == Some(0) {
             self.report(
                 format!("{path}.max_in_flight"),
-                "0 would send nothing here: expected 1 or more, or leave it out to use `concurrency`"
-                    .into(),
+                "0 would send nothing here: expected 1 or more, or leave it out".into(),
             );
         }
         self.positive_span(format!("{path}.attempt_timeout"), e.attempt_timeout, "20s");

@@ -92,6 +92,20 @@ fn quickstart_is_valid() {
 }
 
 #[test]
+fn the_readme_example_is_valid() {
+    let readme = include_str!("../../../scenarios/README.md");
+    let example = readme
+        .rsplit_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(toml, _)| toml);
+    let Some(example) = example else {
+        panic!("scenarios/README.md has no ```toml example");
+    };
+    assert!(example.contains("[simulation]"), "took the wrong block");
+    assert_eq!(problems(example), Vec::new());
+}
+
+#[test]
 fn simulation_checks() {
     one(
         &edit("\"2026-01-01\"", "\"2026-13-01\""),
