@@ -11,6 +11,7 @@
 //! Keys in a scenario are bare identifiers, so a path is split on `.` and
 //! `[n]` without quoting rules.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use toml::Spanned;
@@ -21,6 +22,8 @@ pub struct SourceMap<'s> {
     source: &'s str,
     root: Spanned<DeValue<'s>>,
     syntax_errors: Vec<toml::de::Error>,
+    /// Every key and value span with its path, built on first use.
+    index: OnceCell<Vec<Located>>,
 }
 
 /// One step of a field path.
@@ -40,6 +43,7 @@ impl<'s> SourceMap<'s> {
             source,
             root: Spanned::new(span, DeValue::Table(table.into_inner())),
             syntax_errors,
+            index: OnceCell::new(),
         }
     }
 
@@ -104,9 +108,17 @@ impl<'s> SourceMap<'s> {
     /// `span`: e.g. the span of a serde error. Empty when it falls outside
     /// every field.
     pub fn path_at(&self, span: Range<usize>) -> String {
-        let mut best: Option<(usize, usize, String)> = None;
-        search(&self.root, &span, String::new(), 0, &mut best);
-        best.map(|(_, _, path)| path).unwrap_or_default()
+        let index = self.index.get_or_init(|| {
+            let mut out = Vec::new();
+            index(&self.root, "", 0, &mut out);
+            out
+        });
+        index
+            .iter()
+            .filter(|l| l.span.start <= span.start && span.end <= l.span.end)
+            .min_by_key(|l| (l.span.end - l.span.start, std::cmp::Reverse(l.depth)))
+            .map(|l| l.path.clone())
+            .unwrap_or_default()
     }
 
     /// Resolves `path` segment by segment: the span found at each segment,
@@ -143,17 +155,22 @@ fn step<'a, 's>(
     }
 }
 
-/// Depth-first search for the smallest key or value span containing
-/// `target`; ties go to the deeper path. Table spans do not contain their
-/// children when those are written under later `[headers]`, so nothing is
-/// pruned.
-fn search(
-    node: &Spanned<DeValue<'_>>,
-    target: &Range<usize>,
-    path: String,
+/// A key or value span with the path it belongs to.
+struct Located {
+    span: Range<usize>,
     depth: usize,
-    best: &mut Option<(usize, usize, String)>,
-) {
+    path: String,
+}
+
+/// Lists every key and value span under `node`, depth first in file-map
+/// order. Table spans do not contain their children when those are written
+/// under later `[headers]`, so this is a flat list, not a tree to prune.
+fn index(node: &Spanned<DeValue<'_>>, path: &str, depth: usize, out: &mut Vec<Located>) {
+    let located = |span: Range<usize>, path: &str| Located {
+        span,
+        depth: depth + 1,
+        path: path.to_string(),
+    };
     match node.get_ref() {
         DeValue::Table(table) => {
             for (k, v) in table.iter() {
@@ -162,42 +179,19 @@ fn search(
                 } else {
                     format!("{path}.{}", k.get_ref())
                 };
-                consider(k.span(), target, &child, depth + 1, best);
-                consider(v.span(), target, &child, depth + 1, best);
-                search(v, target, child, depth + 1, best);
+                out.push(located(k.span(), &child));
+                out.push(located(v.span(), &child));
+                index(v, &child, depth + 1, out);
             }
         }
         DeValue::Array(array) => {
             for (i, v) in array.iter().enumerate() {
                 let child = format!("{path}[{i}]");
-                consider(v.span(), target, &child, depth + 1, best);
-                search(v, target, child, depth + 1, best);
+                out.push(located(v.span(), &child));
+                index(v, &child, depth + 1, out);
             }
         }
         _ => {}
-    }
-}
-
-/// Makes `path` the best match if `span` contains `target` and is smaller
-/// (or as small and deeper) than the best so far.
-fn consider(
-    span: Range<usize>,
-    target: &Range<usize>,
-    path: &str,
-    depth: usize,
-    best: &mut Option<(usize, usize, String)>,
-) {
-    if span.start <= target.start && target.end <= span.end {
-        let len = span.end - span.start;
-        let better = match best {
-            None => true,
-            Some((best_len, best_depth, _)) => {
-                len < *best_len || (len == *best_len && depth > *best_depth)
-            }
-        };
-        if better {
-            *best = Some((len, depth, path.to_string()));
-        }
     }
 }
 
