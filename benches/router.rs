@@ -2,22 +2,18 @@
 //! submit -> dispatch -> outcome -> complete, with 20 tenants and 10
 //! endpoints.
 //!
-//! A plain `harness = false` timing loop (the package has no benchmarking
-//! dev-dependency): it runs batches of calls, prints the median, minimum and
-//! maximum nanoseconds per call over the batches.
-//!
-//! Run: `cargo bench --no-default-features --bench router`.
+//! Run: `cargo bench --bench router` (criterion; the router core needs no
+//! default feature, so `--no-default-features` works too).
 
 use std::hint::black_box;
-use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
 
 use slaplan::policy::*;
 use slaplan::time::{Span, Time};
 
 const TENANTS: usize = 20;
 const ENDPOINTS: usize = 10;
-const BATCH: u64 = 20_000;
-const BATCHES: usize = 50;
 
 fn config() -> RouterConfig {
     let endpoints = (0..ENDPOINTS)
@@ -56,63 +52,46 @@ fn config() -> RouterConfig {
     }
 }
 
-fn main() {
-    let mut router = match Router::new(config()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("bench config rejected: {e}");
-            std::process::exit(1);
-        }
-    };
-    let mut now = Time::ZERO;
-    let mut call_no = 0u64;
-    let mut run_batch = |router: &mut Router| {
-        for _ in 0..BATCH {
-            now += Span::from_micros(50);
-            let tenant = TenantId((call_no % TENANTS as u64) as u32);
-            call_no += 1;
-            router.submit(
-                now,
-                CallRequest {
-                    tenant,
-                    workflow: WorkflowId(0),
-                    input_tokens: 1_500,
-                    output_tokens: 200,
-                    deadline: Some(now + Span::from_secs(60)),
-                },
-            );
-            let mut attempt = None;
-            while let Some(action) = router.poll_action() {
-                if let Action::Dispatch { attempt: a, .. } = action {
-                    attempt = Some(a);
-                }
-            }
-            while router.poll_event().is_some() {}
-            if let Some(a) = attempt {
-                now += Span::from_micros(40);
-                router.on_outcome(now, a, Outcome::Success);
-            }
-            while let Some(action) = router.poll_action() {
-                black_box(action);
-            }
-            black_box(router.poll_timeout());
-        }
-    };
-    // Warm up.
-    run_batch(&mut router);
-    let mut per_call: Vec<f64> = (0..BATCHES)
-        .map(|_| {
-            let start = Instant::now();
-            run_batch(&mut router);
-            start.elapsed().as_nanos() as f64 / BATCH as f64
-        })
-        .collect();
-    per_call.sort_by(f64::total_cmp);
-    println!(
-        "router_decision (submit -> dispatch -> outcome -> complete, {TENANTS} tenants, {ENDPOINTS} endpoints): \
-         median {:.0} ns/call, min {:.0}, max {:.0} over {BATCHES} batches of {BATCH}",
-        per_call[BATCHES / 2],
-        per_call[0],
-        per_call[BATCHES - 1],
+/// One call's whole life; the clock moves 50 µs per call and the attempt
+/// answers 40 µs after dispatch, so the router never holds a queue.
+fn one_call(router: &mut Router, now: &mut Time, call_no: &mut u64) {
+    *now += Span::from_micros(50);
+    let tenant = TenantId((*call_no % TENANTS as u64) as u32);
+    *call_no += 1;
+    router.submit(
+        *now,
+        CallRequest {
+            tenant,
+            workflow: WorkflowId(0),
+            input_tokens: 1_500,
+            output_tokens: 200,
+            deadline: Some(*now + Span::from_secs(60)),
+        },
     );
+    let mut attempt = None;
+    while let Some(action) = router.poll_action() {
+        if let Action::Dispatch { attempt: a, .. } = action {
+            attempt = Some(a);
+        }
+    }
+    while router.poll_event().is_some() {}
+    if let Some(a) = attempt {
+        *now += Span::from_micros(40);
+        router.on_outcome(*now, a, Outcome::Success);
+    }
+    while let Some(action) = router.poll_action() {
+        black_box(action);
+    }
+    black_box(router.poll_timeout());
 }
+
+fn router_decision(c: &mut Criterion) {
+    let mut router = Router::new(config()).expect("bench config is valid");
+    let (mut now, mut call_no) = (Time::ZERO, 0u64);
+    c.bench_function("router_decision", |b| {
+        b.iter(|| one_call(&mut router, &mut now, &mut call_no))
+    });
+}
+
+criterion_group!(benches, router_decision);
+criterion_main!(benches);

@@ -25,20 +25,11 @@ impl Problem {
         }
     }
 
-    /// A TOML syntax or type error, with its line.
+    /// A TOML syntax or type error in `source`, with its line and the field
+    /// path its span falls in.
     pub fn from_toml(source: &str, err: &toml::de::Error) -> Problem {
-        let line = err.span().map(|s| line_of_offset(source, s.start));
-        Problem::new("", line, err.message().to_string())
+        super::decode::problem(&super::SourceMap::parse(source), err, "")
     }
-}
-
-/// 1-based line number of byte `offset` in `source`.
-pub fn line_of_offset(source: &str, offset: usize) -> usize {
-    source.as_bytes()[..offset.min(source.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
 
 /// A scenario that cannot be used, with every problem found.

@@ -6,7 +6,11 @@
 //! `tenants[2].workflows[0].rate`), the line where it can be found, and what
 //! was expected. It does not simulate anything.
 
+mod decode;
 mod error;
+#[cfg(test)]
+mod robustness_tests;
+mod spans;
 mod types;
 mod validate;
 
@@ -15,6 +19,7 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 
 pub use error::{Problem, ScenarioError};
+pub use spans::SourceMap;
 pub use types::*;
 
 use crate::policy::{ChainStep, EndpointPolicy, RetryPolicy, RouterConfig, TenantPolicy, Tier, WorkflowPolicy};
@@ -22,15 +27,30 @@ use crate::time::Span;
 
 /// Reads, parses and validates the scenario at `path`.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError::single(path, Problem::new("", None, format!("cannot read the file: {e}"))))?;
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::single(
+            path,
+            Problem::new(
+                "",
+                None,
+                format!("cannot read the file ({e}): expected a readable scenario TOML file"),
+            ),
+        )
+    })?;
     parse(&source, path)
 }
 
 /// Parses and validates scenario text; `path` is only used in messages.
+///
+/// Every problem found is reported, sorted by line: all TOML syntax errors;
+/// else every type error (one per independent piece of the file); else
+/// every semantic problem from [`validate::check`].
 pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario =
-        toml::from_str(source).map_err(|e| ScenarioError::single(path, Problem::from_toml(source, &e)))?;
+    let map = SourceMap::parse(source);
+    let scenario = decode::decode(&map).map_err(|mut problems| {
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        ScenarioError::new(path, problems)
+    })?;
     let problems = validate::check(&scenario, source);
     if problems.is_empty() {
         Ok(scenario)

@@ -217,7 +217,10 @@ fn default_attempts() -> u32 {
 
 /// One step of a fallback chain, in either of its two written forms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a chain entry: expected an endpoint name such as \"sonnet@anthropic/eu\" or a table such as { endpoint = \"sonnet@anthropic/eu\", tier = 1 }"
+)]
 pub enum ChainEntry {
     /// Just the endpoint name; its tier is its position in the chain.
     Name(String),

@@ -1,45 +1,442 @@
 //! Semantic checks on a parsed scenario: ranges and cross-references. Every
 //! problem is collected; nothing stops at the first.
+//!
+//! This module owns what a well-typed scenario must also satisfy to be
+//! simulated. It reads the source only to place problems on lines (through
+//! [`SourceMap`]); it never changes the scenario.
 
-use super::{Problem, Scenario};
+use chrono::NaiveDateTime;
+
+use super::spans::SourceMap;
+use super::{ChainEntry, ClauseMetric, Endpoint, Latency, Problem, Scenario, Simulation, Tenant, TokenDist, Workflow};
+use crate::policy::Tier;
+use crate::time::Span;
 
 /// Every problem with `scenario`; `source` is its text, for line numbers.
+/// Problems are sorted by line (those without one last), otherwise in the
+/// order they were found.
 pub fn check(scenario: &Scenario, source: &str) -> Vec<Problem> {
-    let _ = source;
-    let mut problems = Vec::new();
-    if super::parse_datetime(&scenario.simulation.start).is_none() {
-        problems.push(Problem::new(
-            "simulation.start",
-            None,
-            "expected a UTC date such as \"2026-01-01\"",
-        ));
-    }
-    if scenario.simulation.duration.as_nanos() == 0 {
-        problems.push(Problem::new(
-            "simulation.duration",
-            None,
-            "expected a positive duration such as \"31d\"",
-        ));
-    }
-    for (ti, t) in scenario.tenants.iter().enumerate() {
-        for (ci, c) in t.chain.iter().enumerate() {
-            if !scenario.endpoints.iter().any(|e| e.name == c.endpoint()) {
-                problems.push(Problem::new(
-                    format!("tenants[{ti}].chain[{ci}]"),
-                    None,
-                    format!("unknown endpoint {:?}", c.endpoint()),
-                ));
-            }
-        }
-        for (wi, w) in t.workflows.iter().enumerate() {
-            if !(w.rate.is_finite() && w.rate >= 0.0) {
-                problems.push(Problem::new(
-                    format!("tenants[{ti}].workflows[{wi}].rate"),
-                    None,
-                    "expected a non-negative number of calls per second",
-                ));
-            }
-        }
-    }
+    let map = SourceMap::parse(source);
+    let mut c = Checker {
+        map: &map,
+        problems: Vec::new(),
+    };
+    let start = c.simulation(&scenario.simulation);
+    c.endpoints(scenario, start);
+    c.tenants(scenario);
+    let mut problems = c.problems;
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     problems
 }
+
+/// Collects problems, placing each on its line.
+struct Checker<'m, 's> {
+    map: &'m SourceMap<'s>,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_, '_> {
+    /// Reports `message` at `path`, on the line of the field or, if it was
+    /// left out, of the table it belongs in.
+    fn report(&mut self, path: String, message: String) {
+        let line = self.map.nearest_line(&path);
+        self.problems.push(Problem::new(path, line, message));
+    }
+
+    /// Reports a span that must be positive.
+    fn positive_span(&mut self, path: String, span: Span, example: &str) {
+        if span == Span::ZERO {
+            self.report(
+                path,
+                format!("a zero duration is not allowed: expected a positive duration such as \"{example}\""),
+            );
+        }
+    }
+
+    /// Reports a log-space deviation that is negative or not finite.
+    fn sigma(&mut self, path: String, sigma: f64) {
+        if !(sigma.is_finite() && sigma >= 0.0) {
+            self.report(
+                path,
+                format!("{sigma} is not a valid deviation: expected a finite number, 0 or more, e.g. 0.4"),
+            );
+        }
+    }
+
+    /// Checks `[simulation]`; returns its start if it parses.
+    fn simulation(&mut self, s: &Simulation) -> Option<NaiveDateTime> {
+        let start = super::parse_datetime(&s.start);
+        if start.is_none() {
+            self.report(
+                "simulation.start".into(),
+                format!(
+                    "{:?} is not a UTC date: expected e.g. \"2026-01-01\" or \"2026-01-01T00:00:00\"",
+                    s.start
+                ),
+            );
+        }
+        self.positive_span("simulation.duration".into(), s.duration, "31d");
+        if s.replications == 0 {
+            self.report(
+                "simulation.replications".into(),
+                "0 replications simulate nothing: expected 1 or more".into(),
+            );
+        }
+        start
+    }
+
+    fn endpoints(&mut self, scenario: &Scenario, start: Option<NaiveDateTime>) {
+        if scenario.endpoints.is_empty() {
+            self.report(
+                "endpoints".into(),
+                "there are no endpoints: expected at least one [[endpoints]] table".into(),
+            );
+        }
+        for (i, e) in scenario.endpoints.iter().enumerate() {
+            let path = format!("endpoints[{i}]");
+            self.name(
+                &path,
+                &e.name,
+                scenario.endpoints[..i].iter().position(|o| o.name == e.name),
+                "endpoints",
+            );
+            self.endpoint(&path, e, start, scenario.simulation.duration);
+        }
+    }
+
+    /// Reports an empty name, or one already used by `earlier` of `list`.
+    fn name(&mut self, path: &str, name: &str, earlier: Option<usize>, list: &str) {
+        if name.trim().is_empty() {
+            self.report(
+                format!("{path}.name"),
+                "the name is empty: expected a non-empty name".into(),
+            );
+        } else if let Some(j) = earlier {
+            self.report(
+                format!("{path}.name"),
+                format!("{name:?} is already the name of {list}[{j}]: expected a unique name"),
+            );
+        }
+    }
+
+    fn endpoint(&mut self, path: &str, e: &Endpoint, start: Option<NaiveDateTime>, period: Span) {
+        if e.concurrency == 0 {
+            self.report(
+                format!("{path}.concurrency"),
+                "0 slots can serve nothing: expected 1 or more".into(),
+            );
+        }
+        if e.max_in_flight == Some(0) {
+            self.report(
+                format!("{path}.max_in_flight"),
+                "0 would send nothing here: expected 1 or more, or leave it out".into(),
+            );
+        }
+        self.positive_span(format!("{path}.attempt_timeout"), e.attempt_timeout, "20s");
+        let p = e.error_probability;
+        if !(0.0..=1.0).contains(&p) {
+            self.report(
+                format!("{path}.error_probability"),
+                format!("{p} is not a probability: expected a number from 0 to 1, e.g. 0.002"),
+            );
+        }
+        match &e.latency {
+            Latency::Lognormal { ttft, sigma, .. } => {
+                self.positive_span(format!("{path}.latency.ttft"), *ttft, "350ms");
+                self.sigma(format!("{path}.latency.sigma"), *sigma);
+            }
+            Latency::Exponential { mean } => {
+                self.positive_span(format!("{path}.latency.mean"), *mean, "500ms");
+            }
+        }
+        for (k, o) in e.outages.iter().enumerate() {
+            let opath = format!("{path}.outages[{k}]");
+            self.positive_span(format!("{opath}.duration"), o.duration, "2h");
+            let Some(start) = start else {
+                // Without a simulation start, only offsets can be judged.
+                if Span::parse(&o.start).is_err() && super::parse_datetime(&o.start).is_none() {
+                    self.outage_start_unreadable(&opath, &o.start);
+                }
+                continue;
+            };
+            match super::parse_offset(&o.start, start) {
+                // A zero period is reported once, at simulation.duration.
+                Some(offset) if offset >= period && period > Span::ZERO => self.report(
+                    format!("{opath}.start"),
+                    format!(
+                        "{:?} is {offset} after the simulation start, at or past its end ({period}): \
+                         expected an instant within the simulated period",
+                        o.start
+                    ),
+                ),
+                Some(_) => {}
+                None if super::parse_datetime(&o.start).is_some() => self.report(
+                    format!("{opath}.start"),
+                    format!(
+                        "{:?} is before simulation.start: expected an instant within the simulated period",
+                        o.start
+                    ),
+                ),
+                None => self.outage_start_unreadable(&opath, &o.start),
+            }
+        }
+    }
+
+    fn outage_start_unreadable(&mut self, opath: &str, text: &str) {
+        self.report(
+            format!("{opath}.start"),
+            format!(
+                "{text:?} is neither an offset nor a date: expected an offset from the simulation \
+                 start such as \"9d\" or a UTC date-time such as \"2026-01-10T03:00:00\""
+            ),
+        );
+    }
+
+    fn tenants(&mut self, scenario: &Scenario) {
+        if scenario.tenants.is_empty() {
+            self.report(
+                "tenants".into(),
+                "there are no tenants: expected at least one [[tenants]] table".into(),
+            );
+        }
+        for (i, t) in scenario.tenants.iter().enumerate() {
+            let path = format!("tenants[{i}]");
+            self.name(
+                &path,
+                &t.name,
+                scenario.tenants[..i].iter().position(|o| o.name == t.name),
+                "tenants",
+            );
+            self.chain(&path, t, scenario);
+            if t.max_attempts == 0 {
+                self.report(
+                    format!("{path}.max_attempts"),
+                    "0 attempts would send no call: expected 1 or more".into(),
+                );
+            }
+            self.workflows(&path, t);
+            self.clauses(&path, t);
+        }
+    }
+
+    fn chain(&mut self, path: &str, t: &Tenant, scenario: &Scenario) {
+        if t.chain.is_empty() {
+            self.report(
+                format!("{path}.chain"),
+                "the fallback chain is empty: expected at least one endpoint name".into(),
+            );
+        }
+        let names: Vec<&str> = scenario.endpoints.iter().map(|e| e.name.as_str()).collect();
+        for (j, entry) in t.chain.iter().enumerate() {
+            let epath = match entry {
+                ChainEntry::Name(_) => format!("{path}.chain[{j}]"),
+                ChainEntry::Step { .. } => format!("{path}.chain[{j}].endpoint"),
+            };
+            let name = entry.endpoint();
+            if !names.contains(&name) {
+                let hint = match closest(name, &names) {
+                    Some(near) => format!(" (did you mean {near:?}?)"),
+                    None => String::new(),
+                };
+                self.report(
+                    epath.clone(),
+                    format!(
+                        "unknown endpoint {name:?}{hint}: expected one of the [[endpoints]] names: {}",
+                        quoted_list(&names)
+                    ),
+                );
+            } else if let Some(k) = t.chain[..j].iter().position(|o| o.endpoint() == name) {
+                self.report(
+                    epath.clone(),
+                    format!("endpoint {name:?} is already chain[{k}]: expected each endpoint at most once in a chain"),
+                );
+            }
+            if let ChainEntry::Step { tier, .. } = entry
+                && *tier > Tier::SUSPEND
+            {
+                self.report(
+                    format!("{path}.chain[{j}].tier"),
+                    format!("tier {} does not exist: expected 0 to 4", tier.0),
+                );
+            }
+        }
+    }
+
+    fn workflows(&mut self, path: &str, t: &Tenant) {
+        if t.workflows.is_empty() {
+            self.report(
+                format!("{path}.workflows"),
+                "the tenant has no workflows: expected at least one [[tenants.workflows]] table".into(),
+            );
+        }
+        for (j, w) in t.workflows.iter().enumerate() {
+            let wpath = format!("{path}.workflows[{j}]");
+            self.name(
+                &wpath,
+                &w.name,
+                t.workflows[..j].iter().position(|o| o.name == w.name),
+                &format!("{path}.workflows"),
+            );
+            self.workflow(&wpath, w);
+        }
+    }
+
+    fn workflow(&mut self, path: &str, w: &Workflow) {
+        if !(w.rate.is_finite() && w.rate >= 0.0) {
+            let what = if w.rate < 0.0 {
+                "is negative"
+            } else {
+                "is not a finite number"
+            };
+            self.report(
+                format!("{path}.rate"),
+                format!("{} {what}: expected calls per second, 0 or more, e.g. 1.5", w.rate),
+            );
+        }
+        self.tokens(format!("{path}.input_tokens"), &w.input_tokens);
+        self.tokens(format!("{path}.output_tokens"), &w.output_tokens);
+    }
+
+    fn tokens(&mut self, path: String, dist: &TokenDist) {
+        match *dist {
+            TokenDist::Constant { .. } => {}
+            TokenDist::Uniform { min, max } => {
+                if min > max {
+                    self.report(
+                        format!("{path}.min"),
+                        format!("min {min} is above max {max}: expected min ≤ max"),
+                    );
+                }
+            }
+            TokenDist::Lognormal { mean, sigma } => {
+                if !(mean.is_finite() && mean > 0.0) {
+                    self.report(
+                        format!("{path}.mean"),
+                        format!("{mean} is not a valid mean: expected a positive token count, e.g. 1500"),
+                    );
+                }
+                self.sigma(format!("{path}.sigma"), sigma);
+            }
+        }
+    }
+
+    fn clauses(&mut self, path: &str, t: &Tenant) {
+        for (k, clause) in t.clauses.iter().enumerate() {
+            let cpath = format!("{path}.clauses[{k}]");
+            match clause.metric {
+                ClauseMetric::Latency => {
+                    match clause.percentile {
+                        None => self.report(
+                            format!("{cpath}.percentile"),
+                            "a latency clause needs a percentile: expected e.g. percentile = 95".into(),
+                        ),
+                        Some(p) if !(p > 0.0 && p < 100.0) => self.report(
+                            format!("{cpath}.percentile"),
+                            format!("{p} is outside (0, 100): expected e.g. 95 or 99.9"),
+                        ),
+                        Some(_) => {}
+                    }
+                    match clause.threshold {
+                        None => self.report(
+                            format!("{cpath}.threshold"),
+                            "a latency clause needs a threshold: expected e.g. threshold = \"4s\"".into(),
+                        ),
+                        Some(th) => self.positive_span(format!("{cpath}.threshold"), th, "4s"),
+                    }
+                    if clause.target.is_some() {
+                        self.report(
+                            format!("{cpath}.target"),
+                            "a latency clause has no target: expected only percentile and \
+                             threshold (target is for availability clauses)"
+                                .into(),
+                        );
+                    }
+                }
+                ClauseMetric::Availability => {
+                    match clause.target {
+                        None => self.report(
+                            format!("{cpath}.target"),
+                            "an availability clause needs a target: expected e.g. target = 0.999".into(),
+                        ),
+                        Some(x) if !(x > 0.0 && x <= 1.0) => self.report(
+                            format!("{cpath}.target"),
+                            format!("{x} is outside (0, 1]: expected a share of calls such as 0.999"),
+                        ),
+                        Some(_) => {}
+                    }
+                    for (field, value) in [
+                        ("percentile", clause.percentile.is_some()),
+                        ("threshold", clause.threshold.is_some()),
+                    ] {
+                        if value {
+                            self.report(
+                                format!("{cpath}.{field}"),
+                                format!(
+                                    "an availability clause has no {field}: expected only target \
+                                     ({field} is for latency clauses)"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(w) = &clause.workflow
+                && !t.workflows.iter().any(|x| &x.name == w)
+            {
+                let names: Vec<&str> = t.workflows.iter().map(|x| x.name.as_str()).collect();
+                let hint = match closest(w, &names) {
+                    Some(near) => format!(" (did you mean {near:?}?)"),
+                    None => String::new(),
+                };
+                self.report(
+                    format!("{cpath}.workflow"),
+                    format!(
+                        "tenant {:?} has no workflow {w:?}{hint}: expected one of {}, or leave it \
+                         out to cover all the tenant's calls",
+                        t.name,
+                        quoted_list(&names)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `"a", "b", "c"`, or `(none)`.
+fn quoted_list(names: &[&str]) -> String {
+    if names.is_empty() {
+        return "(none)".into();
+    }
+    names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The candidate nearest to `name` by edit distance, if within 3 edits
+/// (and closer than rewriting `name` entirely); ties go to the first.
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = 3.min(name.chars().count().saturating_sub(1));
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = Vec::with_capacity(b.len() + 1);
+        row.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != *cb);
+            row.push(substitute.min(prev[j + 1] + 1).min(row[j] + 1));
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

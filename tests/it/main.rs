@@ -4,4 +4,5 @@ mod common;
 mod determinism;
 mod queueing;
 mod run_cli;
+mod scenario_errors;
 mod scripted_availability;
