@@ -7,10 +7,14 @@
 //! exactly as a production gateway would. The router never sees the world's
 //! ground truth (whether an endpoint is "really" down).
 
+mod arrivals;
 mod endpoint;
+mod task;
 mod workload;
 mod world;
 
+pub use arrivals::{Arrivals, BatchCursor};
 pub use endpoint::{Admission, EndpointSim, Incident, ServiceTime};
-pub use workload::{Source, Tokens};
+pub use task::{AgentId, Effect, Tasks};
+pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, WorkPlan};
 pub use world::{RunStats, World};

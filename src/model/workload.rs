@@ -1,11 +1,13 @@
 //! Workloads: when calls arrive and how big they are.
 
-use rand_distr::{Distribution, Exp, LogNormal};
+use rand_distr::{Distribution, LogNormal};
 
+use super::arrivals::{Arrivals, BatchCursor};
 use crate::engine::Rng;
 use crate::policy::{TenantId, WorkflowId};
-use crate::scenario::{TokenDist, Workflow};
+use crate::scenario::{CountDist, Shape, Step, TokenDist, ToolStep, Workflow};
 use crate::time::Span;
+use chrono::NaiveDateTime;
 use rand::RngExt;
 
 /// A token-count law, ready to sample.
@@ -46,45 +48,157 @@ impl Tokens {
     }
 }
 
-/// One workflow's call source: Poisson arrivals and token draws.
+/// A count law, ready to sample.
+#[derive(Clone, Debug)]
+pub enum Count {
+    /// Always this many.
+    Constant(u32),
+    /// Uniform on the closed range.
+    Uniform(u32, u32),
+    /// Geometric on 1, 2, … with success probability `p` (mean 1/p).
+    Geometric(f64),
+}
+
+impl Count {
+    fn from_config(dist: &CountDist) -> Count {
+        match *dist {
+            CountDist::Constant { value } => Count::Constant(value),
+            CountDist::Uniform { min, max } => Count::Uniform(min, max.max(min)),
+            CountDist::Geometric { mean } => Count::Geometric(1.0 / mean.max(1.0)),
+        }
+    }
+
+    /// One draw.
+    pub fn sample(&self, rng: &mut Rng) -> u32 {
+        match *self {
+            Count::Constant(v) => v,
+            Count::Uniform(lo, hi) => rng.random_range(lo..=hi),
+            Count::Geometric(p) => {
+                if p >= 1.0 {
+                    return 1;
+                }
+                // Inversion: ceil(ln U / ln(1 - p)) is geometric on 1, 2, ...
+                let u: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+                (u.ln() / (1.0 - p).ln()).ceil().clamp(1.0, 1e6) as u32
+            }
+        }
+    }
+}
+
+/// One agent's steps, resolved.
+#[derive(Clone, Debug)]
+pub struct StepPlan {
+    /// Steps per agent.
+    pub depth: Count,
+    /// Mean think time.
+    pub think: Span,
+    /// Tool call after each step.
+    pub tool: Option<ToolStep>,
+    /// Whether context grows.
+    pub grow_context: bool,
+    /// Context cap.
+    pub max_context: u32,
+}
+
+impl StepPlan {
+    fn from_config(step: &Step) -> StepPlan {
+        StepPlan {
+            depth: Count::from_config(&step.depth),
+            think: step.think,
+            tool: step.tool.clone(),
+            grow_context: step.grow_context,
+            max_context: step.max_context,
+        }
+    }
+}
+
+/// A task's shape, resolved.
+#[derive(Clone, Debug)]
+pub enum TaskPlan {
+    /// One call.
+    Single,
+    /// A chain.
+    Chain(StepPlan),
+    /// A swarm.
+    Swarm {
+        /// Sub-agents.
+        agents: Count,
+        /// What each does.
+        agent: StepPlan,
+        /// Whether an aggregator call ends it.
+        aggregator: bool,
+    },
+}
+
+/// Everything needed to generate a workflow's tasks.
+#[derive(Clone, Debug)]
+pub struct WorkPlan {
+    /// Shape of each task.
+    pub shape: TaskPlan,
+    /// Base prompt tokens per call.
+    pub input: Tokens,
+    /// Output tokens per call.
+    pub output: Tokens,
+    /// Task deadline.
+    pub deadline: Option<Span>,
+}
+
+/// One workflow's task source: arrivals and the draws that shape its tasks.
 pub struct Source {
     /// The tenant.
     pub tenant: TenantId,
     /// The workflow within the tenant.
     pub workflow: WorkflowId,
-    gap: Option<Exp<f64>>,
-    input: Tokens,
-    output: Tokens,
-    rng: Rng,
+    /// Shaped Poisson arrivals.
+    pub arrivals: Arrivals,
+    /// Daily batches.
+    pub batches: Vec<BatchCursor>,
+    /// The task plan.
+    pub plan: WorkPlan,
+    /// Draws for tokens and shapes (separate from arrivals, so changing a
+    /// shape does not move arrival times).
+    pub rng: Rng,
 }
 
 impl Source {
-    /// A source for `workflow` drawing from `rng`.
-    pub fn new(tenant: TenantId, workflow: WorkflowId, config: &Workflow, rng: Rng) -> Source {
-        // Rate is in calls per second; gaps are drawn in nanoseconds.
-        let gap = if config.rate > 0.0 {
-            Exp::new(config.rate / 1e9).ok()
-        } else {
-            None
+    /// The source of `config` for a simulation starting at `start`.
+    pub fn new(
+        tenant: TenantId,
+        workflow: WorkflowId,
+        config: &Workflow,
+        start: NaiveDateTime,
+        arrivals_rng: Rng,
+        work_rng: Rng,
+    ) -> Source {
+        let shape = match &config.shape {
+            Shape::Single => TaskPlan::Single,
+            Shape::Chain(step) => TaskPlan::Chain(StepPlan::from_config(step)),
+            Shape::Swarm {
+                agents,
+                agent,
+                aggregator,
+            } => TaskPlan::Swarm {
+                agents: Count::from_config(agents),
+                agent: StepPlan::from_config(agent),
+                aggregator: *aggregator,
+            },
         };
         Source {
             tenant,
             workflow,
-            gap,
-            input: Tokens::from_config(&config.input_tokens),
-            output: Tokens::from_config(&config.output_tokens),
-            rng,
+            arrivals: Arrivals::new(config, start, arrivals_rng),
+            batches: config
+                .batches
+                .iter()
+                .filter_map(|b| BatchCursor::new(b, start))
+                .collect(),
+            plan: WorkPlan {
+                shape,
+                input: Tokens::from_config(&config.input_tokens),
+                output: Tokens::from_config(&config.output_tokens),
+                deadline: config.deadline,
+            },
+            rng: work_rng,
         }
-    }
-
-    /// Time to the next arrival, or `None` if this source never fires.
-    pub fn next_gap(&mut self) -> Option<Span> {
-        let g = self.gap.as_ref()?.sample(&mut self.rng);
-        Some(Span::from_nanos(g.max(1.0) as u64))
-    }
-
-    /// Token counts of a new call: (input, output).
-    pub fn draw_tokens(&mut self) -> (u32, u32) {
-        (self.input.sample(&mut self.rng), self.output.sample(&mut self.rng))
     }
 }

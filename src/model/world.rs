@@ -11,6 +11,7 @@ use crate::sla::{Attainment, Clause, Recorder, calendar_months};
 use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
+use super::task::{AgentId, Effect, Tasks};
 use super::workload::Source;
 
 /// How long after the period the world keeps running to finish calls in flight.
@@ -19,10 +20,27 @@ const DRAIN: Span = Span::from_days(1);
 /// What happens next in the world.
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
-    /// A new call from source `source`.
+    /// A new task from source `source` (its shaped Poisson stream).
     Arrival {
         /// Index into the world's sources.
         source: u32,
+    },
+    /// A new task from batch `batch` of source `source`.
+    BatchArrival {
+        /// Index into the world's sources.
+        source: u32,
+        /// Index into the source's batches.
+        batch: u32,
+    },
+    /// An agent's think time is over.
+    ThinkDone {
+        /// The agent.
+        agent: AgentId,
+    },
+    /// An agent's tool call finished.
+    ToolDone {
+        /// The agent.
+        agent: AgentId,
     },
     /// An attempt finished its service at `endpoint`.
     ServiceDone {
@@ -50,6 +68,7 @@ struct CallInfo {
     submitted: Time,
     input_tokens: u32,
     output_tokens: u32,
+    agent: AgentId,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -127,6 +146,16 @@ pub struct RunStats {
     pub events: u64,
     /// Largest number of calls in flight at once (memory bound check).
     pub peak_live_calls: u64,
+    /// Tasks started.
+    pub tasks: u64,
+    /// Tasks that succeeded.
+    pub tasks_succeeded: u64,
+    /// Tool calls made.
+    pub tool_calls: u64,
+    /// Calls that landed on a different endpoint than their task's previous call.
+    pub migrations: u64,
+    /// Task-table slots allocated (the most tasks in flight at once).
+    pub peak_live_tasks: u64,
 }
 
 /// One replication of the scenario: the router core, the endpoints, the
@@ -138,6 +167,11 @@ pub struct World {
     calls: IdWindow<CallInfo>,
     attempts: IdWindow<AttemptInfo>,
     recorder: Recorder,
+    tasks: Tasks,
+    /// Scratch buffer for the task layer's effects.
+    effects: Vec<Effect>,
+    /// Extra input tokens when a task's call lands on a new endpoint, per source.
+    migration: Vec<u32>,
     wake: Option<Time>,
     stats: RunStats,
     end: Time,
@@ -165,10 +199,17 @@ impl World {
         let mut sources = Vec::new();
         for (ti, t) in scenario.tenants.iter().enumerate() {
             for (wi, w) in t.workflows.iter().enumerate() {
-                let rng = engine::stream(seed, replication, &format!("workflow/{}/{}", t.name, w.name));
-                sources.push(Source::new(TenantId(ti as u32), WorkflowId(wi as u32), w, rng));
+                let arrivals = engine::stream(seed, replication, &format!("arrivals/{}/{}", t.name, w.name));
+                let work = engine::stream(seed, replication, &format!("work/{}/{}", t.name, w.name));
+                let (tid, wid) = (TenantId(ti as u32), WorkflowId(wi as u32));
+                sources.push(Source::new(tid, wid, w, start, arrivals, work));
             }
         }
+        let migration: Vec<u32> = scenario
+            .tenants
+            .iter()
+            .flat_map(|t| t.workflows.iter().map(|w| w.migration_tokens))
+            .collect();
         let windows = calendar_months(start, scenario.simulation.duration);
         let workflows: Vec<usize> = scenario.tenants.iter().map(|t| t.workflows.len()).collect();
         let recorder = Recorder::new(windows, Clause::all(scenario), &workflows);
@@ -179,6 +220,9 @@ impl World {
             calls: IdWindow::new(),
             attempts: IdWindow::new(),
             recorder,
+            tasks: Tasks::new(),
+            effects: Vec::new(),
+            migration,
             wake: None,
             stats: RunStats::default(),
             end: Time::ZERO + scenario.simulation.duration,
@@ -190,14 +234,28 @@ impl World {
     pub fn run(mut self) -> (Vec<Attainment>, RunStats) {
         let mut queue = EventQueue::new();
         for i in 0..self.sources.len() {
-            if let Some(gap) = self.sources[i].next_gap() {
-                queue.schedule(Time::ZERO + gap, Event::Arrival { source: i as u32 });
+            let end = self.end;
+            let src = &mut self.sources[i];
+            if let Some(at) = src.arrivals.next_after(Time::ZERO, end) {
+                queue.schedule(at, Event::Arrival { source: i as u32 });
+            }
+            for (b, cursor) in src.batches.iter_mut().enumerate() {
+                if let Some(at) = cursor.next(end) {
+                    queue.schedule(
+                        at,
+                        Event::BatchArrival {
+                            source: i as u32,
+                            batch: b as u32,
+                        },
+                    );
+                }
             }
         }
         // Arrivals stop at the end of the period; a day more lets the calls
         // still in flight finish (or time out) so every call is judged.
         let horizon = self.end + DRAIN;
         self.stats.events = engine::run_until(&mut self, &mut queue, horizon);
+        self.stats.peak_live_tasks = self.tasks.capacity() as u64;
         (self.recorder.finish(), self.stats)
     }
 
@@ -272,10 +330,8 @@ impl World {
         }
     }
 
-    fn finish_call(&mut self, now: Time, call: CallId, success: bool) {
-        let Some(info) = self.calls.remove(call.0) else {
-            return;
-        };
+    fn finish_call(&mut self, now: Time, call: CallId, success: bool, q: &mut EventQueue<Event>) {
+        let Some(info) = self.calls.remove(call.0) else { return };
         let latency = success.then(|| now - info.submitted);
         if success {
             self.stats.completed += 1;
@@ -284,6 +340,88 @@ impl World {
         }
         self.recorder
             .record(info.tenant as usize, info.workflow as usize, info.submitted, latency);
+        let Some(source) = self.tasks.source_of(info.agent) else {
+            return;
+        };
+        let mut effects = std::mem::take(&mut self.effects);
+        let src = &mut self.sources[source as usize];
+        self.tasks.on_call_done(
+            now,
+            info.agent,
+            success.then_some(info.output_tokens),
+            src,
+            &mut effects,
+        );
+        self.apply(now, &mut effects, q);
+        self.effects = effects;
+    }
+
+    /// Starts a task from `source` at `now`.
+    fn start_task(&mut self, now: Time, source: u32, q: &mut EventQueue<Event>) {
+        self.stats.tasks += 1;
+        let mut effects = std::mem::take(&mut self.effects);
+        self.tasks
+            .start(now, source, &mut self.sources[source as usize], &mut effects);
+        self.apply(now, &mut effects, q);
+        self.effects = effects;
+    }
+
+    /// Carries out the task layer's effects (draining `effects`).
+    fn apply(&mut self, now: Time, effects: &mut Vec<Effect>, q: &mut EventQueue<Event>) {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Call {
+                    agent,
+                    input_tokens,
+                    output_tokens,
+                } => {
+                    let Some(source) = self.tasks.source_of(agent) else {
+                        continue;
+                    };
+                    let src = &self.sources[source as usize];
+                    let (tenant, workflow) = (src.tenant, src.workflow);
+                    let deadline = self.tasks.deadline_of(agent);
+                    let request = CallRequest {
+                        tenant,
+                        workflow,
+                        input_tokens,
+                        output_tokens,
+                        deadline,
+                    };
+                    let call = self.router.submit(now, request);
+                    self.stats.calls += 1;
+                    let info = CallInfo {
+                        tenant: tenant.0,
+                        workflow: workflow.0,
+                        submitted: now,
+                        input_tokens,
+                        output_tokens,
+                        agent,
+                    };
+                    self.calls.insert(call.0, info);
+                    self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
+                }
+                Effect::Think { agent, after } => {
+                    q.schedule(now + after, Event::ThinkDone { agent });
+                }
+                Effect::Tool { agent, after } => {
+                    self.stats.tool_calls += 1;
+                    q.schedule(now + after, Event::ToolDone { agent });
+                }
+                Effect::TaskEnded {
+                    source,
+                    started,
+                    latency,
+                } => {
+                    let src = &self.sources[source as usize];
+                    if latency.is_some() {
+                        self.stats.tasks_succeeded += 1;
+                    }
+                    self.recorder
+                        .record_task(src.tenant.0 as usize, src.workflow.0 as usize, started, latency);
+                }
+            }
+        }
     }
 
     /// Carries out everything the router decided, then re-arms its wake-up.
@@ -296,13 +434,21 @@ impl World {
                     endpoint,
                     ..
                 } => {
-                    if let Some(info) = self.calls.get(call.0) {
+                    if let Some(mut info) = self.calls.get(call.0) {
+                        // A session switching endpoint mid-task carries its
+                        // context over: extra input tokens on this attempt.
+                        if self.tasks.note_endpoint(info.agent, endpoint.0) {
+                            self.stats.migrations += 1;
+                            let source = self.tasks.source_of(info.agent).unwrap_or(0) as usize;
+                            let extra = self.migration.get(source).copied().unwrap_or(0);
+                            info.input_tokens = info.input_tokens.saturating_add(extra);
+                        }
                         self.dispatch(now, attempt, endpoint, info, q);
                     }
                 }
                 Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
-                Action::Complete { call, .. } => self.finish_call(now, call, true),
-                Action::Fail { call, .. } => self.finish_call(now, call, false),
+                Action::Complete { call, .. } => self.finish_call(now, call, true, q),
+                Action::Fail { call, .. } => self.finish_call(now, call, false, q),
                 Action::Suspend { .. } | Action::Resume { .. } => {}
             }
         }
@@ -324,35 +470,31 @@ impl Model for World {
     fn handle(&mut self, now: Time, event: Event, q: &mut EventQueue<Event>) {
         match event {
             Event::Arrival { source } => {
-                let src = &mut self.sources[source as usize];
-                let (input_tokens, output_tokens) = src.draw_tokens();
-                let (tenant, workflow) = (src.tenant, src.workflow);
-                if let Some(gap) = src.next_gap() {
-                    let next = now + gap;
-                    if next < self.end {
-                        q.schedule(next, Event::Arrival { source });
-                    }
+                let end = self.end;
+                if let Some(next) = self.sources[source as usize].arrivals.next_after(now, end) {
+                    q.schedule(next, Event::Arrival { source });
                 }
-                let request = CallRequest {
-                    tenant,
-                    workflow,
-                    input_tokens,
-                    output_tokens,
-                    deadline: None,
-                };
-                let call = self.router.submit(now, request);
-                self.stats.calls += 1;
-                self.calls.insert(
-                    call.0,
-                    CallInfo {
-                        tenant: tenant.0,
-                        workflow: workflow.0,
-                        submitted: now,
-                        input_tokens,
-                        output_tokens,
-                    },
-                );
-                self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
+                self.start_task(now, source, q);
+            }
+            Event::BatchArrival { source, batch } => {
+                let end = self.end;
+                if let Some(next) = self.sources[source as usize].batches[batch as usize].next(end) {
+                    q.schedule(next, Event::BatchArrival { source, batch });
+                }
+                self.start_task(now, source, q);
+            }
+            Event::ThinkDone { agent } | Event::ToolDone { agent } => {
+                if let Some(source) = self.tasks.source_of(agent) {
+                    let mut effects = std::mem::take(&mut self.effects);
+                    let src = &mut self.sources[source as usize];
+                    if matches!(event, Event::ThinkDone { .. }) {
+                        self.tasks.on_think_done(now, agent, src, &mut effects);
+                    } else {
+                        self.tasks.on_tool_done(now, agent, src, &mut effects);
+                    }
+                    self.apply(now, &mut effects, q);
+                    self.effects = effects;
+                }
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;

@@ -13,6 +13,7 @@ mod robustness_tests;
 mod spans;
 mod types;
 mod validate;
+mod workload;
 
 use std::path::Path;
 

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{BreakerPolicy, SlaClass, Tier};
+
+pub use super::workload::{Batch, Bursts, CountDist, Shape, Step, ToolStep};
 use crate::time::Span;
 
 /// A whole scenario: the simulated period, the endpoints, the tenants.
@@ -249,8 +251,31 @@ impl ChainEntry {
 pub struct Workflow {
     /// Unique within the tenant.
     pub name: String,
-    /// Poisson arrival rate, calls per second.
+    /// Base Poisson arrival rate of tasks, per second (a task is one call
+    /// unless `shape` says otherwise), before the profiles below.
     pub rate: f64,
+    /// 24 factors multiplying `rate` by hour of day (UTC, hour 0 first).
+    #[serde(default)]
+    pub diurnal: Option<Vec<f64>>,
+    /// 7 factors multiplying `rate` by day of week (Monday first).
+    #[serde(default)]
+    pub weekly: Option<Vec<f64>>,
+    /// On/off bursts: a two-state Markov-modulated Poisson process.
+    #[serde(default)]
+    pub bursts: Option<Bursts>,
+    /// Scheduled batches, e.g. every day at 02:00.
+    #[serde(default)]
+    pub batches: Vec<Batch>,
+    /// Each task must finish within this long of its arrival.
+    #[serde(default)]
+    pub deadline: Option<Span>,
+    /// What one task does: a single call (default), a chain, or a swarm.
+    #[serde(default)]
+    pub shape: Shape,
+    /// Extra input tokens a call carries when its task moves to another
+    /// endpoint mid-task (session migration; 0: none).
+    #[serde(default)]
+    pub migration_tokens: u32,
     /// Prompt tokens per call.
     #[serde(default = "default_input_tokens")]
     pub input_tokens: TokenDist,
@@ -324,4 +349,9 @@ pub enum ClauseMetric {
     Latency,
     /// Successful / submitted calls ≥ target.
     Availability,
+    /// A percentile of task latency (arrival to last call) ≤ threshold.
+    TaskLatency,
+    /// Successful / started tasks ≥ target (a task succeeds when every
+    /// call it needed succeeded, no tool failed, before its deadline).
+    TaskAvailability,
 }

@@ -12,6 +12,8 @@ use super::{ChainEntry, ClauseMetric, Endpoint, Latency, Problem, Scenario, Simu
 use crate::policy::Tier;
 use crate::time::Span;
 
+mod workload;
+
 /// Every problem with `scenario`; `source` is its text, for line numbers.
 /// Problems are sorted by line (those without one last), otherwise in the
 /// order they were found.
@@ -295,6 +297,7 @@ impl Checker<'_, '_> {
         }
         self.tokens(format!("{path}.input_tokens"), &w.input_tokens);
         self.tokens(format!("{path}.output_tokens"), &w.output_tokens);
+        self.workload(path, w);
     }
 
     fn tokens(&mut self, path: String, dist: &TokenDist) {
@@ -324,7 +327,7 @@ impl Checker<'_, '_> {
         for (k, clause) in t.clauses.iter().enumerate() {
             let cpath = format!("{path}.clauses[{k}]");
             match clause.metric {
-                ClauseMetric::Latency => {
+                ClauseMetric::Latency | ClauseMetric::TaskLatency => {
                     match clause.percentile {
                         None => self.report(
                             format!("{cpath}.percentile"),
@@ -352,7 +355,7 @@ impl Checker<'_, '_> {
                         );
                     }
                 }
-                ClauseMetric::Availability => {
+                ClauseMetric::Availability | ClauseMetric::TaskAvailability => {
                     match clause.target {
                         None => self.report(
                             format!("{cpath}.target"),

@@ -23,6 +23,17 @@ pub enum ClauseKind {
     },
 }
 
+/// What a clause counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Model calls: latency from submission to completion, success per call.
+    Call,
+    /// Agent tasks: end-to-end latency, success when every required call
+    /// succeeded before the deadline.
+    Task,
+}
+
 /// One tenant's clause, resolved to indices.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Clause {
@@ -32,6 +43,8 @@ pub struct Clause {
     pub tenant_name: String,
     /// Index of the workflow within the tenant, if the clause is scoped to one.
     pub workflow: Option<usize>,
+    /// Whether it judges single calls or whole tasks.
+    pub unit: Unit,
     /// What it requires.
     pub kind: ClauseKind,
 }
@@ -55,17 +68,29 @@ impl Clause {
             Some(name) => Some(tenant.workflows.iter().position(|w| &w.name == name)?),
             None => None,
         };
-        let kind = match c.metric {
-            ClauseMetric::Latency => ClauseKind::Latency {
-                percentile: c.percentile?,
-                threshold: c.threshold?,
-            },
-            ClauseMetric::Availability => ClauseKind::Availability { target: c.target? },
+        let (unit, kind) = match c.metric {
+            ClauseMetric::Latency => (
+                Unit::Call,
+                ClauseKind::Latency {
+                    percentile: c.percentile?,
+                    threshold: c.threshold?,
+                },
+            ),
+            ClauseMetric::Availability => (Unit::Call, ClauseKind::Availability { target: c.target? }),
+            ClauseMetric::TaskLatency => (
+                Unit::Task,
+                ClauseKind::Latency {
+                    percentile: c.percentile?,
+                    threshold: c.threshold?,
+                },
+            ),
+            ClauseMetric::TaskAvailability => (Unit::Task, ClauseKind::Availability { target: c.target? }),
         };
         Some(Clause {
             tenant: ti,
             tenant_name: tenant.name.clone(),
             workflow,
+            unit,
             kind,
         })
     }
@@ -78,21 +103,37 @@ impl Clause {
         };
         match self.kind {
             ClauseKind::Latency { percentile, threshold } => {
-                format!("p{} call latency <= {threshold}{scope}", trim_float(percentile))
+                format!(
+                    "p{} {} latency <= {threshold}{scope}",
+                    trim_float(percentile),
+                    self.unit_name()
+                )
             }
-            ClauseKind::Availability { target } => {
-                format!("availability >= {}%{scope}", trim_pct(target))
-            }
+            ClauseKind::Availability { target } => match self.unit {
+                Unit::Call => format!("availability >= {}%{scope}", trim_pct(target)),
+                Unit::Task => format!("task success >= {}%{scope}", trim_pct(target)),
+            },
+        }
+    }
+
+    fn unit_name(&self) -> &'static str {
+        match self.unit {
+            Unit::Call => "call",
+            Unit::Task => "task",
         }
     }
 
     /// Short metric name for tables: `p95 latency`, `availability`.
     pub fn metric_name(&self) -> String {
         match self.kind {
-            ClauseKind::Latency { percentile, .. } => {
-                format!("p{} latency", trim_float(percentile))
-            }
-            ClauseKind::Availability { .. } => "availability".to_string(),
+            ClauseKind::Latency { percentile, .. } => match self.unit {
+                Unit::Call => format!("p{} latency", trim_float(percentile)),
+                Unit::Task => format!("p{} task latency", trim_float(percentile)),
+            },
+            ClauseKind::Availability { .. } => match self.unit {
+                Unit::Call => "availability".to_string(),
+                Unit::Task => "task success".to_string(),
+            },
         }
     }
 

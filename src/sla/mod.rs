@@ -10,6 +10,6 @@ mod clause;
 mod recorder;
 mod window;
 
-pub use clause::{Clause, ClauseKind, trim_float, trim_pct};
+pub use clause::{Clause, ClauseKind, Unit, trim_float, trim_pct};
 pub use recorder::{Attainment, Recorder};
 pub use window::{Window, calendar_months};

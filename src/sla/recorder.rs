@@ -3,7 +3,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::{Clause, ClauseKind, Window};
+use super::{Clause, ClauseKind, Unit, Window};
 use crate::time::{Span, Time};
 
 /// Whether one clause held in one window of one replication.
@@ -49,8 +49,10 @@ impl Accumulator {
 pub struct Recorder {
     windows: Vec<Window>,
     clauses: Vec<Clause>,
-    /// tenant → workflow → indices of the clauses covering it.
+    /// tenant → workflow → indices of the call clauses covering it.
     covering: Vec<Vec<Vec<usize>>>,
+    /// tenant → workflow → indices of the task clauses covering it.
+    covering_tasks: Vec<Vec<Vec<usize>>>,
     /// clause × window, row-major by clause.
     acc: Vec<Accumulator>,
 }
@@ -60,10 +62,13 @@ impl Recorder {
     /// of workflows of tenant `t`.
     pub fn new(windows: Vec<Window>, clauses: Vec<Clause>, workflows: &[usize]) -> Recorder {
         let mut covering: Vec<Vec<Vec<usize>>> = workflows.iter().map(|n| vec![Vec::new(); *n]).collect();
+        let mut covering_tasks = covering.clone();
         for (ci, c) in clauses.iter().enumerate() {
-            let Some(flows) = covering.get_mut(c.tenant) else {
-                continue;
+            let table = match c.unit {
+                Unit::Call => &mut covering,
+                Unit::Task => &mut covering_tasks,
             };
+            let Some(flows) = table.get_mut(c.tenant) else { continue };
             for (wi, list) in flows.iter_mut().enumerate() {
                 if c.workflow.is_none_or(|w| w == wi) {
                     list.push(ci);
@@ -75,6 +80,7 @@ impl Recorder {
             windows,
             clauses,
             covering,
+            covering_tasks,
             acc,
         }
     }
@@ -89,10 +95,24 @@ impl Recorder {
     /// succeeded, `None` if it failed. Calls submitted outside every window
     /// are ignored.
     pub fn record(&mut self, tenant: usize, workflow: usize, submitted: Time, latency: Option<Span>) {
+        self.record_in(Unit::Call, tenant, workflow, submitted, latency);
+    }
+
+    /// Records a finished task that arrived at `started`: its end-to-end
+    /// latency if it succeeded, `None` if it failed.
+    pub fn record_task(&mut self, tenant: usize, workflow: usize, started: Time, latency: Option<Span>) {
+        self.record_in(Unit::Task, tenant, workflow, started, latency);
+    }
+
+    fn record_in(&mut self, unit: Unit, tenant: usize, workflow: usize, submitted: Time, latency: Option<Span>) {
         let Some(window) = self.window_of(submitted) else {
             return;
         };
-        let Some(list) = self.covering.get(tenant).and_then(|f| f.get(workflow)) else {
+        let table = match unit {
+            Unit::Call => &self.covering,
+            Unit::Task => &self.covering_tasks,
+        };
+        let Some(list) = table.get(tenant).and_then(|f| f.get(workflow)) else {
             return;
         };
         let n_windows = self.windows.len();
@@ -171,6 +191,7 @@ mod tests {
             tenant: 0,
             tenant_name: "t".into(),
             workflow,
+            unit: Unit::Call,
             kind,
         }
     }

@@ -1,0 +1,476 @@
+//! Agent tasks: the state machine that turns a workflow's shape into model
+//! calls, tool calls and think time, and decides when a task has succeeded
+//! or failed.
+//!
+//! A task has a root agent. A *single* task is a root that makes one call. A
+//! *chain* root runs `depth` steps: a model call whose input is the base
+//! prompt plus the context grown so far (previous outputs and tool results,
+//! capped), then, with the tool's probability, a tool call (which may fail)
+//! and its follow-up interpretation calls, then think time. A *swarm* root
+//! makes an orchestrator call, spawns `agents` sub-agents running the agent
+//! step shape in parallel, waits for all of them, and ends with an
+//! aggregator call.
+//!
+//! A task succeeds when every call it needed succeeded, no tool failed and it
+//! ended before its deadline; its first failure ends it at once (calls still
+//! in flight for it are then ignored).
+//!
+//! This module decides; the world carries out the [`Effect`]s it returns.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Exp};
+
+use super::workload::{Source, StepPlan, TaskPlan};
+use crate::time::{Span, Time};
+
+/// Index of an agent in the task table.
+pub type AgentId = u32;
+
+/// What the world must do next for a task.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Effect {
+    /// Submit a model call for `agent`.
+    Call {
+        /// The agent.
+        agent: AgentId,
+        /// Prompt tokens, context included.
+        input_tokens: u32,
+        /// Output tokens.
+        output_tokens: u32,
+    },
+    /// Wake `agent` after its think time.
+    Think {
+        /// The agent.
+        agent: AgentId,
+        /// How long.
+        after: Span,
+    },
+    /// Finish `agent`'s tool call after its duration.
+    Tool {
+        /// The agent.
+        agent: AgentId,
+        /// How long.
+        after: Span,
+    },
+    /// A task ended.
+    TaskEnded {
+        /// Its source.
+        source: u32,
+        /// When it arrived.
+        started: Time,
+        /// Its end-to-end latency if it succeeded.
+        latency: Option<Span>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// Runs chain steps.
+    Worker,
+    /// A swarm root making its orchestrator call.
+    Orchestrator,
+    /// A swarm root waiting for its sub-agents.
+    Join,
+    /// A swarm root making its aggregator call.
+    Aggregator,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Agent {
+    task: u32,
+    parent: Option<AgentId>,
+    role: Role,
+    steps_left: u32,
+    followups_left: u32,
+    context: u32,
+    waiting_for: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Task {
+    source: u32,
+    started: Time,
+    deadline: Option<Time>,
+    live_agents: u32,
+    ended: bool,
+    endpoint: Option<u32>,
+}
+
+/// A slab: dense slots reused through a free list, so memory follows the
+/// number of live entries, not the number ever created.
+struct Slab<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Self {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+    fn insert(&mut self, value: T) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(value);
+                i
+            }
+            None => {
+                self.slots.push(Some(value));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+    fn get(&self, i: u32) -> Option<&T> {
+        self.slots.get(i as usize)?.as_ref()
+    }
+    fn get_mut(&mut self, i: u32) -> Option<&mut T> {
+        self.slots.get_mut(i as usize)?.as_mut()
+    }
+    fn remove(&mut self, i: u32) -> Option<T> {
+        let v = self.slots.get_mut(i as usize)?.take();
+        if v.is_some() {
+            self.free.push(i);
+        }
+        v
+    }
+    fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Every task and agent in flight.
+pub struct Tasks {
+    tasks: Slab<Task>,
+    agents: Slab<Agent>,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tasks {
+    /// No task yet.
+    pub fn new() -> Tasks {
+        Tasks {
+            tasks: Slab::new(),
+            agents: Slab::new(),
+        }
+    }
+
+    /// Slots allocated for tasks (the memory high-water mark).
+    pub fn capacity(&self) -> usize {
+        self.tasks.capacity()
+    }
+
+    /// The source of `agent`'s task, if it is live.
+    pub fn source_of(&self, agent: AgentId) -> Option<u32> {
+        let a = self.agents.get(agent)?;
+        Some(self.tasks.get(a.task)?.source)
+    }
+
+    /// The task's deadline, if any.
+    pub fn deadline_of(&self, agent: AgentId) -> Option<Time> {
+        let a = self.agents.get(agent)?;
+        self.tasks.get(a.task)?.deadline
+    }
+
+    /// Records that `agent`'s call was dispatched to `endpoint`; returns
+    /// whether the task switched endpoint mid-task (a session migration).
+    pub fn note_endpoint(&mut self, agent: AgentId, endpoint: u32) -> bool {
+        let Some(task) = self.agents.get(agent).map(|a| a.task) else {
+            return false;
+        };
+        let Some(t) = self.tasks.get_mut(task) else {
+            return false;
+        };
+        let switched = t.endpoint.is_some_and(|e| e != endpoint);
+        t.endpoint = Some(endpoint);
+        switched
+    }
+
+    /// The context `agent` has accumulated, in tokens.
+    pub fn context_of(&self, agent: AgentId) -> u32 {
+        self.agents.get(agent).map_or(0, |a| a.context)
+    }
+
+    /// A new task from `source` arrives at `now`.
+    pub fn start(&mut self, now: Time, source: u32, src: &mut Source, out: &mut Vec<Effect>) {
+        let deadline = src.plan.deadline.map(|d| now + d);
+        let task = self.tasks.insert(Task {
+            source,
+            started: now,
+            deadline,
+            live_agents: 0,
+            ended: false,
+            endpoint: None,
+        });
+        let root = match &src.plan.shape {
+            TaskPlan::Single => self.spawn(task, None, Role::Worker, 1),
+            TaskPlan::Chain(step) => {
+                let depth = step.depth.sample(&mut src.rng).max(1);
+                self.spawn(task, None, Role::Worker, depth)
+            }
+            TaskPlan::Swarm { .. } => self.spawn(task, None, Role::Orchestrator, 0),
+        };
+        self.call(root, src, out);
+    }
+
+    fn spawn(&mut self, task: u32, parent: Option<AgentId>, role: Role, steps: u32) -> AgentId {
+        let context = parent.and_then(|p| self.agents.get(p)).map_or(0, |p| p.context);
+        if let Some(t) = self.tasks.get_mut(task) {
+            t.live_agents += 1;
+        }
+        self.agents.insert(Agent {
+            task,
+            parent,
+            role,
+            steps_left: steps,
+            followups_left: 0,
+            context,
+            waiting_for: 0,
+        })
+    }
+
+    fn step_plan(src: &Source, role: Role, is_root: bool) -> Option<&StepPlan> {
+        match (&src.plan.shape, role, is_root) {
+            (TaskPlan::Chain(step), Role::Worker, true) => Some(step),
+            (TaskPlan::Swarm { agent, .. }, Role::Worker, false) => Some(agent),
+            _ => None,
+        }
+    }
+
+    fn call(&mut self, agent: AgentId, src: &mut Source, out: &mut Vec<Effect>) {
+        let Some(a) = self.agents.get(agent) else { return };
+        let base = src.plan.input.sample(&mut src.rng);
+        let output_tokens = src.plan.output.sample(&mut src.rng);
+        out.push(Effect::Call {
+            agent,
+            input_tokens: base.saturating_add(a.context),
+            output_tokens,
+        });
+    }
+
+    /// `agent`'s model call ended: `output_tokens` produced if it succeeded.
+    pub fn on_call_done(
+        &mut self,
+        now: Time,
+        agent: AgentId,
+        success: Option<u32>,
+        src: &mut Source,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(a) = self.agents.get(agent).copied() else {
+            return;
+        };
+        if self.tasks.get(a.task).is_none_or(|t| t.ended) {
+            self.abandon(agent);
+            return;
+        }
+        let Some(output) = success else {
+            self.fail(now, a.task, out);
+            self.abandon(agent);
+            return;
+        };
+        let is_root = a.parent.is_none();
+        let plan = Self::step_plan(src, a.role, is_root).cloned();
+        if let (Some(step), Some(ag)) = (&plan, self.agents.get_mut(agent))
+            && step.grow_context
+        {
+            ag.context = ag.context.saturating_add(output).min(step.max_context);
+        }
+        match a.role {
+            Role::Orchestrator => {
+                let TaskPlan::Swarm {
+                    agents, agent: step, ..
+                } = &src.plan.shape
+                else {
+                    return;
+                };
+                let (agents, step) = (agents.clone(), step.clone());
+                let n = agents.sample(&mut src.rng).max(1);
+                if let Some(root) = self.agents.get_mut(agent) {
+                    root.role = Role::Join;
+                    root.waiting_for = n;
+                }
+                for _ in 0..n {
+                    let depth = step.depth.sample(&mut src.rng).max(1);
+                    let child = self.spawn(a.task, Some(agent), Role::Worker, depth);
+                    self.call(child, src, out);
+                }
+            }
+            Role::Aggregator => self.finish_agent(now, agent, src, out),
+            Role::Join => {}
+            Role::Worker => {
+                if a.followups_left > 0 {
+                    if let Some(ag) = self.agents.get_mut(agent) {
+                        ag.followups_left -= 1;
+                    }
+                    if a.followups_left > 1 {
+                        self.call(agent, src, out);
+                    } else {
+                        self.step_done(now, agent, plan.as_ref(), src, out);
+                    }
+                    return;
+                }
+                match plan.as_ref().and_then(|p| p.tool.clone()) {
+                    Some(tool) if src.rng.random::<f64>() < tool.probability => {
+                        let after = exp_span(tool.duration, &mut src.rng);
+                        out.push(Effect::Tool { agent, after });
+                    }
+                    _ => self.step_done(now, agent, plan.as_ref(), src, out),
+                }
+            }
+        }
+    }
+
+    /// `agent`'s tool call finished.
+    pub fn on_tool_done(&mut self, now: Time, agent: AgentId, src: &mut Source, out: &mut Vec<Effect>) {
+        let Some(a) = self.agents.get(agent).copied() else {
+            return;
+        };
+        if self.tasks.get(a.task).is_none_or(|t| t.ended) {
+            self.abandon(agent);
+            return;
+        }
+        let plan = Self::step_plan(src, a.role, a.parent.is_none()).cloned();
+        let Some(tool) = plan.as_ref().and_then(|p| p.tool.clone()) else {
+            return;
+        };
+        if src.rng.random::<f64>() < tool.failure_probability {
+            self.fail(now, a.task, out);
+            self.abandon(agent);
+            return;
+        }
+        if let Some(ag) = self.agents.get_mut(agent) {
+            if plan.as_ref().is_some_and(|p| p.grow_context) {
+                let cap = plan.as_ref().map_or(u32::MAX, |p| p.max_context);
+                ag.context = ag.context.saturating_add(tool.result_tokens).min(cap);
+            }
+            ag.followups_left = tool.followups;
+        }
+        if tool.followups > 0 {
+            self.call(agent, src, out);
+        } else {
+            self.step_done(now, agent, plan.as_ref(), src, out);
+        }
+    }
+
+    /// `agent`'s think time is over: its next step starts.
+    pub fn on_think_done(&mut self, now: Time, agent: AgentId, src: &mut Source, out: &mut Vec<Effect>) {
+        let Some(a) = self.agents.get(agent).copied() else {
+            return;
+        };
+        if self.tasks.get(a.task).is_none_or(|t| t.ended) {
+            self.abandon(agent);
+            return;
+        }
+        let _ = now;
+        self.call(agent, src, out);
+    }
+
+    fn step_done(
+        &mut self,
+        now: Time,
+        agent: AgentId,
+        plan: Option<&StepPlan>,
+        src: &mut Source,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(a) = self.agents.get_mut(agent) else { return };
+        a.steps_left = a.steps_left.saturating_sub(1);
+        if a.steps_left == 0 {
+            self.finish_agent(now, agent, src, out);
+            return;
+        }
+        match plan.map(|p| p.think).filter(|t| *t > Span::ZERO) {
+            Some(think) => out.push(Effect::Think {
+                agent,
+                after: exp_span(think, &mut src.rng),
+            }),
+            None => self.call(agent, src, out),
+        }
+    }
+
+    fn finish_agent(&mut self, now: Time, agent: AgentId, src: &mut Source, out: &mut Vec<Effect>) {
+        let Some(a) = self.agents.get(agent).copied() else {
+            return;
+        };
+        match a.parent {
+            Some(parent) => {
+                self.drop_agent(agent);
+                let Some(p) = self.agents.get_mut(parent) else { return };
+                p.waiting_for = p.waiting_for.saturating_sub(1);
+                if p.waiting_for == 0 {
+                    let aggregate = matches!(src.plan.shape, TaskPlan::Swarm { aggregator: true, .. });
+                    if aggregate {
+                        p.role = Role::Aggregator;
+                        self.call(parent, src, out);
+                    } else {
+                        self.finish_agent(now, parent, src, out);
+                    }
+                }
+            }
+            None => {
+                if let Some(t) = self.tasks.get_mut(a.task) {
+                    t.ended = true;
+                    let on_time = t.deadline.is_none_or(|d| now <= d);
+                    out.push(Effect::TaskEnded {
+                        source: t.source,
+                        started: t.started,
+                        latency: on_time.then(|| now - t.started),
+                    });
+                }
+                self.drop_agent(agent);
+            }
+        }
+    }
+
+    fn fail(&mut self, _now: Time, task: u32, out: &mut Vec<Effect>) {
+        let Some(t) = self.tasks.get_mut(task) else { return };
+        if !t.ended {
+            t.ended = true;
+            out.push(Effect::TaskEnded {
+                source: t.source,
+                started: t.started,
+                latency: None,
+            });
+        }
+    }
+
+    /// Drops an agent of an ended task; a swarm root waiting only for it
+    /// goes too, so nothing of a failed task outlives its last call.
+    fn abandon(&mut self, agent: AgentId) {
+        let parent = self.agents.get(agent).and_then(|a| a.parent);
+        self.drop_agent(agent);
+        if let Some(p) = parent
+            && let Some(pa) = self.agents.get_mut(p)
+        {
+            pa.waiting_for = pa.waiting_for.saturating_sub(1);
+            if pa.waiting_for == 0 && pa.role == Role::Join {
+                self.abandon(p);
+            }
+        }
+    }
+
+    fn drop_agent(&mut self, agent: AgentId) {
+        let Some(a) = self.agents.remove(agent) else { return };
+        let Some(t) = self.tasks.get_mut(a.task) else { return };
+        t.live_agents = t.live_agents.saturating_sub(1);
+        if t.live_agents == 0 {
+            // A failed swarm may still have sub-agents; the task lives until the last goes.
+            self.tasks.remove(a.task);
+        }
+    }
+}
+
+fn exp_span(mean: Span, rng: &mut crate::engine::Rng) -> Span {
+    if mean == Span::ZERO {
+        return Span::ZERO;
+    }
+    let x: f64 = Exp::new(1.0).map(|d| d.sample(rng)).unwrap_or(1.0);
+    Span::from_nanos((mean.as_nanos() as f64 * x) as u64)
+}

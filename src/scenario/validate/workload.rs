@@ -1,0 +1,114 @@
+//! Checks of a workflow's arrival profiles and task shape.
+
+use super::Checker;
+use crate::scenario::{CountDist, Shape, Step, Workflow};
+use crate::time::Span;
+
+impl Checker<'_, '_> {
+    /// Checks profiles, bursts, batches, deadline and shape of `w`.
+    pub(super) fn workload(&mut self, path: &str, w: &Workflow) {
+        if let Some(d) = &w.diurnal {
+            self.factors(format!("{path}.diurnal"), d, 24, "hour of day (hour 0 first)");
+        }
+        if let Some(wk) = &w.weekly {
+            self.factors(format!("{path}.weekly"), wk, 7, "day of week (Monday first)");
+        }
+        if let Some(b) = &w.bursts {
+            if !(b.factor.is_finite() && b.factor >= 0.0) {
+                self.report(
+                    format!("{path}.bursts.factor"),
+                    format!(
+                        "{} is not a valid factor: expected a rate multiplier, 0 or more, e.g. 5",
+                        b.factor
+                    ),
+                );
+            }
+            self.positive_span(format!("{path}.bursts.mean_on"), b.mean_on, "10m");
+            self.positive_span(format!("{path}.bursts.mean_off"), b.mean_off, "2h");
+        }
+        for (i, b) in w.batches.iter().enumerate() {
+            if b.time_of_day().is_none() {
+                self.report(
+                    format!("{path}.batches[{i}].at"),
+                    format!(
+                        "{:?} is not a time of day: expected \"HH:MM\" in UTC, e.g. \"02:00\"",
+                        b.at
+                    ),
+                );
+            }
+            if b.tasks == 0 {
+                self.report(
+                    format!("{path}.batches[{i}].tasks"),
+                    "a batch of 0 tasks: expected at least 1".into(),
+                );
+            }
+        }
+        if let Some(d) = w.deadline {
+            self.positive_span(format!("{path}.deadline"), d, "60s");
+        }
+        match &w.shape {
+            Shape::Single => {}
+            Shape::Chain(step) => self.step(&format!("{path}.shape"), step),
+            Shape::Swarm { agents, agent, .. } => {
+                self.count(format!("{path}.shape.agents"), agents);
+                self.step(&format!("{path}.shape.agent"), agent);
+            }
+        }
+    }
+
+    fn factors(&mut self, path: String, factors: &[f64], n: usize, what: &str) {
+        if factors.len() != n {
+            self.report(
+                path.clone(),
+                format!("{} factors given: expected exactly {n}, one per {what}", factors.len()),
+            );
+        }
+        if let Some((i, f)) = factors.iter().enumerate().find(|(_, f)| !(f.is_finite() && **f >= 0.0)) {
+            self.report(
+                format!("{path}[{i}]"),
+                format!("{f} is not a valid factor: expected a number, 0 or more"),
+            );
+        }
+    }
+
+    fn count(&mut self, path: String, dist: &CountDist) {
+        match *dist {
+            CountDist::Constant { value: 0 } => {
+                self.report(format!("{path}.value"), "0: expected at least 1".into());
+            }
+            CountDist::Uniform { min, max } if min == 0 || min > max => {
+                self.report(path, format!("uniform from {min} to {max}: expected 1 <= min <= max"))
+            }
+            CountDist::Geometric { mean } if !(mean.is_finite() && mean >= 1.0) => {
+                self.report(format!("{path}.mean"), format!("{mean}: expected a mean of at least 1"));
+            }
+            _ => {}
+        }
+    }
+
+    fn step(&mut self, path: &str, step: &Step) {
+        self.count(format!("{path}.depth"), &step.depth);
+        if let Some(tool) = &step.tool {
+            for (field, p) in [
+                ("probability", tool.probability),
+                ("failure_probability", tool.failure_probability),
+            ] {
+                if !(p.is_finite() && (0.0..=1.0).contains(&p)) {
+                    self.report(
+                        format!("{path}.tool.{field}"),
+                        format!("{p} is not a probability: expected 0 to 1"),
+                    );
+                }
+            }
+            if tool.duration == Span::ZERO {
+                self.positive_span(format!("{path}.tool.duration"), tool.duration, "800ms");
+            }
+        }
+        if step.max_context == 0 {
+            self.report(
+                format!("{path}.max_context"),
+                "0 tokens: expected a positive context cap".into(),
+            );
+        }
+    }
+}
