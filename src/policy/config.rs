@@ -275,6 +275,14 @@ pub struct TenantPolicy {
     /// `SuspendedTooLong` after this long.
     #[serde(default = "default_max_suspend")]
     pub max_suspend: Span,
+    /// Hedging: when an attempt is still unanswered after this long, a
+    /// second attempt goes to the next eligible step of the chain (one with
+    /// a free slot, not blocked, on another endpoint, and only while the
+    /// call has attempts left). The first success wins and the other leg is
+    /// cancelled; a failed leg does not fail the call while the other one is
+    /// out. `None` (the default): no hedging.
+    #[serde(default)]
+    pub hedge_after: Option<Span>,
 }
 
 fn default_max_suspend() -> Span {
@@ -297,6 +305,7 @@ impl Default for TenantPolicy {
             notify_on_degradation: false,
             latency_ceiling: None,
             max_suspend: default_max_suspend(),
+            hedge_after: None,
         }
     }
 }

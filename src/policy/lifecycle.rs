@@ -128,7 +128,7 @@ impl Router {
         let es = &mut self.endpoints[e.0 as usize];
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
         if es.queue.is_empty() && es.in_flight < max {
-            self.dispatch(now, slot, i as u16);
+            self.dispatch(now, slot, i as u16, false);
         } else {
             c.set_state(CallState::Waiting);
             let w = Waiter {
@@ -165,13 +165,14 @@ impl Router {
             } else if now >= c.deadline {
                 self.fail(w.slot, FailReason::DeadlineUnreachable);
             } else {
-                self.dispatch(now, w.slot, w.step);
+                self.dispatch(now, w.slot, w.step, false);
             }
         }
     }
 
-    /// Sends the call's next attempt to chain step `step`.
-    fn dispatch(&mut self, now: Time, slot: u32, step: u16) {
+    /// Sends the call's next attempt to chain step `step`; `hedge`: as a
+    /// second leg next to the one in flight.
+    pub(super) fn dispatch(&mut self, now: Time, slot: u32, step: u16, hedge: bool) {
         let c = self.calls.get(slot);
         let tp = &self.plan.tenants[c.tenant as usize];
         let Step { endpoint, tier, .. } = tp.workflows[c.workflow as usize].chain[step as usize];
@@ -204,7 +205,7 @@ impl Router {
         c.attempts += 1;
         c.last_tier = tier;
         c.trigger = None;
-        c.live = Some(Live {
+        let leg = Some(Live {
             attempt,
             endpoint,
             step,
@@ -212,9 +213,19 @@ impl Router {
             started: now,
             probe,
         });
-        c.set_state(CallState::InFlight);
         let call = c.id;
-        self.calls_in_flight += 1;
+        if hedge {
+            c.hedge = leg;
+        } else {
+            c.live = leg;
+            c.set_state(CallState::InFlight);
+            self.calls_in_flight += 1;
+            let tp = &self.plan.tenants[c.tenant as usize];
+            if let Some(after) = tp.hedge_after.filter(|_| c.attempts < tp.retry.max_attempts) {
+                let epoch = c.epoch;
+                self.timers.set(now + after, TimerKind::Hedge { slot, epoch });
+            }
+        }
         self.attempts.insert(attempt, slot);
         let timeout = self.plan.endpoints[endpoint.0 as usize].attempt_timeout;
         self.timers.set_attempt(endpoint.0, now + timeout, attempt);
@@ -253,8 +264,10 @@ impl Router {
             });
         }
         self.attempts.remove(live.attempt);
-        self.calls.get_mut(slot).live = None;
-        self.calls_in_flight -= 1;
+        let other = self.calls.get_mut(slot).drop_leg(live.attempt);
+        if other.is_none() {
+            self.calls_in_flight -= 1;
+        }
         let es = &mut self.endpoints[live.endpoint.0 as usize];
         es.in_flight = es.in_flight.saturating_sub(1);
         let transition = es.breaker.as_mut().and_then(|b| match ending {
@@ -272,6 +285,10 @@ impl Router {
         }
         match ending {
             Ending::Success => {
+                if let Some(other) = other {
+                    self.lose_hedge(slot, other);
+                    self.calls_in_flight -= 1;
+                }
                 self.actions.push_back(Action::Complete {
                     call,
                     attempt: live.attempt,
@@ -280,7 +297,16 @@ impl Router {
                 });
                 self.calls.release(slot);
             }
+            Ending::Failed(trigger) if other.is_some() => {
+                // The other leg is still out: the call waits for it.
+                let c = self.calls.get_mut(slot);
+                c.failures += 1;
+                c.trigger = Some(trigger);
+            }
             Ending::Failed(trigger) => self.after_failure(now, slot, live, trigger),
+        }
+        if let Some(other) = other.filter(|_| ending == Ending::Success) {
+            self.pump(now, other.endpoint);
         }
         self.pump(now, live.endpoint);
     }
@@ -424,9 +450,9 @@ impl Router {
             Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
                 attempts.get(attempt).is_some()
             }
-            Due::Timer(TimerKind::Retry { slot, epoch }) | Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
-                calls.get(slot).epoch == epoch
-            }
+            Due::Timer(TimerKind::Retry { slot, epoch })
+            | Due::Timer(TimerKind::SuspendLimit { slot, epoch })
+            | Due::Timer(TimerKind::Hedge { slot, epoch }) => calls.get(slot).epoch == epoch,
             Due::Timer(TimerKind::Deadline { slot, call }) => {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state != CallState::Free

@@ -12,6 +12,7 @@
 //! - `queue`: per-endpoint, per-class waiting queues;
 //! - `calls`: the slab of live calls and the attempt index;
 //! - `lifecycle`: routing, queueing, dispatch, failures, suspension;
+//! - `hedge`: second attempts for slow calls;
 //! - `breaker`: per-endpoint circuit breakers;
 //! - `limiter`: requests- and tokens-per-minute buckets;
 //! - `rng`: the router's seeded generator (jitter);
@@ -25,6 +26,7 @@
 mod breaker;
 mod calls;
 mod config;
+mod hedge;
 mod lifecycle;
 mod limiter;
 mod plan;
@@ -36,6 +38,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hedge;
 #[cfg(test)]
 mod tests_props;
 #[cfg(test)]

@@ -57,6 +57,8 @@ pub(crate) struct TenantPlan {
     pub latency_ceiling: Option<Span>,
     /// Whether degradations raise a notification.
     pub notify: bool,
+    /// Delay before a hedge leg, if the tenant hedges.
+    pub hedge_after: Option<Span>,
     /// Longest suspension.
     pub max_suspend: Span,
 }
@@ -195,6 +197,7 @@ impl Plan {
                 workflows,
                 latency_ceiling: t.latency_ceiling,
                 notify: t.notify_on_degradation,
+                hedge_after: t.hedge_after,
                 max_suspend: t.max_suspend,
             });
         }

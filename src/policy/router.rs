@@ -83,6 +83,14 @@ use crate::time::Time;
 /// - **Latency ceiling.** A tenant's `latency_ceiling` is a per-attempt
 ///   limit: the attempt is cancelled and the call falls back to the next
 ///   step (trigger [`Trigger::SlowAttempt`]); the breaker counts it failed.
+/// - **Hedging.** For a tenant with `hedge_after`, an attempt still
+///   unanswered after that long gets a second leg on the next step of the
+///   chain that can take it at once (another endpoint, a free slot, not
+///   blocked; never queued, never a suspend step), if the call has attempts
+///   left (trigger [`Trigger::Hedge`]). The first success wins:
+///   [`Action::Cancel`] for the other leg, then [`Action::Complete`]. A
+///   failed leg does not fail the call while the other is out; when both
+///   fail, the call retries as after any failure.
 /// - **Failures.** A 5xx, a connection error, a 429 and an attempt timeout
 ///   all fail the attempt. At the endpoint's `attempt_timeout` the router
 ///   emits [`Action::Cancel`] and frees the slot. With attempts left, the next
@@ -286,6 +294,7 @@ impl Router {
         c.last_tier = first_tier;
         c.trigger = None;
         c.live = None;
+        c.hedge = None;
         c.tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
         if let Some(d) = request.deadline {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
@@ -302,7 +311,7 @@ impl Router {
         let Some(slot) = self.attempts.get(attempt) else {
             return;
         };
-        let Some(live) = self.calls.get(slot).live.filter(|l| l.attempt == attempt) else {
+        let Some(live) = self.calls.get(slot).leg(attempt) else {
             return;
         };
         let ending = match outcome {
@@ -342,7 +351,7 @@ impl Router {
                         continue;
                     };
                     let c = self.calls.get(slot);
-                    let Some(live) = c.live.filter(|l| l.attempt == attempt) else {
+                    let Some(live) = c.leg(attempt) else {
                         continue;
                     };
                     self.attempt_over(now, slot, live, Ending::Failed(trigger), true);
@@ -363,6 +372,7 @@ impl Router {
                         self.fail(slot, FailReason::DeadlineUnreachable);
                     }
                 }
+                Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
                 Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
                     let c = self.calls.get(slot);
                     if c.epoch == epoch && c.state == CallState::Suspended {
@@ -429,9 +439,13 @@ impl Router {
         let mut per_endpoint = vec![0u32; self.endpoints.len()];
         let (mut held, mut flying) = (0usize, 0usize);
         for (_, c) in self.calls.iter() {
-            if let Some(l) = c.live {
+            for l in [c.live, c.hedge].into_iter().flatten() {
                 per_endpoint[l.endpoint.0 as usize] += 1;
             }
+            assert!(
+                c.hedge.is_none() || c.live.is_some(),
+                "hedge leg without a first leg; {context}"
+            );
             match c.state {
                 CallState::Free => {}
                 CallState::InFlight => flying += 1,

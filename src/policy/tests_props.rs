@@ -62,9 +62,11 @@ fn config(seed: u64) -> RouterConfig {
     gold.max_suspend = Span::from_secs(3);
     gold.latency_ceiling = Some(Span::from_millis(700));
     gold.notify_on_degradation = true;
+    gold.hedge_after = Some(Span::from_millis(250));
     let mut silver = tenant("silver", SlaClass::Silver, &[("a", 0), ("c", 2)]);
     silver.requires_consent = vec![Tier(2)];
     silver.max_suspend = Span::from_secs(2);
+    silver.hedge_after = Some(Span::from_millis(300));
     let mut bronze = tenant("bronze", SlaClass::Bronze, &[("b", 0), ("c", 1), ("a", 2)]);
     bronze.retry.backoff = Span::from_millis(20);
     bronze.retry.jitter = 0.5;
@@ -207,13 +209,13 @@ proptest! {
 }
 
 /// The generated cases reach the interesting paths, so the properties are
-/// not vacuous: breakers open and close, calls suspend, resume and miss
-/// their deadlines.
+/// not vacuous: breakers open and close, calls suspend, resume, miss
+/// their deadlines and hedge.
 #[test]
 fn generated_cases_reach_every_path() {
     let mut runner = TestRunner::deterministic();
     let strategy = (any::<u64>(), ops(300));
-    let mut seen = [false; 5];
+    let mut seen = [false; 6];
     for _ in 0..150 {
         let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
         let (actions, events) = run(config(seed), &ops);
@@ -222,6 +224,10 @@ fn generated_cases_reach_every_path() {
                 AuditKind::Breaker { to, .. } => seen[usize::from(to == BreakerState::Closed)] = true,
                 AuditKind::Suspended { .. } => seen[2] = true,
                 AuditKind::Resumed => seen[3] = true,
+                AuditKind::TierChange {
+                    trigger: Trigger::Hedge,
+                    ..
+                } => seen[5] = true,
                 _ => {}
             }
         }
@@ -235,5 +241,5 @@ fn generated_cases_reach_every_path() {
             )
         });
     }
-    assert_eq!(seen, [true; 5], "breaker open/closed, suspend, resume, deadline");
+    assert_eq!(seen, [true; 6], "breaker open/closed, suspend, resume, deadline, hedge");
 }

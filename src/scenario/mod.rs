@@ -148,6 +148,7 @@ impl Scenario {
                     notify_on_degradation: t.notify_on_degradation,
                     latency_ceiling: t.latency_ceiling,
                     max_suspend: t.max_suspend,
+                    hedge_after: Default::default(),
                 })
                 .collect(),
             seed: self.simulation.seed,
