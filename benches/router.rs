@@ -48,6 +48,7 @@ fn config() -> RouterConfig {
         endpoints,
         tenants,
         seed: 0,
+        budget: Default::default(),
         breaker: None,
     }
 }

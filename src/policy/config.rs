@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::BudgetPolicy;
 use crate::time::Span;
 
 /// A rung of a tenant's fallback chain: 0 primary, 1 hot standby,
@@ -283,6 +284,13 @@ pub struct TenantPolicy {
     /// out. `None` (the default): no hedging.
     #[serde(default)]
     pub hedge_after: Option<Span>,
+    /// The tenant's availability objective (e.g. 0.999): the share of its
+    /// calls that must be served. Sets its error budget, which the router
+    /// tracks ([`Router::budget`](super::Router::budget)) and alerts on
+    /// ([`AuditKind::BudgetAlert`](super::AuditKind::BudgetAlert)). Strictly
+    /// between 0 and 1. `None` (the default): no budget.
+    #[serde(default)]
+    pub availability_target: Option<f64>,
 }
 
 fn default_max_suspend() -> Span {
@@ -306,6 +314,7 @@ impl Default for TenantPolicy {
             latency_ceiling: None,
             max_suspend: default_max_suspend(),
             hedge_after: None,
+            availability_target: None,
         }
     }
 }
@@ -326,6 +335,9 @@ pub struct RouterConfig {
     /// `None`: no breakers.
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// How tenants' error budgets are measured and alerted on.
+    #[serde(default)]
+    pub budget: BudgetPolicy,
 }
 
 /// A configuration the router cannot run with. Each variant is a sentence a

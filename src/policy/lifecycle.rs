@@ -289,6 +289,7 @@ impl Router {
                     self.lose_hedge(slot, other);
                     self.calls_in_flight -= 1;
                 }
+                self.account(slot, false);
                 self.actions.push_back(Action::Complete {
                     call,
                     attempt: live.attempt,
@@ -425,9 +426,28 @@ impl Router {
     }
 
     pub(super) fn fail(&mut self, slot: u32, reason: FailReason) {
+        self.account(slot, true);
         let call = self.calls.get(slot).id;
         self.actions.push_back(Action::Fail { call, reason });
         self.calls.release(slot);
+    }
+
+    /// Counts the end of the call in `slot` against its tenant's error
+    /// budget, raising the alerts a failure brings.
+    fn account(&mut self, slot: u32, failed: bool) {
+        let now = self.now;
+        let t = self.calls.get(slot).tenant as usize;
+        let Some(b) = self.tenants.get_mut(t).and_then(|t| t.budget.as_mut()) else {
+            return;
+        };
+        for (burn_rate_short, burn_rate_long, threshold) in b.record(now, failed, &self.config.budget) {
+            let kind = AuditKind::BudgetAlert {
+                burn_rate_short,
+                burn_rate_long,
+                threshold,
+            };
+            self.audit(now, Some(slot), None, kind);
+        }
     }
 
     fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {

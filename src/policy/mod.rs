@@ -14,6 +14,7 @@
 //! - `lifecycle`: routing, queueing, dispatch, failures, suspension;
 //! - `hedge`: second attempts for slow calls;
 //! - `breaker`: per-endpoint circuit breakers;
+//! - `budget`: per-tenant error budgets, burn rates and their alerts;
 //! - `limiter`: requests- and tokens-per-minute buckets;
 //! - `rng`: the router's seeded generator (jitter);
 //! - `timers`: the timer heap and the attempt-deadline FIFOs.
@@ -24,6 +25,7 @@
 //! as its only dependency. It never reads a clock; time comes in as `now`.
 
 mod breaker;
+mod budget;
 mod calls;
 mod config;
 mod hedge;
@@ -39,12 +41,15 @@ mod types;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_budget;
+#[cfg(test)]
 mod tests_hedge;
 #[cfg(test)]
 mod tests_props;
 #[cfg(test)]
 mod tests_resilience;
 
+pub use budget::{BudgetPolicy, BudgetStatus};
 pub use config::*;
 pub use router::Router;
 pub use types::*;

@@ -114,6 +114,19 @@ impl Plan {
             });
         }
 
+        let budget = &config.budget;
+        for (f, span) in [
+            ("period", budget.period),
+            ("short_window", budget.short_window),
+            ("long_window", budget.long_window),
+        ] {
+            if span == Span::ZERO {
+                return Err(ConfigError::ZeroSpan {
+                    field: format!("budget.{f}"),
+                });
+            }
+        }
+
         let mut tenant_names = BTreeMap::new();
         let mut tenants = Vec::with_capacity(config.tenants.len());
         for (i, t) in config.tenants.iter().enumerate() {
@@ -158,6 +171,14 @@ impl Plan {
             }
             let field = |f: &str| format!("tenant {:?}: {f}", t.name);
             check_ratio(t.retry.jitter, &field("retry.jitter"))?;
+            if let Some(target) = t.availability_target
+                && !(target > 0.0 && target < 1.0)
+            {
+                return Err(ConfigError::RatioOutOfRange {
+                    field: field("availability_target"),
+                    value: format!("{target} (it must be above 0 and below 1)"),
+                });
+            }
             if t.latency_ceiling == Some(Span::ZERO) {
                 return Err(ConfigError::ZeroSpan {
                     field: field("latency_ceiling"),

@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 
 use super::breaker::Breaker;
+use super::budget::{Budget, BudgetStatus};
 use super::calls::{AttemptIndex, CallState, Calls};
 use super::config::{ConfigError, RouterConfig, Tier};
 use super::lifecycle::Ending;
@@ -34,7 +35,7 @@ use crate::time::Time;
 /// Methods come in four groups:
 /// - getters: [`config`](Router::config), [`tenant_id`](Router::tenant_id),
 ///   [`endpoint_id`](Router::endpoint_id), [`in_flight`](Router::in_flight),
-///   [`waiting`](Router::waiting);
+///   [`waiting`](Router::waiting), [`budget`](Router::budget);
 /// - inputs: [`submit`](Router::submit) a call,
 ///   [`on_outcome`](Router::on_outcome) of an attempt,
 ///   [`handle_timeout`](Router::handle_timeout) when the clock reaches
@@ -105,6 +106,15 @@ use crate::time::Time;
 /// - **Constraints.** Chain steps at tiers the tenant (or the workflow's
 ///   override) does not allow, or on endpoints outside the tenant's
 ///   regions, are removed when the router is built.
+/// - **Error budgets.** For a tenant with an `availability_target`, every
+///   call that ends counts (served, or failed for any reason) at the
+///   instant it ends. Burn rates are failure ratios over the budget's short
+///   and long windows divided by `1 - target`; when a failure brings both
+///   to an alert threshold, the router emits
+///   [`AuditKind::BudgetAlert`](super::AuditKind::BudgetAlert), at most once
+///   per threshold per short window. Counts live in fixed rings of time
+///   buckets (windows are measured in whole buckets: 1/360 of the longer
+///   window, 1/720 of the period), so memory does not grow.
 /// - **Audit.** Whenever an attempt is dispatched on a different tier than
 ///   the call's previous attempt (for the first attempt: than the chain's
 ///   first step), the router emits
@@ -136,6 +146,7 @@ use crate::time::Time;
 ///         ..Default::default()
 ///     }],
 ///     seed: 0,
+///     budget: Default::default(),
 ///     breaker: None,
 /// };
 /// let mut router = Router::new(config)?;
@@ -201,6 +212,8 @@ pub(super) struct EndpointState {
 pub(super) struct TenantState {
     /// Tier of the tenant's latest dispatch (for degradation notices).
     pub(super) last_tier: Tier,
+    /// Error-budget accounting, for tenants with an availability target.
+    pub(super) budget: Option<Budget>,
 }
 
 impl Router {
@@ -221,7 +234,14 @@ impl Router {
         Ok(Router {
             endpoints,
             suspended: Vec::new(),
-            tenants: (0..plan.tenants.len()).map(|_| TenantState::default()).collect(),
+            tenants: config
+                .tenants
+                .iter()
+                .map(|t| TenantState {
+                    budget: t.availability_target.map(|a| Budget::new(a, &config.budget)),
+                    ..TenantState::default()
+                })
+                .collect(),
             rng: SplitMix64::new(config.seed),
             now: Time::ZERO,
             timers: Timers::new(n),
@@ -264,6 +284,14 @@ impl Router {
     /// become available.
     pub fn waiting(&self) -> usize {
         self.calls.live() - self.calls_in_flight
+    }
+
+    /// The error budget of `tenant` as of the latest instant the router was
+    /// given; `None` for an unknown tenant or one without an
+    /// `availability_target`.
+    pub fn budget(&self, tenant: TenantId) -> Option<BudgetStatus> {
+        let b = self.tenants.get(tenant.0 as usize)?.budget.as_ref()?;
+        Some(b.status(self.now, &self.config.budget))
     }
 
     /// Accepts a call and routes it; its decisions are available from

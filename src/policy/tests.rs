@@ -51,6 +51,7 @@ impl Harness {
             endpoints,
             tenants,
             seed: 0,
+            budget: Default::default(),
             breaker: None,
         })
     }
@@ -450,6 +451,7 @@ fn config_error(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> C
         endpoints,
         tenants,
         seed: 0,
+        budget: Default::default(),
         breaker: None,
     }) {
         Err(e) => e,

@@ -63,6 +63,7 @@ fn config(seed: u64) -> RouterConfig {
     gold.latency_ceiling = Some(Span::from_millis(700));
     gold.notify_on_degradation = true;
     gold.hedge_after = Some(Span::from_millis(250));
+    gold.availability_target = Some(0.99);
     let mut silver = tenant("silver", SlaClass::Silver, &[("a", 0), ("c", 2)]);
     silver.requires_consent = vec![Tier(2)];
     silver.max_suspend = Span::from_secs(2);
@@ -74,6 +75,7 @@ fn config(seed: u64) -> RouterConfig {
         endpoints: vec![a, b, c, s],
         tenants: vec![gold, silver, bronze],
         seed,
+        budget: Default::default(),
         breaker: Some(BreakerPolicy {
             window: Span::from_secs(2),
             min_requests: 3,

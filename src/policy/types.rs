@@ -195,7 +195,7 @@ pub enum BreakerState {
 }
 
 /// Something an operator would want in the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AuditKind {
     /// A call moved from one tier to another between attempts.
@@ -233,10 +233,22 @@ pub enum AuditKind {
         /// The worse tier.
         to: Tier,
     },
+    /// The tenant's error budget burns fast: over both the short and the
+    /// long window of [`BudgetPolicy`](super::BudgetPolicy) the burn rate
+    /// reached `threshold` (raised at most once per threshold per short
+    /// window; call and workflow are those of the failure that raised it).
+    BudgetAlert {
+        /// Burn rate over the short window.
+        burn_rate_short: f64,
+        /// Burn rate over the long window.
+        burn_rate_long: f64,
+        /// The alert threshold reached.
+        threshold: f64,
+    },
 }
 
 /// One audit record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// When the router decided it.
     pub at: Time,

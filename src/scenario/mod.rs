@@ -149,9 +149,11 @@ impl Scenario {
                     latency_ceiling: t.latency_ceiling,
                     max_suspend: t.max_suspend,
                     hedge_after: Default::default(),
+                    availability_target: Default::default(),
                 })
                 .collect(),
             seed: self.simulation.seed,
+            budget: Default::default(),
             breaker: self.router.breaker.clone(),
         }
     }
