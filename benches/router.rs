@@ -49,6 +49,7 @@ fn config() -> RouterConfig {
         tenants,
         seed: 0,
         budget: Default::default(),
+        max_queue: None,
         breaker: None,
     }
 }

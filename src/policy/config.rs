@@ -291,6 +291,19 @@ pub struct TenantPolicy {
     /// between 0 and 1. `None` (the default): no budget.
     #[serde(default)]
     pub availability_target: Option<f64>,
+    /// The tenant's share among the tenants of its class waiting for the
+    /// same endpoint (weighted fair queuing), at least 1. Default 1.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Attempts of this tenant the router keeps in flight at once, over all
+    /// endpoints; its further calls wait in the router's queues (other
+    /// tenants' calls may pass them). `None` (the default): no cap.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+}
+
+fn default_weight() -> u32 {
+    1
 }
 
 fn default_max_suspend() -> Span {
@@ -315,6 +328,8 @@ impl Default for TenantPolicy {
             max_suspend: default_max_suspend(),
             hedge_after: None,
             availability_target: None,
+            weight: default_weight(),
+            max_concurrency: None,
         }
     }
 }
@@ -338,6 +353,12 @@ pub struct RouterConfig {
     /// How tenants' error budgets are measured and alerted on.
     #[serde(default)]
     pub budget: BudgetPolicy,
+    /// Load shedding: when more calls than this wait in the router's queue
+    /// of one endpoint, the newest call of the lowest class waiting there
+    /// fails with [`FailReason::Shed`](super::FailReason::Shed). `None`
+    /// (the default): queues are unbounded.
+    #[serde(default)]
+    pub max_queue: Option<u32>,
 }
 
 /// A configuration the router cannot run with. Each variant is a sentence a

@@ -23,7 +23,7 @@ impl Router {
             return;
         };
         let tp = &self.plan.tenants[c.tenant as usize];
-        if c.attempts >= tp.retry.max_attempts {
+        if c.attempts >= tp.retry.max_attempts || self.tenant_capped(c.tenant) {
             return;
         }
         let chain = &tp.workflows[c.workflow as usize].chain;
@@ -57,6 +57,8 @@ impl Router {
         let c = self.calls.get_mut(slot);
         c.live = None;
         c.hedge = None;
+        let t = &mut self.tenants[c.tenant as usize];
+        t.in_flight = t.in_flight.saturating_sub(1);
         let es = &mut self.endpoints[leg.endpoint.0 as usize];
         es.in_flight = es.in_flight.saturating_sub(1);
         if let Some(b) = es.breaker.as_mut() {

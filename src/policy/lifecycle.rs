@@ -121,13 +121,20 @@ impl Router {
         }
     }
 
+    /// Whether tenant `t` has its `max_concurrency` attempts in flight.
+    pub(super) fn tenant_capped(&self, t: u32) -> bool {
+        let t = t as usize;
+        self.tenants[t].in_flight >= self.plan.tenants[t].max_concurrency
+    }
+
     fn queue_or_dispatch(&mut self, now: Time, slot: u32, i: usize) {
+        let capped = self.tenant_capped(self.calls.get(slot).tenant);
         let c = self.calls.get_mut(slot);
         let tenant = &self.plan.tenants[c.tenant as usize];
         let e = tenant.workflows[c.workflow as usize].chain[i].endpoint;
         let es = &mut self.endpoints[e.0 as usize];
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
-        if es.queue.is_empty() && es.in_flight < max {
+        if es.queue.is_empty() && es.in_flight < max && !capped {
             self.dispatch(now, slot, i as u16, false);
         } else {
             c.set_state(CallState::Waiting);
@@ -135,9 +142,39 @@ impl Router {
                 slot,
                 epoch: c.epoch,
                 step: i as u16,
+                tenant: c.tenant,
             };
-            es.queue.push(tenant.class, w);
+            es.queue.push(tenant.class, tenant.weight, w);
+            self.shed(now, e);
             self.pump(now, e);
+        }
+    }
+
+    /// Sheds calls waiting for `e` beyond the router's `max_queue`.
+    fn shed(&mut self, now: Time, e: EndpointId) {
+        let Some(max_queue) = self.config.max_queue else {
+            return;
+        };
+        let calls = &self.calls;
+        let live = |w: &Waiter| {
+            let c = calls.get(w.slot);
+            c.epoch == w.epoch && c.state == CallState::Waiting
+        };
+        let victims = self.endpoints[e.0 as usize].queue.shed(live, max_queue as usize);
+        for w in victims {
+            let class = self.plan.tenants[w.tenant as usize].class;
+            self.audit(now, Some(w.slot), Some(e), AuditKind::Shed { class, max_queue });
+            self.fail(w.slot, FailReason::Shed);
+        }
+    }
+
+    /// Pumps every endpoint with calls waiting (a tenant fell below its
+    /// concurrency cap: its calls may wait anywhere).
+    fn pump_all(&mut self, now: Time) {
+        for i in 0..self.endpoints.len() {
+            if !self.endpoints[i].queue.is_empty() {
+                self.pump(now, EndpointId(i as u32));
+            }
         }
     }
 
@@ -146,15 +183,18 @@ impl Router {
     /// for them).
     pub(super) fn pump(&mut self, now: Time, e: EndpointId) {
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
+        // Calls of tenants at their cap, put back once the loop is over.
+        let mut aside = Vec::new();
         loop {
             let blocked = self.blocked(now, e).is_some();
             let es = &mut self.endpoints[e.0 as usize];
             if !blocked && es.in_flight >= max {
-                return;
+                break;
             }
-            let Some((_, w)) = es.queue.pop() else {
-                return;
+            let Some((class, entry)) = es.queue.pop() else {
+                break;
             };
+            let w = entry.2;
             let c = self.calls.get(w.slot);
             if c.epoch != w.epoch || c.state != CallState::Waiting {
                 continue;
@@ -164,9 +204,15 @@ impl Router {
                 self.route(now, w.slot);
             } else if now >= c.deadline {
                 self.fail(w.slot, FailReason::DeadlineUnreachable);
+            } else if self.tenant_capped(w.tenant) {
+                aside.push((class, entry));
             } else {
                 self.dispatch(now, w.slot, w.step, false);
             }
+        }
+        let q = &mut self.endpoints[e.0 as usize].queue;
+        for (class, entry) in aside {
+            q.restore(class, entry);
         }
     }
 
@@ -202,6 +248,7 @@ impl Router {
             b.take(now, c.tokens);
         }
         es.in_flight += 1;
+        self.tenants[c.tenant as usize].in_flight += 1;
         c.attempts += 1;
         c.last_tier = tier;
         c.trigger = None;
@@ -264,6 +311,10 @@ impl Router {
             });
         }
         self.attempts.remove(live.attempt);
+        let t = self.calls.get(slot).tenant;
+        let was_capped = self.tenant_capped(t);
+        let ts = &mut self.tenants[t as usize];
+        ts.in_flight = ts.in_flight.saturating_sub(1);
         let other = self.calls.get_mut(slot).drop_leg(live.attempt);
         if other.is_none() {
             self.calls_in_flight -= 1;
@@ -308,6 +359,9 @@ impl Router {
         }
         if let Some(other) = other.filter(|_| ending == Ending::Success) {
             self.pump(now, other.endpoint);
+        }
+        if was_capped {
+            self.pump_all(now);
         }
         self.pump(now, live.endpoint);
     }

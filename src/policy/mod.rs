@@ -43,6 +43,8 @@ mod tests;
 #[cfg(test)]
 mod tests_budget;
 #[cfg(test)]
+mod tests_fair;
+#[cfg(test)]
 mod tests_hedge;
 #[cfg(test)]
 mod tests_props;

@@ -59,6 +59,10 @@ pub(crate) struct TenantPlan {
     pub notify: bool,
     /// Delay before a hedge leg, if the tenant hedges.
     pub hedge_after: Option<Span>,
+    /// Fair-share weight inside the class (at least 1).
+    pub weight: u32,
+    /// Attempts in flight at once; `u32::MAX` for no cap.
+    pub max_concurrency: u32,
     /// Longest suspension.
     pub max_suspend: Span,
 }
@@ -179,6 +183,14 @@ impl Plan {
                     value: format!("{target} (it must be above 0 and below 1)"),
                 });
             }
+            if t.weight == 0 {
+                return Err(ConfigError::ZeroLimit { field: field("weight") });
+            }
+            if t.max_concurrency == Some(0) {
+                return Err(ConfigError::ZeroLimit {
+                    field: field("max_concurrency"),
+                });
+            }
             if t.latency_ceiling == Some(Span::ZERO) {
                 return Err(ConfigError::ZeroSpan {
                     field: field("latency_ceiling"),
@@ -219,6 +231,8 @@ impl Plan {
                 latency_ceiling: t.latency_ceiling,
                 notify: t.notify_on_degradation,
                 hedge_after: t.hedge_after,
+                weight: t.weight,
+                max_concurrency: t.max_concurrency.unwrap_or(u32::MAX),
                 max_suspend: t.max_suspend,
             });
         }

@@ -59,8 +59,17 @@ use crate::time::Time;
 /// - **Busy is not failed.** When the chosen step's endpoint is at its
 ///   `max_concurrency`, the call waits in the router's queue for that
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
-///   endpoint takes the oldest waiting call of the highest class (Gold, then
-///   Silver, then Bronze).
+///   endpoint takes a waiting call of the highest class (Gold, then
+///   Silver, then Bronze) that has one.
+/// - **Fair share.** Inside a class, tenants waiting for the same endpoint
+///   share its freed slots in proportion to their `weight` (weighted fair
+///   queuing; each tenant's calls stay in order). A tenant at its
+///   `max_concurrency` (attempts in flight over all endpoints) keeps its
+///   calls waiting while other tenants' calls pass them.
+/// - **Shedding.** With `max_queue` set, when more calls than that wait for
+///   one endpoint, the newest call of the lowest class waiting there fails
+///   with [`FailReason::Shed`] and an
+///   [`AuditKind::Shed`](super::AuditKind::Shed) event.
 /// - **Unavailable is skipped.** A step is skipped (without spending an
 ///   attempt) while its endpoint cannot take the call: it answered 429 less
 ///   than `retry_after` ago, its circuit breaker is open (or half-open with
@@ -147,6 +156,7 @@ use crate::time::Time;
 ///     }],
 ///     seed: 0,
 ///     budget: Default::default(),
+///     max_queue: None,
 ///     breaker: None,
 /// };
 /// let mut router = Router::new(config)?;
@@ -214,6 +224,8 @@ pub(super) struct TenantState {
     pub(super) last_tier: Tier,
     /// Error-budget accounting, for tenants with an availability target.
     pub(super) budget: Option<Budget>,
+    /// The tenant's attempts in flight, over all endpoints.
+    pub(super) in_flight: u32,
 }
 
 impl Router {
@@ -490,6 +502,9 @@ impl Router {
                 continue;
             }
             for w in es.queue.iter() {
+                if self.tenant_capped(w.tenant) {
+                    continue;
+                }
                 let c = self.calls.get(w.slot);
                 let live = c.epoch == w.epoch && c.state == CallState::Waiting;
                 assert!(

@@ -52,6 +52,7 @@ impl Harness {
             tenants,
             seed: 0,
             budget: Default::default(),
+            max_queue: None,
             breaker: None,
         })
     }
@@ -452,6 +453,7 @@ fn config_error(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> C
         tenants,
         seed: 0,
         budget: Default::default(),
+        max_queue: None,
         breaker: None,
     }) {
         Err(e) => e,

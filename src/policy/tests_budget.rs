@@ -127,6 +127,7 @@ fn availability_target_must_be_a_share() {
             seed: 0,
             breaker: None,
             budget: BudgetPolicy::default(),
+            max_queue: None,
         };
         assert!(
             matches!(Router::new(config), Err(ConfigError::RatioOutOfRange { .. })),
@@ -142,6 +143,7 @@ fn availability_target_must_be_a_share() {
             short_window: Span::ZERO,
             ..BudgetPolicy::default()
         },
+        max_queue: None,
     };
     assert!(matches!(Router::new(config), Err(ConfigError::ZeroSpan { .. })));
 }

@@ -21,7 +21,7 @@ use crate::time::{Span, Time};
 /// One driver input.
 #[derive(Clone, Debug)]
 enum Op {
-    /// Submit a call of tenant `tenant` (mod 3), with a deadline this many
+    /// Submit a call of tenant `tenant` (mod 4), with a deadline this many
     /// ms ahead if any.
     Submit { tenant: u32, deadline_ms: Option<u64> },
     /// Report an outcome for outstanding attempt `index` (mod count).
@@ -41,7 +41,7 @@ fn outcome() -> impl Strategy<Value = Outcome> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0u32..3, prop::option::weighted(0.33, 50u64..2_050))
+        4 => (0u32..4, prop::option::weighted(0.33, 50u64..2_050))
             .prop_map(|(tenant, deadline_ms)| Op::Submit { tenant, deadline_ms }),
         4 => (any::<usize>(), outcome()).prop_map(|(index, outcome)| Op::Answer { index, outcome }),
         2 => (0u64..400).prop_map(|ms| Op::Advance { ms }),
@@ -71,11 +71,16 @@ fn config(seed: u64) -> RouterConfig {
     let mut bronze = tenant("bronze", SlaClass::Bronze, &[("b", 0), ("c", 1), ("a", 2)]);
     bronze.retry.backoff = Span::from_millis(20);
     bronze.retry.jitter = 0.5;
+    bronze.max_concurrency = Some(2);
+    let mut silver2 = tenant("silver2", SlaClass::Silver, &[("a", 0), ("b", 1)]);
+    silver2.weight = 3;
+    silver2.max_concurrency = Some(1);
     RouterConfig {
         endpoints: vec![a, b, c, s],
-        tenants: vec![gold, silver, bronze],
+        tenants: vec![gold, silver, bronze, silver2],
         seed,
         budget: Default::default(),
+        max_queue: Some(4),
         breaker: Some(BreakerPolicy {
             window: Span::from_secs(2),
             min_requests: 3,
@@ -128,7 +133,7 @@ impl Driver {
             Op::Submit { tenant, deadline_ms } => {
                 let deadline = deadline_ms.map(|d| self.now + Span::from_millis(d));
                 let request = CallRequest {
-                    tenant: TenantId(tenant % 3),
+                    tenant: TenantId(tenant % 4),
                     workflow: WorkflowId(0),
                     input_tokens: 100,
                     output_tokens: 50,
@@ -212,12 +217,12 @@ proptest! {
 
 /// The generated cases reach the interesting paths, so the properties are
 /// not vacuous: breakers open and close, calls suspend, resume, miss
-/// their deadlines and hedge.
+/// their deadlines, hedge and are shed.
 #[test]
 fn generated_cases_reach_every_path() {
     let mut runner = TestRunner::deterministic();
     let strategy = (any::<u64>(), ops(300));
-    let mut seen = [false; 6];
+    let mut seen = [false; 7];
     for _ in 0..150 {
         let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
         let (actions, events) = run(config(seed), &ops);
@@ -230,6 +235,7 @@ fn generated_cases_reach_every_path() {
                     trigger: Trigger::Hedge,
                     ..
                 } => seen[5] = true,
+                AuditKind::Shed { .. } => seen[6] = true,
                 _ => {}
             }
         }
@@ -243,5 +249,8 @@ fn generated_cases_reach_every_path() {
             )
         });
     }
-    assert_eq!(seen, [true; 6], "breaker open/closed, suspend, resume, deadline, hedge");
+    assert_eq!(
+        seen, [true; 7],
+        "breaker open/closed, suspend, resume, deadline, hedge, shed"
+    );
 }

@@ -21,6 +21,7 @@ fn with_breaker(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> H
         tenants,
         seed: 0,
         budget: Default::default(),
+        max_queue: None,
         breaker: Some(breaker(2)),
     })
 }
@@ -76,6 +77,7 @@ fn tier_four_suspends_and_resumes_when_the_primary_recovers() {
         tenants: vec![tenant("t", SlaClass::Gold, &[("a", 0), ("s", 4)])],
         seed: 0,
         budget: Default::default(),
+        max_queue: None,
         breaker: Some(breaker(1)),
     });
     let (call, _) = h.submit(ms(0), "t");
@@ -184,6 +186,7 @@ fn residency_allowed_tiers_and_workflow_overrides_filter_the_chain() {
         tenants: vec![t],
         seed: 0,
         budget: Default::default(),
+        max_queue: None,
         breaker: None,
     })
     .err();
@@ -291,6 +294,7 @@ fn jitter_is_seeded_and_bounded() {
             tenants: vec![t],
             seed,
             budget: Default::default(),
+            max_queue: None,
             breaker: None,
         });
         h.submit(ms(0), "t");

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::Tier;
+use super::config::{SlaClass, Tier};
 use crate::time::{Span, Time};
 
 /// Dense index of an endpoint in [`RouterConfig::endpoints`](super::RouterConfig).
@@ -85,6 +85,9 @@ pub enum FailReason {
     InvalidRequest,
     /// The call stayed suspended longer than the tenant's `max_suspend`.
     SuspendedTooLong,
+    /// Load shedding: the router's queue for the call's endpoint held more
+    /// than `max_queue` calls and this was the newest of the lowest class.
+    Shed,
 }
 
 /// A decision the driver must carry out.
@@ -232,6 +235,16 @@ pub enum AuditKind {
         from: Tier,
         /// The worse tier.
         to: Tier,
+    },
+    /// A waiting call was shed (failed with
+    /// [`FailReason::Shed`]): the router's queue for `endpoint` held more
+    /// than `max_queue` calls, and it was the newest of the lowest class
+    /// waiting there.
+    Shed {
+        /// The class of the shed call.
+        class: SlaClass,
+        /// The queue bound that was exceeded.
+        max_queue: u32,
     },
     /// The tenant's error budget burns fast: over both the short and the
     /// long window of [`BudgetPolicy`](super::BudgetPolicy) the burn rate

@@ -150,10 +150,13 @@ impl Scenario {
                     max_suspend: t.max_suspend,
                     hedge_after: Default::default(),
                     availability_target: Default::default(),
+                    weight: 1,
+                    max_concurrency: Default::default(),
                 })
                 .collect(),
             seed: self.simulation.seed,
             budget: Default::default(),
+            max_queue: Default::default(),
             breaker: self.router.breaker.clone(),
         }
     }
