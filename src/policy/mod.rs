@@ -9,7 +9,8 @@
 //!   [`Outcome`], [`Action`], [`AuditEvent`]);
 //! - `plan`: validation and the resolved, id-indexed configuration;
 //! - `router`: the call life cycle and the per-endpoint run-time state;
-//! - `queue`: per-endpoint, per-class waiting queues;
+//! - `queue`: per-endpoint, per-class waiting queues, weighted fair between
+//!   the tenants of a class, with load shedding;
 //! - `calls`: the slab of live calls and the attempt index;
 //! - `lifecycle`: routing, queueing, dispatch, failures, suspension;
 //! - `hedge`: second attempts for slow calls;

@@ -110,3 +110,42 @@ fn tenants_without_hedge_after_never_hedge() {
     h.submit(ms(0), "t");
     assert_eq!(h.router.poll_timeout(), Some(ms(1000)));
 }
+
+#[test]
+fn a_hedge_on_the_same_tier_raises_no_tier_change() {
+    let mut t = tenant("t", SlaClass::Gold, &[("a", 0), ("b", 0)]);
+    t.hedge_after = Some(Span::from_millis(100));
+    t.max_concurrency = Some(2);
+    let mut h = Harness::new(vec![endpoint("a", None, 1000), endpoint("b", None, 1000)], vec![t]);
+    let (call, _) = h.submit(ms(0), "t");
+    let acts = h.tick(ms(100));
+    assert_eq!(dispatched(&acts), vec![(call, AttemptId(1), h.ep("b"))]);
+    assert!(h.events.is_empty(), "{:?}", h.events);
+    // The first leg wins this time; the hedge is cancelled.
+    let acts = h.outcome(ms(120), AttemptId(0), Outcome::Success);
+    assert_eq!(
+        acts[0],
+        Action::Cancel {
+            call,
+            attempt: AttemptId(1)
+        }
+    );
+    assert!(matches!(
+        acts[1],
+        Action::Complete {
+            attempt: AttemptId(0),
+            ..
+        }
+    ));
+    h.router.check_invariants("same tier");
+}
+
+#[test]
+fn a_tenant_at_its_cap_does_not_hedge() {
+    let mut t = tenant("t", SlaClass::Gold, &[("a", 0), ("b", 1)]);
+    t.hedge_after = Some(Span::from_millis(100));
+    t.max_concurrency = Some(1);
+    let mut h = Harness::new(vec![endpoint("a", None, 1000), endpoint("b", None, 1000)], vec![t]);
+    h.submit(ms(0), "t");
+    assert!(dispatched(&h.tick(ms(100))).is_empty());
+}
