@@ -48,6 +48,8 @@ fn config() -> RouterConfig {
         endpoints,
         tenants,
         seed: 0,
+        budget: Default::default(),
+        max_queue: None,
         breaker: None,
     }
 }

@@ -73,8 +73,10 @@ pub(crate) struct Call {
     pub last_tier: Tier,
     /// Why the call would leave its tier, reported on the next tier change.
     pub trigger: Option<Trigger>,
-    /// The attempt in flight, if any.
+    /// The attempt in flight, if any (with a hedge out, the older leg).
     pub live: Option<Live>,
+    /// The second leg of a hedged call, if one is out.
+    pub hedge: Option<Live>,
     /// Prompt plus expected output tokens (for token-rate limits).
     pub tokens: u64,
 }
@@ -94,8 +96,28 @@ impl Call {
             last_tier: Tier::PRIMARY,
             trigger: None,
             live: None,
+            hedge: None,
             tokens: 0,
         }
+    }
+
+    /// The outstanding leg whose attempt is `attempt`, if any.
+    pub fn leg(&self, attempt: AttemptId) -> Option<Live> {
+        [self.live, self.hedge]
+            .into_iter()
+            .flatten()
+            .find(|l| l.attempt == attempt)
+    }
+
+    /// Forgets the leg of `attempt`; the other leg, if one is out, becomes
+    /// `live` and is returned.
+    pub fn drop_leg(&mut self, attempt: AttemptId) -> Option<Live> {
+        if self.hedge.is_some_and(|h| h.attempt == attempt) {
+            self.hedge = None;
+        } else if self.live.is_some_and(|l| l.attempt == attempt) {
+            self.live = self.hedge.take();
+        }
+        self.live
     }
 
     /// Moves to `state`, invalidating queue entries and timers of the old one.
@@ -131,6 +153,7 @@ impl Calls {
         {
             c.set_state(CallState::Free);
             c.live = None;
+            c.hedge = None;
             self.free.push(slot);
             self.live -= 1;
         }

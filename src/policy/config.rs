@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::BudgetPolicy;
 use crate::time::Span;
 
 /// A rung of a tenant's fallback chain: 0 primary, 1 hot standby,
@@ -275,6 +276,34 @@ pub struct TenantPolicy {
     /// `SuspendedTooLong` after this long.
     #[serde(default = "default_max_suspend")]
     pub max_suspend: Span,
+    /// Hedging: when an attempt is still unanswered after this long, a
+    /// second attempt goes to the next eligible step of the chain (one with
+    /// a free slot, not blocked, on another endpoint, and only while the
+    /// call has attempts left). The first success wins and the other leg is
+    /// cancelled; a failed leg does not fail the call while the other one is
+    /// out. `None` (the default): no hedging.
+    #[serde(default)]
+    pub hedge_after: Option<Span>,
+    /// The tenant's availability objective (e.g. 0.999): the share of its
+    /// calls that must be served. Sets its error budget, which the router
+    /// tracks ([`Router::budget`](super::Router::budget)) and alerts on
+    /// ([`AuditKind::BudgetAlert`](super::AuditKind::BudgetAlert)). Strictly
+    /// between 0 and 1. `None` (the default): no budget.
+    #[serde(default)]
+    pub availability_target: Option<f64>,
+    /// The tenant's share among the tenants of its class waiting for the
+    /// same endpoint (weighted fair queuing), at least 1. Default 1.
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Attempts of this tenant the router keeps in flight at once, over all
+    /// endpoints; its further calls wait in the router's queues (other
+    /// tenants' calls may pass them). `None` (the default): no cap.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+}
+
+fn default_weight() -> u32 {
+    1
 }
 
 fn default_max_suspend() -> Span {
@@ -297,6 +326,10 @@ impl Default for TenantPolicy {
             notify_on_degradation: false,
             latency_ceiling: None,
             max_suspend: default_max_suspend(),
+            hedge_after: None,
+            availability_target: None,
+            weight: default_weight(),
+            max_concurrency: None,
         }
     }
 }
@@ -317,6 +350,15 @@ pub struct RouterConfig {
     /// `None`: no breakers.
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// How tenants' error budgets are measured and alerted on.
+    #[serde(default)]
+    pub budget: BudgetPolicy,
+    /// Load shedding: when more calls than this wait in the router's queue
+    /// of one endpoint, the newest call of the lowest class waiting there
+    /// fails with [`FailReason::Shed`](super::FailReason::Shed). `None`
+    /// (the default): queues are unbounded.
+    #[serde(default)]
+    pub max_queue: Option<u32>,
 }
 
 /// A configuration the router cannot run with. Each variant is a sentence a

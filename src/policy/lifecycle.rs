@@ -121,23 +121,60 @@ impl Router {
         }
     }
 
+    /// Whether tenant `t` has its `max_concurrency` attempts in flight.
+    pub(super) fn tenant_capped(&self, t: u32) -> bool {
+        let t = t as usize;
+        self.tenants[t].in_flight >= self.plan.tenants[t].max_concurrency
+    }
+
     fn queue_or_dispatch(&mut self, now: Time, slot: u32, i: usize) {
+        let capped = self.tenant_capped(self.calls.get(slot).tenant);
         let c = self.calls.get_mut(slot);
         let tenant = &self.plan.tenants[c.tenant as usize];
         let e = tenant.workflows[c.workflow as usize].chain[i].endpoint;
         let es = &mut self.endpoints[e.0 as usize];
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
-        if es.queue.is_empty() && es.in_flight < max {
-            self.dispatch(now, slot, i as u16);
+        if es.queue.is_empty() && es.in_flight < max && !capped {
+            self.dispatch(now, slot, i as u16, false);
         } else {
             c.set_state(CallState::Waiting);
             let w = Waiter {
                 slot,
                 epoch: c.epoch,
                 step: i as u16,
+                tenant: c.tenant,
             };
-            es.queue.push(tenant.class, w);
+            es.queue.push(tenant.class, tenant.weight, w);
+            self.shed(now, e);
             self.pump(now, e);
+        }
+    }
+
+    /// Sheds calls waiting for `e` beyond the router's `max_queue`.
+    fn shed(&mut self, now: Time, e: EndpointId) {
+        let Some(max_queue) = self.config.max_queue else {
+            return;
+        };
+        let calls = &self.calls;
+        let live = |w: &Waiter| {
+            let c = calls.get(w.slot);
+            c.epoch == w.epoch && c.state == CallState::Waiting
+        };
+        let victims = self.endpoints[e.0 as usize].queue.shed(live, max_queue as usize);
+        for w in victims {
+            let class = self.plan.tenants[w.tenant as usize].class;
+            self.audit(now, Some(w.slot), Some(e), AuditKind::Shed { class, max_queue });
+            self.fail(w.slot, FailReason::Shed);
+        }
+    }
+
+    /// Pumps every endpoint with calls waiting (a tenant fell below its
+    /// concurrency cap: its calls may wait anywhere).
+    fn pump_all(&mut self, now: Time) {
+        for i in 0..self.endpoints.len() {
+            if !self.endpoints[i].queue.is_empty() {
+                self.pump(now, EndpointId(i as u32));
+            }
         }
     }
 
@@ -146,15 +183,18 @@ impl Router {
     /// for them).
     pub(super) fn pump(&mut self, now: Time, e: EndpointId) {
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
+        // Calls of tenants at their cap, put back once the loop is over.
+        let mut aside = Vec::new();
         loop {
             let blocked = self.blocked(now, e).is_some();
             let es = &mut self.endpoints[e.0 as usize];
             if !blocked && es.in_flight >= max {
-                return;
+                break;
             }
-            let Some((_, w)) = es.queue.pop() else {
-                return;
+            let Some((class, entry)) = es.queue.pop() else {
+                break;
             };
+            let w = entry.2;
             let c = self.calls.get(w.slot);
             if c.epoch != w.epoch || c.state != CallState::Waiting {
                 continue;
@@ -164,14 +204,21 @@ impl Router {
                 self.route(now, w.slot);
             } else if now >= c.deadline {
                 self.fail(w.slot, FailReason::DeadlineUnreachable);
+            } else if self.tenant_capped(w.tenant) {
+                aside.push((class, entry));
             } else {
-                self.dispatch(now, w.slot, w.step);
+                self.dispatch(now, w.slot, w.step, false);
             }
+        }
+        let q = &mut self.endpoints[e.0 as usize].queue;
+        for (class, entry) in aside {
+            q.restore(class, entry);
         }
     }
 
-    /// Sends the call's next attempt to chain step `step`.
-    fn dispatch(&mut self, now: Time, slot: u32, step: u16) {
+    /// Sends the call's next attempt to chain step `step`; `hedge`: as a
+    /// second leg next to the one in flight.
+    pub(super) fn dispatch(&mut self, now: Time, slot: u32, step: u16, hedge: bool) {
         let c = self.calls.get(slot);
         let tp = &self.plan.tenants[c.tenant as usize];
         let Step { endpoint, tier, .. } = tp.workflows[c.workflow as usize].chain[step as usize];
@@ -201,10 +248,11 @@ impl Router {
             b.take(now, c.tokens);
         }
         es.in_flight += 1;
+        self.tenants[c.tenant as usize].in_flight += 1;
         c.attempts += 1;
         c.last_tier = tier;
         c.trigger = None;
-        c.live = Some(Live {
+        let leg = Some(Live {
             attempt,
             endpoint,
             step,
@@ -212,9 +260,19 @@ impl Router {
             started: now,
             probe,
         });
-        c.set_state(CallState::InFlight);
         let call = c.id;
-        self.calls_in_flight += 1;
+        if hedge {
+            c.hedge = leg;
+        } else {
+            c.live = leg;
+            c.set_state(CallState::InFlight);
+            self.calls_in_flight += 1;
+            let tp = &self.plan.tenants[c.tenant as usize];
+            if let Some(after) = tp.hedge_after.filter(|_| c.attempts < tp.retry.max_attempts) {
+                let epoch = c.epoch;
+                self.timers.set(now + after, TimerKind::Hedge { slot, epoch });
+            }
+        }
         self.attempts.insert(attempt, slot);
         let timeout = self.plan.endpoints[endpoint.0 as usize].attempt_timeout;
         self.timers.set_attempt(endpoint.0, now + timeout, attempt);
@@ -253,8 +311,14 @@ impl Router {
             });
         }
         self.attempts.remove(live.attempt);
-        self.calls.get_mut(slot).live = None;
-        self.calls_in_flight -= 1;
+        let t = self.calls.get(slot).tenant;
+        let was_capped = self.tenant_capped(t);
+        let ts = &mut self.tenants[t as usize];
+        ts.in_flight = ts.in_flight.saturating_sub(1);
+        let other = self.calls.get_mut(slot).drop_leg(live.attempt);
+        if other.is_none() {
+            self.calls_in_flight -= 1;
+        }
         let es = &mut self.endpoints[live.endpoint.0 as usize];
         es.in_flight = es.in_flight.saturating_sub(1);
         let transition = es.breaker.as_mut().and_then(|b| match ending {
@@ -272,6 +336,11 @@ impl Router {
         }
         match ending {
             Ending::Success => {
+                if let Some(other) = other {
+                    self.lose_hedge(slot, other);
+                    self.calls_in_flight -= 1;
+                }
+                self.account(slot, false);
                 self.actions.push_back(Action::Complete {
                     call,
                     attempt: live.attempt,
@@ -280,7 +349,19 @@ impl Router {
                 });
                 self.calls.release(slot);
             }
+            Ending::Failed(trigger) if other.is_some() => {
+                // The other leg is still out: the call waits for it.
+                let c = self.calls.get_mut(slot);
+                c.failures += 1;
+                c.trigger = Some(trigger);
+            }
             Ending::Failed(trigger) => self.after_failure(now, slot, live, trigger),
+        }
+        if let Some(other) = other.filter(|_| ending == Ending::Success) {
+            self.pump(now, other.endpoint);
+        }
+        if was_capped {
+            self.pump_all(now);
         }
         self.pump(now, live.endpoint);
     }
@@ -399,9 +480,28 @@ impl Router {
     }
 
     pub(super) fn fail(&mut self, slot: u32, reason: FailReason) {
+        self.account(slot, true);
         let call = self.calls.get(slot).id;
         self.actions.push_back(Action::Fail { call, reason });
         self.calls.release(slot);
+    }
+
+    /// Counts the end of the call in `slot` against its tenant's error
+    /// budget, raising the alerts a failure brings.
+    fn account(&mut self, slot: u32, failed: bool) {
+        let now = self.now;
+        let t = self.calls.get(slot).tenant as usize;
+        let Some(b) = self.tenants.get_mut(t).and_then(|t| t.budget.as_mut()) else {
+            return;
+        };
+        for (burn_rate_short, burn_rate_long, threshold) in b.record(now, failed, &self.config.budget) {
+            let kind = AuditKind::BudgetAlert {
+                burn_rate_short,
+                burn_rate_long,
+                threshold,
+            };
+            self.audit(now, Some(slot), None, kind);
+        }
     }
 
     fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {
@@ -424,9 +524,9 @@ impl Router {
             Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
                 attempts.get(attempt).is_some()
             }
-            Due::Timer(TimerKind::Retry { slot, epoch }) | Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
-                calls.get(slot).epoch == epoch
-            }
+            Due::Timer(TimerKind::Retry { slot, epoch })
+            | Due::Timer(TimerKind::SuspendLimit { slot, epoch })
+            | Due::Timer(TimerKind::Hedge { slot, epoch }) => calls.get(slot).epoch == epoch,
             Due::Timer(TimerKind::Deadline { slot, call }) => {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state != CallState::Free

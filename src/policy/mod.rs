@@ -9,10 +9,13 @@
 //!   [`Outcome`], [`Action`], [`AuditEvent`]);
 //! - `plan`: validation and the resolved, id-indexed configuration;
 //! - `router`: the call life cycle and the per-endpoint run-time state;
-//! - `queue`: per-endpoint, per-class waiting queues;
+//! - `queue`: per-endpoint, per-class waiting queues, weighted fair between
+//!   the tenants of a class, with load shedding;
 //! - `calls`: the slab of live calls and the attempt index;
 //! - `lifecycle`: routing, queueing, dispatch, failures, suspension;
+//! - `hedge`: second attempts for slow calls;
 //! - `breaker`: per-endpoint circuit breakers;
+//! - `budget`: per-tenant error budgets, burn rates and their alerts;
 //! - `limiter`: requests- and tokens-per-minute buckets;
 //! - `rng`: the router's seeded generator (jitter);
 //! - `timers`: the timer heap and the attempt-deadline FIFOs.
@@ -23,8 +26,10 @@
 //! as its only dependency. It never reads a clock; time comes in as `now`.
 
 mod breaker;
+mod budget;
 mod calls;
 mod config;
+mod hedge;
 mod lifecycle;
 mod limiter;
 mod plan;
@@ -37,10 +42,17 @@ mod types;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_budget;
+#[cfg(test)]
+mod tests_fair;
+#[cfg(test)]
+mod tests_hedge;
+#[cfg(test)]
 mod tests_props;
 #[cfg(test)]
 mod tests_resilience;
 
+pub use budget::{BudgetPolicy, BudgetStatus};
 pub use config::*;
 pub use router::Router;
 pub use types::*;

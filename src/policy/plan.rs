@@ -57,6 +57,12 @@ pub(crate) struct TenantPlan {
     pub latency_ceiling: Option<Span>,
     /// Whether degradations raise a notification.
     pub notify: bool,
+    /// Delay before a hedge leg, if the tenant hedges.
+    pub hedge_after: Option<Span>,
+    /// Fair-share weight inside the class (at least 1).
+    pub weight: u32,
+    /// Attempts in flight at once; `u32::MAX` for no cap.
+    pub max_concurrency: u32,
     /// Longest suspension.
     pub max_suspend: Span,
 }
@@ -112,6 +118,19 @@ impl Plan {
             });
         }
 
+        let budget = &config.budget;
+        for (f, span) in [
+            ("period", budget.period),
+            ("short_window", budget.short_window),
+            ("long_window", budget.long_window),
+        ] {
+            if span == Span::ZERO {
+                return Err(ConfigError::ZeroSpan {
+                    field: format!("budget.{f}"),
+                });
+            }
+        }
+
         let mut tenant_names = BTreeMap::new();
         let mut tenants = Vec::with_capacity(config.tenants.len());
         for (i, t) in config.tenants.iter().enumerate() {
@@ -156,6 +175,22 @@ impl Plan {
             }
             let field = |f: &str| format!("tenant {:?}: {f}", t.name);
             check_ratio(t.retry.jitter, &field("retry.jitter"))?;
+            if let Some(target) = t.availability_target
+                && !(target > 0.0 && target < 1.0)
+            {
+                return Err(ConfigError::RatioOutOfRange {
+                    field: field("availability_target"),
+                    value: format!("{target} (it must be above 0 and below 1)"),
+                });
+            }
+            if t.weight == 0 {
+                return Err(ConfigError::ZeroLimit { field: field("weight") });
+            }
+            if t.max_concurrency == Some(0) {
+                return Err(ConfigError::ZeroLimit {
+                    field: field("max_concurrency"),
+                });
+            }
             if t.latency_ceiling == Some(Span::ZERO) {
                 return Err(ConfigError::ZeroSpan {
                     field: field("latency_ceiling"),
@@ -195,6 +230,9 @@ impl Plan {
                 workflows,
                 latency_ceiling: t.latency_ceiling,
                 notify: t.notify_on_degradation,
+                hedge_after: t.hedge_after,
+                weight: t.weight,
+                max_concurrency: t.max_concurrency.unwrap_or(u32::MAX),
                 max_suspend: t.max_suspend,
             });
         }

@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 
 use super::breaker::Breaker;
+use super::budget::{Budget, BudgetStatus};
 use super::calls::{AttemptIndex, CallState, Calls};
 use super::config::{ConfigError, RouterConfig, Tier};
 use super::lifecycle::Ending;
@@ -34,7 +35,7 @@ use crate::time::Time;
 /// Methods come in four groups:
 /// - getters: [`config`](Router::config), [`tenant_id`](Router::tenant_id),
 ///   [`endpoint_id`](Router::endpoint_id), [`in_flight`](Router::in_flight),
-///   [`waiting`](Router::waiting);
+///   [`waiting`](Router::waiting), [`budget`](Router::budget);
 /// - inputs: [`submit`](Router::submit) a call,
 ///   [`on_outcome`](Router::on_outcome) of an attempt,
 ///   [`handle_timeout`](Router::handle_timeout) when the clock reaches
@@ -58,8 +59,17 @@ use crate::time::Time;
 /// - **Busy is not failed.** When the chosen step's endpoint is at its
 ///   `max_concurrency`, the call waits in the router's queue for that
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
-///   endpoint takes the oldest waiting call of the highest class (Gold, then
-///   Silver, then Bronze).
+///   endpoint takes a waiting call of the highest class (Gold, then
+///   Silver, then Bronze) that has one.
+/// - **Fair share.** Inside a class, tenants waiting for the same endpoint
+///   share its freed slots in proportion to their `weight` (weighted fair
+///   queuing; each tenant's calls stay in order). A tenant at its
+///   `max_concurrency` (attempts in flight over all endpoints) keeps its
+///   calls waiting while other tenants' calls pass them.
+/// - **Shedding.** With `max_queue` set, when more calls than that wait for
+///   one endpoint, the newest call of the lowest class waiting there fails
+///   with [`FailReason::Shed`] and an
+///   [`AuditKind::Shed`](super::AuditKind::Shed) event.
 /// - **Unavailable is skipped.** A step is skipped (without spending an
 ///   attempt) while its endpoint cannot take the call: it answered 429 less
 ///   than `retry_after` ago, its circuit breaker is open (or half-open with
@@ -83,6 +93,14 @@ use crate::time::Time;
 /// - **Latency ceiling.** A tenant's `latency_ceiling` is a per-attempt
 ///   limit: the attempt is cancelled and the call falls back to the next
 ///   step (trigger [`Trigger::SlowAttempt`]); the breaker counts it failed.
+/// - **Hedging.** For a tenant with `hedge_after`, an attempt still
+///   unanswered after that long gets a second leg on the next step of the
+///   chain that can take it at once (another endpoint, a free slot, not
+///   blocked; never queued, never a suspend step), if the call has attempts
+///   left (trigger [`Trigger::Hedge`]). The first success wins:
+///   [`Action::Cancel`] for the other leg, then [`Action::Complete`]. A
+///   failed leg does not fail the call while the other is out; when both
+///   fail, the call retries as after any failure.
 /// - **Failures.** A 5xx, a connection error, a 429 and an attempt timeout
 ///   all fail the attempt. At the endpoint's `attempt_timeout` the router
 ///   emits [`Action::Cancel`] and frees the slot. With attempts left, the next
@@ -97,6 +115,15 @@ use crate::time::Time;
 /// - **Constraints.** Chain steps at tiers the tenant (or the workflow's
 ///   override) does not allow, or on endpoints outside the tenant's
 ///   regions, are removed when the router is built.
+/// - **Error budgets.** For a tenant with an `availability_target`, every
+///   call that ends counts (served, or failed for any reason) at the
+///   instant it ends. Burn rates are failure ratios over the budget's short
+///   and long windows divided by `1 - target`; when a failure brings both
+///   to an alert threshold, the router emits
+///   [`AuditKind::BudgetAlert`](super::AuditKind::BudgetAlert), at most once
+///   per threshold per short window. Counts live in fixed rings of time
+///   buckets (windows are measured in whole buckets: 1/360 of the longer
+///   window, 1/720 of the period), so memory does not grow.
 /// - **Audit.** Whenever an attempt is dispatched on a different tier than
 ///   the call's previous attempt (for the first attempt: than the chain's
 ///   first step), the router emits
@@ -128,6 +155,8 @@ use crate::time::Time;
 ///         ..Default::default()
 ///     }],
 ///     seed: 0,
+///     budget: Default::default(),
+///     max_queue: None,
 ///     breaker: None,
 /// };
 /// let mut router = Router::new(config)?;
@@ -193,6 +222,10 @@ pub(super) struct EndpointState {
 pub(super) struct TenantState {
     /// Tier of the tenant's latest dispatch (for degradation notices).
     pub(super) last_tier: Tier,
+    /// Error-budget accounting, for tenants with an availability target.
+    pub(super) budget: Option<Budget>,
+    /// The tenant's attempts in flight, over all endpoints.
+    pub(super) in_flight: u32,
 }
 
 impl Router {
@@ -213,7 +246,14 @@ impl Router {
         Ok(Router {
             endpoints,
             suspended: Vec::new(),
-            tenants: (0..plan.tenants.len()).map(|_| TenantState::default()).collect(),
+            tenants: config
+                .tenants
+                .iter()
+                .map(|t| TenantState {
+                    budget: t.availability_target.map(|a| Budget::new(a, &config.budget)),
+                    ..TenantState::default()
+                })
+                .collect(),
             rng: SplitMix64::new(config.seed),
             now: Time::ZERO,
             timers: Timers::new(n),
@@ -258,6 +298,14 @@ impl Router {
         self.calls.live() - self.calls_in_flight
     }
 
+    /// The error budget of `tenant` as of the latest instant the router was
+    /// given; `None` for an unknown tenant or one without an
+    /// `availability_target`.
+    pub fn budget(&self, tenant: TenantId) -> Option<BudgetStatus> {
+        let b = self.tenants.get(tenant.0 as usize)?.budget.as_ref()?;
+        Some(b.status(self.now, &self.config.budget))
+    }
+
     /// Accepts a call and routes it; its decisions are available from
     /// [`poll_action`](Router::poll_action) right away. A call naming an
     /// unknown tenant or workflow fails with [`FailReason::InvalidRequest`].
@@ -286,6 +334,7 @@ impl Router {
         c.last_tier = first_tier;
         c.trigger = None;
         c.live = None;
+        c.hedge = None;
         c.tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
         if let Some(d) = request.deadline {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
@@ -302,7 +351,7 @@ impl Router {
         let Some(slot) = self.attempts.get(attempt) else {
             return;
         };
-        let Some(live) = self.calls.get(slot).live.filter(|l| l.attempt == attempt) else {
+        let Some(live) = self.calls.get(slot).leg(attempt) else {
             return;
         };
         let ending = match outcome {
@@ -342,7 +391,7 @@ impl Router {
                         continue;
                     };
                     let c = self.calls.get(slot);
-                    let Some(live) = c.live.filter(|l| l.attempt == attempt) else {
+                    let Some(live) = c.leg(attempt) else {
                         continue;
                     };
                     self.attempt_over(now, slot, live, Ending::Failed(trigger), true);
@@ -363,6 +412,7 @@ impl Router {
                         self.fail(slot, FailReason::DeadlineUnreachable);
                     }
                 }
+                Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
                 Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
                     let c = self.calls.get(slot);
                     if c.epoch == epoch && c.state == CallState::Suspended {
@@ -429,9 +479,13 @@ impl Router {
         let mut per_endpoint = vec![0u32; self.endpoints.len()];
         let (mut held, mut flying) = (0usize, 0usize);
         for (_, c) in self.calls.iter() {
-            if let Some(l) = c.live {
+            for l in [c.live, c.hedge].into_iter().flatten() {
                 per_endpoint[l.endpoint.0 as usize] += 1;
             }
+            assert!(
+                c.hedge.is_none() || c.live.is_some(),
+                "hedge leg without a first leg; {context}"
+            );
             match c.state {
                 CallState::Free => {}
                 CallState::InFlight => flying += 1,
@@ -448,6 +502,9 @@ impl Router {
                 continue;
             }
             for w in es.queue.iter() {
+                if self.tenant_capped(w.tenant) {
+                    continue;
+                }
                 let c = self.calls.get(w.slot);
                 let live = c.epoch == w.epoch && c.state == CallState::Waiting;
                 assert!(

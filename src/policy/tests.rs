@@ -51,6 +51,8 @@ impl Harness {
             endpoints,
             tenants,
             seed: 0,
+            budget: Default::default(),
+            max_queue: None,
             breaker: None,
         })
     }
@@ -450,6 +452,8 @@ fn config_error(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> C
         endpoints,
         tenants,
         seed: 0,
+        budget: Default::default(),
+        max_queue: None,
         breaker: None,
     }) {
         Err(e) => e,

@@ -1,19 +1,56 @@
-//! Property tests over random call / outcome / timeout sequences, with the
-//! cases drawn from a seeded generator (the package has no property-testing
-//! dependency): on failure the message names the seed to replay.
+//! Property tests (proptest) over call / outcome / timeout sequences.
 //!
-//! Properties: every call ends exactly once; the router's bookkeeping agrees
-//! with the driver's; no free, usable endpoint is left idle while a call
-//! waits for it (so a lower class never goes while a higher one waits for a
-//! free endpoint); dispatches never go to an open breaker (checked by a
-//! debug assertion in the router); the same inputs give the same outputs.
+//! Properties: every call ends exactly once (Complete or Fail; a suspended
+//! call that resumes still ends once); the router's bookkeeping agrees with
+//! the driver's; no free, usable endpoint is left idle while a call waits
+//! for it (so a lower class never goes while a higher one waits for a free
+//! endpoint); dispatches never go to an open breaker except as allowed
+//! half-open probes (a debug assertion in the router, active in tests); the
+//! same inputs give the same outputs.
 
 use std::collections::BTreeMap;
 
-use super::rng::SplitMix64;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+
 use super::tests::{endpoint, tenant};
 use super::*;
 use crate::time::{Span, Time};
+
+/// One driver input.
+#[derive(Clone, Debug)]
+enum Op {
+    /// Submit a call of tenant `tenant` (mod 4), with a deadline this many
+    /// ms ahead if any.
+    Submit { tenant: u32, deadline_ms: Option<u64> },
+    /// Report an outcome for outstanding attempt `index` (mod count).
+    Answer { index: usize, outcome: Outcome },
+    /// Move the clock forward and fire due timers.
+    Advance { ms: u64 },
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        3 => Just(Outcome::Success),
+        1 => Just(Outcome::ServerError),
+        1 => Just(Outcome::ConnectionError),
+        1 => (0u64..300).prop_map(|ms| Outcome::RateLimited { retry_after: Span::from_millis(ms) }),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u32..4, prop::option::weighted(0.33, 50u64..2_050))
+            .prop_map(|(tenant, deadline_ms)| Op::Submit { tenant, deadline_ms }),
+        4 => (any::<usize>(), outcome()).prop_map(|(index, outcome)| Op::Answer { index, outcome }),
+        2 => (0u64..400).prop_map(|ms| Op::Advance { ms }),
+    ]
+}
+
+fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
+    prop::collection::vec(op(), 0..max)
+}
 
 fn config(seed: u64) -> RouterConfig {
     let mut a = endpoint("a", Some(2), 1_000);
@@ -25,16 +62,25 @@ fn config(seed: u64) -> RouterConfig {
     gold.max_suspend = Span::from_secs(3);
     gold.latency_ceiling = Some(Span::from_millis(700));
     gold.notify_on_degradation = true;
+    gold.hedge_after = Some(Span::from_millis(250));
+    gold.availability_target = Some(0.99);
     let mut silver = tenant("silver", SlaClass::Silver, &[("a", 0), ("c", 2)]);
     silver.requires_consent = vec![Tier(2)];
     silver.max_suspend = Span::from_secs(2);
+    silver.hedge_after = Some(Span::from_millis(300));
     let mut bronze = tenant("bronze", SlaClass::Bronze, &[("b", 0), ("c", 1), ("a", 2)]);
     bronze.retry.backoff = Span::from_millis(20);
     bronze.retry.jitter = 0.5;
+    bronze.max_concurrency = Some(2);
+    let mut silver2 = tenant("silver2", SlaClass::Silver, &[("a", 0), ("b", 1)]);
+    silver2.weight = 3;
+    silver2.max_concurrency = Some(1);
     RouterConfig {
         endpoints: vec![a, b, c, s],
-        tenants: vec![gold, silver, bronze],
+        tenants: vec![gold, silver, bronze, silver2],
         seed,
+        budget: Default::default(),
+        max_queue: Some(4),
         breaker: Some(BreakerPolicy {
             window: Span::from_secs(2),
             min_requests: 3,
@@ -47,100 +93,149 @@ fn config(seed: u64) -> RouterConfig {
     }
 }
 
-/// Runs one random case; returns everything the router emitted.
-fn run(seed: u64, steps: usize) -> (Vec<Action>, Vec<AuditEvent>) {
-    let mut rng = SplitMix64::new(seed);
-    let mut router = Router::new(config(seed)).expect("valid config");
-    let mut now = Time::ZERO;
-    let mut out: Vec<(AttemptId, EndpointId)> = Vec::new();
-    let mut ended: BTreeMap<CallId, u32> = BTreeMap::new();
-    let mut submitted = 0u64;
-    let (mut actions, mut events) = (Vec::new(), Vec::new());
-    let mut drain = |router: &mut Router, out: &mut Vec<(AttemptId, EndpointId)>| {
-        while let Some(a) = router.poll_action() {
+/// What a run emitted, in order.
+type Trace = (Vec<Action>, Vec<AuditEvent>);
+
+/// The driver's side of a run.
+struct Driver {
+    router: Router,
+    now: Time,
+    out: Vec<AttemptId>,
+    ended: BTreeMap<CallId, u32>,
+    submitted: u64,
+    trace: Trace,
+}
+
+impl Driver {
+    fn drain(&mut self) {
+        while let Some(a) = self.router.poll_action() {
             match a {
-                Action::Dispatch { attempt, endpoint, .. } => out.push((attempt, endpoint)),
-                Action::Cancel { attempt, .. } => out.retain(|&(x, _)| x != attempt),
+                Action::Dispatch { attempt, .. } => self.out.push(attempt),
+                Action::Cancel { attempt, .. } => self.out.retain(|&x| x != attempt),
                 Action::Complete { call, .. } | Action::Fail { call, .. } => {
-                    *ended.entry(call).or_default() += 1;
+                    *self.ended.entry(call).or_default() += 1;
                 }
                 Action::Suspend { .. } | Action::Resume { .. } => {}
             }
-            actions.push(a);
+            self.trace.0.push(a);
         }
-        while let Some(e) = router.poll_event() {
-            events.push(e);
+        while let Some(e) = self.router.poll_event() {
+            self.trace.1.push(e);
         }
-        router.check_invariants(&seed_msg(seed));
-    };
-    let pick = |rng: &mut SplitMix64, n: usize| (rng.next_u64() % n as u64) as usize;
-    for step in 0..steps + 400 {
-        let finishing = step >= steps;
-        let r = pick(&mut rng, 10);
-        if !finishing && r < 4 {
-            let deadline = (pick(&mut rng, 3) == 0).then(|| now + Span::from_millis(50 + rng.next_u64() % 2_000));
-            router.submit(
-                now,
-                CallRequest {
-                    tenant: TenantId(pick(&mut rng, 3) as u32),
+        self.router.check_invariants("property run");
+        if let Some(t) = self.router.poll_timeout() {
+            assert!(t >= self.now, "stale timeout {t:?} at {:?}", self.now);
+        }
+    }
+
+    fn apply(&mut self, op: &Op) {
+        match *op {
+            Op::Submit { tenant, deadline_ms } => {
+                let deadline = deadline_ms.map(|d| self.now + Span::from_millis(d));
+                let request = CallRequest {
+                    tenant: TenantId(tenant % 4),
                     workflow: WorkflowId(0),
                     input_tokens: 100,
                     output_tokens: 50,
                     deadline,
-                },
-            );
-            submitted += 1;
-        } else if !out.is_empty() && (r < 8 || finishing) {
-            let (attempt, _) = out.remove(pick(&mut rng, out.len()));
-            let outcome = match pick(&mut rng, if finishing { 1 } else { 6 }) {
-                0..=2 => Outcome::Success,
-                3 => Outcome::ServerError,
-                4 => Outcome::ConnectionError,
-                _ => Outcome::RateLimited {
-                    retry_after: Span::from_millis(rng.next_u64() % 300),
-                },
-            };
-            router.on_outcome(now, attempt, outcome);
-        } else {
-            let jump = if finishing {
-                router.poll_timeout().unwrap_or(now)
-            } else {
-                now + Span::from_millis(rng.next_u64() % 400)
-            };
-            now = now.max(jump);
-            router.handle_timeout(now);
-            // An extra handle_timeout at the same instant is a no-op.
-            drain(&mut router, &mut out);
-            router.handle_timeout(now);
-            assert!(router.poll_action().is_none(), "{}", seed_msg(seed));
+                };
+                self.router.submit(self.now, request);
+                self.submitted += 1;
+            }
+            Op::Answer { index, outcome } => {
+                if self.out.is_empty() {
+                    return;
+                }
+                let attempt = self.out.remove(index % self.out.len());
+                self.router.on_outcome(self.now, attempt, outcome);
+            }
+            Op::Advance { ms } => {
+                self.now += Span::from_millis(ms);
+                self.router.handle_timeout(self.now);
+                self.drain();
+                // A repeated handle_timeout at the same instant is a no-op.
+                self.router.handle_timeout(self.now);
+                assert!(self.router.poll_action().is_none(), "repeated handle_timeout acted");
+            }
         }
-        drain(&mut router, &mut out);
-        if let Some(t) = router.poll_timeout() {
-            assert!(t >= now || finishing, "stale timeout; {}", seed_msg(seed));
+        self.drain();
+    }
+
+    /// Answers everything with success and runs the timers until every call
+    /// has ended.
+    fn finish(&mut self) {
+        for _ in 0..100_000 {
+            if !self.out.is_empty() {
+                let attempt = self.out.remove(0);
+                self.router.on_outcome(self.now, attempt, Outcome::Success);
+            } else if let Some(t) = self.router.poll_timeout() {
+                self.now = self.now.max(t);
+                self.router.handle_timeout(self.now);
+            } else {
+                break;
+            }
+            self.drain();
         }
     }
-    let msg = seed_msg(seed);
-    assert!(out.is_empty(), "attempts left after draining; {msg}");
-    assert_eq!(router.waiting(), 0, "{msg}");
-    assert_eq!(ended.len() as u64, submitted, "every call ends; {msg}");
-    assert!(ended.values().all(|&n| n == 1), "ends exactly once; {msg}");
-    (actions, events)
 }
 
-fn seed_msg(seed: u64) -> String {
-    format!("replay with seed {seed}")
+/// Runs `ops` on a fresh router seeded with `seed`, drives every call to its
+/// end and checks the end-of-run properties; returns what the router emitted.
+fn run(config: RouterConfig, ops: &[Op]) -> Trace {
+    let mut d = Driver {
+        router: Router::new(config).expect("valid config"),
+        now: Time::ZERO,
+        out: Vec::new(),
+        ended: BTreeMap::new(),
+        submitted: 0,
+        trace: (Vec::new(), Vec::new()),
+    };
+    for op in ops {
+        d.apply(op);
+    }
+    d.finish();
+    assert!(d.out.is_empty(), "attempts left after draining");
+    assert_eq!(d.router.waiting(), 0, "calls left waiting");
+    assert_eq!(d.ended.len() as u64, d.submitted, "every call ends");
+    assert!(d.ended.values().all(|&n| n == 1), "every call ends exactly once");
+    d.trace
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_sequences_keep_every_invariant(seed in any::<u64>(), ops in ops(300)) {
+        run(config(seed), &ops);
+    }
+
+    #[test]
+    fn same_inputs_same_outputs(seed in any::<u64>(), ops in ops(300)) {
+        prop_assert_eq!(run(config(seed), &ops), run(config(seed), &ops));
+    }
+}
+
+/// The generated cases reach the interesting paths, so the properties are
+/// not vacuous: breakers open and close, calls suspend, resume, miss
+/// their deadlines, hedge and are shed.
 #[test]
-fn random_sequences_keep_every_invariant() {
-    let mut seen = [false; 5];
-    for seed in 0..200 {
-        let (actions, events) = run(seed, 300);
+fn generated_cases_reach_every_path() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = (any::<u64>(), ops(300));
+    let mut seen = [false; 7];
+    for _ in 0..150 {
+        let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
+        let (actions, events) = run(config(seed), &ops);
         for e in &events {
             match e.kind {
                 AuditKind::Breaker { to, .. } => seen[usize::from(to == BreakerState::Closed)] = true,
                 AuditKind::Suspended { .. } => seen[2] = true,
                 AuditKind::Resumed => seen[3] = true,
+                AuditKind::TierChange {
+                    trigger: Trigger::Hedge,
+                    ..
+                } => seen[5] = true,
+                AuditKind::Shed { .. } => seen[6] = true,
                 _ => {}
             }
         }
@@ -154,13 +249,8 @@ fn random_sequences_keep_every_invariant() {
             )
         });
     }
-    // The cases reach the interesting paths, so the checks are not vacuous.
-    assert_eq!(seen, [true; 5], "breaker open/closed, suspend, resume, deadline");
-}
-
-#[test]
-fn same_inputs_same_outputs() {
-    for seed in [3, 17, 99] {
-        assert_eq!(run(seed, 400), run(seed, 400), "{}", seed_msg(seed));
-    }
+    assert_eq!(
+        seen, [true; 7],
+        "breaker open/closed, suspend, resume, deadline, hedge, shed"
+    );
 }

@@ -20,6 +20,8 @@ fn with_breaker(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> H
         endpoints,
         tenants,
         seed: 0,
+        budget: Default::default(),
+        max_queue: None,
         breaker: Some(breaker(2)),
     })
 }
@@ -74,6 +76,8 @@ fn tier_four_suspends_and_resumes_when_the_primary_recovers() {
         endpoints: vec![endpoint("a", None, 10_000), endpoint("s", None, 10_000)],
         tenants: vec![tenant("t", SlaClass::Gold, &[("a", 0), ("s", 4)])],
         seed: 0,
+        budget: Default::default(),
+        max_queue: None,
         breaker: Some(breaker(1)),
     });
     let (call, _) = h.submit(ms(0), "t");
@@ -181,6 +185,8 @@ fn residency_allowed_tiers_and_workflow_overrides_filter_the_chain() {
         endpoints: vec![endpoint("b", None, 10)],
         tenants: vec![t],
         seed: 0,
+        budget: Default::default(),
+        max_queue: None,
         breaker: None,
     })
     .err();
@@ -287,6 +293,8 @@ fn jitter_is_seeded_and_bounded() {
             endpoints: vec![endpoint("a", None, 10_000)],
             tenants: vec![t],
             seed,
+            budget: Default::default(),
+            max_queue: None,
             breaker: None,
         });
         h.submit(ms(0), "t");

@@ -52,6 +52,14 @@ pub(crate) enum TimerKind {
         /// The attempt.
         attempt: AttemptId,
     },
+    /// A call's first leg reached its tenant's `hedge_after`: send a
+    /// second attempt if it is still unanswered.
+    Hedge {
+        /// Call slot.
+        slot: u32,
+        /// The slot's epoch when the timer was set.
+        epoch: u32,
+    },
     /// A suspended call reached its tenant's `max_suspend`.
     SuspendLimit {
         /// Call slot.

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::Tier;
+use super::config::{SlaClass, Tier};
 use crate::time::{Span, Time};
 
 /// Dense index of an endpoint in [`RouterConfig::endpoints`](super::RouterConfig).
@@ -85,6 +85,9 @@ pub enum FailReason {
     InvalidRequest,
     /// The call stayed suspended longer than the tenant's `max_suspend`.
     SuspendedTooLong,
+    /// Load shedding: the router's queue for the call's endpoint held more
+    /// than `max_queue` calls and this was the newest of the lowest class.
+    Shed,
 }
 
 /// A decision the driver must carry out.
@@ -195,7 +198,7 @@ pub enum BreakerState {
 }
 
 /// Something an operator would want in the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AuditKind {
     /// A call moved from one tier to another between attempts.
@@ -233,10 +236,32 @@ pub enum AuditKind {
         /// The worse tier.
         to: Tier,
     },
+    /// A waiting call was shed (failed with
+    /// [`FailReason::Shed`]): the router's queue for `endpoint` held more
+    /// than `max_queue` calls, and it was the newest of the lowest class
+    /// waiting there.
+    Shed {
+        /// The class of the shed call.
+        class: SlaClass,
+        /// The queue bound that was exceeded.
+        max_queue: u32,
+    },
+    /// The tenant's error budget burns fast: over both the short and the
+    /// long window of [`BudgetPolicy`](super::BudgetPolicy) the burn rate
+    /// reached `threshold` (raised at most once per threshold per short
+    /// window; call and workflow are those of the failure that raised it).
+    BudgetAlert {
+        /// Burn rate over the short window.
+        burn_rate_short: f64,
+        /// Burn rate over the long window.
+        burn_rate_long: f64,
+        /// The alert threshold reached.
+        threshold: f64,
+    },
 }
 
 /// One audit record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// When the router decided it.
     pub at: Time,

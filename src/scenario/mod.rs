@@ -149,9 +149,15 @@ impl Scenario {
                     notify_on_degradation: t.notify_on_degradation,
                     latency_ceiling: t.latency_ceiling,
                     max_suspend: t.max_suspend,
+                    hedge_after: Default::default(),
+                    availability_target: Default::default(),
+                    weight: 1,
+                    max_concurrency: Default::default(),
                 })
                 .collect(),
             seed: self.simulation.seed,
+            budget: Default::default(),
+            max_queue: Default::default(),
             breaker: self.router.breaker.clone(),
         }
     }

@@ -1,0 +1,68 @@
+//! Hedging: a second attempt for a call whose first one is slow to answer.
+//!
+//! When a tenant has `hedge_after`, every (non-hedge) dispatch arms a timer;
+//! if the attempt is still out when it fires and the call has attempts
+//! left, a second leg goes to the next eligible step of the chain. The
+//! first success wins and the other leg is cancelled (`lifecycle`); a failed
+//! leg leaves the call waiting for the other one.
+
+use super::calls::{CallState, Live};
+use super::router::Router;
+use super::types::{Action, Trigger};
+use crate::time::Time;
+
+impl Router {
+    /// The hedge timer of the call in `slot` fired: sends the second leg if
+    /// the call still waits for its only attempt and a step can take it now.
+    pub(super) fn hedge(&mut self, now: Time, slot: u32, epoch: u32) {
+        let c = self.calls.get(slot);
+        if c.epoch != epoch || c.state != CallState::InFlight || c.hedge.is_some() || now >= c.deadline {
+            return;
+        }
+        let Some(live) = c.live else {
+            return;
+        };
+        let tp = &self.plan.tenants[c.tenant as usize];
+        if c.attempts >= tp.retry.max_attempts || self.tenant_capped(c.tenant) {
+            return;
+        }
+        let chain = &tp.workflows[c.workflow as usize].chain;
+        let n = chain.len();
+        let tokens = c.tokens;
+        let pick = (1..n).map(|k| (live.step as usize + k) % n).find(|&i| {
+            let step = chain[i];
+            let e = step.endpoint;
+            let es = &self.endpoints[e.0 as usize];
+            !step.suspend
+                && e != live.endpoint
+                && es.queue.is_empty()
+                && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency
+                && self.blocked(now, e).is_none()
+                && self.limits_ready(now, e, tokens) <= now
+        });
+        if let Some(i) = pick {
+            self.calls.get_mut(slot).trigger = Some(Trigger::Hedge);
+            self.dispatch(now, slot, i as u16, true);
+        }
+    }
+
+    /// Cancels `leg`, the losing leg of a call another leg just served.
+    pub(super) fn lose_hedge(&mut self, slot: u32, leg: Live) {
+        let call = self.calls.get(slot).id;
+        self.actions.push_back(Action::Cancel {
+            call,
+            attempt: leg.attempt,
+        });
+        self.attempts.remove(leg.attempt);
+        let c = self.calls.get_mut(slot);
+        c.live = None;
+        c.hedge = None;
+        let t = &mut self.tenants[c.tenant as usize];
+        t.in_flight = t.in_flight.saturating_sub(1);
+        let es = &mut self.endpoints[leg.endpoint.0 as usize];
+        es.in_flight = es.in_flight.saturating_sub(1);
+        if let Some(b) = es.breaker.as_mut() {
+            b.on_abandon(leg.probe);
+        }
+    }
+}
