@@ -8,9 +8,13 @@
 //! ground truth (whether an endpoint is "really" down).
 
 mod endpoint;
+mod trace;
 mod workload;
 mod world;
 
 pub use endpoint::{Admission, EndpointSim, Incident, ServiceTime};
+pub use trace::{
+    Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,
+};
 pub use workload::{Source, Tokens};
 pub use world::{RunStats, World};
