@@ -24,8 +24,8 @@
 //! - [`TraceFormat::Generic`], JSONL: one object per line with the same keys;
 //!   `timestamp` is a string in the CSV grammar or a JSON number of seconds
 //!   (a fractional JSON number is taken at its shortest decimal form, exact up
-//!   to 15 significant digits: write a string for more). Unknown keys are
-//!   refused. A generic trace is JSONL when its first non-blank byte is `{`.
+//!   to 15 significant digits, exponents refused: write a string for more).
+//!   Unknown keys are refused. A generic trace is JSONL when its first non-blank byte is `{`.
 //! - [`TraceFormat::Azure`]: the Azure LLM inference trace, CSV with
 //!   `TIMESTAMP,ContextTokens,GeneratedTokens`, timestamps as
 //!   `2023-11-16 18:15:46.6805900` (no time zone; read as a civil time).
@@ -53,6 +53,20 @@
 //!    is longer than the period). A trace whose records are all at one
 //!    instant cannot be looped. Each lap re-reads the file, so memory stays
 //!    constant.
+//!
+//! [`TraceReader`] and [`Replay`] are `Send`, so each replication can own one.
+//!
+//! ```
+//! # use slaplan::model::{ReplayRules, TraceFormat, TraceReader};
+//! # use slaplan::time::Span;
+//! let trace = "timestamp,tenant,input_tokens,output_tokens\n10,acme,100,20\n10.5,,300,40\n";
+//! let reader = TraceReader::from_bytes("inline.csv", trace.as_bytes().to_vec(), TraceFormat::Generic)?;
+//! let rules = ReplayRules { time_scale: 2.0, ..ReplayRules::default() };
+//! let calls: Vec<_> = rules.apply(reader)?.collect::<Result<_, _>>()?;
+//! assert_eq!(calls[1].record.at, Span::from_millis(250));
+//! assert_eq!(calls[1].record.tenant.as_deref(), Some("trace"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod error;
 mod field;

@@ -47,7 +47,7 @@ enum Origin {
 /// The input, line by line. Lines are counted here rather than by the `csv`
 /// crate, whose line numbers drift on CRLF files and after blank lines.
 struct Lines {
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
     line: u64,
 }
@@ -148,7 +148,7 @@ impl TraceReader {
     }
 
     fn start(file: String, origin: Origin, format: TraceFormat) -> Result<TraceReader, TraceError> {
-        let mut input: Box<dyn BufRead> = match &origin {
+        let mut input: Box<dyn BufRead + Send> = match &origin {
             Origin::File(path) => match File::open(path) {
                 Ok(f) => Box::new(BufReader::with_capacity(BUFFER, f)),
                 Err(source) => return Err(TraceError::Open { file, source }),

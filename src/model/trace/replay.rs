@@ -45,7 +45,7 @@ pub struct ReplayedRecord {
     /// replay offset.
     pub record: TraceRecord,
     /// Which pass over the trace (0 for the first).
-    pub lap: u32,
+    pub lap: u64,
 }
 
 /// A trace replayed under [`ReplayRules`]: yields records sorted by offset.
@@ -55,7 +55,7 @@ pub struct Replay {
     workflow: String,
     scale_ppb: u128,
     period: Option<Span>,
-    lap: u32,
+    lap: u64,
     lap_length: Option<u64>,
     shift: u64,
     last_scaled: u64,
@@ -124,7 +124,7 @@ impl Replay {
         let Some(lap) = self.lap.checked_add(1) else {
             return Ok(false);
         };
-        match u64::from(lap).checked_mul(length) {
+        match lap.checked_mul(length) {
             Some(shift) if shift < period.as_nanos() => {
                 self.reader = self.reader.rewind()?;
                 self.lap = lap;

@@ -364,3 +364,10 @@ fn quoted_csv_fields_may_hold_commas_and_quotes() {
         "t.csv:2: field record: expected comma-separated fields, each quoted field closed on its line, got \"\\\"1,1,1\""
     );
 }
+
+#[test]
+fn readers_and_replays_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<TraceReader>();
+    assert_send::<Replay>();
+}
