@@ -17,7 +17,7 @@
 //!   `input_tokens`, `output_tokens` and optionally `tenant`, `workflow`,
 //!   `task`, `session`, in any order (unknown or repeated columns are refused),
 //!   e.g. `timestamp,tenant,workflow,input_tokens,output_tokens,task,session`.
-//!   `timestamp` is a time in seconds from any origin, as a decimal number
+//!   `timestamp` is a non-negative time in seconds from any origin, as a decimal number
 //!   (`12.5`) or as a duration with a unit (`"1.5s"`, `"800ms"`, `"250us"`,
 //!   `"7ns"`, `"2m"`, `"1h"`, `"1d"`); at most nanosecond resolution. An
 //!   empty text field means "not given".
@@ -33,7 +33,8 @@
 //!   (milliseconds), `input_length`, `output_length`; `hash_ids` and other
 //!   keys are ignored.
 //!
-//! Blank JSONL lines are skipped. Offsets are relative to the first record's
+//! Files are UTF-8 (a leading byte-order mark is skipped), one record per
+//! line with `\n` or `\r\n` endings; blank lines are skipped and counted. Offsets are relative to the first record's
 //! timestamp. Records must be sorted by time; ties keep file order; a
 //! timestamp earlier than the previous one is an error. The first error ends
 //! the stream.

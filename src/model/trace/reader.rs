@@ -15,6 +15,8 @@ use super::{TraceFormat, TraceRecord};
 use crate::time::Span;
 
 const BUFFER: usize = 64 * 1024;
+/// A UTF-8 byte-order mark, skipped at the start of a file.
+const BOM: &str = "\u{feff}";
 const EXPECT_TIME: &str = "a time in seconds such as 12.5, or a duration such as \"1.5s\" or \"800ms\"";
 const EXPECT_DATETIME: &str = "a date-time such as \"2023-11-16 18:15:46.6805900\"";
 const EXPECT_MILLIS: &str = "a non-negative number of milliseconds";
@@ -165,6 +167,7 @@ impl TraceReader {
                     field: "record".into(),
                     source,
                 })?;
+                let head = head.strip_prefix(BOM.as_bytes()).unwrap_or(head);
                 head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
             }
         };
@@ -317,6 +320,11 @@ impl Lines {
                 expected: "UTF-8 text".into(),
                 got: shown(&String::from_utf8_lossy(&self.buf[..end])),
             })?;
+            let text = if self.line == 1 {
+                text.strip_prefix(BOM).unwrap_or(text)
+            } else {
+                text
+            };
             return Ok(Some((self.line, text)));
         }
     }

@@ -371,3 +371,16 @@ fn readers_and_replays_can_move_to_another_thread() {
     assert_send::<TraceReader>();
     assert_send::<Replay>();
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let csv = "\u{feff}timestamp,input_tokens,output_tokens\n1,2,3\n";
+    let jsonl = "\u{feff}{\"timestamp\": 1, \"input_tokens\": 2, \"output_tokens\": 3}\n";
+    for text in [csv, jsonl] {
+        let records: Vec<_> = TraceReader::from_bytes("t", text.as_bytes().to_vec(), TraceFormat::Generic)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!((records.len(), records[0].input_tokens), (1, 2), "{text}");
+    }
+}
