@@ -10,11 +10,15 @@
 mod arrivals;
 mod endpoint;
 mod task;
+mod trace;
 mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
 pub use endpoint::{Admission, EndpointSim, Incident, ServiceTime};
 pub use task::{AgentId, Effect, Tasks};
+pub use trace::{
+    Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,
+};
 pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, WorkPlan};
 pub use world::{RunStats, World};

@@ -6,3 +6,4 @@ mod queueing;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
+mod trace_replay;

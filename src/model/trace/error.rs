@@ -1,0 +1,103 @@
+//! The one error type of trace reading: each variant is a sentence naming the
+//! file, the 1-based line and the field, and what was expected there.
+
+use std::io;
+
+/// Why a trace could not be read. Except for [`TraceError::Open`], every
+/// variant names the file, the 1-based line and the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The file could not be opened.
+    #[error("{file}: cannot open the trace: {source}")]
+    Open {
+        /// The trace file.
+        file: String,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading failed part-way (an I/O error, not a content error).
+    #[error("{file}:{line}: field {field}: cannot read the trace: {source}")]
+    Read {
+        /// The trace file.
+        file: String,
+        /// The 1-based line being read.
+        line: u64,
+        /// Always `record`: the whole line.
+        field: String,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// A field (or the whole record, or the header) is malformed.
+    #[error("{file}:{line}: field {field}: expected {expected}, got {got}")]
+    Field {
+        /// The trace file.
+        file: String,
+        /// The 1-based line.
+        line: u64,
+        /// The field's name (`record` for the whole line, `header` for the header).
+        field: String,
+        /// What the field must hold.
+        expected: String,
+        /// What it held, quoted and shortened.
+        got: String,
+    },
+    /// A required field is absent or empty.
+    #[error("{file}:{line}: field {field}: expected {expected}, got nothing")]
+    Missing {
+        /// The trace file.
+        file: String,
+        /// The 1-based line.
+        line: u64,
+        /// The missing field.
+        field: String,
+        /// What the field must hold.
+        expected: String,
+    },
+    /// A timestamp is earlier than the one before it; replay needs sorted arrivals.
+    #[error(
+        "{file}:{line}: field {field}: expected a time no earlier than {previous} (line {previous_line}), \
+         got {got}: the trace goes backwards; sort it by time"
+    )]
+    Backwards {
+        /// The trace file.
+        file: String,
+        /// The 1-based line that goes backwards.
+        line: u64,
+        /// The timestamp field.
+        field: String,
+        /// The line holding the previous, later timestamp.
+        previous_line: u64,
+        /// The previous timestamp as written.
+        previous: String,
+        /// This line's timestamp as written.
+        got: String,
+    },
+    /// Looping was asked for, but the trace spans no time, so a lap has no length.
+    #[error(
+        "{file}:{line}: field {field}: expected a trace of two or more distinct times to loop it, \
+         got {records} record(s) at one instant; do not set loop_to_fill for this trace"
+    )]
+    CannotLoop {
+        /// The trace file.
+        file: String,
+        /// The last line of the trace.
+        line: u64,
+        /// The timestamp field.
+        field: String,
+        /// How many records the trace holds.
+        records: u64,
+    },
+}
+
+/// `text` quoted, shortened to a readable length.
+pub(super) fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head:?}…")
+    }
+}
