@@ -155,7 +155,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let tick = || progress.inc(1);
     let reps = pool
         .install(|| plan::run_replications(&scenario, 0..replications, &tick))
-        .map_err(|e| Failure::input(format!("{}: router configuration: {e}", args.scenario.display())))?;
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
 

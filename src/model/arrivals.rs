@@ -219,6 +219,7 @@ mod tests {
             output_tokens: TokenDist::Constant { value: 1 },
             allowed_tiers: None,
             migration_tokens: 0,
+            replay: None,
         }
     }
 

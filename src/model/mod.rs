@@ -20,5 +20,5 @@ pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
     Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,
 };
-pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, WorkPlan};
-pub use world::{RunStats, World};
+pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay};
+pub use world::{BuildError, CallRecord, RunStats, World};

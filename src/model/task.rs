@@ -8,8 +8,9 @@
 //! capped), then, with the tool's probability, a tool call (which may fail)
 //! and its follow-up interpretation calls, then think time. A *swarm* root
 //! makes an orchestrator call, spawns `agents` sub-agents running the agent
-//! step shape in parallel, waits for all of them, and ends with an
-//! aggregator call.
+//! step shape in parallel (each starting from the orchestrator's context),
+//! waits for all of them, and ends with an aggregator call whose input holds
+//! the orchestrator's output and the last output of every sub-agent.
 //!
 //! A task succeeds when every call it needed succeeded, no tool failed and it
 //! ended before its deadline; its first failure ends it at once (calls still
@@ -84,6 +85,8 @@ struct Agent {
     followups_left: u32,
     context: u32,
     waiting_for: u32,
+    /// Output tokens of the agent's latest call (what a sub-agent hands back).
+    last_output: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -197,8 +200,16 @@ impl Tasks {
         self.agents.get(agent).map_or(0, |a| a.context)
     }
 
-    /// A new task from `source` arrives at `now`.
-    pub fn start(&mut self, now: Time, source: u32, src: &mut Source, out: &mut Vec<Effect>) {
+    /// A new task from `source` arrives at `now`; `first` fixes the (input,
+    /// output) tokens of its first call (trace replay).
+    pub fn start(
+        &mut self,
+        now: Time,
+        source: u32,
+        src: &mut Source,
+        first: Option<(u32, u32)>,
+        out: &mut Vec<Effect>,
+    ) {
         let deadline = src.plan.deadline.map(|d| now + d);
         let task = self.tasks.insert(Task {
             source,
@@ -217,6 +228,18 @@ impl Tasks {
             TaskPlan::Swarm { .. } => self.spawn(task, None, Role::Orchestrator, 0),
         };
         self.call(root, src, out);
+        if let (
+            Some((input, output)),
+            Some(Effect::Call {
+                input_tokens,
+                output_tokens,
+                ..
+            }),
+        ) = (first, out.last_mut())
+        {
+            *input_tokens = input;
+            *output_tokens = output;
+        }
     }
 
     fn spawn(&mut self, task: u32, parent: Option<AgentId>, role: Role, steps: u32) -> AgentId {
@@ -232,6 +255,7 @@ impl Tasks {
             followups_left: 0,
             context,
             waiting_for: 0,
+            last_output: 0,
         })
     }
 
@@ -277,10 +301,18 @@ impl Tasks {
         };
         let is_root = a.parent.is_none();
         let plan = Self::step_plan(src, a.role, is_root).cloned();
-        if let (Some(step), Some(ag)) = (&plan, self.agents.get_mut(agent))
-            && step.grow_context
-        {
-            ag.context = ag.context.saturating_add(output).min(step.max_context);
+        // Context grows by each output: a worker's under its own step plan,
+        // a swarm root's (orchestrator, aggregator) under the agents' plan.
+        let growth = match (&plan, &src.plan.shape) {
+            (Some(step), _) => Some(step),
+            (None, TaskPlan::Swarm { agent: step, .. }) => Some(step),
+            _ => None,
+        };
+        if let Some(ag) = self.agents.get_mut(agent) {
+            ag.last_output = output;
+            if let Some(step) = growth.filter(|s| s.grow_context) {
+                ag.context = ag.context.saturating_add(output).min(step.max_context);
+            }
         }
         match a.role {
             Role::Orchestrator => {
@@ -402,7 +434,15 @@ impl Tasks {
         match a.parent {
             Some(parent) => {
                 self.drop_agent(agent);
+                let cap = match &src.plan.shape {
+                    TaskPlan::Swarm { agent: step, .. } if step.grow_context => Some(step.max_context),
+                    _ => None,
+                };
                 let Some(p) = self.agents.get_mut(parent) else { return };
+                // The aggregator reads what every sub-agent handed back.
+                if let Some(cap) = cap {
+                    p.context = p.context.saturating_add(a.last_output).min(cap);
+                }
                 p.waiting_for = p.waiting_for.saturating_sub(1);
                 if p.waiting_for == 0 {
                     let aggregate = matches!(src.plan.shape, TaskPlan::Swarm { aggregator: true, .. });

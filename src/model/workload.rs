@@ -5,7 +5,10 @@ use rand_distr::{Distribution, LogNormal};
 use super::arrivals::{Arrivals, BatchCursor};
 use crate::engine::Rng;
 use crate::policy::{TenantId, WorkflowId};
-use crate::scenario::{CountDist, Shape, Step, TokenDist, ToolStep, Workflow};
+use std::path::Path;
+
+use super::trace::{Replay, ReplayRules, TraceFormat, TraceReader};
+use crate::scenario::{CountDist, ReplaySource, Shape, Step, TokenDist, ToolStep, TraceFormatName, Workflow};
 use crate::time::Span;
 use chrono::NaiveDateTime;
 use rand::RngExt;
@@ -143,6 +146,47 @@ pub struct WorkPlan {
     pub deadline: Option<Span>,
 }
 
+/// Opens the trace a workflow replays, with its time shaping applied;
+/// `period` is the simulated period (for looping). Errors are sentences
+/// naming the trace file, the line and the field.
+pub fn open_replay(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<Replay, String> {
+    let format = match cfg.format {
+        TraceFormatName::Generic => TraceFormat::Generic,
+        TraceFormatName::Azure => TraceFormat::Azure,
+        TraceFormatName::Mooncake => TraceFormat::Mooncake,
+    };
+    let reader = TraceReader::open(base_dir.join(&cfg.path), format).map_err(|e| e.to_string())?;
+    let rules = ReplayRules {
+        time_scale: cfg.time_scale,
+        loop_to_fill: cfg.loop_to_fill.then_some(period),
+        ..ReplayRules::default()
+    };
+    rules.apply(reader).map_err(|e| e.to_string())
+}
+
+/// A replayed trace feeding one workflow, with the row filter applied.
+pub struct TraceFeed {
+    replay: Replay,
+    tenant: Option<String>,
+    workflow: Option<String>,
+}
+
+impl TraceFeed {
+    /// The next row for this workflow: its offset and (input, output) tokens.
+    /// A read error ends the feed (the whole trace was checked at load time).
+    pub fn next_row(&mut self) -> Option<(Span, u32, u32)> {
+        loop {
+            let r = self.replay.next()?.ok()?.record;
+            let wanted = |filter: &Option<String>, value: &Option<String>| {
+                filter.as_ref().is_none_or(|f| value.as_deref() == Some(f.as_str()))
+            };
+            if wanted(&self.tenant, &r.tenant) && wanted(&self.workflow, &r.workflow) {
+                return Some((r.at, r.input_tokens, r.output_tokens));
+            }
+        }
+    }
+}
+
 /// One workflow's task source: arrivals and the draws that shape its tasks.
 pub struct Source {
     /// The tenant.
@@ -158,9 +202,22 @@ pub struct Source {
     /// Draws for tokens and shapes (separate from arrivals, so changing a
     /// shape does not move arrival times).
     pub rng: Rng,
+    /// A replayed trace, replacing `arrivals` when present.
+    pub trace: Option<TraceFeed>,
 }
 
 impl Source {
+    /// Replays `replay` (rows filtered by `cfg`'s tenant and workflow) instead
+    /// of drawing arrivals.
+    pub fn with_trace(mut self, replay: Replay, cfg: &ReplaySource) -> Source {
+        self.trace = Some(TraceFeed {
+            replay,
+            tenant: cfg.tenant.clone(),
+            workflow: cfg.workflow.clone(),
+        });
+        self
+    }
+
     /// The source of `config` for a simulation starting at `start`.
     pub fn new(
         tenant: TenantId,
@@ -199,6 +256,7 @@ impl Source {
                 deadline: config.deadline,
             },
             rng: work_rng,
+            trace: None,
         }
     }
 }

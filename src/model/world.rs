@@ -12,7 +12,7 @@ use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
 use super::task::{AgentId, Effect, Tasks};
-use super::workload::Source;
+use super::workload::{Source, open_replay};
 
 /// How long after the period the world keeps running to finish calls in flight.
 const DRAIN: Span = Span::from_days(1);
@@ -24,6 +24,15 @@ pub enum Event {
     Arrival {
         /// Index into the world's sources.
         source: u32,
+    },
+    /// A new task from the trace replayed by source `source`.
+    TraceArrival {
+        /// Index into the world's sources.
+        source: u32,
+        /// The row's prompt tokens.
+        input: u32,
+        /// The row's output tokens.
+        output: u32,
     },
     /// A new task from batch `batch` of source `source`.
     BatchArrival {
@@ -58,6 +67,32 @@ pub enum Event {
     },
     /// The router asked to be woken.
     RouterWake,
+}
+
+/// One submitted call, kept only when asked for ([`World::log_calls`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallRecord {
+    /// When the call was submitted.
+    pub submitted: Time,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its workflow.
+    pub workflow: WorkflowId,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+}
+
+/// A replication that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The router rejected its configuration.
+    #[error("router configuration: {0}")]
+    Router(ConfigError),
+    /// A replayed trace could not be opened or read.
+    #[error("trace: {0}")]
+    Trace(String),
 }
 
 /// What the world remembers of a call in flight.
@@ -173,18 +208,21 @@ pub struct World {
     /// Extra input tokens when a task's call lands on a new endpoint, per source.
     migration: Vec<u32>,
     wake: Option<Time>,
+    /// Per-call records, only when asked for.
+    call_log: Option<Vec<CallRecord>>,
+    call_log_limit: usize,
     stats: RunStats,
     end: Time,
 }
 
 impl World {
     /// Builds replication `replication` of a validated scenario.
-    pub fn new(scenario: &Scenario, replication: u64) -> Result<World, ConfigError> {
+    pub fn new(scenario: &Scenario, replication: u64) -> Result<World, BuildError> {
         let seed = scenario.simulation.seed;
         let start = scenario.start();
         let mut config = scenario.router_config();
         config.seed = engine::stream_seed(seed, replication, "router");
-        let router = Router::new(config)?;
+        let router = Router::new(config).map_err(BuildError::Router)?;
         let endpoints = scenario
             .endpoints
             .iter()
@@ -202,7 +240,13 @@ impl World {
                 let arrivals = engine::stream(seed, replication, &format!("arrivals/{}/{}", t.name, w.name));
                 let work = engine::stream(seed, replication, &format!("work/{}/{}", t.name, w.name));
                 let (tid, wid) = (TenantId(ti as u32), WorkflowId(wi as u32));
-                sources.push(Source::new(tid, wid, w, start, arrivals, work));
+                let mut source = Source::new(tid, wid, w, start, arrivals, work);
+                if let Some(cfg) = &w.replay {
+                    let replay = open_replay(cfg, &scenario.base_dir, scenario.simulation.duration)
+                        .map_err(BuildError::Trace)?;
+                    source = source.with_trace(replay, cfg);
+                }
+                sources.push(source);
             }
         }
         let migration: Vec<u32> = scenario
@@ -224,19 +268,54 @@ impl World {
             effects: Vec::new(),
             migration,
             wake: None,
+            call_log: None,
+            call_log_limit: 0,
             stats: RunStats::default(),
             end: Time::ZERO + scenario.simulation.duration,
         })
     }
 
+    /// Keeps a record of the first `limit` calls submitted (for samples and
+    /// replay checks); off by default, so memory does not grow with calls.
+    pub fn log_calls(mut self, limit: usize) -> World {
+        self.call_log = Some(Vec::new());
+        self.call_log_limit = limit;
+        self
+    }
+
+    /// Like [`World::run`], also returning the call records asked for with
+    /// [`World::log_calls`].
+    pub fn run_logged(mut self) -> (Vec<Attainment>, RunStats, Vec<CallRecord>) {
+        let log = self.call_log.take();
+        self.call_log = log;
+        let mut log_out = Vec::new();
+        let (a, s) = self.run_inner(&mut log_out);
+        (a, s, log_out)
+    }
+
     /// Runs the whole period: arrivals stop at its end; calls in flight then
     /// are drained so every submitted call is judged.
-    pub fn run(mut self) -> (Vec<Attainment>, RunStats) {
+    pub fn run(self) -> (Vec<Attainment>, RunStats) {
+        self.run_inner(&mut Vec::new())
+    }
+
+    fn run_inner(mut self, log_out: &mut Vec<CallRecord>) -> (Vec<Attainment>, RunStats) {
         let mut queue = EventQueue::new();
         for i in 0..self.sources.len() {
             let end = self.end;
             let src = &mut self.sources[i];
-            if let Some(at) = src.arrivals.next_after(Time::ZERO, end) {
+            if let Some(feed) = &mut src.trace {
+                if let Some((at, input, output)) = feed.next_row() {
+                    queue.schedule(
+                        Time::ZERO + at,
+                        Event::TraceArrival {
+                            source: i as u32,
+                            input,
+                            output,
+                        },
+                    );
+                }
+            } else if let Some(at) = src.arrivals.next_after(Time::ZERO, end) {
                 queue.schedule(at, Event::Arrival { source: i as u32 });
             }
             for (b, cursor) in src.batches.iter_mut().enumerate() {
@@ -256,6 +335,9 @@ impl World {
         let horizon = self.end + DRAIN;
         self.stats.events = engine::run_until(&mut self, &mut queue, horizon);
         self.stats.peak_live_tasks = self.tasks.capacity() as u64;
+        if let Some(log) = self.call_log.take() {
+            *log_out = log;
+        }
         (self.recorder.finish(), self.stats)
     }
 
@@ -358,10 +440,15 @@ impl World {
 
     /// Starts a task from `source` at `now`.
     fn start_task(&mut self, now: Time, source: u32, q: &mut EventQueue<Event>) {
+        self.start_task_with(now, source, None, q);
+    }
+
+    /// Starts a task whose first call has the given (input, output) tokens.
+    fn start_task_with(&mut self, now: Time, source: u32, first: Option<(u32, u32)>, q: &mut EventQueue<Event>) {
         self.stats.tasks += 1;
         let mut effects = std::mem::take(&mut self.effects);
         self.tasks
-            .start(now, source, &mut self.sources[source as usize], &mut effects);
+            .start(now, source, &mut self.sources[source as usize], first, &mut effects);
         self.apply(now, &mut effects, q);
         self.effects = effects;
     }
@@ -399,6 +486,17 @@ impl World {
                         agent,
                     };
                     self.calls.insert(call.0, info);
+                    if let Some(log) = &mut self.call_log
+                        && log.len() < self.call_log_limit
+                    {
+                        log.push(CallRecord {
+                            submitted: now,
+                            tenant,
+                            workflow,
+                            input_tokens,
+                            output_tokens,
+                        });
+                    }
                     self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
                 }
                 Effect::Think { agent, after } => {
@@ -475,6 +573,16 @@ impl Model for World {
                     q.schedule(next, Event::Arrival { source });
                 }
                 self.start_task(now, source, q);
+            }
+            Event::TraceArrival { source, input, output } => {
+                let end = self.end;
+                if let Some(feed) = &mut self.sources[source as usize].trace
+                    && let Some((at, input, output)) = feed.next_row()
+                    && Time::ZERO + at < end
+                {
+                    q.schedule(Time::ZERO + at, Event::TraceArrival { source, input, output });
+                }
+                self.start_task_with(now, source, Some((input, output)), q);
             }
             Event::BatchArrival { source, batch } => {
                 let end = self.end;

@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 pub use interval::clopper_pearson;
 pub use summary::{ClauseSummary, Verdict, summarize};
 
-use crate::model::{RunStats, World};
-use crate::policy::ConfigError;
+use crate::model::{BuildError, RunStats, World};
 use crate::scenario::Scenario;
 use crate::sla::Attainment;
 
@@ -38,7 +37,7 @@ pub fn run_replications(
     scenario: &Scenario,
     range: std::ops::Range<u64>,
     on_done: &(dyn Fn() + Sync),
-) -> Result<Vec<Replication>, ConfigError> {
+) -> Result<Vec<Replication>, BuildError> {
     range
         .into_par_iter()
         .map(|index| {

@@ -233,7 +233,11 @@ mod tests {
         assert_eq!(p[0].path, "tenants[0].clauses[0].metric");
         assert_eq!(p[0].line, Some(10));
         assert!(p[0].message.contains("throughputz"), "{p:?}");
-        assert!(p[0].message.contains("expected one of `latency`, `availability`, `task_latency`, `task_availability`"), "{p:?}");
+        assert!(
+            p[0].message
+                .contains("expected one of `latency`, `availability`, `task_latency`, `task_availability`"),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -52,12 +52,23 @@ pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
         ScenarioError::new(path, problems)
     })?;
+    let mut scenario = scenario;
+    scenario.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let problems = validate::check(&scenario, source);
-    if problems.is_empty() {
-        Ok(scenario)
-    } else {
-        Err(ScenarioError::new(path, problems))
+    if !problems.is_empty() {
+        return Err(ScenarioError::new(path, problems));
     }
+    let problems = check_traces(&scenario, source);
+    if !problems.is_empty() {
+        return Err(ScenarioError::new(path, problems));
+    }
+    // The router core has the last word on its own settings: whatever it
+    // would reject is reported here, before anything runs.
+    if let Err(e) = crate::policy::Router::new(scenario.router_config()) {
+        let problem = Problem::new("", None, format!("the router configuration is not usable: {e}"));
+        return Err(ScenarioError::single(path, problem));
+    }
+    Ok(scenario)
 }
 
 /// Parses a UTC date (`2026-01-01`) or date-time (`2026-01-01T03:00:00`).
@@ -149,16 +160,60 @@ impl Scenario {
                     notify_on_degradation: t.notify_on_degradation,
                     latency_ceiling: t.latency_ceiling,
                     max_suspend: t.max_suspend,
-                    hedge_after: Default::default(),
-                    availability_target: Default::default(),
-                    weight: 1,
-                    max_concurrency: Default::default(),
+                    hedge_after: t.hedge_after,
+                    availability_target: t.availability_target.or_else(|| {
+                        t.clauses
+                            .iter()
+                            .filter(|c| c.metric == ClauseMetric::Availability)
+                            .filter_map(|c| c.target)
+                            .filter(|x| *x < 1.0)
+                            .reduce(f64::max)
+                    }),
+                    weight: t.weight,
+                    max_concurrency: t.max_concurrency,
                 })
                 .collect(),
             seed: self.simulation.seed,
-            budget: Default::default(),
-            max_queue: Default::default(),
+            budget: self.router.budget.clone(),
+            max_queue: self.router.max_queue,
             breaker: self.router.breaker.clone(),
         }
     }
+}
+
+/// Reads every replayed trace once, end to end, so a bad row is reported
+/// now (with the trace's file, line and field) rather than in mid-run.
+fn check_traces(scenario: &Scenario, source: &str) -> Vec<Problem> {
+    let map = SourceMap::parse(source);
+    let mut problems = Vec::new();
+    for (ti, t) in scenario.tenants.iter().enumerate() {
+        for (wi, w) in t.workflows.iter().enumerate() {
+            let Some(cfg) = &w.replay else { continue };
+            let field = format!("tenants[{ti}].workflows[{wi}].replay");
+            let once = ReplaySource {
+                loop_to_fill: false,
+                ..cfg.clone()
+            };
+            match crate::model::open_replay(&once, &scenario.base_dir, scenario.simulation.duration) {
+                Ok(replay) => {
+                    let mut rows = 0u64;
+                    for row in replay {
+                        match row {
+                            Ok(_) => rows += 1,
+                            Err(e) => {
+                                problems.push(Problem::new(&field, map.nearest_line(&field), e.to_string()));
+                                break;
+                            }
+                        }
+                    }
+                    if rows == 0 && problems.is_empty() {
+                        let message = "the trace has no rows: expected at least one call";
+                        problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), message));
+                    }
+                }
+                Err(e) => problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), e)),
+            }
+        }
+    }
+    problems
 }

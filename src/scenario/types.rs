@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{BreakerPolicy, SlaClass, Tier};
+use crate::policy::{BreakerPolicy, BudgetPolicy, SlaClass, Tier};
 
-pub use super::workload::{Batch, Bursts, CountDist, Shape, Step, ToolStep};
+pub use super::workload::{Batch, Bursts, CountDist, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
 use crate::time::Span;
 
 /// A whole scenario: the simulated period, the endpoints, the tenants.
@@ -26,6 +26,10 @@ pub struct Scenario {
     /// Router-wide policy.
     #[serde(default)]
     pub router: RouterSection,
+    /// The directory relative paths (traces) are resolved against: the
+    /// scenario file's own directory. Not written in the file.
+    #[serde(skip)]
+    pub base_dir: std::path::PathBuf,
 }
 
 /// Router-wide policy: what the router applies to every endpoint.
@@ -35,6 +39,12 @@ pub struct RouterSection {
     /// The circuit breaker of every endpoint without its own (none: no breakers).
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// Error-budget windows and alert thresholds.
+    #[serde(default)]
+    pub budget: BudgetPolicy,
+    /// Calls waiting for one endpoint beyond this are shed, lowest class first.
+    #[serde(default)]
+    pub max_queue: Option<u32>,
 }
 
 /// The simulated period.
@@ -207,6 +217,24 @@ pub struct Tenant {
     /// A suspended call fails after this long.
     #[serde(default = "default_max_suspend")]
     pub max_suspend: Span,
+    /// Hedging: with no answer after this long, a second attempt goes to the
+    /// next eligible step; the first success wins.
+    #[serde(default)]
+    pub hedge_after: Option<Span>,
+    /// Weight in the fair share between tenants of one class (default 1).
+    #[serde(default = "one_u32")]
+    pub weight: u32,
+    /// The tenant's attempts in flight across all endpoints, at most.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// The availability target the router's error budget tracks (default:
+    /// the tenant's strictest availability clause, if any).
+    #[serde(default)]
+    pub availability_target: Option<f64>,
+}
+
+fn one_u32() -> u32 {
+    1
 }
 
 fn default_max_suspend() -> Span {
@@ -276,6 +304,10 @@ pub struct Workflow {
     /// endpoint mid-task (session migration; 0: none).
     #[serde(default)]
     pub migration_tokens: u32,
+    /// Replay arrivals and token counts from a trace instead of `rate`
+    /// (each trace row is one task; its first call carries the row's tokens).
+    #[serde(default)]
+    pub replay: Option<ReplaySource>,
     /// Prompt tokens per call.
     #[serde(default = "default_input_tokens")]
     pub input_tokens: TokenDist,

@@ -17,6 +17,40 @@ pub struct Bursts {
     pub mean_off: Span,
 }
 
+/// Arrivals and token counts replayed from a recorded trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySource {
+    /// The trace file, relative to the scenario file.
+    pub path: String,
+    /// Its layout: `"generic"` (slaplan's CSV/JSONL schema), `"azure"` or `"mooncake"`.
+    pub format: TraceFormatName,
+    /// Replay speed: 2.0 replays twice as fast (default 1).
+    #[serde(default = "one")]
+    pub time_scale: f64,
+    /// Repeat the trace lap after lap to fill the simulated period.
+    #[serde(default, rename = "loop")]
+    pub loop_to_fill: bool,
+    /// Only rows whose `tenant` column equals this (generic traces).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Only rows whose `workflow` column equals this (generic traces).
+    #[serde(default)]
+    pub workflow: Option<String>,
+}
+
+/// A trace layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormatName {
+    /// slaplan's schema: `timestamp,tenant,workflow,input_tokens,output_tokens[,task,session]`.
+    Generic,
+    /// The Azure LLM inference trace: `TIMESTAMP,ContextTokens,GeneratedTokens`.
+    Azure,
+    /// The Mooncake trace: JSONL with `timestamp` (ms), `input_length`, `output_length`.
+    Mooncake,
+}
+
 /// A batch of tasks submitted every day at a fixed time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +131,7 @@ fn one_u32() -> u32 {
 }
 
 /// The shape of one agent's work: one call, or a chain of steps.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Number of model-call steps.
@@ -120,6 +154,20 @@ pub struct Step {
 
 fn yes() -> bool {
     true
+}
+
+impl Default for Step {
+    /// One step, no tool, no think time, growing context up to 128k tokens:
+    /// the same as an empty `{}` in a file.
+    fn default() -> Self {
+        Step {
+            depth: CountDist::default(),
+            think: Span::ZERO,
+            tool: None,
+            grow_context: true,
+            max_context: default_max_context(),
+        }
+    }
 }
 
 fn default_max_context() -> u32 {

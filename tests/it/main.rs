@@ -7,3 +7,4 @@ mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
 mod trace_replay;
+mod workloads;

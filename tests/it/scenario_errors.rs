@@ -108,7 +108,9 @@ fn an_unknown_clause_metric_lists_the_metrics() {
         "unknown_metric",
         31,
         "tenants[0].clauses[1].metric",
-        &["unknown variant `throughputz`, expected one of `latency`, `availability`, `task_latency`, `task_availability`"],
+        &[
+            "unknown variant `throughputz`, expected one of `latency`, `availability`, `task_latency`, `task_availability`",
+        ],
     );
 }
 
