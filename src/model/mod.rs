@@ -8,9 +8,11 @@
 //! ground truth (whether an endpoint is "really" down).
 
 mod endpoint;
+mod outage;
 mod workload;
 mod world;
 
-pub use endpoint::{Admission, EndpointSim, Incident, ServiceTime};
+pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
+pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use workload::{Source, Tokens};
 pub use world::{RunStats, World};
