@@ -284,3 +284,171 @@ fn provider_profiles_reproduce_the_cited_daily_availability() {
     .mode;
     assert!(matches!(mode, OutageMode::Brownout { error_probability, .. } if error_probability == 0.039));
 }
+
+/// A one-endpoint scenario around `endpoint_fields` (TOML lines of the
+/// endpoint table), starting at `start`.
+fn one_endpoint(start: &str, endpoint_fields: &str) -> slaplan::scenario::Scenario {
+    scenario(&format!(
+        r#"
+[simulation]
+start = "{start}"
+duration = "2d"
+
+[[endpoints]]
+name = "e"
+concurrency = 100
+latency = {{ model = "lognormal", ttft = "100ms", sigma = 0 }}
+{endpoint_fields}
+
+[[tenants]]
+name = "t"
+class = "gold"
+chain = ["e"]
+
+[[tenants.workflows]]
+name = "w"
+rate = 1
+"#
+    ))
+}
+
+fn endpoint_of(s: &slaplan::scenario::Scenario) -> EndpointSim {
+    EndpointSim::new(&s.endpoints[0], s.start(), slaplan::engine::stream(0, 0, "test"), &[])
+}
+
+#[test]
+fn background_load_multiplies_service_time_in_its_utc_hour() {
+    // Start at 22:30 UTC; hour 23 is loaded ×2.
+    let mut factors = vec!["1"; 24];
+    factors[23] = "2";
+    let s = one_endpoint("2026-01-01T22:30:00", &format!("background = [{}]", factors.join(", ")));
+    let mut e = endpoint_of(&s);
+    let at = |m: u64| Time::ZERO + Span::from_mins(m);
+    for (minutes, hour, service_ms) in [(0, 22, 100), (29, 22, 100), (30, 23, 200), (89, 23, 200), (90, 0, 100)] {
+        assert_eq!(e.hour_of_day(at(minutes)), hour, "t+{minutes} min");
+        match e.admit(at(minutes), AttemptId(minutes), 10, 10) {
+            Admission::Serve(span) => assert_eq!(span, Span::from_millis(service_ms), "t+{minutes} min"),
+            other => panic!("unexpected {other:?}"),
+        }
+        e.release(at(minutes));
+    }
+}
+
+#[test]
+fn an_input_over_the_context_window_fails_fast_and_cost_and_quality_are_exposed() {
+    let s = one_endpoint(
+        "2026-01-01",
+        "context_window = 1000\nerror_latency = \"30ms\"\ncost_per_million_input = 3.0\n\
+         cost_per_million_output = 15.0\nquality = 0.8",
+    );
+    let mut e = endpoint_of(&s);
+    assert_eq!(
+        e.admit(Time::ZERO, AttemptId(0), 1001, 10),
+        Admission::Reject(Span::from_millis(30))
+    );
+    assert!(matches!(
+        e.admit(Time::ZERO, AttemptId(1), 1000, 10),
+        Admission::Serve(_)
+    ));
+    // 2000 in × $3/M + 500 out × $15/M = $0.006 + $0.0075.
+    assert!((e.cost(2000, 500) - 0.0135).abs() < 1e-12);
+    assert_eq!(e.quality(), 0.8);
+}
+
+#[test]
+fn a_quota_squeeze_lowers_the_provider_rpm_only_while_it_lasts() {
+    let s = one_endpoint(
+        "2026-01-01",
+        r#"outages = [{ start = "0s", duration = "1h", mode = "quota_squeeze", rpm = 2 }]"#,
+    );
+    let mut e = endpoint_of(&s);
+    let ms = |m: u64| Time::ZERO + Span::from_millis(m);
+    assert!(matches!(e.admit(ms(0), AttemptId(0), 10, 10), Admission::Serve(_)));
+    assert!(matches!(e.admit(ms(100), AttemptId(1), 10, 10), Admission::Serve(_)));
+    // Empty bucket of 2 per minute: refills one every 30 s; at t = 0.2 s it
+    // holds 0.2/30 of one, so the next fits in 29.8 s, sent as 30 s.
+    assert_eq!(
+        e.admit(ms(200), AttemptId(2), 10, 10),
+        Admission::RateLimited {
+            after: Span::from_millis(20),
+            retry_after: Span::from_secs(30)
+        }
+    );
+    assert!(matches!(e.admit(ms(30_100), AttemptId(3), 10, 10), Admission::Serve(_)));
+    for k in 0..50 {
+        e.release(ms(30_100));
+        let after = Time::ZERO + Span::from_hours(1) + Span::from_millis(k);
+        assert!(matches!(e.admit(after, AttemptId(4 + k), 10, 10), Admission::Serve(_)));
+    }
+}
+
+#[test]
+fn lognormal_repairs_have_the_configured_mean_and_the_process_the_configured_uptime() {
+    use slaplan::scenario::{Law, Renewal};
+    let process = Renewal {
+        mtbf: Span::from_hours(10),
+        mttr: Span::from_hours(2),
+        uptime: Law::Exponential,
+        uptime_sigma: 0.0,
+        repair: Law::Lognormal,
+        repair_sigma: 1.0,
+        mode: OutageMode::Down,
+    };
+    let mut rng = slaplan::engine::stream(1, 0, "test");
+    let horizon = Time::ZERO + Span::from_days(3000);
+    let incidents = slaplan::model::renewal_incidents(&process, &mut rng, horizon);
+    // Repair lengths are independent draws: a t-interval over them.
+    let hours: Vec<f64> = incidents[1..incidents.len() - 1]
+        .iter()
+        .map(|i| (i.end - i.start).as_secs_f64() / 3600.0)
+        .collect();
+    assert_in_t_interval(&hours, 2.0, "mean lognormal repair (h)");
+    let gaps: Vec<f64> = incidents
+        .windows(2)
+        .map(|w| (w[1].start - w[0].end).as_secs_f64() / 3600.0)
+        .collect();
+    assert_in_t_interval(&gaps, 10.0, "mean exponential up time (h)");
+}
+
+fn problems(text: &str) -> Vec<(String, String)> {
+    match slaplan::scenario::parse(text, std::path::Path::new("t.toml")) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.into_iter().map(|p| (p.path, p.message)).collect(),
+    }
+}
+
+#[test]
+fn new_world_fields_are_range_checked_with_suggestions() {
+    let base = TWO_ENDPOINTS.replace("CHAIN", r#"["a", "b"]"#).replace("ATTEMPTS", "2");
+    let bad = base
+        .replace(
+            "name = \"a\"\nprovider = \"pa\"",
+            "name = \"a\"\nprovider = \"pa\"\nquality = 1.5\nbackground = [1, 2]\nprovider_rpm = 0\n\
+             outages = [{ start = \"1d\", duration = \"1h\", mode = \"brownout\", error_probability = 1.5 },\n\
+             { start = \"2d\", duration = \"1h\", rpm = 5 }]",
+        )
+        .replace("endpoint = \"b\"\nmtbf = \"2h\"", "provider = \"pbb\"\nmtbf = \"0s\"");
+    let got = problems(&bad);
+    let find = |path: &str| {
+        got.iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_else(|| panic!("no problem at {path} in {got:#?}"))
+    };
+    assert!(find("endpoints[0].quality").contains("outside [0, 1]"));
+    assert!(find("endpoints[0].background").contains("expected 24"));
+    assert!(find("endpoints[0].provider_rpm").contains("1 or more"));
+    assert!(find("endpoints[0].outages[0].error_probability").contains("not a probability"));
+    assert!(find("endpoints[0].outages[1].rpm").contains("quota_squeeze"));
+    assert!(find("outage_processes[1].provider").contains("did you mean \"pb\"?"));
+    assert!(find("outage_processes[1].mtbf").contains("zero duration"));
+    assert_eq!(got.len(), 7, "{got:#?}");
+
+    let unknown_profile = base.replace(
+        "endpoint = \"a\"\nmtbf = \"2h\"\nmttr = \"30m\"",
+        "endpoint = \"a\"\nprofile = \"openai-lik\"",
+    );
+    let got = problems(&unknown_profile);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].1.contains("did you mean \"openai-like\"?"), "{got:#?}");
+}
