@@ -444,6 +444,11 @@ fn new_world_fields_are_range_checked_with_suggestions() {
     assert!(find("outage_processes[1].mtbf").contains("zero duration"));
     assert_eq!(got.len(), 7, "{got:#?}");
 
+    let typo = base.replace("mtbf = \"2h\"\nmttr = \"30m\"", "mtbf = \"2s\"\nmttr = \"1s\"");
+    let got = problems(&typo);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(got[0].1.contains("incidents over the period"), "{got:#?}");
+
     let unknown_profile = base.replace(
         "endpoint = \"a\"\nmtbf = \"2h\"\nmttr = \"30m\"",
         "endpoint = \"a\"\nprofile = \"openai-lik\"",

@@ -4,6 +4,10 @@
 
 use super::{Checker, closest, quoted_list};
 use crate::scenario::{Endpoint, Law, OutageKind, OutageProcess, Scenario, Scope, profiles};
+use crate::time::Span;
+
+/// Most incidents one outage process may draw in a replication.
+const MAX_CYCLES: u64 = 1_000_000;
 
 impl Checker<'_, '_> {
     /// The provider fields of endpoint `e` at `path`.
@@ -166,6 +170,9 @@ impl Checker<'_, '_> {
                     None => {}
                 }
             }
+            if let Some(r) = p.renewal() {
+                self.cycle_count(&path, r.mtbf + r.mttr, scenario.simulation.duration);
+            }
             for (field, law, sigma) in [
                 ("uptime", p.uptime, p.uptime_sigma),
                 ("repair", p.repair, p.repair_sigma),
@@ -186,6 +193,24 @@ impl Checker<'_, '_> {
             // Parameters written here must fit the mode in force (written or the profile's).
             let kind = p.mode.or(base.map(|b| b.mode)).unwrap_or_default();
             self.mode_fields(&path, kind, p.latency_factor, p.error_probability, p.rpm);
+        }
+    }
+
+    /// A process whose cycles are so short that one replication would
+    /// draw more than [`MAX_CYCLES`] incidents is almost surely a typo
+    /// (`"2m"` for `"2d"`), and would exhaust memory.
+    fn cycle_count(&mut self, path: &str, cycle: Span, period: Span) {
+        let span = period + Span::from_days(1);
+        if cycle > Span::ZERO && span.as_nanos() / cycle.as_nanos() > MAX_CYCLES {
+            self.report(
+                format!("{path}.mtbf"),
+                format!(
+                    "mtbf + mttr = {cycle} gives about {} incidents over the period: expected at most \
+                     {MAX_CYCLES}, i.e. mtbf + mttr of at least {}",
+                    span.as_nanos() / cycle.as_nanos(),
+                    Span::from_nanos(span.as_nanos().div_ceil(MAX_CYCLES))
+                ),
+            );
         }
     }
 
