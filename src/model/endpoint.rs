@@ -1,9 +1,19 @@
-//! A simulated endpoint: provider-side slots, a bounded queue, service times,
-//! random errors and scripted outages. It decides what happens to an attempt;
-//! the world schedules it.
+//! A simulated endpoint: provider-side slots, a bounded queue, service times
+//! (with background load by hour of day), random errors, the provider's
+//! per-key RPM/TPM limits, a context window, prices, a quality score, and
+//! its outage timeline. It decides what happens to an attempt; the world
+//! schedules it.
+//!
+//! Order of the checks on an arriving attempt: the outage in force (down:
+//! fast 5xx; hang: no answer), then the context window (too long: fast
+//! error, reported as a 5xx since the router has no 4xx outcome; another
+//! endpoint with a larger window may serve it), then the provider's rate
+//! limits (over: a 429 with retry-after, also after `error_latency`), then
+//! slots and queue (full: a 503).
 
 use std::collections::VecDeque;
 
+use chrono::Timelike;
 use rand_distr::{Distribution, Exp, StandardNormal};
 
 use crate::engine::{EventId, Rng};
@@ -12,15 +22,68 @@ use crate::scenario::{self, Latency, OutageMode};
 use crate::time::{Span, Time};
 use rand::RngExt;
 
-/// A scripted incident in simulation time.
+pub use super::outage::Incident;
+use super::outage::timeline;
+
+const MINUTE_NANOS: u128 = 60_000_000_000;
+const SECOND_NANOS: u64 = 1_000_000_000;
+
+/// A provider-side token bucket in simulated time: holds up to `capacity`
+/// units (a minute's worth) and refills at `capacity` per minute. Levels are
+/// kept in units × 60 s (in ns), so refill is exact integer arithmetic.
 #[derive(Clone, Copy, Debug)]
-pub struct Incident {
-    /// First affected instant.
-    pub start: Time,
-    /// First unaffected instant.
-    pub end: Time,
-    /// Behaviour meanwhile.
-    pub mode: OutageMode,
+pub struct Bucket {
+    capacity: u64,
+    /// Units × 60e9.
+    level: u128,
+    last: Time,
+}
+
+impl Bucket {
+    /// A full bucket of `per_minute` units.
+    pub fn full(per_minute: u64, now: Time) -> Bucket {
+        Bucket {
+            capacity: per_minute,
+            level: u128::from(per_minute) * MINUTE_NANOS,
+            last: now,
+        }
+    }
+
+    fn refill(&mut self, now: Time) {
+        let elapsed = u128::from((now - self.last).as_nanos());
+        let cap = u128::from(self.capacity) * MINUTE_NANOS;
+        self.level = (self.level + elapsed * u128::from(self.capacity)).min(cap);
+        self.last = self.last.max(now);
+    }
+
+    /// How long until `units` fit (zero if they do now); a request larger
+    /// than the capacity waits a whole minute (it never fits).
+    pub fn wait(&mut self, now: Time, units: u64) -> Span {
+        self.refill(now);
+        if units > self.capacity {
+            return Span::from_secs(60);
+        }
+        let need = u128::from(units) * MINUTE_NANOS;
+        if self.level >= need {
+            Span::ZERO
+        } else {
+            let short = need - self.level;
+            let per_ns = u128::from(self.capacity);
+            Span::from_nanos(u64::try_from(short.div_ceil(per_ns)).unwrap_or(u64::MAX))
+        }
+    }
+
+    /// Takes `units` (call only after `wait` returned zero).
+    pub fn take(&mut self, units: u64) {
+        self.level = self.level.saturating_sub(u128::from(units) * MINUTE_NANOS);
+    }
+}
+
+/// `span` rounded up to whole seconds, at least one second, as a 429's
+/// `Retry-After` header carries it.
+fn whole_seconds(span: Span) -> Span {
+    let secs = span.as_nanos().div_ceil(SECOND_NANOS).max(1);
+    Span::from_secs(secs)
 }
 
 /// The service-time law of an endpoint.
@@ -97,8 +160,17 @@ pub enum Admission {
     Serve(Span),
     /// It waits in the provider queue.
     Queued,
-    /// It fails after the span (a 5xx: outage or full queue).
+    /// It fails after the span (a 5xx: outage, full queue, or an input
+    /// longer than the context window).
     Reject(Span),
+    /// A 429 arrives after `after`; the provider asks for `retry_after`
+    /// (whole seconds, at least one).
+    RateLimited {
+        /// When the answer arrives (the endpoint's `error_latency`).
+        after: Span,
+        /// The Retry-After the provider sends.
+        retry_after: Span,
+    },
     /// It never answers.
     Hang,
 }
@@ -115,8 +187,27 @@ pub struct EndpointSim {
     pub error_latency: Span,
     /// Service-time law.
     pub service: ServiceTime,
-    /// Scripted incidents, sorted by start.
+    /// Incidents (scripted and generated), merged into disjoint stretches
+    /// sorted by start, each with the mode in force.
     pub incidents: Vec<Incident>,
+    /// The provider's requests-per-minute bucket for our key.
+    pub provider_rpm: Option<Bucket>,
+    /// The provider's tokens-per-minute bucket for our key.
+    pub provider_tpm: Option<Bucket>,
+    /// The bucket of the quota squeeze in force, keyed by its stretch start.
+    pub squeeze: Option<(Time, Bucket)>,
+    /// Service-time factor per UTC hour of day.
+    pub background: [f64; 24],
+    /// Seconds from midnight UTC to simulation time 0.
+    pub day_offset: u64,
+    /// USD per input token.
+    pub cost_input: f64,
+    /// USD per output token.
+    pub cost_output: f64,
+    /// Quality score, 0 to 1.
+    pub quality: f64,
+    /// Largest accepted input, in tokens.
+    pub context_window: Option<u32>,
     /// Attempts holding a slot, with their completion events.
     pub busy: u32,
     /// Attempts waiting for a slot, with their token counts.
@@ -126,8 +217,15 @@ pub struct EndpointSim {
 }
 
 impl EndpointSim {
-    /// Builds the runtime endpoint from its scenario entry.
-    pub fn new(config: &scenario::Endpoint, start: chrono::NaiveDateTime, rng: Rng) -> EndpointSim {
+    /// Builds the runtime endpoint from its scenario entry; `generated` are
+    /// the incidents of outage processes that hit it, merged with its
+    /// scripted ones.
+    pub fn new(
+        config: &scenario::Endpoint,
+        start: chrono::NaiveDateTime,
+        rng: Rng,
+        generated: &[Incident],
+    ) -> EndpointSim {
         let mut incidents: Vec<Incident> = config
             .outages
             .iter()
@@ -137,28 +235,116 @@ impl EndpointSim {
                 Some(Incident {
                     start: begin,
                     end: begin + o.duration,
-                    mode: o.mode,
+                    mode: o.behaviour(),
                 })
             })
             .collect();
-        incidents.sort_by_key(|i| i.start);
+        incidents.extend_from_slice(generated);
+        let mut background = [1.0; 24];
+        if config.background.len() == 24 {
+            background.copy_from_slice(&config.background);
+        }
         EndpointSim {
             concurrency: config.concurrency,
             queue_limit: config.queue_limit,
             error_probability: config.error_probability,
             error_latency: config.error_latency,
             service: ServiceTime::from_config(&config.latency),
-            incidents,
+            incidents: timeline(&incidents),
+            provider_rpm: config.provider_rpm.map(|r| Bucket::full(u64::from(r), Time::ZERO)),
+            provider_tpm: config.provider_tpm.map(|t| Bucket::full(t, Time::ZERO)),
+            squeeze: None,
+            background,
+            day_offset: u64::from(start.time().num_seconds_from_midnight()),
+            cost_input: config.cost_per_million_input / 1e6,
+            cost_output: config.cost_per_million_output / 1e6,
+            quality: config.quality,
+            context_window: config.context_window,
             busy: 0,
             queue: VecDeque::new(),
             rng,
         }
     }
 
-    /// The incident in force at `now`, if any.
+    /// The outage mode in force at `now`, if any.
     pub fn incident_at(&self, now: Time) -> Option<OutageMode> {
+        self.stretch_at(now).map(|i| i.mode)
+    }
+
+    fn stretch_at(&self, now: Time) -> Option<Incident> {
         let idx = self.incidents.partition_point(|i| i.start <= now);
-        self.incidents[..idx].iter().rev().find(|i| now < i.end).map(|i| i.mode)
+        let last = *self.incidents[..idx].last()?;
+        (now < last.end).then_some(last)
+    }
+
+    /// Price in USD of a call with these token counts.
+    pub fn cost(&self, input_tokens: u32, output_tokens: u32) -> f64 {
+        f64::from(input_tokens) * self.cost_input + f64::from(output_tokens) * self.cost_output
+    }
+
+    /// Quality score of the model served here, 0 to 1.
+    pub fn quality(&self) -> f64 {
+        self.quality
+    }
+
+    /// UTC hour of day at simulation time `now`.
+    pub fn hour_of_day(&self, now: Time) -> usize {
+        ((self.day_offset + now.as_nanos() / SECOND_NANOS) / 3600 % 24) as usize
+    }
+
+    /// A service time for an attempt starting service at `now`: the law's
+    /// draw × the background factor of the hour × a brownout's factor.
+    fn service_time(&mut self, now: Time, input_tokens: u32, output_tokens: u32) -> Span {
+        let base = self.service.sample(&mut self.rng, input_tokens, output_tokens);
+        let mut factor = self.background[self.hour_of_day(now)];
+        if let Some(OutageMode::Brownout { latency_factor, .. }) = self.incident_at(now) {
+            factor *= latency_factor;
+        }
+        if factor == 1.0 {
+            base
+        } else {
+            Span::from_nanos((base.as_nanos() as f64 * factor).clamp(1.0, 1e18) as u64)
+        }
+    }
+
+    /// The provider's rate limits: zero if the attempt fits (and it is
+    /// charged), else how long until it would.
+    fn rate_wait(&mut self, now: Time, tokens: u64) -> Span {
+        let squeezed = match self.stretch_at(now) {
+            Some(Incident {
+                start,
+                mode: OutageMode::QuotaSqueeze { rpm },
+                ..
+            }) => {
+                if self.squeeze.is_none_or(|(s, _)| s != start) {
+                    self.squeeze = Some((start, Bucket::full(u64::from(rpm), start)));
+                }
+                true
+            }
+            _ => false,
+        };
+        let mut wait = Span::ZERO;
+        if squeezed && let Some((_, b)) = self.squeeze.as_mut() {
+            wait = wait.max(b.wait(now, 1));
+        }
+        if let Some(b) = self.provider_rpm.as_mut() {
+            wait = wait.max(b.wait(now, 1));
+        }
+        if let Some(b) = self.provider_tpm.as_mut() {
+            wait = wait.max(b.wait(now, tokens));
+        }
+        if wait == Span::ZERO {
+            if squeezed && let Some((_, b)) = self.squeeze.as_mut() {
+                b.take(1);
+            }
+            if let Some(b) = self.provider_rpm.as_mut() {
+                b.take(1);
+            }
+            if let Some(b) = self.provider_tpm.as_mut() {
+                b.take(tokens);
+            }
+        }
+        wait
     }
 
     /// Admits an attempt arriving at `now`.
@@ -166,11 +352,21 @@ impl EndpointSim {
         match self.incident_at(now) {
             Some(OutageMode::Down) => return Admission::Reject(self.error_latency),
             Some(OutageMode::Hang) => return Admission::Hang,
-            None => {}
+            Some(OutageMode::Brownout { .. } | OutageMode::QuotaSqueeze { .. }) | None => {}
+        }
+        if self.context_window.is_some_and(|w| input_tokens > w) {
+            return Admission::Reject(self.error_latency);
+        }
+        let wait = self.rate_wait(now, u64::from(input_tokens) + u64::from(output_tokens));
+        if wait > Span::ZERO {
+            return Admission::RateLimited {
+                after: self.error_latency,
+                retry_after: whole_seconds(wait),
+            };
         }
         if self.busy < self.concurrency {
             self.busy += 1;
-            Admission::Serve(self.service.sample(&mut self.rng, input_tokens, output_tokens))
+            Admission::Serve(self.service_time(now, input_tokens, output_tokens))
         } else if (self.queue.len() as u64) < u64::from(self.queue_limit) {
             self.queue.push_back((attempt, input_tokens, output_tokens));
             Admission::Queued
@@ -179,18 +375,25 @@ impl EndpointSim {
         }
     }
 
-    /// Whether a finished service ends in a 5xx.
-    pub fn draw_error(&mut self) -> bool {
-        self.error_probability > 0.0 && self.rng.random::<f64>() < self.error_probability
+    /// Whether a service finishing at `now` ends in a 5xx: the endpoint's
+    /// own errors and, during a brownout, the brownout's, independently.
+    pub fn draw_error(&mut self, now: Time) -> bool {
+        let p = match self.incident_at(now) {
+            Some(OutageMode::Brownout { error_probability, .. }) => {
+                1.0 - (1.0 - self.error_probability) * (1.0 - error_probability)
+            }
+            _ => self.error_probability,
+        };
+        p > 0.0 && self.rng.random::<f64>() < p
     }
 
     /// Frees a slot; returns the next queued attempt to start, with its
     /// service time, if one is waiting (the slot passes to it).
-    pub fn release(&mut self) -> Option<(AttemptId, Span)> {
+    pub fn release(&mut self, now: Time) -> Option<(AttemptId, Span)> {
         self.busy = self.busy.saturating_sub(1);
         let (attempt, input, output) = self.queue.pop_front()?;
         self.busy += 1;
-        Some((attempt, self.service.sample(&mut self.rng, input, output)))
+        Some((attempt, self.service_time(now, input, output)))
     }
 
     /// Removes a queued attempt (cancelled before it got a slot).

@@ -9,13 +9,15 @@
 
 mod arrivals;
 mod endpoint;
+mod outage;
 mod task;
 mod trace;
 mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
-pub use endpoint::{Admission, EndpointSim, Incident, ServiceTime};
+pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
+pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
     Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,

@@ -11,6 +11,7 @@ use crate::sla::{Attainment, Clause, Recorder, calendar_months};
 use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
+use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
 use super::workload::{Source, open_replay};
 
@@ -64,6 +65,8 @@ pub enum Event {
         endpoint: u32,
         /// The attempt.
         attempt: AttemptId,
+        /// What the router is told: a 5xx or a 429 with its retry-after.
+        outcome: Outcome,
     },
     /// The router asked to be woken.
     RouterWake,
@@ -223,14 +226,18 @@ impl World {
         let mut config = scenario.router_config();
         config.seed = engine::stream_seed(seed, replication, "router");
         let router = Router::new(config).map_err(BuildError::Router)?;
+        let horizon = Time::ZERO + scenario.simulation.duration + DRAIN;
+        let generated = process_incidents(scenario, replication, horizon);
         let endpoints = scenario
             .endpoints
             .iter()
-            .map(|e| {
+            .zip(&generated)
+            .map(|(e, incidents)| {
                 EndpointSim::new(
                     e,
                     start,
                     engine::stream(seed, replication, &format!("endpoint/{}", e.name)),
+                    incidents,
                 )
             })
             .collect();
@@ -366,6 +373,15 @@ impl World {
                 Event::ErrorReply {
                     endpoint: endpoint.0,
                     attempt,
+                    outcome: Outcome::ServerError,
+                },
+            )),
+            Admission::RateLimited { after, retry_after } => AttemptState::Replying(q.schedule(
+                now + after,
+                Event::ErrorReply {
+                    endpoint: endpoint.0,
+                    attempt,
+                    outcome: Outcome::RateLimited { retry_after },
                 },
             )),
             Admission::Hang => AttemptState::Hung,
@@ -380,7 +396,7 @@ impl World {
     }
 
     fn start_next(&mut self, now: Time, ei: usize, q: &mut EventQueue<Event>) {
-        if let Some((next, service)) = self.endpoints[ei].release() {
+        if let Some((next, service)) = self.endpoints[ei].release(now) {
             let ev = q.schedule(
                 now + service,
                 Event::ServiceDone {
@@ -606,15 +622,15 @@ impl Model for World {
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
-                let error = self.endpoints[ei].draw_error();
+                let error = self.endpoints[ei].draw_error(now);
                 self.attempts.remove(attempt.0);
                 self.start_next(now, ei, q);
                 let outcome = if error { Outcome::ServerError } else { Outcome::Success };
                 self.router.on_outcome(now, attempt, outcome);
             }
-            Event::ErrorReply { attempt, .. } => {
+            Event::ErrorReply { attempt, outcome, .. } => {
                 self.attempts.remove(attempt.0);
-                self.router.on_outcome(now, attempt, Outcome::ServerError);
+                self.router.on_outcome(now, attempt, outcome);
             }
             Event::RouterWake => {
                 if self.wake == Some(now) {

@@ -8,6 +8,7 @@
 
 mod decode;
 mod error;
+mod profiles;
 #[cfg(test)]
 mod robustness_tests;
 mod spans;
@@ -20,6 +21,7 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 
 pub use error::{Problem, ScenarioError};
+pub use profiles::{OutageProfile, PROVIDERS_TOML, Renewal, Scope, profile, profiles};
 pub use spans::SourceMap;
 pub use types::*;
 

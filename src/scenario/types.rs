@@ -30,6 +30,9 @@ pub struct Scenario {
     /// scenario file's own directory. Not written in the file.
     #[serde(skip)]
     pub base_dir: std::path::PathBuf,
+    /// Stochastic outages: renewal processes per endpoint, provider or region.
+    #[serde(default)]
+    pub outage_processes: Vec<OutageProcess>,
 }
 
 /// Router-wide policy: what the router applies to every endpoint.
@@ -111,6 +114,34 @@ pub struct Endpoint {
     /// This endpoint's own circuit breaker, overriding `router.breaker`.
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// Requests per minute the provider grants our API key here (none: no
+    /// limit); beyond it an attempt gets a 429 with a retry-after.
+    #[serde(default)]
+    pub provider_rpm: Option<u32>,
+    /// Tokens (input + output) per minute the provider grants our API key.
+    #[serde(default)]
+    pub provider_tpm: Option<u64>,
+    /// Background load by UTC hour of day: 24 factors multiplying the
+    /// service time of attempts that start service in that hour (empty: 1).
+    #[serde(default)]
+    pub background: Vec<f64>,
+    /// Price in USD per million input tokens.
+    #[serde(default)]
+    pub cost_per_million_input: f64,
+    /// Price in USD per million output tokens.
+    #[serde(default)]
+    pub cost_per_million_output: f64,
+    /// Quality score of the model served here, 0 to 1.
+    #[serde(default = "full_quality")]
+    pub quality: f64,
+    /// Largest input, in tokens, the model accepts (none: no limit); a
+    /// larger attempt fails at once, like a 400.
+    #[serde(default)]
+    pub context_window: Option<u32>,
+}
+
+fn full_quality() -> f64 {
+    1.0
 }
 
 fn default_attempt_timeout() -> Span {
@@ -159,18 +190,183 @@ pub struct Outage {
     pub duration: Span,
     /// What the endpoint does meanwhile.
     #[serde(default)]
-    pub mode: OutageMode,
+    pub mode: OutageKind,
+    /// Brownout: factor on service time (default 1).
+    #[serde(default)]
+    pub latency_factor: Option<f64>,
+    /// Brownout: probability that an attempt fails with a 5xx (default 0).
+    #[serde(default)]
+    pub error_probability: Option<f64>,
+    /// Quota squeeze: the provider's lowered requests per minute.
+    #[serde(default)]
+    pub rpm: Option<u32>,
 }
 
-/// What an endpoint does during an outage.
+impl Outage {
+    /// The behaviour meanwhile, with its parameters.
+    pub fn behaviour(&self) -> OutageMode {
+        OutageMode::resolve(self.mode, self.latency_factor, self.error_probability, self.rpm)
+    }
+}
+
+/// The kind of an outage, as written (`mode = "brownout"`); its parameters
+/// are sibling fields of the outage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum OutageMode {
+pub enum OutageKind {
     /// Every attempt fails fast with a 5xx (after `error_latency`).
     #[default]
     Down,
     /// Every attempt hangs with no answer until the router's attempt timeout.
     Hang,
+    /// Slower and flakier: service time × `latency_factor`, errors with
+    /// `error_probability`.
+    Brownout,
+    /// The provider's requests-per-minute limit drops to `rpm`.
+    QuotaSqueeze,
+}
+
+/// What an endpoint does during an outage, with the mode's parameters.
+///
+/// Severity, used when incidents overlap: `Down` > `Hang` > `Brownout` >
+/// `QuotaSqueeze` (see [`OutageMode::severity`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OutageMode {
+    /// Every attempt fails fast with a 5xx (after `error_latency`).
+    Down,
+    /// Every attempt hangs with no answer until the router's attempt timeout.
+    Hang,
+    /// Service time × `latency_factor`; each attempt fails with a 5xx with
+    /// probability `error_probability` (instead of the endpoint's own).
+    Brownout {
+        /// Factor on service time, ≥ 0 (1 for none).
+        latency_factor: f64,
+        /// Probability of a 5xx, 0 to 1.
+        error_probability: f64,
+    },
+    /// The provider's requests-per-minute limit drops to `rpm`.
+    QuotaSqueeze {
+        /// The lowered limit.
+        rpm: u32,
+    },
+}
+
+impl OutageMode {
+    /// The mode of `kind` with its parameters (defaults: factor 1, error
+    /// probability 0, rpm 0).
+    pub fn resolve(
+        kind: OutageKind,
+        latency_factor: Option<f64>,
+        error_probability: Option<f64>,
+        rpm: Option<u32>,
+    ) -> OutageMode {
+        match kind {
+            OutageKind::Down => OutageMode::Down,
+            OutageKind::Hang => OutageMode::Hang,
+            OutageKind::Brownout => OutageMode::Brownout {
+                latency_factor: latency_factor.unwrap_or(1.0),
+                error_probability: error_probability.unwrap_or(0.0),
+            },
+            OutageKind::QuotaSqueeze => OutageMode::QuotaSqueeze { rpm: rpm.unwrap_or(0) },
+        }
+    }
+
+    /// Rank for overlapping incidents: the higher wins. Down 3, Hang 2,
+    /// Brownout 1, QuotaSqueeze 0.
+    pub fn severity(self) -> u8 {
+        match self {
+            OutageMode::Down => 3,
+            OutageMode::Hang => 2,
+            OutageMode::Brownout { .. } => 1,
+            OutageMode::QuotaSqueeze { .. } => 0,
+        }
+    }
+
+    /// The worse of two modes in force at once: the more severe; two of
+    /// the same kind combine to the worst of each parameter.
+    pub fn worst(self, other: OutageMode) -> OutageMode {
+        match (self, other) {
+            (
+                OutageMode::Brownout {
+                    latency_factor: a,
+                    error_probability: p,
+                },
+                OutageMode::Brownout {
+                    latency_factor: b,
+                    error_probability: q,
+                },
+            ) => OutageMode::Brownout {
+                latency_factor: a.max(b),
+                error_probability: p.max(q),
+            },
+            (OutageMode::QuotaSqueeze { rpm: a }, OutageMode::QuotaSqueeze { rpm: b }) => {
+                OutageMode::QuotaSqueeze { rpm: a.min(b) }
+            }
+            _ if other.severity() > self.severity() => other,
+            _ => self,
+        }
+    }
+}
+
+/// A stochastic outage process: an alternating renewal process of up
+/// times and repair times, hitting one endpoint, every endpoint of a
+/// provider, or every endpoint in a region, all at the same instants.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageProcess {
+    /// Scope: one endpoint, by name.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Scope: every endpoint whose `provider` is this.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Scope: every endpoint whose `region` is this.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A profile from `data/providers.toml` supplying mtbf, mttr, laws and
+    /// mode; fields written here override it.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Mean time between failures: mean up time between two incidents.
+    #[serde(default)]
+    pub mtbf: Option<Span>,
+    /// Mean time to repair: mean incident length.
+    #[serde(default)]
+    pub mttr: Option<Span>,
+    /// Law of the up times (default exponential).
+    #[serde(default)]
+    pub uptime: Option<Law>,
+    /// Log-space deviation of the up times when lognormal.
+    #[serde(default)]
+    pub uptime_sigma: Option<f64>,
+    /// Law of the repair times (default exponential).
+    #[serde(default)]
+    pub repair: Option<Law>,
+    /// Log-space deviation of the repair times when lognormal.
+    #[serde(default)]
+    pub repair_sigma: Option<f64>,
+    /// What the endpoints do during an incident (default down).
+    #[serde(default)]
+    pub mode: Option<OutageKind>,
+    /// Brownout: factor on service time.
+    #[serde(default)]
+    pub latency_factor: Option<f64>,
+    /// Brownout: probability of a 5xx.
+    #[serde(default)]
+    pub error_probability: Option<f64>,
+    /// Quota squeeze: the lowered requests per minute.
+    #[serde(default)]
+    pub rpm: Option<u32>,
+}
+
+/// A law of positive durations with a given mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Law {
+    /// Exponential (memoryless).
+    Exponential,
+    /// Lognormal with log-space deviation `sigma` (a heavier right tail).
+    Lognormal,
 }
 
 /// A customer.

@@ -26,6 +26,7 @@ pub fn check(scenario: &Scenario, source: &str) -> Vec<Problem> {
     let start = c.simulation(&scenario.simulation);
     c.endpoints(scenario, start);
     c.tenants(scenario);
+    c.outage_processes(scenario);
     let mut problems = c.problems;
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     problems
@@ -151,6 +152,7 @@ impl Checker<'_, '_> {
                 self.positive_span(format!("{path}.latency.mean"), *mean, "500ms");
             }
         }
+        self.endpoint_world(path, e);
         for (k, o) in e.outages.iter().enumerate() {
             let opath = format!("{path}.outages[{k}]");
             self.positive_span(format!("{opath}.duration"), o.duration, "2h");
@@ -443,3 +445,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+mod world;

@@ -2,6 +2,7 @@
 
 mod common;
 mod determinism;
+mod outages;
 mod queueing;
 mod run_cli;
 mod scenario_errors;
