@@ -300,6 +300,16 @@ pub struct TenantPolicy {
     /// tenants' calls may pass them). `None` (the default): no cap.
     #[serde(default)]
     pub max_concurrency: Option<u32>,
+    /// The longest a call of this tenant waits in the router's queue of a
+    /// busy endpoint before it moves on: at `max_wait` after it started
+    /// waiting, it is dispatched on the next step of its chain that can
+    /// take it at once (another endpoint, a free slot, not blocked, not a
+    /// suspend step; trigger [`Trigger::Saturated`](super::Trigger::Saturated)),
+    /// or, if none can, it also joins the queue of the first such step and
+    /// goes to whichever endpoint frees first. `None` (the default): a call
+    /// waits for its endpoint as long as it takes.
+    #[serde(default)]
+    pub max_wait: Option<Span>,
 }
 
 fn default_weight() -> u32 {
@@ -330,6 +340,7 @@ impl Default for TenantPolicy {
             availability_target: None,
             weight: default_weight(),
             max_concurrency: None,
+            max_wait: None,
         }
     }
 }

@@ -138,6 +138,9 @@ impl Router {
             self.dispatch(now, slot, i as u16, false);
         } else {
             c.set_state(CallState::Waiting);
+            c.wait_step = i as u16;
+            c.spilled = false;
+            let since = *c.waiting_since.get_or_insert(now);
             let w = Waiter {
                 slot,
                 epoch: c.epoch,
@@ -145,13 +148,22 @@ impl Router {
                 tenant: c.tenant,
             };
             es.queue.push(tenant.class, tenant.weight, w);
+            if let Some(max_wait) = tenant.max_wait {
+                let at = since.saturating_add(max_wait);
+                if at > now {
+                    let call = c.id.0;
+                    self.timers.set(at, TimerKind::MaxWait { slot, call });
+                }
+            }
             self.shed(now, e);
             self.pump(now, e);
+            // Waited out its `max_wait` before (then was re-routed): move on.
+            self.max_wait_over(now, slot);
         }
     }
 
     /// Sheds calls waiting for `e` beyond the router's `max_queue`.
-    fn shed(&mut self, now: Time, e: EndpointId) {
+    pub(super) fn shed(&mut self, now: Time, e: EndpointId) {
         let Some(max_queue) = self.config.max_queue else {
             return;
         };
@@ -199,7 +211,11 @@ impl Router {
             if c.epoch != w.epoch || c.state != CallState::Waiting {
                 continue;
             }
-            if blocked || self.limits_ready(now, e, c.tokens) > now {
+            if (blocked || self.limits_ready(now, e, c.tokens) > now) && w.step != c.wait_step {
+                // A spilled entry: drop it and spill again elsewhere.
+                self.calls.get_mut(w.slot).spilled = false;
+                self.max_wait_over(now, w.slot);
+            } else if blocked || self.limits_ready(now, e, c.tokens) > now {
                 self.calls.get_mut(w.slot).next_step = w.step;
                 self.route(now, w.slot);
             } else if now >= c.deadline {
@@ -207,6 +223,10 @@ impl Router {
             } else if self.tenant_capped(w.tenant) {
                 aside.push((class, entry));
             } else {
+                if w.step != c.wait_step {
+                    // The call's spilled entry: it leaves its tier after `max_wait`.
+                    self.calls.get_mut(w.slot).trigger = Some(Trigger::Saturated);
+                }
                 self.dispatch(now, w.slot, w.step, false);
             }
         }
@@ -252,6 +272,7 @@ impl Router {
         c.attempts += 1;
         c.last_tier = tier;
         c.trigger = None;
+        c.waiting_since = None;
         let leg = Some(Live {
             attempt,
             endpoint,
@@ -530,6 +551,10 @@ impl Router {
             Due::Timer(TimerKind::Deadline { slot, call }) => {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state != CallState::Free
+            }
+            Due::Timer(TimerKind::MaxWait { slot, call }) => {
+                let c = calls.get(slot);
+                c.id.0 == call && c.state == CallState::Waiting && !c.spilled
             }
             Due::Timer(TimerKind::EndpointReady { .. }) => true,
             Due::Timer(TimerKind::Unpark) => parked,

@@ -18,7 +18,8 @@
 //! - `budget`: per-tenant error budgets, burn rates and their alerts;
 //! - `limiter`: requests- and tokens-per-minute buckets;
 //! - `rng`: the router's seeded generator (jitter);
-//! - `timers`: the timer heap and the attempt-deadline FIFOs.
+//! - `timers`: the timer heap and the attempt-deadline FIFOs;
+//! - `wait`: a tenant's `max_wait` in a busy endpoint's queue.
 //!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
 //! `model`, `sla`, `plan`, `report` or `scenario`, and no I/O, async or
@@ -38,6 +39,7 @@ mod rng;
 mod router;
 mod timers;
 mod types;
+mod wait;
 
 #[cfg(test)]
 mod tests;
@@ -51,6 +53,8 @@ mod tests_hedge;
 mod tests_props;
 #[cfg(test)]
 mod tests_resilience;
+#[cfg(test)]
+mod tests_wait;
 
 pub use budget::{BudgetPolicy, BudgetStatus};
 pub use config::*;

@@ -61,6 +61,16 @@ use crate::time::Time;
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
 ///   endpoint takes a waiting call of the highest class (Gold, then
 ///   Silver, then Bronze) that has one.
+/// - **Waiting limit.** For a tenant with `max_wait`, a call's wait starts
+///   when it is first queued after submission or its latest dispatch (a
+///   re-route keeps it). At exactly that instant plus `max_wait` it is
+///   dispatched on the first later step of its chain (wrapping, before any
+///   suspend step) that can take it at once: another endpoint, not blocked,
+///   rate limits ready, a free slot and nobody queued there (trigger
+///   [`Trigger::Saturated`]). If none can, it also joins the queue of the
+///   first such step that is not blocked, keeps its place in its own, and
+///   is dispatched by whichever endpoint takes it first (on the fallback,
+///   again with [`Trigger::Saturated`]). `max_wait` never suspends a call.
 /// - **Fair share.** Inside a class, tenants waiting for the same endpoint
 ///   share its freed slots in proportion to their `weight` (weighted fair
 ///   queuing; each tenant's calls stay in order). A tenant at its
@@ -336,6 +346,8 @@ impl Router {
         c.live = None;
         c.hedge = None;
         c.tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
+        c.waiting_since = None;
+        c.spilled = false;
         if let Some(d) = request.deadline {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
         }
@@ -413,6 +425,11 @@ impl Router {
                     }
                 }
                 Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
+                Due::Timer(TimerKind::MaxWait { slot, call }) => {
+                    if self.calls.get(slot).id.0 == call {
+                        self.max_wait_over(now, slot);
+                    }
+                }
                 Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
                     let c = self.calls.get(slot);
                     if c.epoch == epoch && c.state == CallState::Suspended {

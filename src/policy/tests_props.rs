@@ -72,9 +72,11 @@ fn config(seed: u64) -> RouterConfig {
     bronze.retry.backoff = Span::from_millis(20);
     bronze.retry.jitter = 0.5;
     bronze.max_concurrency = Some(2);
+    bronze.max_wait = Some(Span::from_millis(150));
     let mut silver2 = tenant("silver2", SlaClass::Silver, &[("a", 0), ("b", 1)]);
     silver2.weight = 3;
     silver2.max_concurrency = Some(1);
+    silver2.max_wait = Some(Span::from_millis(60));
     RouterConfig {
         endpoints: vec![a, b, c, s],
         tenants: vec![gold, silver, bronze, silver2],
@@ -217,12 +219,12 @@ proptest! {
 
 /// The generated cases reach the interesting paths, so the properties are
 /// not vacuous: breakers open and close, calls suspend, resume, miss
-/// their deadlines, hedge and are shed.
+/// their deadlines, hedge, are shed and move on after `max_wait`.
 #[test]
 fn generated_cases_reach_every_path() {
     let mut runner = TestRunner::deterministic();
     let strategy = (any::<u64>(), ops(300));
-    let mut seen = [false; 7];
+    let mut seen = [false; 8];
     for _ in 0..150 {
         let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
         let (actions, events) = run(config(seed), &ops);
@@ -236,6 +238,10 @@ fn generated_cases_reach_every_path() {
                     ..
                 } => seen[5] = true,
                 AuditKind::Shed { .. } => seen[6] = true,
+                AuditKind::TierChange {
+                    trigger: Trigger::Saturated,
+                    ..
+                } => seen[7] = true,
                 _ => {}
             }
         }
@@ -250,7 +256,7 @@ fn generated_cases_reach_every_path() {
         });
     }
     assert_eq!(
-        seen, [true; 7],
-        "breaker open/closed, suspend, resume, deadline, hedge, shed"
+        seen, [true; 8],
+        "breaker open/closed, suspend, resume, deadline, hedge, shed, max_wait"
     );
 }

@@ -176,8 +176,8 @@ pub enum Trigger {
     BreakerOpen,
     /// The attempt was abandoned at the tenant's latency ceiling.
     SlowAttempt,
-    /// The call waited longer than the tenant's `max_wait` for a busy
-    /// endpoint.
+    /// The call waited the tenant's `max_wait` in a busy endpoint's queue
+    /// and moved on to a fallback.
     Saturated,
     /// A hedge: a second attempt sent while the first is still out.
     Hedge,

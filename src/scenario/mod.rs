@@ -153,6 +153,7 @@ impl Scenario {
                     availability_target: Default::default(),
                     weight: 1,
                     max_concurrency: Default::default(),
+                    max_wait: Default::default(),
                 })
                 .collect(),
             seed: self.simulation.seed,
