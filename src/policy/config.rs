@@ -88,6 +88,12 @@ pub struct EndpointPolicy {
     /// [`RouterConfig::breaker`]. `None`: use the router-wide one.
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// The latency an attempt is expected to take here: the prior of the
+    /// router's latency estimate, which then follows observed successful
+    /// attempts (see [`Router`](super::Router), deadline awareness). `None`
+    /// (the default): no estimate until the first success.
+    #[serde(default)]
+    pub expected_latency: Option<Span>,
 }
 
 impl Default for EndpointPolicy {
@@ -103,6 +109,7 @@ impl Default for EndpointPolicy {
             rpm: None,
             tpm: None,
             breaker: None,
+            expected_latency: None,
         }
     }
 }

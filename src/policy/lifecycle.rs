@@ -73,6 +73,10 @@ impl Router {
             self.fail(slot, FailReason::DeadlineUnreachable);
             return;
         }
+        if self.fail_if_hopeless(now, now, slot) {
+            return;
+        }
+        let c = self.calls.get(slot);
         let (tenant, workflow, start, tokens) = (c.tenant, c.workflow, c.next_step as usize, c.tokens);
         let chain = &self.plan.tenants[tenant as usize].workflows[workflow as usize].chain;
         let n = chain.len();
@@ -157,6 +161,7 @@ impl Router {
             }
             self.shed(now, e);
             self.pump(now, e);
+            self.arm_hopeless(now, slot);
             // Waited out its `max_wait` before (then was re-routed): move on.
             self.max_wait_over(now, slot);
         }
@@ -223,7 +228,11 @@ impl Router {
             } else if self.tenant_capped(w.tenant) {
                 aside.push((class, entry));
             } else {
-                if w.step != c.wait_step {
+                let spilled = w.step != c.wait_step;
+                if self.fail_if_hopeless(now, now, w.slot) {
+                    continue;
+                }
+                if spilled {
                     // The call's spilled entry: it leaves its tier after `max_wait`.
                     self.calls.get_mut(w.slot).trigger = Some(Trigger::Saturated);
                 }
@@ -357,6 +366,7 @@ impl Router {
         }
         match ending {
             Ending::Success => {
+                self.observe_latency(live.endpoint, now - live.started);
                 if let Some(other) = other {
                     self.lose_hedge(slot, other);
                     self.calls_in_flight -= 1;
@@ -436,6 +446,10 @@ impl Router {
             self.fail(slot, FailReason::DeadlineUnreachable);
             return;
         }
+        if self.fail_if_hopeless(now, at, slot) {
+            return;
+        }
+        let c = self.calls.get_mut(slot);
         c.set_state(CallState::Backoff);
         let epoch = c.epoch;
         self.timers.set(at, TimerKind::Retry { slot, epoch });
@@ -525,7 +539,7 @@ impl Router {
         }
     }
 
-    fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {
+    pub(super) fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {
         let c = slot.map(|s| self.calls.get(s));
         self.events.push_back(AuditEvent {
             at: now,
@@ -552,7 +566,7 @@ impl Router {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state != CallState::Free
             }
-            Due::Timer(TimerKind::MaxWait { slot, call }) => {
+            Due::Timer(TimerKind::MaxWait { slot, call }) | Due::Timer(TimerKind::Hopeless { slot, call }) => {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state == CallState::Waiting && !c.spilled
             }

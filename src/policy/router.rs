@@ -20,7 +20,7 @@ use super::timers::{Due, TimerKind, Timers};
 use super::types::{
     Action, AttemptId, AuditEvent, CallId, CallRequest, EndpointId, FailReason, Outcome, TenantId, Trigger,
 };
-use crate::time::Time;
+use crate::time::{Span, Time};
 
 /// The router core: a sans-IO state machine that decides, for every model
 /// call, which endpoint serves it, when, and what to do when it fails.
@@ -122,6 +122,20 @@ use crate::time::Time;
 ///   fails with [`FailReason::DeadlineUnreachable`] as soon as it is waiting
 ///   at its deadline, or when its backoff would end at or after it. An
 ///   attempt already in flight at the deadline is left to finish.
+/// - **Deadline awareness.** Each endpoint has a latency estimate: its
+///   `expected_latency` at first, then after every successful attempt
+///   `estimate += (latency - estimate) / 8` (the first success replaces a
+///   missing prior). A call with a deadline fails early with
+///   [`FailReason::DeadlineUnreachable`] and an
+///   [`AuditKind::DeadlineUnreachable`](super::AuditKind::DeadlineUnreachable)
+///   event (the smallest estimate and its endpoint) when an attempt sent at
+///   `t` could not make it: `t + estimate > deadline` for the smallest
+///   estimate over the chain's serving (non-suspend) steps. It is checked
+///   when the call is routed (`t = now`), dispatched from a queue, moved by
+///   `max_wait`, or fails an attempt (`t` = the end of its backoff); a
+///   waiting call is also checked at the first instant the estimates of its
+///   queueing time make it hopeless. If any serving step has no estimate
+///   yet, the call never fails early. Hedge legs are not checked.
 /// - **Constraints.** Chain steps at tiers the tenant (or the workflow's
 ///   override) does not allow, or on endpoints outside the tenant's
 ///   regions, are removed when the router is built.
@@ -225,6 +239,8 @@ pub(super) struct EndpointState {
     pub(super) breaker: Option<Breaker>,
     pub(super) rpm: Option<TokenBucket>,
     pub(super) tpm: Option<TokenBucket>,
+    /// Estimated attempt latency (EWMA of successes, from the prior).
+    pub(super) latency: Option<Span>,
 }
 
 /// Run-time state of one tenant.
@@ -246,10 +262,12 @@ impl Router {
         let endpoints = plan
             .endpoints
             .iter()
-            .map(|e| EndpointState {
+            .zip(&config.endpoints)
+            .map(|(e, p)| EndpointState {
                 breaker: e.breaker.clone().map(Breaker::new),
                 rpm: e.rpm.map(|r| TokenBucket::new(u64::from(r))),
                 tpm: e.tpm.map(TokenBucket::new),
+                latency: p.expected_latency,
                 ..EndpointState::default()
             })
             .collect();
@@ -425,6 +443,12 @@ impl Router {
                     }
                 }
                 Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
+                Due::Timer(TimerKind::Hopeless { slot, call }) => {
+                    let c = self.calls.get(slot);
+                    if c.id.0 == call && c.state == CallState::Waiting && !self.fail_if_hopeless(now, now, slot) {
+                        self.arm_hopeless(now, slot);
+                    }
+                }
                 Due::Timer(TimerKind::MaxWait { slot, call }) => {
                     if self.calls.get(slot).id.0 == call {
                         self.max_wait_over(now, slot);

@@ -120,3 +120,118 @@ fn max_wait_never_suspends_a_call() {
     let acts = h.outcome(ms(70), AttemptId(0), Outcome::Success);
     assert_eq!(dispatched(&acts), vec![(call, AttemptId(1), h.ep("a"))]);
 }
+
+/// `a`: one slot, expected latency 100 ms; tenant `t` uses only `a`.
+fn estimated() -> Harness {
+    let mut a = endpoint("a", Some(1), 1_000);
+    a.expected_latency = Some(Span::from_millis(100));
+    Harness::new(vec![a], vec![tenant("t", SlaClass::Gold, &[("a", 0)])])
+}
+
+fn unreachable_events(h: &Harness) -> Vec<(Time, CallId, Span, Time)> {
+    h.events
+        .iter()
+        .filter_map(|e| match e.kind {
+            AuditKind::DeadlineUnreachable { estimate, deadline } => Some((e.at, e.call?, estimate, deadline)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn failed(call: CallId) -> Action {
+    Action::Fail {
+        call,
+        reason: FailReason::DeadlineUnreachable,
+    }
+}
+
+#[test]
+fn a_deadline_the_latency_estimate_cannot_make_fails_at_once() {
+    let mut h = estimated();
+    // One success in 180 ms: the estimate goes from 100 to
+    // 100 + (180 - 100) / 8 = 110 ms.
+    h.submit(ms(0), "t");
+    h.outcome(ms(180), AttemptId(0), Outcome::Success);
+    // 200 + 110 = 310 > 300: hopeless.
+    let (late, acts) = h.submit_with(ms(200), "t", Some(ms(300)));
+    assert_eq!(acts, vec![failed(late)]);
+    assert_eq!(
+        unreachable_events(&h),
+        vec![(ms(200), late, Span::from_millis(110), ms(300))]
+    );
+    assert_eq!(h.events.last().map(|e| e.endpoint), Some(Some(h.ep("a"))));
+    // 200 + 110 = 310, not after 310: dispatched.
+    let (ok, acts) = h.submit_with(ms(200), "t", Some(ms(310)));
+    assert_eq!(dispatched(&acts), vec![(ok, AttemptId(1), h.ep("a"))]);
+}
+
+#[test]
+fn a_waiting_call_fails_when_its_deadline_drops_out_of_reach() {
+    let mut h = estimated();
+    h.submit(ms(0), "t");
+    // Waits for a from 10 ms; 100 ms estimate, 400 ms deadline: hopeless
+    // from 300 ms + 1 ns on.
+    let (call, acts) = h.submit_with(ms(10), "t", Some(ms(400)));
+    assert!(acts.is_empty());
+    let at = ms(300) + Span::from_nanos(1);
+    assert_eq!(h.router.poll_timeout(), Some(at));
+    assert!(h.tick(ms(300)).is_empty());
+    assert_eq!(h.tick(at), vec![failed(call)]);
+    assert_eq!(
+        unreachable_events(&h),
+        vec![(at, call, Span::from_millis(100), ms(400))]
+    );
+    assert_eq!(h.router.waiting(), 0);
+}
+
+#[test]
+fn a_waiting_call_is_checked_again_when_its_endpoint_frees() {
+    let mut h = estimated();
+    h.submit(ms(0), "t");
+    let (call, _) = h.submit_with(ms(10), "t", Some(ms(400)));
+    // The first call answers at 300 ms: estimate 100 + 200 / 8 = 125 ms;
+    // 300 + 125 = 425 > 400, so the waiting call fails instead of going.
+    let acts = h.outcome(ms(300), AttemptId(0), Outcome::Success);
+    assert_eq!(acts.last(), Some(&failed(call)));
+    assert_eq!(
+        unreachable_events(&h),
+        vec![(ms(300), call, Span::from_millis(125), ms(400))]
+    );
+}
+
+#[test]
+fn no_estimate_means_no_early_failure() {
+    let mut h = Harness::new(
+        vec![endpoint("a", Some(1), 1_000)],
+        vec![tenant("t", SlaClass::Gold, &[("a", 0)])],
+    );
+    let (call, acts) = h.submit_with(ms(0), "t", Some(ms(1)));
+    assert_eq!(dispatched(&acts), vec![(call, AttemptId(0), h.ep("a"))]);
+    // One step of the chain without an estimate is enough to try.
+    let mut a = endpoint("a", Some(1), 1_000);
+    a.expected_latency = Some(Span::from_secs(5));
+    let mut h = Harness::new(
+        vec![a, endpoint("b", Some(1), 1_000)],
+        vec![tenant("t", SlaClass::Gold, &[("a", 0), ("b", 1)])],
+    );
+    let (call, acts) = h.submit_with(ms(0), "t", Some(ms(100)));
+    assert_eq!(dispatched(&acts), vec![(call, AttemptId(0), h.ep("a"))]);
+    assert!(unreachable_events(&h).is_empty());
+}
+
+#[test]
+fn a_retry_whose_backoff_leaves_no_time_fails_when_the_attempt_fails() {
+    let mut a = endpoint("a", Some(1), 1_000);
+    a.expected_latency = Some(Span::from_millis(100));
+    let mut t = tenant("t", SlaClass::Gold, &[("a", 0)]);
+    t.retry.backoff = Span::from_millis(50);
+    let mut h = Harness::new(vec![a], vec![t]);
+    // Fails at 20 ms; the retry would go at 70 ms, answer at 170 > 150.
+    let (call, _) = h.submit_with(ms(0), "t", Some(ms(150)));
+    let acts = h.outcome(ms(20), AttemptId(0), Outcome::ServerError);
+    assert_eq!(acts, vec![failed(call)]);
+    assert_eq!(
+        unreachable_events(&h),
+        vec![(ms(20), call, Span::from_millis(100), ms(150))]
+    );
+}

@@ -258,6 +258,15 @@ pub enum AuditKind {
         /// The alert threshold reached.
         threshold: f64,
     },
+    /// A call with a deadline failed early
+    /// ([`FailReason::DeadlineUnreachable`]): even the fastest step of its
+    /// chain (the event's endpoint) is estimated to answer after it.
+    DeadlineUnreachable {
+        /// The smallest latency estimate over the chain's steps.
+        estimate: Span,
+        /// The call's deadline.
+        deadline: Time,
+    },
 }
 
 /// One audit record.

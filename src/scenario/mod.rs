@@ -106,6 +106,7 @@ impl Scenario {
                     rpm: e.rpm,
                     tpm: e.tpm,
                     breaker: e.breaker.clone(),
+                    expected_latency: Default::default(),
                 })
                 .collect(),
             tenants: self
