@@ -156,6 +156,9 @@ use crate::time::{Span, Time};
 ///   `notify_on_degradation` also get an
 ///   [`AuditKind::Notification`](super::AuditKind::Notification) whenever
 ///   one of their calls goes to a worse tier than their previous dispatch.
+///   With serde, an [`AuditEvent`] is one flat JSON object (one line with
+///   serde_json): `at`, `tenant`, `workflow`, `call`, `endpoint`, then the
+///   kind's tag under `event` and its fields, all in snake_case.
 ///
 /// # Example: the driver loop
 ///

@@ -269,7 +269,10 @@ pub enum AuditKind {
     },
 }
 
-/// One audit record.
+/// One audit record. Serialized flat: the kind's fields sit next to `at`,
+/// `tenant`, ... and its snake_case name is under `event`, e.g.
+/// `{"at":3000000,"tenant":0,"workflow":0,"call":7,"endpoint":1,"event":"tier_change","from":0,"to":1,"trigger":"saturated"}`
+/// (`at` in nanoseconds).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// When the router decided it.
