@@ -566,9 +566,13 @@ impl Router {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state != CallState::Free
             }
-            Due::Timer(TimerKind::MaxWait { slot, call }) | Due::Timer(TimerKind::Hopeless { slot, call }) => {
+            Due::Timer(TimerKind::MaxWait { slot, call }) => {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state == CallState::Waiting && !c.spilled
+            }
+            Due::Timer(TimerKind::Hopeless { slot, call }) => {
+                let c = calls.get(slot);
+                c.id.0 == call && c.state == CallState::Waiting
             }
             Due::Timer(TimerKind::EndpointReady { .. }) => true,
             Due::Timer(TimerKind::Unpark) => parked,

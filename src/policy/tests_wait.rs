@@ -235,3 +235,28 @@ fn a_retry_whose_backoff_leaves_no_time_fails_when_the_attempt_fails() {
         vec![(ms(20), call, Span::from_millis(100), ms(150))]
     );
 }
+
+#[test]
+fn a_spilled_call_still_fails_when_its_deadline_drops_out_of_reach() {
+    let mut t = tenant("t", SlaClass::Gold, &[("a", 0), ("b", 1)]);
+    t.max_wait = Some(Span::from_millis(100));
+    let u = tenant("u", SlaClass::Gold, &[("b", 0)]);
+    let mut a = endpoint("a", Some(1), 1_000);
+    a.expected_latency = Some(Span::from_millis(300));
+    let mut b = endpoint("b", Some(1), 1_000);
+    b.expected_latency = Some(Span::from_millis(200));
+    let mut h = Harness::new(vec![a, b], vec![t, u]);
+    h.submit(ms(0), "t");
+    h.submit(ms(0), "u");
+    // Best estimate 200 ms, deadline 500 ms: hopeless after 300 ms.
+    let (call, _) = h.submit_with(ms(0), "t", Some(ms(500)));
+    assert!(h.tick(ms(100)).is_empty(), "spilled to b's queue");
+    let at = ms(300) + Span::from_nanos(1);
+    assert_eq!(h.router.poll_timeout(), Some(at));
+    assert_eq!(h.tick(at), vec![failed(call)]);
+    assert_eq!(
+        unreachable_events(&h),
+        vec![(at, call, Span::from_millis(200), ms(500))]
+    );
+    h.router.check_invariants("spilled call failed");
+}
