@@ -79,6 +79,14 @@ pub(crate) struct Call {
     pub hedge: Option<Live>,
     /// Prompt plus expected output tokens (for token-rate limits).
     pub tokens: u64,
+    /// When the call started waiting in a queue, since its latest dispatch
+    /// (or submission); `None` if it has not waited since.
+    pub waiting_since: Option<Time>,
+    /// The chain step whose queue the call waits in (while `Waiting`).
+    pub wait_step: u16,
+    /// Whether the call also waits in a fallback's queue (its `max_wait`
+    /// passed while no fallback could take it at once).
+    pub spilled: bool,
 }
 
 impl Call {
@@ -98,6 +106,9 @@ impl Call {
             live: None,
             hedge: None,
             tokens: 0,
+            waiting_since: None,
+            wait_step: 0,
+            spilled: false,
         }
     }
 

@@ -88,6 +88,12 @@ pub struct EndpointPolicy {
     /// [`RouterConfig::breaker`]. `None`: use the router-wide one.
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// The latency an attempt is expected to take here: the prior of the
+    /// router's latency estimate, which then follows observed successful
+    /// attempts (see [`Router`](super::Router), deadline awareness). `None`
+    /// (the default): no estimate until the first success.
+    #[serde(default)]
+    pub expected_latency: Option<Span>,
 }
 
 impl Default for EndpointPolicy {
@@ -103,6 +109,7 @@ impl Default for EndpointPolicy {
             rpm: None,
             tpm: None,
             breaker: None,
+            expected_latency: None,
         }
     }
 }
@@ -300,6 +307,16 @@ pub struct TenantPolicy {
     /// tenants' calls may pass them). `None` (the default): no cap.
     #[serde(default)]
     pub max_concurrency: Option<u32>,
+    /// The longest a call of this tenant waits in the router's queue of a
+    /// busy endpoint before it moves on: at `max_wait` after it started
+    /// waiting, it is dispatched on the next step of its chain that can
+    /// take it at once (another endpoint, a free slot, not blocked, not a
+    /// suspend step; trigger [`Trigger::Saturated`](super::Trigger::Saturated)),
+    /// or, if none can, it also joins the queue of the first such step and
+    /// goes to whichever endpoint frees first. `None` (the default): a call
+    /// waits for its endpoint as long as it takes.
+    #[serde(default)]
+    pub max_wait: Option<Span>,
 }
 
 fn default_weight() -> u32 {
@@ -330,6 +347,7 @@ impl Default for TenantPolicy {
             availability_target: None,
             weight: default_weight(),
             max_concurrency: None,
+            max_wait: None,
         }
     }
 }

@@ -73,6 +73,10 @@ impl Router {
             self.fail(slot, FailReason::DeadlineUnreachable);
             return;
         }
+        if self.fail_if_hopeless(now, now, slot) {
+            return;
+        }
+        let c = self.calls.get(slot);
         let (tenant, workflow, start, tokens) = (c.tenant, c.workflow, c.next_step as usize, c.tokens);
         let chain = &self.plan.tenants[tenant as usize].workflows[workflow as usize].chain;
         let n = chain.len();
@@ -138,6 +142,9 @@ impl Router {
             self.dispatch(now, slot, i as u16, false);
         } else {
             c.set_state(CallState::Waiting);
+            c.wait_step = i as u16;
+            c.spilled = false;
+            let since = *c.waiting_since.get_or_insert(now);
             let w = Waiter {
                 slot,
                 epoch: c.epoch,
@@ -145,13 +152,23 @@ impl Router {
                 tenant: c.tenant,
             };
             es.queue.push(tenant.class, tenant.weight, w);
+            if let Some(max_wait) = tenant.max_wait {
+                let at = since.saturating_add(max_wait);
+                if at > now {
+                    let call = c.id.0;
+                    self.timers.set(at, TimerKind::MaxWait { slot, call });
+                }
+            }
             self.shed(now, e);
             self.pump(now, e);
+            self.arm_hopeless(now, slot);
+            // Waited out its `max_wait` before (then was re-routed): move on.
+            self.max_wait_over(now, slot);
         }
     }
 
     /// Sheds calls waiting for `e` beyond the router's `max_queue`.
-    fn shed(&mut self, now: Time, e: EndpointId) {
+    pub(super) fn shed(&mut self, now: Time, e: EndpointId) {
         let Some(max_queue) = self.config.max_queue else {
             return;
         };
@@ -199,7 +216,11 @@ impl Router {
             if c.epoch != w.epoch || c.state != CallState::Waiting {
                 continue;
             }
-            if blocked || self.limits_ready(now, e, c.tokens) > now {
+            if (blocked || self.limits_ready(now, e, c.tokens) > now) && w.step != c.wait_step {
+                // A spilled entry: drop it and spill again elsewhere.
+                self.calls.get_mut(w.slot).spilled = false;
+                self.max_wait_over(now, w.slot);
+            } else if blocked || self.limits_ready(now, e, c.tokens) > now {
                 self.calls.get_mut(w.slot).next_step = w.step;
                 self.route(now, w.slot);
             } else if now >= c.deadline {
@@ -207,6 +228,14 @@ impl Router {
             } else if self.tenant_capped(w.tenant) {
                 aside.push((class, entry));
             } else {
+                let spilled = w.step != c.wait_step;
+                if self.fail_if_hopeless(now, now, w.slot) {
+                    continue;
+                }
+                if spilled {
+                    // The call's spilled entry: it leaves its tier after `max_wait`.
+                    self.calls.get_mut(w.slot).trigger = Some(Trigger::Saturated);
+                }
                 self.dispatch(now, w.slot, w.step, false);
             }
         }
@@ -252,6 +281,7 @@ impl Router {
         c.attempts += 1;
         c.last_tier = tier;
         c.trigger = None;
+        c.waiting_since = None;
         let leg = Some(Live {
             attempt,
             endpoint,
@@ -336,6 +366,7 @@ impl Router {
         }
         match ending {
             Ending::Success => {
+                self.observe_latency(live.endpoint, now - live.started);
                 if let Some(other) = other {
                     self.lose_hedge(slot, other);
                     self.calls_in_flight -= 1;
@@ -415,6 +446,10 @@ impl Router {
             self.fail(slot, FailReason::DeadlineUnreachable);
             return;
         }
+        if self.fail_if_hopeless(now, at, slot) {
+            return;
+        }
+        let c = self.calls.get_mut(slot);
         c.set_state(CallState::Backoff);
         let epoch = c.epoch;
         self.timers.set(at, TimerKind::Retry { slot, epoch });
@@ -504,7 +539,7 @@ impl Router {
         }
     }
 
-    fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {
+    pub(super) fn audit(&mut self, now: Time, slot: Option<u32>, endpoint: Option<EndpointId>, kind: AuditKind) {
         let c = slot.map(|s| self.calls.get(s));
         self.events.push_back(AuditEvent {
             at: now,
@@ -530,6 +565,14 @@ impl Router {
             Due::Timer(TimerKind::Deadline { slot, call }) => {
                 let c = calls.get(slot);
                 c.id.0 == call && c.state != CallState::Free
+            }
+            Due::Timer(TimerKind::MaxWait { slot, call }) => {
+                let c = calls.get(slot);
+                c.id.0 == call && c.state == CallState::Waiting && !c.spilled
+            }
+            Due::Timer(TimerKind::Hopeless { slot, call }) => {
+                let c = calls.get(slot);
+                c.id.0 == call && c.state == CallState::Waiting
             }
             Due::Timer(TimerKind::EndpointReady { .. }) => true,
             Due::Timer(TimerKind::Unpark) => parked,

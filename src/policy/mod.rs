@@ -18,7 +18,14 @@
 //! - `budget`: per-tenant error budgets, burn rates and their alerts;
 //! - `limiter`: requests- and tokens-per-minute buckets;
 //! - `rng`: the router's seeded generator (jitter);
-//! - `timers`: the timer heap and the attempt-deadline FIFOs.
+//! - `timers`: the timer heap and the attempt-deadline FIFOs;
+//! - `wait`: a tenant's `max_wait` in a busy endpoint's queue, and the
+//!   per-endpoint latency estimates behind early deadline failures.
+//!
+//! Tests: `tests` (life cycle), `tests_resilience`, `tests_hedge`,
+//! `tests_fair`, `tests_budget`, `tests_wait` (`max_wait`, deadline
+//! awareness), `tests_serde` (the audit log's JSON form) and `tests_props`
+//! (proptest properties over random driver inputs).
 //!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
 //! `model`, `sla`, `plan`, `report` or `scenario`, and no I/O, async or
@@ -38,6 +45,7 @@ mod rng;
 mod router;
 mod timers;
 mod types;
+mod wait;
 
 #[cfg(test)]
 mod tests;
@@ -51,6 +59,10 @@ mod tests_hedge;
 mod tests_props;
 #[cfg(test)]
 mod tests_resilience;
+#[cfg(test)]
+mod tests_serde;
+#[cfg(test)]
+mod tests_wait;
 
 pub use budget::{BudgetPolicy, BudgetStatus};
 pub use config::*;

@@ -65,6 +65,8 @@ pub(crate) struct TenantPlan {
     pub max_concurrency: u32,
     /// Longest suspension.
     pub max_suspend: Span,
+    /// Longest wait in an endpoint's queue before moving on.
+    pub max_wait: Option<Span>,
 }
 
 /// The whole resolved configuration.
@@ -234,6 +236,7 @@ impl Plan {
                 weight: t.weight,
                 max_concurrency: t.max_concurrency.unwrap_or(u32::MAX),
                 max_suspend: t.max_suspend,
+                max_wait: t.max_wait,
             });
         }
         Ok(Plan {

@@ -20,7 +20,7 @@ use super::timers::{Due, TimerKind, Timers};
 use super::types::{
     Action, AttemptId, AuditEvent, CallId, CallRequest, EndpointId, FailReason, Outcome, TenantId, Trigger,
 };
-use crate::time::Time;
+use crate::time::{Span, Time};
 
 /// The router core: a sans-IO state machine that decides, for every model
 /// call, which endpoint serves it, when, and what to do when it fails.
@@ -61,6 +61,16 @@ use crate::time::Time;
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
 ///   endpoint takes a waiting call of the highest class (Gold, then
 ///   Silver, then Bronze) that has one.
+/// - **Waiting limit.** For a tenant with `max_wait`, a call's wait starts
+///   when it is first queued after submission or its latest dispatch (a
+///   re-route keeps it). At exactly that instant plus `max_wait` it is
+///   dispatched on the first later step of its chain (wrapping, before any
+///   suspend step) that can take it at once: another endpoint, not blocked,
+///   rate limits ready, a free slot and nobody queued there (trigger
+///   [`Trigger::Saturated`]). If none can, it also joins the queue of the
+///   first such step that is not blocked, keeps its place in its own, and
+///   is dispatched by whichever endpoint takes it first (on the fallback,
+///   again with [`Trigger::Saturated`]). `max_wait` never suspends a call.
 /// - **Fair share.** Inside a class, tenants waiting for the same endpoint
 ///   share its freed slots in proportion to their `weight` (weighted fair
 ///   queuing; each tenant's calls stay in order). A tenant at its
@@ -112,6 +122,20 @@ use crate::time::Time;
 ///   fails with [`FailReason::DeadlineUnreachable`] as soon as it is waiting
 ///   at its deadline, or when its backoff would end at or after it. An
 ///   attempt already in flight at the deadline is left to finish.
+/// - **Deadline awareness.** Each endpoint has a latency estimate: its
+///   `expected_latency` at first, then after every successful attempt
+///   `estimate += (latency - estimate) / 8` (the first success replaces a
+///   missing prior). A call with a deadline fails early with
+///   [`FailReason::DeadlineUnreachable`] and an
+///   [`AuditKind::DeadlineUnreachable`](super::AuditKind::DeadlineUnreachable)
+///   event (the smallest estimate and its endpoint) when an attempt sent at
+///   `t` could not make it: `t + estimate > deadline` for the smallest
+///   estimate over the chain's serving (non-suspend) steps. It is checked
+///   when the call is routed (`t = now`), dispatched from a queue, moved by
+///   `max_wait`, or fails an attempt (`t` = the end of its backoff); a
+///   waiting call is also checked at the first instant the estimates of its
+///   queueing time make it hopeless. If any serving step has no estimate
+///   yet, the call never fails early. Hedge legs are not checked.
 /// - **Constraints.** Chain steps at tiers the tenant (or the workflow's
 ///   override) does not allow, or on endpoints outside the tenant's
 ///   regions, are removed when the router is built.
@@ -132,6 +156,9 @@ use crate::time::Time;
 ///   `notify_on_degradation` also get an
 ///   [`AuditKind::Notification`](super::AuditKind::Notification) whenever
 ///   one of their calls goes to a worse tier than their previous dispatch.
+///   With serde, an [`AuditEvent`] is one flat JSON object (one line with
+///   serde_json): `at`, `tenant`, `workflow`, `call`, `endpoint`, then the
+///   kind's tag under `event` and its fields, all in snake_case.
 ///
 /// # Example: the driver loop
 ///
@@ -215,6 +242,8 @@ pub(super) struct EndpointState {
     pub(super) breaker: Option<Breaker>,
     pub(super) rpm: Option<TokenBucket>,
     pub(super) tpm: Option<TokenBucket>,
+    /// Estimated attempt latency (EWMA of successes, from the prior).
+    pub(super) latency: Option<Span>,
 }
 
 /// Run-time state of one tenant.
@@ -236,10 +265,12 @@ impl Router {
         let endpoints = plan
             .endpoints
             .iter()
-            .map(|e| EndpointState {
+            .zip(&config.endpoints)
+            .map(|(e, p)| EndpointState {
                 breaker: e.breaker.clone().map(Breaker::new),
                 rpm: e.rpm.map(|r| TokenBucket::new(u64::from(r))),
                 tpm: e.tpm.map(TokenBucket::new),
+                latency: p.expected_latency,
                 ..EndpointState::default()
             })
             .collect();
@@ -336,6 +367,8 @@ impl Router {
         c.live = None;
         c.hedge = None;
         c.tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
+        c.waiting_since = None;
+        c.spilled = false;
         if let Some(d) = request.deadline {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
         }
@@ -413,6 +446,17 @@ impl Router {
                     }
                 }
                 Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
+                Due::Timer(TimerKind::Hopeless { slot, call }) => {
+                    let c = self.calls.get(slot);
+                    if c.id.0 == call && c.state == CallState::Waiting && !self.fail_if_hopeless(now, now, slot) {
+                        self.arm_hopeless(now, slot);
+                    }
+                }
+                Due::Timer(TimerKind::MaxWait { slot, call }) => {
+                    if self.calls.get(slot).id.0 == call {
+                        self.max_wait_over(now, slot);
+                    }
+                }
                 Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
                     let c = self.calls.get(slot);
                     if c.epoch == epoch && c.state == CallState::Suspended {

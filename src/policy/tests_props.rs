@@ -55,8 +55,10 @@ fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
 fn config(seed: u64) -> RouterConfig {
     let mut a = endpoint("a", Some(2), 1_000);
     a.rpm = Some(600);
-    let b = endpoint("b", Some(1), 800);
-    let c = endpoint("c", None, 1_500);
+    let mut b = endpoint("b", Some(1), 800);
+    b.expected_latency = Some(Span::from_millis(300));
+    let mut c = endpoint("c", None, 1_500);
+    c.expected_latency = Some(Span::from_millis(150));
     let s = endpoint("s", None, 1_000);
     let mut gold = tenant("gold", SlaClass::Gold, &[("a", 0), ("b", 1), ("s", 4)]);
     gold.max_suspend = Span::from_secs(3);
@@ -72,9 +74,11 @@ fn config(seed: u64) -> RouterConfig {
     bronze.retry.backoff = Span::from_millis(20);
     bronze.retry.jitter = 0.5;
     bronze.max_concurrency = Some(2);
+    bronze.max_wait = Some(Span::from_millis(150));
     let mut silver2 = tenant("silver2", SlaClass::Silver, &[("a", 0), ("b", 1)]);
     silver2.weight = 3;
     silver2.max_concurrency = Some(1);
+    silver2.max_wait = Some(Span::from_millis(60));
     RouterConfig {
         endpoints: vec![a, b, c, s],
         tenants: vec![gold, silver, bronze, silver2],
@@ -217,12 +221,13 @@ proptest! {
 
 /// The generated cases reach the interesting paths, so the properties are
 /// not vacuous: breakers open and close, calls suspend, resume, miss
-/// their deadlines, hedge and are shed.
+/// their deadlines, hedge, are shed, move on after `max_wait`
+/// and fail early on latency estimates.
 #[test]
 fn generated_cases_reach_every_path() {
     let mut runner = TestRunner::deterministic();
     let strategy = (any::<u64>(), ops(300));
-    let mut seen = [false; 7];
+    let mut seen = [false; 9];
     for _ in 0..150 {
         let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
         let (actions, events) = run(config(seed), &ops);
@@ -236,6 +241,11 @@ fn generated_cases_reach_every_path() {
                     ..
                 } => seen[5] = true,
                 AuditKind::Shed { .. } => seen[6] = true,
+                AuditKind::TierChange {
+                    trigger: Trigger::Saturated,
+                    ..
+                } => seen[7] = true,
+                AuditKind::DeadlineUnreachable { .. } => seen[8] = true,
                 _ => {}
             }
         }
@@ -250,7 +260,7 @@ fn generated_cases_reach_every_path() {
         });
     }
     assert_eq!(
-        seen, [true; 7],
-        "breaker open/closed, suspend, resume, deadline, hedge, shed"
+        seen, [true; 9],
+        "breaker open/closed, suspend, resume, deadline, hedge, shed, max_wait, early deadline"
     );
 }

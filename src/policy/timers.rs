@@ -60,6 +60,20 @@ pub(crate) enum TimerKind {
         /// The slot's epoch when the timer was set.
         epoch: u32,
     },
+    /// A waiting call may no longer make its deadline (latency estimate).
+    Hopeless {
+        /// Call slot.
+        slot: u32,
+        /// The call the timer belongs to.
+        call: u64,
+    },
+    /// A waiting call may have reached its tenant's `max_wait`.
+    MaxWait {
+        /// Call slot.
+        slot: u32,
+        /// The call the timer belongs to.
+        call: u64,
+    },
     /// A suspended call reached its tenant's `max_suspend`.
     SuspendLimit {
         /// Call slot.

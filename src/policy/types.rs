@@ -176,8 +176,8 @@ pub enum Trigger {
     BreakerOpen,
     /// The attempt was abandoned at the tenant's latency ceiling.
     SlowAttempt,
-    /// The call waited longer than the tenant's `max_wait` for a busy
-    /// endpoint.
+    /// The call waited the tenant's `max_wait` in a busy endpoint's queue
+    /// and moved on to a fallback.
     Saturated,
     /// A hedge: a second attempt sent while the first is still out.
     Hedge,
@@ -258,9 +258,21 @@ pub enum AuditKind {
         /// The alert threshold reached.
         threshold: f64,
     },
+    /// A call with a deadline failed early
+    /// ([`FailReason::DeadlineUnreachable`]): even the fastest step of its
+    /// chain (the event's endpoint) is estimated to answer after it.
+    DeadlineUnreachable {
+        /// The smallest latency estimate over the chain's steps.
+        estimate: Span,
+        /// The call's deadline.
+        deadline: Time,
+    },
 }
 
-/// One audit record.
+/// One audit record. Serialized flat: the kind's fields sit next to `at`,
+/// `tenant`, ... and its snake_case name is under `event`, e.g.
+/// `{"at":3000000,"tenant":0,"workflow":0,"call":7,"endpoint":1,"event":"tier_change","from":0,"to":1,"trigger":"saturated"}`
+/// (`at` in nanoseconds).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// When the router decided it.

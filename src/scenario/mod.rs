@@ -119,6 +119,7 @@ impl Scenario {
                     rpm: e.rpm,
                     tpm: e.tpm,
                     breaker: e.breaker.clone(),
+                    expected_latency: e.expected_latency,
                 })
                 .collect(),
             tenants: self
@@ -173,6 +174,7 @@ impl Scenario {
                     }),
                     weight: t.weight,
                     max_concurrency: t.max_concurrency,
+                    max_wait: t.max_wait,
                 })
                 .collect(),
             seed: self.simulation.seed,

@@ -114,6 +114,10 @@ pub struct Endpoint {
     /// This endpoint's own circuit breaker, overriding `router.breaker`.
     #[serde(default)]
     pub breaker: Option<BreakerPolicy>,
+    /// The router's prior for an attempt's latency here, before it has
+    /// observed any (for deadline awareness).
+    #[serde(default)]
+    pub expected_latency: Option<Span>,
     /// Requests per minute the provider grants our API key here (none: no
     /// limit); beyond it an attempt gets a 429 with a retry-after.
     #[serde(default)]
@@ -423,6 +427,11 @@ pub struct Tenant {
     /// The tenant's attempts in flight across all endpoints, at most.
     #[serde(default)]
     pub max_concurrency: Option<u32>,
+    /// A call waiting this long for a busy, rate-limited or open endpoint is
+    /// dispatched on the next step that can take it at once ("fallback
+    /// within X when the primary is unavailable").
+    #[serde(default)]
+    pub max_wait: Option<Span>,
     /// The availability target the router's error budget tracks (default:
     /// the tenant's strictest availability clause, if any).
     #[serde(default)]

@@ -1,0 +1,155 @@
+//! Waiting limits inside [`Router`]: a tenant's `max_wait` in an endpoint's
+//! queue, and deadline awareness from per-endpoint latency estimates.
+//!
+//! A call queued for a busy endpoint starts a wait; the wait lasts until its
+//! next dispatch, across re-routes. At `max_wait` after the wait started the
+//! call moves on to a fallback step: dispatched there at once if the step
+//! can take it, else it also joins that step's queue (it "spills") and goes
+//! to whichever endpoint takes it first.
+//!
+//! Each endpoint keeps an estimate of attempt latency: an exponentially
+//! weighted moving average (weight 1/8, integer nanoseconds) of its
+//! successful attempts, starting from its `expected_latency`. A call whose
+//! deadline no step of its chain can make by these estimates fails early.
+
+use super::calls::CallState;
+use super::queue::Waiter;
+use super::router::Router;
+use super::timers::TimerKind;
+use super::types::{AuditKind, EndpointId, FailReason, Trigger};
+use crate::time::{Span, Time};
+
+impl Router {
+    /// If the waiting call in `slot` has waited its tenant's `max_wait`,
+    /// dispatches it on the first later step of its chain (wrapping, before
+    /// any suspend step) that can take it now, on another endpoint; if none
+    /// can, queues it also on the first such step that is not blocked.
+    pub(super) fn max_wait_over(&mut self, now: Time, slot: u32) {
+        let c = self.calls.get(slot);
+        if c.state != CallState::Waiting || c.spilled {
+            return;
+        }
+        let tp = &self.plan.tenants[c.tenant as usize];
+        let (Some(max_wait), Some(since)) = (tp.max_wait, c.waiting_since) else {
+            return;
+        };
+        if now < since.saturating_add(max_wait) {
+            return;
+        }
+        let chain = &tp.workflows[c.workflow as usize].chain;
+        let n = chain.len();
+        let here = chain[c.wait_step as usize].endpoint;
+        let capped = self.tenant_capped(c.tenant);
+        let mut spill = None;
+        for k in 1..n {
+            let j = (c.wait_step as usize + k) % n;
+            let step = chain[j];
+            if step.suspend {
+                break;
+            }
+            let e = step.endpoint;
+            if e == here || self.blocked(now, e).is_some() || self.limits_ready(now, e, c.tokens) > now {
+                continue;
+            }
+            let es = &self.endpoints[e.0 as usize];
+            let free = es.queue.is_empty() && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency;
+            if free && !capped {
+                if self.fail_if_hopeless(now, now, slot) {
+                    return;
+                }
+                self.calls.get_mut(slot).trigger = Some(Trigger::Saturated);
+                self.dispatch(now, slot, j as u16, false);
+                return;
+            }
+            spill.get_or_insert((j, e));
+        }
+        let Some((j, e)) = spill else {
+            return;
+        };
+        let (class, weight) = (tp.class, tp.weight);
+        let c = self.calls.get_mut(slot);
+        c.spilled = true;
+        let w = Waiter {
+            slot,
+            epoch: c.epoch,
+            step: j as u16,
+            tenant: c.tenant,
+        };
+        self.endpoints[e.0 as usize].queue.push(class, weight, w);
+        self.shed(now, e);
+        self.pump(now, e);
+    }
+}
+
+/// Weight of a new sample in an endpoint's latency estimate.
+const EWMA_SHIFT: u32 = 3;
+
+impl Router {
+    /// Feeds the latency of a successful attempt on `e` to its estimate:
+    /// `est += (sample - est) / 8`, or `sample` for the first one.
+    pub(super) fn observe_latency(&mut self, e: EndpointId, sample: Span) {
+        let est = &mut self.endpoints[e.0 as usize].latency;
+        *est = Some(match *est {
+            None => sample,
+            Some(prev) => {
+                let (p, s) = (i128::from(prev.as_nanos()), i128::from(sample.as_nanos()));
+                let next = p + ((s - p) >> EWMA_SHIFT);
+                Span::from_nanos(u64::try_from(next.max(0)).unwrap_or(u64::MAX))
+            }
+        });
+    }
+
+    /// The smallest latency estimate over the serving steps of the call's
+    /// chain, with its endpoint; `None` if a step has no estimate.
+    fn best_estimate(&self, slot: u32) -> Option<(Span, EndpointId)> {
+        let c = self.calls.get(slot);
+        let chain = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize].chain;
+        let mut best: Option<(Span, EndpointId)> = None;
+        for s in chain.iter().filter(|s| !s.suspend) {
+            let est = self.endpoints[s.endpoint.0 as usize].latency?;
+            if best.is_none_or(|(b, _)| est < b) {
+                best = Some((est, s.endpoint));
+            }
+        }
+        best
+    }
+
+    /// Fails the call in `slot` (at `now`) if an attempt dispatched at `at`
+    /// could not make its deadline by the estimates: `at + estimate >
+    /// deadline` for every serving step. Returns whether it did.
+    pub(super) fn fail_if_hopeless(&mut self, now: Time, at: Time, slot: u32) -> bool {
+        let deadline = self.calls.get(slot).deadline;
+        if deadline == Time::MAX {
+            return false;
+        }
+        match self.best_estimate(slot) {
+            Some((estimate, e)) if at.saturating_add(estimate) > deadline => {
+                let kind = AuditKind::DeadlineUnreachable { estimate, deadline };
+                self.audit(now, Some(slot), Some(e), kind);
+                self.fail(slot, FailReason::DeadlineUnreachable);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Arms the timer that fails the waiting call in `slot` at the first
+    /// instant its deadline becomes unreachable by the current estimates.
+    pub(super) fn arm_hopeless(&mut self, now: Time, slot: u32) {
+        let c = self.calls.get(slot);
+        if c.state != CallState::Waiting || c.deadline == Time::MAX {
+            return;
+        }
+        let (deadline, call) = (c.deadline, c.id.0);
+        let Some((estimate, _)) = self.best_estimate(slot) else {
+            return;
+        };
+        let Some(last) = deadline.as_nanos().checked_sub(estimate.as_nanos()) else {
+            return;
+        };
+        let at = Time::from_nanos(last.saturating_add(1));
+        if at > now && at < deadline {
+            self.timers.set(at, TimerKind::Hopeless { slot, call });
+        }
+    }
+}
