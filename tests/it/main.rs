@@ -2,6 +2,7 @@
 
 mod common;
 mod determinism;
+mod import_litellm;
 mod queueing;
 mod run_cli;
 mod scenario_errors;
