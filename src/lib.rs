@@ -6,6 +6,7 @@
 //! - `engine`: the discrete-event engine and RNG streams.
 //! - `model`: endpoints, workloads and the simulated world that drives the router core.
 //! - `scenario`: the scenario file and its validation.
+//! - `import`: other routers' configuration files (LiteLLM) as a router config.
 //! - `sla`: clauses, windows and attainment.
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables and output files.
@@ -19,6 +20,8 @@ pub mod time;
 
 #[cfg(feature = "cli")]
 pub mod engine;
+#[cfg(feature = "cli")]
+pub mod import;
 #[cfg(feature = "cli")]
 pub mod model;
 #[cfg(feature = "cli")]

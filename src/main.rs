@@ -33,6 +33,18 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Translate a LiteLLM router config (YAML) into slaplan's router config
+    /// (TOML); settings that do not map are listed on stderr.
+    ImportLitellm(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The LiteLLM config file (YAML, with `model_list`).
+    config: PathBuf,
+    /// Write the router config to this file (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +110,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { scenario } => validate(&scenario),
+        Command::ImportLitellm(args) => import_litellm(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,6 +131,43 @@ fn validate(path: &Path) -> Result<(), Failure> {
         s.tenants.iter().map(|t| t.clauses.len()).sum::<usize>()
     );
     Ok(())
+}
+
+fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
+    let import = slaplan::import::litellm::load(&args.config).map_err(Failure::input)?;
+    let body = toml::to_string_pretty(&import.router)
+        .map_err(|e| Failure::runtime(format!("cannot write the router config as TOML: {e}")))?;
+    let text = format!(
+        "# Router config imported from {} by `slaplan import-litellm`.\n\n{body}",
+        args.config.display()
+    );
+    for u in &import.unmapped {
+        eprintln!("unmapped: {}: {}", u.path, u.reason);
+    }
+    for note in &import.notes {
+        eprintln!("note: {note}");
+    }
+    match &args.out {
+        None => print!("{text}"),
+        Some(out) => write_via_temp(out, text.as_bytes())
+            .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into
+/// place, so `path` is never left half-written.
+fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

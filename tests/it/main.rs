@@ -2,6 +2,7 @@
 
 mod common;
 mod determinism;
+mod import_litellm;
 mod outages;
 mod queueing;
 mod run_cli;
