@@ -63,6 +63,9 @@ struct RunArgs {
     /// Override the scenario's master seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Also write `audit.jsonl`: the first N router audit events of replication 0.
+    #[arg(long, value_name = "N")]
+    audit_sample: Option<usize>,
     /// Probability a clause must hold with to be called enforceable, in (0, 1).
     #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
     confidence: f64,
@@ -237,7 +240,11 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             calls_per_second: totals.calls as f64 / wall.max(1e-9),
         },
     };
-    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps).map_err(Failure::runtime)?;
+    let mut extra = Vec::new();
+    if let Some(limit) = args.audit_sample {
+        extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
+    }
+    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps, &extra).map_err(Failure::runtime)?;
 
     print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(
@@ -253,6 +260,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     );
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Re-runs replication 0 (deterministic: the same run as in the results) to
+/// keep its first `limit` audit events.
+fn audit_sample(scenario: &Scenario, limit: usize) -> Result<Vec<u8>, Failure> {
+    let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
+    let (_, _, samples) = world.log_audit(limit).run_sampled();
+    Ok(report::audit_jsonl(scenario, &samples.audit))
 }
 
 fn progress_bar(total: u64) -> indicatif::ProgressBar {

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use crate::engine::{self, EventQueue, Model};
 use crate::policy::{
-    Action, AttemptId, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId, WorkflowId,
+    Action, AttemptId, AuditEvent, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId, WorkflowId,
 };
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Recorder, calendar_months};
@@ -85,6 +85,15 @@ pub struct CallRecord {
     pub input_tokens: u32,
     /// Output tokens.
     pub output_tokens: u32,
+}
+
+/// Per-call and audit records of one replication, kept only when asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Samples {
+    /// The first calls submitted.
+    pub calls: Vec<CallRecord>,
+    /// The router's first audit events.
+    pub audit: Vec<AuditEvent>,
 }
 
 /// A replication that cannot be built.
@@ -214,6 +223,9 @@ pub struct World {
     /// Per-call records, only when asked for.
     call_log: Option<Vec<CallRecord>>,
     call_log_limit: usize,
+    /// Audit events, only when asked for.
+    audit_log: Vec<AuditEvent>,
+    audit_log_limit: usize,
     stats: RunStats,
     end: Time,
 }
@@ -277,6 +289,8 @@ impl World {
             wake: None,
             call_log: None,
             call_log_limit: 0,
+            audit_log: Vec::new(),
+            audit_log_limit: 0,
             stats: RunStats::default(),
             end: Time::ZERO + scenario.simulation.duration,
         })
@@ -290,23 +304,34 @@ impl World {
         self
     }
 
+    /// Keeps the router's first `limit` audit events (tier changes, breaker
+    /// transitions, suspensions, sheds, budget alerts, notifications).
+    pub fn log_audit(mut self, limit: usize) -> World {
+        self.audit_log_limit = limit;
+        self
+    }
+
     /// Like [`World::run`], also returning the call records asked for with
     /// [`World::log_calls`].
-    pub fn run_logged(mut self) -> (Vec<Attainment>, RunStats, Vec<CallRecord>) {
-        let log = self.call_log.take();
-        self.call_log = log;
-        let mut log_out = Vec::new();
-        let (a, s) = self.run_inner(&mut log_out);
-        (a, s, log_out)
+    pub fn run_logged(self) -> (Vec<Attainment>, RunStats, Vec<CallRecord>) {
+        let (a, s, samples) = self.run_sampled();
+        (a, s, samples.calls)
+    }
+
+    /// Like [`World::run`], also returning the samples asked for with
+    /// [`World::log_calls`] and [`World::log_audit`].
+    pub fn run_sampled(self) -> (Vec<Attainment>, RunStats, Samples) {
+        self.run_inner()
     }
 
     /// Runs the whole period: arrivals stop at its end; calls in flight then
     /// are drained so every submitted call is judged.
     pub fn run(self) -> (Vec<Attainment>, RunStats) {
-        self.run_inner(&mut Vec::new())
+        let (a, s, _) = self.run_inner();
+        (a, s)
     }
 
-    fn run_inner(mut self, log_out: &mut Vec<CallRecord>) -> (Vec<Attainment>, RunStats) {
+    fn run_inner(mut self) -> (Vec<Attainment>, RunStats, Samples) {
         let mut queue = EventQueue::new();
         for i in 0..self.sources.len() {
             let end = self.end;
@@ -342,10 +367,11 @@ impl World {
         let horizon = self.end + DRAIN;
         self.stats.events = engine::run_until(&mut self, &mut queue, horizon);
         self.stats.peak_live_tasks = self.tasks.capacity() as u64;
-        if let Some(log) = self.call_log.take() {
-            *log_out = log;
-        }
-        (self.recorder.finish(), self.stats)
+        let samples = Samples {
+            calls: self.call_log.take().unwrap_or_default(),
+            audit: std::mem::take(&mut self.audit_log),
+        };
+        (self.recorder.finish(), self.stats, samples)
     }
 
     fn dispatch(
@@ -566,8 +592,11 @@ impl World {
                 Action::Suspend { .. } | Action::Resume { .. } => {}
             }
         }
-        while self.router.poll_event().is_some() {
+        while let Some(event) = self.router.poll_event() {
             self.stats.audit_events += 1;
+            if self.audit_log.len() < self.audit_log_limit {
+                self.audit_log.push(event);
+            }
         }
         if let Some(t) = self.router.poll_timeout()
             && self.wake.is_none_or(|w| t < w)

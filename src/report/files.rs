@@ -76,7 +76,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
-/// Writes every output file into `out`, atomically: into a sibling temporary
+/// Writes every output file into `out`, plus the `extra` files (name,
+/// bytes), atomically: into a sibling temporary
 /// directory first, renamed into place when complete.
 pub fn write_outputs(
     out: &Path,
@@ -85,6 +86,7 @@ pub fn write_outputs(
     clauses: &[Clause],
     summary: &[ClauseSummary],
     replications: &[Replication],
+    extra: &[(&str, Vec<u8>)],
 ) -> Result<(), OutputError> {
     let parent = out
         .parent()
@@ -110,6 +112,10 @@ pub fn write_outputs(
             source: e.into(),
         })?;
         f.write_all(b"\n").map_err(io_err(&path))?;
+        for (name, bytes) in extra {
+            let path = tmp.join(name);
+            fs::write(&path, bytes).map_err(io_err(&path))?;
+        }
         Ok(())
     })();
     if let Err(e) = result {
@@ -247,4 +253,35 @@ fn write_windows(
     }
     w.flush().map_err(io_err(path))?;
     Ok(())
+}
+
+/// The audit sample as JSON lines: each router audit event with its time as
+/// an offset (`at`, ns) and as a UTC date-time (`time`), and tenant, workflow
+/// and endpoint by name.
+pub fn audit_jsonl(scenario: &Scenario, events: &[crate::policy::AuditEvent]) -> Vec<u8> {
+    let start = scenario.start();
+    let mut out = Vec::new();
+    for e in events {
+        let Ok(mut v) = serde_json::to_value(e) else { continue };
+        if let Some(obj) = v.as_object_mut() {
+            let time = start + chrono::Duration::nanoseconds(e.at.as_nanos() as i64);
+            obj.insert(
+                "time".into(),
+                serde_json::Value::String(time.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
+            );
+            if let Some(t) = e.tenant.and_then(|t| scenario.tenants.get(t.0 as usize)) {
+                obj.insert("tenant".into(), t.name.clone().into());
+                if let Some(w) = e.workflow.and_then(|w| t.workflows.get(w.0 as usize)) {
+                    obj.insert("workflow".into(), w.name.clone().into());
+                }
+            }
+            if let Some(ep) = e.endpoint.and_then(|x| scenario.endpoints.get(x.0 as usize)) {
+                obj.insert("endpoint".into(), ep.name.clone().into());
+            }
+        }
+        if serde_json::to_writer(&mut out, &v).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    out
 }

@@ -9,5 +9,5 @@
 mod files;
 mod table;
 
-pub use files::{OutputError, RunMeta, Timing, write_outputs};
+pub use files::{OutputError, RunMeta, Timing, audit_jsonl, write_outputs};
 pub use table::attainment_table;

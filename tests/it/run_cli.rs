@@ -93,3 +93,31 @@ fn a_missing_scenario_exits_2_naming_the_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_audit_sample_is_written_as_json_lines_and_is_reproducible() {
+    let dir = tempdir();
+    let mut files = Vec::new();
+    for (name, threads) in [("a", "1"), ("b", "2")] {
+        let out_dir = dir.path().join(name);
+        let out = slaplan()
+            .args(["run", "--audit-sample", "40", "--threads", threads, "--out"])
+            .arg(&out_dir)
+            .arg(repo_path("tests/fixtures/small.toml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        files.push(fs::read_to_string(out_dir.join("audit.jsonl")).unwrap());
+    }
+    assert_eq!(files[0], files[1], "the audit sample does not depend on threads");
+    let lines: Vec<_> = files[0].lines().collect();
+    // The fixture's hang and down outages force fallbacks: the sample fills up.
+    assert_eq!(lines.len(), 40);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+        assert!(
+            v["event"].is_string() && v["time"].is_string() && v["at"].is_u64(),
+            "{line}"
+        );
+    }
+}
