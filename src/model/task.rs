@@ -271,9 +271,10 @@ impl Tasks {
         let Some(a) = self.agents.get(agent) else { return };
         let base = src.plan.input.sample(&mut src.rng);
         let output_tokens = src.plan.output.sample(&mut src.rng);
+        let input_tokens = base.saturating_add(a.context).min(src.plan.input_cap);
         out.push(Effect::Call {
             agent,
-            input_tokens: base.saturating_add(a.context),
+            input_tokens,
             output_tokens,
         });
     }

@@ -144,6 +144,8 @@ pub struct WorkPlan {
     pub output: Tokens,
     /// Task deadline.
     pub deadline: Option<Span>,
+    /// Largest input a call may carry (context windows), in tokens.
+    pub input_cap: u32,
 }
 
 /// Opens the trace a workflow replays, with its time shaping applied;
@@ -207,6 +209,14 @@ pub struct Source {
 }
 
 impl Source {
+    /// Caps every call's input (prompt plus grown context) at `cap` tokens,
+    /// the smallest context window of the tenant's chain: the agent compacts
+    /// its history rather than overflow the model.
+    pub fn with_context_cap(mut self, cap: u32) -> Source {
+        self.plan.input_cap = self.plan.input_cap.min(cap);
+        self
+    }
+
     /// Replays `replay` (rows filtered by `cfg`'s tenant and workflow) instead
     /// of drawing arrivals.
     pub fn with_trace(mut self, replay: Replay, cfg: &ReplaySource) -> Source {
@@ -254,6 +264,7 @@ impl Source {
                 input: Tokens::from_config(&config.input_tokens),
                 output: Tokens::from_config(&config.output_tokens),
                 deadline: config.deadline,
+                input_cap: u32::MAX,
             },
             rng: work_rng,
             trace: None,

@@ -260,6 +260,15 @@ impl World {
                 let work = engine::stream(seed, replication, &format!("work/{}/{}", t.name, w.name));
                 let (tid, wid) = (TenantId(ti as u32), WorkflowId(wi as u32));
                 let mut source = Source::new(tid, wid, w, start, arrivals, work);
+                let window = t
+                    .chain
+                    .iter()
+                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint()))
+                    .filter_map(|e| e.context_window)
+                    .min();
+                if let Some(window) = window {
+                    source = source.with_context_cap(window);
+                }
                 if let Some(cfg) = &w.replay {
                     let replay = open_replay(cfg, &scenario.base_dir, scenario.simulation.duration)
                         .map_err(BuildError::Trace)?;

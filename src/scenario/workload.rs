@@ -147,7 +147,9 @@ pub struct Step {
     /// results (default true).
     #[serde(default = "yes")]
     pub grow_context: bool,
-    /// Cap on the grown context, in tokens.
+    /// Cap on the grown context, in tokens. Each call's whole input is also
+    /// capped at the smallest `context_window` of the tenant's chain (the
+    /// agent compacts its history).
     #[serde(default = "default_max_context")]
     pub max_context: u32,
 }

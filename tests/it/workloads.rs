@@ -337,3 +337,17 @@ replay = {{ path = "{}", format = "{name}" }}
         }
     }
 }
+
+#[test]
+fn a_chain_never_outgrows_the_smallest_context_window_of_its_chain() {
+    // Context would grow to 1000 + 9 × 100 = 1900 tokens by step 10; the
+    // window of 1300 caps calls 4..10 at 1300: 201 + 201.1 + 201.2 + 7 × 201.3.
+    let text = shaped_scenario(r#"{ kind = "chain", depth = { dist = "constant", value = 10 } }"#, "").replace(
+        "per_output_token = \"1ms\" }",
+        "per_output_token = \"1ms\" }\ncontext_window = 1300",
+    );
+    let s = scenario(&text);
+    let r = &replicate(&s, 1)[0];
+    within_histogram_precision(r.attainment[0].value.unwrap(), 201.0 + 201.1 + 201.2 + 7.0 * 201.3);
+    assert_eq!(r.stats.tasks_succeeded, r.stats.tasks, "no call overflows the window");
+}
