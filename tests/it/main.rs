@@ -1,9 +1,11 @@
 //! slaplan's one integration-test binary.
 
+mod check;
 mod common;
 mod determinism;
 mod queueing;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
+mod shard_merge;
 mod trace_replay;
