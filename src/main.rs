@@ -40,6 +40,45 @@ enum Command {
     /// Vet a proposed clause or new tenant: every clause whose verdict or
     /// probability changes, baseline against proposal, same random numbers.
     Check(CheckArgs),
+    /// The tightest enforceable threshold (or highest target) of a clause,
+    /// or the smallest capacity of an endpoint making clauses enforceable.
+    Frontier(FrontierArgs),
+}
+
+#[derive(clap::Args)]
+struct FrontierArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// The tenant whose clause (or, with --capacity, whose clauses) to study.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// The clause: its 0-based position among the tenant's clauses.
+    #[arg(long, conflicts_with = "clause")]
+    clause_index: Option<usize>,
+    /// The clause in one line (its threshold is ignored), e.g. "p95 latency <= 1s".
+    #[arg(long)]
+    clause: Option<String>,
+    /// Bisect this endpoint's concurrency for the smallest value making every clause enforceable.
+    #[arg(long, conflicts_with_all = ["clause", "clause_index"])]
+    capacity: Option<String>,
+    /// Largest concurrency the bisection may try.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    max_capacity: u32,
+    /// Output directory for frontier.csv / capacity.csv (default: out/<scenario name>-frontier).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Monte Carlo replications (default: the scenario's `simulation.replications`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Override the scenario's master seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Probability a clause must hold with to be called enforceable, in (0, 1).
+    #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
+    confidence: f64,
 }
 
 #[derive(clap::Args)]
@@ -150,6 +189,7 @@ fn main() -> ExitCode {
         Command::Validate { scenario } => validate(&scenario),
         Command::Merge(args) => merge(args),
         Command::Check(args) => check(args),
+        Command::Frontier(args) => frontier(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -525,5 +565,216 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
     println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), Failure> {
+    let write = || -> Result<(), Box<dyn std::error::Error>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(header)?;
+        for r in rows {
+            w.write_record(r)?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
+}
+
+fn frontier(args: FrontierArgs) -> Result<(), Failure> {
+    use slaplan::plan::frontier as fr;
+    use slaplan::sla::ClauseKind;
+    let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
+    if let Some(seed) = args.seed {
+        scenario.simulation.seed = seed;
+    }
+    let replications = u64::from(args.replications.unwrap_or(scenario.simulation.replications));
+    let (pool, _) = worker_pool(args.threads)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.scenario, "-frontier"));
+    let tenant_index = match &args.tenant {
+        Some(name) => Some(scenario.tenants.iter().position(|t| &t.name == name).ok_or_else(|| {
+            let names: Vec<&str> = scenario.tenants.iter().map(|t| t.name.as_str()).collect();
+            Failure::input(format!("no tenant {name:?}: expected one of {}", names.join(", ")))
+        })?),
+        None => None,
+    };
+    let simulate = |s: &Scenario| {
+        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
+            .map_err(|e| Failure::input(format!("router configuration: {e}")))
+    };
+
+    if let Some(endpoint) = &args.capacity {
+        let Some(ei) = scenario.endpoints.iter().position(|e| &e.name == endpoint) else {
+            let names: Vec<&str> = scenario.endpoints.iter().map(|e| e.name.as_str()).collect();
+            return Err(Failure::input(format!(
+                "no endpoint {endpoint:?}: expected one of {}",
+                names.join(", ")
+            )));
+        };
+        let clauses = Clause::all(&scenario);
+        let judged: Vec<usize> = (0..clauses.len())
+            .filter(|&c| tenant_index.is_none_or(|t| clauses[c].tenant == t))
+            .collect();
+        if judged.is_empty() {
+            return Err(Failure::input("no clause to make enforceable"));
+        }
+        let mut probes: Vec<Vec<String>> = Vec::new();
+        let mut error = None;
+        let start = scenario.endpoints[ei].concurrency;
+        let answer = fr::bisect_capacity(start, args.max_capacity, |c| {
+            let mut s = scenario.clone();
+            s.endpoints[ei].concurrency = c;
+            let reps = match simulate(&s) {
+                Ok(r) => r,
+                Err(e) => {
+                    error.get_or_insert(e);
+                    return false;
+                }
+            };
+            let summary = summarize(&reps, clauses.len(), args.confidence, 0.95);
+            let ok = judged
+                .iter()
+                .filter(|&&c| summary[c].verdict == plan::Verdict::Enforceable)
+                .count();
+            let worst = judged
+                .iter()
+                .map(|&c| &summary[c])
+                .min_by(|a, b| a.ci_low.total_cmp(&b.ci_low))
+                .map(|w| format!("{} {}", clauses[w.clause].tenant_name, clauses[w.clause].describe(&s)))
+                .unwrap_or_default();
+            let pass = ok == judged.len();
+            println!(
+                "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {}",
+                judged.len(),
+                if pass { "passes" } else { "fails" }
+            );
+            probes.push(vec![
+                c.to_string(),
+                pass.to_string(),
+                ok.to_string(),
+                judged.len().to_string(),
+                worst,
+            ]);
+            pass
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        probes.sort_by_key(|p| p[0].parse::<u32>().unwrap_or(0));
+        write_csv(
+            &out.join("capacity.csv"),
+            &[
+                "concurrency",
+                "all_enforceable",
+                "enforceable",
+                "clauses",
+                "weakest_clause",
+            ],
+            &probes,
+        )?;
+        match answer {
+            Some(c) => println!("smallest concurrency of {endpoint} making every clause enforceable: {c}"),
+            None => println!(
+                "no concurrency of {endpoint} up to {} makes every clause enforceable",
+                args.max_capacity
+            ),
+        }
+        println!("wrote {}", out.join("capacity.csv").display());
+        return Ok(());
+    }
+
+    let Some(ti) = tenant_index else {
+        return Err(Failure::input(
+            "frontier needs --tenant T with --clause-index K or --clause \"...\" (or --capacity ENDPOINT)",
+        ));
+    };
+    let tenant_name = scenario.tenants[ti].name.clone();
+    let k = match (&args.clause, args.clause_index) {
+        (Some(text), _) => {
+            let clause =
+                plan::grammar::parse_clause(text).map_err(|e| Failure::input(format!("--clause {text:?}: {e}")))?;
+            plan::check::add_clause(&mut scenario, &tenant_name, clause).map_err(Failure::input)?;
+            scenario.tenants[ti].clauses.len() - 1
+        }
+        (None, Some(k)) => {
+            let n = scenario.tenants[ti].clauses.len();
+            if k >= n {
+                return Err(Failure::input(format!(
+                    "--clause-index {k}: tenant {tenant_name:?} has {n} clause(s), numbered from 0"
+                )));
+            }
+            k
+        }
+        (None, None) => return Err(Failure::input("frontier needs --clause-index K or --clause \"...\"")),
+    };
+    let clauses = Clause::all(&scenario);
+    let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
+    let clause = &clauses[global];
+    let reps = simulate(&scenario)?;
+    let f = fr::frontier(
+        reps.iter().flat_map(|r| &r.attainment),
+        global,
+        clause.kind,
+        args.confidence,
+        0.95,
+    );
+    let latency = matches!(clause.kind, ClauseKind::Latency { .. });
+    let rows: Vec<Vec<String>> = f
+        .points
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{:.6}", p.threshold),
+                p.met.to_string(),
+                p.windows.to_string(),
+                format!("{:.6}", p.probability),
+                format!("{:.6}", p.ci_low),
+                format!("{:.6}", p.ci_high),
+                p.enforceable.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(
+        &out.join("frontier.csv"),
+        &[
+            "threshold",
+            "met",
+            "windows",
+            "probability",
+            "ci_low",
+            "ci_high",
+            "enforceable",
+        ],
+        &rows,
+    )?;
+    let what = format!("{tenant_name} {}", clause.describe(&scenario));
+    match f.best {
+        Some(p) if latency => println!(
+            "{what}: tightest enforceable threshold at {} confidence: {:.3}ms (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
+            args.confidence, p.threshold, p.probability, p.ci_low, p.ci_high, p.met, p.windows
+        ),
+        Some(p) => println!(
+            "{what}: highest enforceable target at {} confidence: {}% (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
+            args.confidence,
+            slaplan::sla::trim_pct(p.threshold),
+            p.probability,
+            p.ci_low,
+            p.ci_high,
+            p.met,
+            p.windows
+        ),
+        None => println!(
+            "{what}: no threshold is enforceable at {} confidence with {} window(s); run more replications",
+            args.confidence,
+            f.points.first().map_or(0, |p| p.windows)
+        ),
+    }
+    println!("wrote {}", out.join("frontier.csv").display());
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! and any shard split.
 
 pub mod check;
+pub mod frontier;
 pub mod grammar;
 mod interval;
 pub mod shard;

@@ -3,6 +3,7 @@
 mod check;
 mod common;
 mod determinism;
+mod frontier;
 mod queueing;
 mod run_cli;
 mod scenario_errors;
