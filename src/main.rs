@@ -442,7 +442,9 @@ fn with_new_tenant(path: &Path, tenant_file: &Path) -> Result<Scenario, Failure>
             tenant_file.display()
         )));
     }
-    let offset = base.lines().count() + 1;
+    // The tenant file's line 1 is the combined text's line `offset + 1`.
+    let base = base.trim_end_matches(['\n', '\r']);
+    let offset = base.lines().count();
     let combined = format!("{base}\n{extra}");
     scenario::parse(&combined, tenant_file).map_err(|mut e| {
         for p in &mut e.problems {

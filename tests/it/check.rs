@@ -97,3 +97,33 @@ fn bad_checks_exit_2_naming_the_problem() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_bad_new_tenant_is_reported_against_its_own_file() {
+    let dir = tempdir();
+    let file = dir.path().join("gold.toml");
+    fs::write(
+        &file,
+        "[[tenants]]\nname = \"g\"\nclass = \"gold\"\nchain = [\"nope\"]\n\n[[tenants.workflows]]\nname = \"w\"\nrate = -1.0\n",
+    )
+    .unwrap();
+    let out = slaplan()
+        .args(["check", "--new-tenant"])
+        .arg(&file)
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gold.toml:4: tenants[1].chain[0]"), "{stderr}");
+    assert!(stderr.contains("gold.toml:8: tenants[1].workflows[0].rate"), "{stderr}");
+    fs::write(&file, "[simulation]\nseed = 1\n").unwrap();
+    let out = slaplan()
+        .args(["check", "--new-tenant"])
+        .arg(&file)
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exactly one [[tenants]] table"));
+}
