@@ -7,7 +7,11 @@
 //! collected in index order, so results are identical for any thread count
 //! and any shard split.
 
+pub mod check;
+pub mod frontier;
+pub mod grammar;
 mod interval;
+pub mod shard;
 mod summary;
 
 use rayon::prelude::*;
@@ -51,4 +55,41 @@ pub fn run_replications(
             })
         })
         .collect()
+}
+
+/// Runs the replications listed in `indices`, in parallel, in that order.
+pub fn run_indices(
+    scenario: &Scenario,
+    indices: &[u64],
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<Replication>, BuildError> {
+    indices
+        .par_iter()
+        .map(|&index| {
+            let world = World::new(scenario, index)?;
+            let (attainment, stats) = world.run();
+            on_done();
+            Ok(Replication {
+                index,
+                attainment,
+                stats,
+            })
+        })
+        .collect()
+}
+
+/// The totals `run.json` records over `replications`: sums of the counters,
+/// the largest peak of calls in flight.
+pub fn totals(replications: &[Replication]) -> RunStats {
+    let mut totals = RunStats::default();
+    for r in replications {
+        totals.calls += r.stats.calls;
+        totals.completed += r.stats.completed;
+        totals.failed += r.stats.failed;
+        totals.attempts += r.stats.attempts;
+        totals.audit_events += r.stats.audit_events;
+        totals.events += r.stats.events;
+        totals.peak_live_calls = totals.peak_live_calls.max(r.stats.peak_live_calls);
+    }
+    totals
 }

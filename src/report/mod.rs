@@ -7,7 +7,9 @@
 //! result.
 
 mod files;
+mod grid;
 mod table;
 
 pub use files::{OutputError, RunMeta, Timing, audit_jsonl, write_outputs};
+pub use grid::grid;
 pub use table::attainment_table;

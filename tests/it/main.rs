@@ -1,12 +1,15 @@
 //! slaplan's one integration-test binary.
 
+mod check;
 mod common;
 mod determinism;
+mod frontier;
 mod import_litellm;
 mod outages;
 mod queueing;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
+mod shard_merge;
 mod trace_replay;
 mod workloads;

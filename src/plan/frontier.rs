@@ -1,0 +1,224 @@
+//! The frontier: the tightest latency threshold (or highest availability
+//! target) a clause can promise at the required confidence, and the
+//! smallest capacity that makes clauses enforceable.
+//!
+//! The threshold frontier is exact and needs no re-simulation: over the
+//! `n` judged windows, a ceiling `t` holds in `k(t) = vacuous + #(value <= t)`
+//! of them, non-decreasing in `t`, and the Clopper-Pearson lower bound of
+//! `k/n` is increasing in `k`. So the tightest enforceable threshold is a
+//! window value, found by walking the sorted values. Windows with no eligible
+//! call hold whatever the threshold (as in the judgement); windows whose
+//! calls all failed never hold a latency ceiling.
+
+use crate::sla::{Attainment, ClauseKind};
+
+use super::clopper_pearson;
+
+/// One candidate threshold (or target) and how often it would hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// The threshold in ms (latency) or the target ratio (availability).
+    pub threshold: f64,
+    /// Windows in which it would hold.
+    pub met: u64,
+    /// Windows judged.
+    pub windows: u64,
+    /// `met / windows`.
+    pub probability: f64,
+    /// Clopper-Pearson interval.
+    pub ci_low: f64,
+    /// Upper end.
+    pub ci_high: f64,
+    /// Whether `ci_low` reaches the required confidence.
+    pub enforceable: bool,
+}
+
+/// A clause's frontier curve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frontier {
+    /// From the loosest to the tightest promise is not the order: points are
+    /// in increasing threshold for a ceiling, decreasing target for a floor,
+    /// i.e. from the most demanding promise to the least.
+    pub points: Vec<Point>,
+    /// The most demanding enforceable promise, if any.
+    pub best: Option<Point>,
+}
+
+/// Whether the clause is a ceiling (latency) or a floor (availability).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// `metric <= threshold`.
+    Ceiling,
+    /// `metric >= target`.
+    Floor,
+}
+
+impl Direction {
+    /// The direction of a clause kind.
+    pub fn of(kind: ClauseKind) -> Direction {
+        match kind {
+            ClauseKind::Latency { .. } => Direction::Ceiling,
+            ClauseKind::Availability { .. } => Direction::Floor,
+        }
+    }
+}
+
+/// The frontier from windows' values: `vacuous` windows hold always,
+/// `never` windows never, `values` hold when on the right side.
+pub fn frontier_from_values(
+    mut values: Vec<f64>,
+    vacuous: u64,
+    never: u64,
+    direction: Direction,
+    required: f64,
+    level: f64,
+) -> Frontier {
+    let n = values.len() as u64 + vacuous + never;
+    match direction {
+        Direction::Ceiling => values.sort_by(f64::total_cmp),
+        Direction::Floor => values.sort_by(|a, b| b.total_cmp(a)),
+    }
+    let mut points = Vec::new();
+    let mut j = 0;
+    while j < values.len() {
+        let t = values[j];
+        // Every value equal to t holds too.
+        while j + 1 < values.len() && values[j + 1] == t {
+            j += 1;
+        }
+        let met = vacuous + j as u64 + 1;
+        let (ci_low, ci_high) = clopper_pearson(met, n, level);
+        points.push(Point {
+            threshold: t,
+            met,
+            windows: n,
+            probability: met as f64 / n as f64,
+            ci_low,
+            ci_high,
+            enforceable: ci_low >= required,
+        });
+        j += 1;
+    }
+    let best = points.iter().find(|p| p.enforceable).copied();
+    Frontier { points, best }
+}
+
+/// The frontier of clause `clause` over every replication's windows.
+pub fn frontier<'a>(
+    attainment: impl IntoIterator<Item = &'a Attainment>,
+    clause: usize,
+    kind: ClauseKind,
+    required: f64,
+    level: f64,
+) -> Frontier {
+    let (mut values, mut vacuous, mut never) = (Vec::new(), 0, 0);
+    for a in attainment.into_iter().filter(|a| a.clause == clause) {
+        match a.value {
+            _ if a.eligible == 0 => vacuous += 1,
+            Some(v) => values.push(v),
+            None => never += 1,
+        }
+    }
+    frontier_from_values(values, vacuous, never, Direction::of(kind), required, level)
+}
+
+/// The smallest capacity in `1..=max` for which `passes` holds, assuming it
+/// is monotone, starting from `start`: downward by bisection if `start`
+/// passes, else doubling until a capacity passes, then bisection. Every
+/// probe is one call of `passes`. On success, `capacity - 1` was probed and
+/// failed (or is 0).
+pub fn bisect_capacity(start: u32, max: u32, mut passes: impl FnMut(u32) -> bool) -> Option<u32> {
+    let start = start.clamp(1, max.max(1));
+    let (mut lo, mut hi) = if passes(start) {
+        (0, start)
+    } else {
+        let mut lo = start;
+        loop {
+            if lo >= max {
+                return None;
+            }
+            let next = lo.saturating_mul(2).min(max);
+            if passes(next) {
+                break (lo, next);
+            }
+            lo = next;
+        }
+    };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_worked_ceiling_frontier() {
+        // Ten windows with p95 = 1..=10 ms. Clopper-Pearson 95%: 8/10 has
+        // lower bound 0.4439, 9/10 has 0.5550, 10/10 has 0.025^(1/10) = 0.6915.
+        let values: Vec<f64> = (1..=10).map(f64::from).collect();
+        let f = frontier_from_values(values.clone(), 0, 0, Direction::Ceiling, 0.5, 0.95);
+        assert_eq!(f.points.len(), 10);
+        let best = f.best.unwrap();
+        assert_eq!((best.threshold, best.met, best.windows), (9.0, 9, 10));
+        assert!((best.ci_low - 0.5550).abs() < 1e-4, "{}", best.ci_low);
+        assert!((f.points[7].ci_low - 0.4439).abs() < 1e-4);
+        assert!(!f.points[7].enforceable);
+        // Requiring 0.6: only 10/10 qualifies, so the tightest is 10 ms.
+        let f = frontier_from_values(values.clone(), 0, 0, Direction::Ceiling, 0.6, 0.95);
+        assert_eq!(f.best.unwrap().threshold, 10.0);
+        // Requiring 0.7: not even 10/10 (0.6915).
+        assert!(
+            frontier_from_values(values, 0, 0, Direction::Ceiling, 0.7, 0.95)
+                .best
+                .is_none()
+        );
+        // Two vacuous windows hold at any threshold: 8 values 1..=8 plus 2
+        // vacuous need 7 values for 9/10.
+        let f = frontier_from_values((1..=8).map(f64::from).collect(), 2, 0, Direction::Ceiling, 0.5, 0.95);
+        assert_eq!(f.best.unwrap().threshold, 7.0);
+        // A window with no successful call never holds: 9 values + 1 never
+        // can reach 9/10 at most, at 9 ms.
+        let f = frontier_from_values((1..=9).map(f64::from).collect(), 0, 1, Direction::Ceiling, 0.5, 0.95);
+        assert_eq!(f.best.unwrap().threshold, 9.0);
+        // Ties count together.
+        let f = frontier_from_values(vec![5.0, 5.0, 1.0], 0, 0, Direction::Ceiling, 0.01, 0.95);
+        assert_eq!(f.points.iter().map(|p| p.met).collect::<Vec<_>>(), vec![1, 3]);
+    }
+
+    #[test]
+    fn hand_worked_floor_frontier() {
+        // Availability 0.990, 0.991, ..., 0.999 in ten windows: the highest
+        // target holding in 9/10 (lower bound 0.555) is the second lowest.
+        let values: Vec<f64> = (0..10).map(|i| 0.990 + 0.001 * f64::from(i)).collect();
+        let f = frontier_from_values(values.clone(), 0, 0, Direction::Floor, 0.5, 0.95);
+        assert_eq!(f.best.unwrap().threshold, values[1]);
+        assert_eq!(f.points[0].threshold, values[9]);
+    }
+
+    #[test]
+    fn bisection_finds_the_boundary_with_few_probes() {
+        for answer in [1u32, 2, 3, 7, 8, 9, 100] {
+            for start in [1u32, 4, 8, 64] {
+                let mut probes = Vec::new();
+                let got = bisect_capacity(start, 1024, |c| {
+                    probes.push(c);
+                    c >= answer
+                });
+                assert_eq!(got, Some(answer), "answer {answer} start {start}");
+                if answer > 1 {
+                    assert!(probes.contains(&(answer - 1)), "{probes:?}");
+                }
+                assert!(probes.len() <= 20, "{probes:?}");
+            }
+        }
+        assert_eq!(bisect_capacity(4, 64, |_| false), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! `slaplan check`: a heavy Gold tenant pushes the Bronze tenant sharing its
+//! endpoint into breach; a clause alone changes no existing clause.
+
+use std::fs;
+
+use crate::common::{repo_path, slaplan, tempdir};
+
+fn rows(csv: &str) -> Vec<Vec<String>> {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn a_heavy_gold_tenant_breaches_the_bronze_latency_clause() {
+    let dir = tempdir();
+    let out = slaplan()
+        .args(["check", "--confidence", "0.6", "--new-tenant"])
+        .arg(repo_path("tests/fixtures/heavy_gold.toml"))
+        .arg("--out")
+        .arg(dir.path())
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bronze-co") && stdout.contains("gold-co"), "{stdout}");
+    let csv = fs::read_to_string(dir.path().join("check.csv")).unwrap();
+    let rows = rows(&csv);
+    // bronze latency: baseline P=1 (8/8 windows), with gold P drops.
+    let lat = rows
+        .iter()
+        .find(|r| r[0] == "bronze-co" && r[1].contains("latency"))
+        .unwrap();
+    let (base, prop): (f64, f64) = (lat[3].parse().unwrap(), lat[7].parse().unwrap());
+    assert!(prop < base, "{csv}");
+    assert_eq!(lat[6], "enforceable", "{csv}");
+    assert_eq!(lat[10], "not_enforceable", "{csv}");
+    assert!(lat[11].starts_with("verdict:"), "{csv}");
+    assert!(stdout.contains("verdict: enforceable -> not enforceable"), "{stdout}");
+    let gold = rows.iter().find(|r| r[0] == "gold-co").unwrap();
+    assert_eq!((gold[2].as_str(), gold[11].as_str()), ("true", "new"));
+}
+
+#[test]
+fn a_clause_alone_changes_no_existing_clause() {
+    let dir = tempdir();
+    let out = slaplan()
+        .args([
+            "check",
+            "--tenant",
+            "bronze-co",
+            "--clause",
+            "p99 latency <= 10s per month",
+            "--out",
+        ])
+        .arg(dir.path())
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = rows(&fs::read_to_string(dir.path().join("check.csv")).unwrap());
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        if r[2] == "false" {
+            assert_eq!(r[11], "unchanged", "{r:?}");
+            assert_eq!(r[3..7], r[7..11], "baseline and proposal differ: {r:?}");
+        } else {
+            assert_eq!(r[1], "p99 call latency <= 10s");
+        }
+    }
+}
+
+#[test]
+fn bad_checks_exit_2_naming_the_problem() {
+    let scenario = repo_path("tests/fixtures/shared_endpoint.toml");
+    for (args, needle) in [
+        (
+            vec!["--tenant", "bronze-co", "--clause", "p95 latncy <= 800ms"],
+            "word 2 \"latncy\": expected \"latency\" or \"task latency\"",
+        ),
+        (
+            vec!["--tenant", "bronze-co", "--clause", "p95 latency <= 800ms per week"],
+            "word 6 \"week\": not supported yet",
+        ),
+        (
+            vec!["--tenant", "nobody", "--clause", "availability >= 99%"],
+            "no tenant \"nobody\"",
+        ),
+        (vec!["--clause", "availability >= 99%"], "--clause needs --tenant"),
+        (vec![], "nothing to check"),
+    ] {
+        let out = slaplan().arg("check").args(&args).arg(&scenario).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_bad_new_tenant_is_reported_against_its_own_file() {
+    let dir = tempdir();
+    let file = dir.path().join("gold.toml");
+    fs::write(
+        &file,
+        "[[tenants]]\nname = \"g\"\nclass = \"gold\"\nchain = [\"nope\"]\n\n[[tenants.workflows]]\nname = \"w\"\nrate = -1.0\n",
+    )
+    .unwrap();
+    let out = slaplan()
+        .args(["check", "--new-tenant"])
+        .arg(&file)
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gold.toml:4: tenants[1].chain[0]"), "{stderr}");
+    assert!(stderr.contains("gold.toml:8: tenants[1].workflows[0].rate"), "{stderr}");
+    fs::write(&file, "[simulation]\nseed = 1\n").unwrap();
+    let out = slaplan()
+        .args(["check", "--new-tenant"])
+        .arg(&file)
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exactly one [[tenants]] table"));
+}
