@@ -8,5 +8,6 @@ mod queueing;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
+mod sessions;
 mod trace_replay;
 mod workloads;
