@@ -68,6 +68,7 @@ fn one_call(router: &mut Router, now: &mut Time, call_no: &mut u64) {
             input_tokens: 1_500,
             output_tokens: 200,
             deadline: Some(*now + Span::from_secs(60)),
+            affinity: None,
         },
     );
     let mut attempt = None;

@@ -181,6 +181,13 @@ impl Tasks {
         self.tasks.get(a.task)?.deadline
     }
 
+    /// The endpoint `agent`'s task last dispatched a call to (its session),
+    /// if it is live and has dispatched one.
+    pub fn endpoint_of(&self, agent: AgentId) -> Option<u32> {
+        let a = self.agents.get(agent)?;
+        self.tasks.get(a.task)?.endpoint
+    }
+
     /// Records that `agent`'s call was dispatched to `endpoint`; returns
     /// whether the task switched endpoint mid-task (a session migration).
     pub fn note_endpoint(&mut self, agent: AgentId, endpoint: u32) -> bool {

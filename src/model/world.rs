@@ -525,6 +525,7 @@ impl World {
                         input_tokens,
                         output_tokens,
                         deadline,
+                        affinity: self.tasks.endpoint_of(agent).map(EndpointId),
                     };
                     let call = self.router.submit(now, request);
                     self.stats.calls += 1;

@@ -65,6 +65,24 @@ impl Router {
         rpm.max(tpm)
     }
 
+    /// The chain step a call of `tenant`/`workflow` with session affinity
+    /// to `e` starts at: the first serving step on `e`, if `e` is not
+    /// blocked and its rate limits admit `tokens` now. `None`: start at the
+    /// primary. The caller has checked that tenant and workflow exist.
+    pub(super) fn affinity_step(
+        &self,
+        now: Time,
+        tenant: u32,
+        workflow: u32,
+        e: EndpointId,
+        tokens: u64,
+    ) -> Option<usize> {
+        let chain = self.chain(tenant, workflow)?;
+        let i = chain.iter().position(|s| !s.suspend && s.endpoint == e)?;
+        let eligible = self.blocked(now, e).is_none() && self.limits_ready(now, e, tokens) <= now;
+        eligible.then_some(i)
+    }
+
     /// Finds the step for the call's next attempt and dispatches, queues,
     /// parks or suspends it.
     pub(super) fn route(&mut self, now: Time, slot: u32) {

@@ -12,7 +12,8 @@
 //! - `queue`: per-endpoint, per-class waiting queues, weighted fair between
 //!   the tenants of a class, with load shedding;
 //! - `calls`: the slab of live calls and the attempt index;
-//! - `lifecycle`: routing, queueing, dispatch, failures, suspension;
+//! - `lifecycle`: routing (with session affinity), queueing, dispatch,
+//!   failures, suspension;
 //! - `hedge`: second attempts for slow calls;
 //! - `breaker`: per-endpoint circuit breakers;
 //! - `budget`: per-tenant error budgets, burn rates and their alerts;
@@ -24,7 +25,7 @@
 //!
 //! Tests: `tests` (life cycle), `tests_resilience`, `tests_hedge`,
 //! `tests_fair`, `tests_budget`, `tests_wait` (`max_wait`, deadline
-//! awareness), `tests_serde` (the audit log's JSON form) and `tests_props`
+//! awareness), `tests_sessions` (session affinity), `tests_serde` (the audit log's JSON form) and `tests_props`
 //! (proptest properties over random driver inputs).
 //!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
@@ -61,6 +62,8 @@ mod tests_props;
 mod tests_resilience;
 #[cfg(test)]
 mod tests_serde;
+#[cfg(test)]
+mod tests_sessions;
 #[cfg(test)]
 mod tests_wait;
 

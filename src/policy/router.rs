@@ -53,7 +53,7 @@ use crate::time::{Span, Time};
 /// # Routing rules
 ///
 /// - **Chain walk.** A call's first attempt goes to the first step of its
-///   tenant's chain. After an attempt on step `i` fails, the next attempt
+///   tenant's chain (or to its session's step, see *Session affinity*). After an attempt on step `i` fails, the next attempt
 ///   goes to step `i + 1`, wrapping to step 0 after the last step; the
 ///   tenant's `retry.max_attempts` counts every attempt of the call.
 /// - **Busy is not failed.** When the chosen step's endpoint is at its
@@ -91,8 +91,26 @@ use crate::time::{Span, Time};
 ///   for `open_for`, then lets `half_open_probes` probes through; success of
 ///   them all closes it, a failure reopens it. 429s do not count. Every
 ///   transition is an [`AuditKind::Breaker`](super::AuditKind::Breaker)
-///   event. New calls always start at the top of their chain, so a closed
-///   breaker promotes traffic back to its tier.
+///   event. New calls without a session start at the top of their chain,
+///   so a closed breaker promotes traffic back to its tier.
+/// - **Session affinity.** A call whose request names an
+///   [`affinity`](CallRequest::affinity) endpoint starts at the first
+///   serving (non-suspend) step of its chain on that endpoint instead of
+///   step 0, if there is one and, at submission, that endpoint is not
+///   blocked (breaker open or out of probes, 429 cooldown) and its
+///   `rpm`/`tpm` budgets admit the call now. That step is then the call's
+///   first step in every rule: the call is dispatched there, or waits in
+///   its queue when it is busy (full, or its queue not empty, or the
+///   tenant at its `max_concurrency`), exactly as a call waits for its
+///   primary; `max_wait`, shedding and re-routing of waiting calls apply
+///   from it, and no [`AuditKind::TierChange`](super::AuditKind::TierChange)
+///   is emitted for dispatching there. Otherwise (no such step: the
+///   endpoint is not in the chain, or its tier is not allowed or needs
+///   consent; or it is not eligible) the affinity is ignored and the call
+///   starts at step 0 as usual. Affinity only picks the first step: a
+///   failed attempt moves on to the step after the one it was sent to,
+///   and a resumed call restarts at step 0. A session stays on a lower
+///   tier after its primary recovers; only new sessions are promoted.
 /// - **Suspension.** Reaching a tier-4 step, or a step whose tier needs the
 ///   tenant's consent, suspends the call ([`Action::Suspend`]) instead of
 ///   serving it there. It resumes ([`Action::Resume`], then a dispatch from
@@ -195,6 +213,7 @@ use crate::time::{Span, Time};
 ///     input_tokens: 1_000,
 ///     output_tokens: 200,
 ///     deadline: None,
+///     affinity: None,
 /// });
 /// // Drain the decisions; a real driver sends the request here.
 /// let mut sent = Vec::new();
@@ -344,14 +363,20 @@ impl Router {
         self.now = self.now.max(now);
         let id = CallId(self.next_call);
         self.next_call += 1;
-        let Some(chain) = self.chain(request.tenant.0, request.workflow.0) else {
+        if self.chain(request.tenant.0, request.workflow.0).is_none() {
             self.actions.push_back(Action::Fail {
                 call: id,
                 reason: FailReason::InvalidRequest,
             });
             return id;
-        };
-        let first_tier = chain[0].tier;
+        }
+        let tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
+        let start = request
+            .affinity
+            .and_then(|e| self.affinity_step(now, request.tenant.0, request.workflow.0, e, tokens))
+            .unwrap_or(0);
+        let chain = self.chain(request.tenant.0, request.workflow.0).unwrap_or_default();
+        let first_tier = chain[start].tier;
         let slot = self.calls.alloc();
         let c = self.calls.get_mut(slot);
         c.id = id;
@@ -361,12 +386,12 @@ impl Router {
         c.deadline = request.deadline.unwrap_or(Time::MAX);
         c.attempts = 0;
         c.failures = 0;
-        c.next_step = 0;
+        c.next_step = start as u16;
         c.last_tier = first_tier;
         c.trigger = None;
         c.live = None;
         c.hedge = None;
-        c.tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
+        c.tokens = tokens;
         c.waiting_since = None;
         c.spilled = false;
         if let Some(d) = request.deadline {

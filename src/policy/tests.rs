@@ -83,6 +83,17 @@ impl Harness {
     }
 
     pub fn submit_with(&mut self, now: Time, tenant: &str, deadline: Option<Time>) -> (CallId, Vec<Action>) {
+        self.submit_request(now, tenant, deadline, None)
+    }
+
+    /// Submits a call of `tenant` whose session is on `affinity`, if any.
+    pub fn submit_request(
+        &mut self,
+        now: Time,
+        tenant: &str,
+        deadline: Option<Time>,
+        affinity: Option<EndpointId>,
+    ) -> (CallId, Vec<Action>) {
         let t = self.router.tenant_id(tenant).expect("known tenant");
         let id = self.router.submit(
             now,
@@ -92,6 +103,7 @@ impl Harness {
                 input_tokens: 100,
                 output_tokens: 10,
                 deadline,
+                affinity,
             },
         );
         (id, self.drain())
@@ -414,6 +426,7 @@ fn unknown_tenant_or_workflow_fails_the_call() {
             input_tokens: 1,
             output_tokens: 1,
             deadline: None,
+            affinity: None,
         },
     );
     assert_eq!(
@@ -437,6 +450,7 @@ fn memory_does_not_grow_with_completed_calls() {
                 input_tokens: 1,
                 output_tokens: 1,
                 deadline: Some(ms(i + 5)),
+                affinity: None,
             },
         );
         h.router.on_outcome(ms(i), AttemptId(i), Outcome::Success);

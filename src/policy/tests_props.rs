@@ -6,7 +6,8 @@
 //! for it (so a lower class never goes while a higher one waits for a free
 //! endpoint); dispatches never go to an open breaker except as allowed
 //! half-open probes (a debug assertion in the router, active in tests); the
-//! same inputs give the same outputs.
+//! same inputs give the same outputs. Some calls name a session endpoint
+//! (in or out of their chain, or unknown).
 
 use std::collections::BTreeMap;
 
@@ -22,8 +23,13 @@ use crate::time::{Span, Time};
 #[derive(Clone, Debug)]
 enum Op {
     /// Submit a call of tenant `tenant` (mod 4), with a deadline this many
-    /// ms ahead if any.
-    Submit { tenant: u32, deadline_ms: Option<u64> },
+    /// ms ahead if any, and session affinity to endpoint `affinity` if any
+    /// (4 is an id the router does not know).
+    Submit {
+        tenant: u32,
+        deadline_ms: Option<u64>,
+        affinity: Option<u32>,
+    },
     /// Report an outcome for outstanding attempt `index` (mod count).
     Answer { index: usize, outcome: Outcome },
     /// Move the clock forward and fire due timers.
@@ -41,8 +47,8 @@ fn outcome() -> impl Strategy<Value = Outcome> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0u32..4, prop::option::weighted(0.33, 50u64..2_050))
-            .prop_map(|(tenant, deadline_ms)| Op::Submit { tenant, deadline_ms }),
+        4 => (0u32..4, prop::option::weighted(0.33, 50u64..2_050), prop::option::weighted(0.4, 0u32..5))
+            .prop_map(|(tenant, deadline_ms, affinity)| Op::Submit { tenant, deadline_ms, affinity }),
         4 => (any::<usize>(), outcome()).prop_map(|(index, outcome)| Op::Answer { index, outcome }),
         2 => (0u64..400).prop_map(|ms| Op::Advance { ms }),
     ]
@@ -134,7 +140,11 @@ impl Driver {
 
     fn apply(&mut self, op: &Op) {
         match *op {
-            Op::Submit { tenant, deadline_ms } => {
+            Op::Submit {
+                tenant,
+                deadline_ms,
+                affinity,
+            } => {
                 let deadline = deadline_ms.map(|d| self.now + Span::from_millis(d));
                 let request = CallRequest {
                     tenant: TenantId(tenant % 4),
@@ -142,6 +152,7 @@ impl Driver {
                     input_tokens: 100,
                     output_tokens: 50,
                     deadline,
+                    affinity: affinity.map(EndpointId),
                 };
                 self.router.submit(self.now, request);
                 self.submitted += 1;

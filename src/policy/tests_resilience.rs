@@ -162,6 +162,7 @@ fn residency_allowed_tiers_and_workflow_overrides_filter_the_chain() {
                 input_tokens: 1,
                 output_tokens: 1,
                 deadline: None,
+                affinity: None,
             },
         );
         h.router

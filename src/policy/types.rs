@@ -44,6 +44,16 @@ pub struct CallRequest {
     pub output_tokens: u32,
     /// When the task this call belongs to must be done, if it has a deadline.
     pub deadline: Option<Time>,
+    /// The endpoint this call's session is on (the task's previous call
+    /// went there), if any. The router starts at that chain step instead
+    /// of the primary when that endpoint is eligible (an allowed, serving
+    /// step of the call's chain, breaker not open, not cooling down, rate
+    /// limits ready); if it is busy the call waits for it like for its
+    /// primary; if it is not eligible the chain is walked from the primary
+    /// as usual. Only the first attempt uses it; see the session affinity
+    /// rule of [`Router`](super::Router).
+    #[serde(default)]
+    pub affinity: Option<EndpointId>,
 }
 
 /// What the driver observed for an attempt. The router measures the

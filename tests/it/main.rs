@@ -10,6 +10,7 @@ mod queueing;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
+mod sessions;
 mod shard_merge;
 mod trace_replay;
 mod workloads;
