@@ -6,6 +6,7 @@ mod determinism;
 mod frontier;
 mod import_litellm;
 mod outages;
+mod probability;
 mod queueing;
 mod run_cli;
 mod scenario_errors;
