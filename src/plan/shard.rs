@@ -169,20 +169,6 @@ pub fn write_shard(
     scenario_bytes: &[u8],
     replications: &[Replication],
 ) -> Result<(), ShardError> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "shard".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
     let records: Vec<ReplicationRecord> = replications
         .iter()
         .map(|r| ReplicationRecord {
@@ -203,29 +189,25 @@ pub fn write_shard(
                 .collect(),
         })
         .collect();
-    let result = (|| {
-        let json = |v: serde_json::Result<String>, p: &Path| -> Result<String, ShardError> {
-            v.map_err(|e| ShardError::Io {
-                path: p.to_path_buf(),
-                source: e.into(),
-            })
-        };
-        let p = tmp.join("run.json");
-        fs::write(&p, json(serde_json::to_string_pretty(meta), &p)? + "\n").map_err(io(&p))?;
-        let p = tmp.join("replications.json");
-        fs::write(&p, json(serde_json::to_string(&records), &p)? + "\n").map_err(io(&p))?;
-        let p = tmp.join("scenario.toml");
-        fs::write(&p, scenario_bytes).map_err(io(&p))?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if out.exists() {
-        fs::remove_dir_all(out).map_err(io(out))?;
-    }
-    fs::rename(&tmp, out).map_err(io(out))
+    crate::report::write_dir_atomically(
+        out,
+        |tmp| {
+            let json = |v: serde_json::Result<String>, p: &Path| -> Result<String, ShardError> {
+                v.map_err(|e| ShardError::Io {
+                    path: p.to_path_buf(),
+                    source: e.into(),
+                })
+            };
+            let p = tmp.join("run.json");
+            fs::write(&p, json(serde_json::to_string_pretty(meta), &p)? + "\n").map_err(io(&p))?;
+            let p = tmp.join("replications.json");
+            fs::write(&p, json(serde_json::to_string(&records), &p)? + "\n").map_err(io(&p))?;
+            let p = tmp.join("scenario.toml");
+            fs::write(&p, scenario_bytes).map_err(io(&p))?;
+            Ok(())
+        },
+        |path, source| ShardError::Io { path, source },
+    )
 }
 
 /// One shard read back.

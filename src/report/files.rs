@@ -88,47 +88,62 @@ pub fn write_outputs(
     replications: &[Replication],
     extra: &[(&str, Vec<u8>)],
 ) -> Result<(), OutputError> {
+    write_dir_atomically(
+        out,
+        |tmp| {
+            write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
+            write_windows(&tmp.join("windows.csv"), clauses, &meta.windows, replications)?;
+            let path = tmp.join("run.json");
+            let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+            serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
+                path: path.clone(),
+                source: e.into(),
+            })?;
+            f.write_all(b"\n").map_err(io_err(&path))?;
+            for (name, bytes) in extra {
+                let path = tmp.join(name);
+                fs::write(&path, bytes).map_err(io_err(&path))?;
+            }
+            Ok(())
+        },
+        |path, source| OutputError::Io { path, source },
+    )
+}
+
+/// Creates directory `out` atomically: `fill` writes its files into a
+/// temporary sibling, which is renamed to `out` only if `fill` succeeds (an
+/// existing `out` is replaced); on failure nothing is left behind. `io`
+/// turns a file-system error on a path into the caller's error type.
+pub fn write_dir_atomically<E>(
+    out: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+    io: impl Fn(PathBuf, std::io::Error) -> E,
+) -> Result<(), E> {
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io_err(parent))?;
+    fs::create_dir_all(parent).map_err(|e| io(parent.to_path_buf(), e))?;
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+        fs::remove_dir_all(&tmp).map_err(|e| io(tmp.clone(), e))?;
     }
-    fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-    let result = (|| {
-        write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
-        write_windows(&tmp.join("windows.csv"), clauses, &meta.windows, replications)?;
-        let path = tmp.join("run.json");
-        let mut f = fs::File::create(&path).map_err(io_err(&path))?;
-        serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
-            path: path.clone(),
-            source: e.into(),
-        })?;
-        f.write_all(b"\n").map_err(io_err(&path))?;
-        for (name, bytes) in extra {
-            let path = tmp.join(name);
-            fs::write(&path, bytes).map_err(io_err(&path))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
+    fs::create_dir_all(&tmp).map_err(|e| io(tmp.clone(), e))?;
+    if let Err(e) = fill(&tmp) {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
     if out.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(out, &old).map_err(io_err(out))?;
-        fs::rename(&tmp, out).map_err(io_err(out))?;
+        fs::rename(out, &old).map_err(|e| io(out.to_path_buf(), e))?;
+        fs::rename(&tmp, out).map_err(|e| io(out.to_path_buf(), e))?;
         let _ = fs::remove_dir_all(&old);
     } else {
-        fs::rename(&tmp, out).map_err(io_err(out))?;
+        fs::rename(&tmp, out).map_err(|e| io(out.to_path_buf(), e))?;
     }
     Ok(())
 }

@@ -10,6 +10,6 @@ mod files;
 mod grid;
 mod table;
 
-pub use files::{OutputError, RunMeta, Timing, audit_jsonl, write_outputs};
+pub use files::{OutputError, RunMeta, Timing, audit_jsonl, write_dir_atomically, write_outputs};
 pub use grid::grid;
 pub use table::attainment_table;

@@ -121,3 +121,35 @@ fn an_audit_sample_is_written_as_json_lines_and_is_reproducible() {
         );
     }
 }
+
+#[test]
+fn every_bad_fixture_makes_run_exit_2_without_output() {
+    let dir = tempdir();
+    let bad = fs::read_dir(repo_path("tests/fixtures/bad")).unwrap();
+    let mut n = 0;
+    for entry in bad {
+        let path = entry.unwrap().path();
+        let out_dir = dir.path().join("out");
+        let out = slaplan()
+            .args(["run", "--out"])
+            .arg(&out_dir)
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert!(
+            stderr.contains(&*path.to_string_lossy()),
+            "the message names the file: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!out_dir.exists(), "{}: a failed run must write nothing", path.display());
+        n += 1;
+    }
+    assert!(n >= 9, "the bad-input fixtures are all there ({n})");
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary directory is left behind"
+    );
+}

@@ -1,0 +1,418 @@
+//! `check` and `frontier`: vetting a proposed clause or tenant against the
+//! baseline, and searching for the tightest enforceable clause or the
+//! smallest capacity. Part of the binary: it prints and chooses exit codes
+//! through [`Failure`].
+
+use std::path::{Path, PathBuf};
+
+use slaplan::plan::{self, summarize};
+use slaplan::scenario::{self, Scenario};
+use slaplan::sla::Clause;
+
+use slaplan::report;
+
+use super::{Failure, SimArgs, default_out, worker_pool};
+
+#[derive(clap::Args)]
+pub(crate) struct FrontierArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// The tenant whose clause (or, with --capacity, whose clauses) to study.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// The clause: its 0-based position among the tenant's clauses.
+    #[arg(long, conflicts_with = "clause")]
+    clause_index: Option<usize>,
+    /// The clause in one line (its threshold is ignored), e.g. "p95 latency <= 1s".
+    #[arg(long)]
+    clause: Option<String>,
+    /// Bisect this endpoint's concurrency for the smallest value making every clause enforceable.
+    #[arg(long, conflicts_with_all = ["clause", "clause_index"])]
+    capacity: Option<String>,
+    /// Largest concurrency the bisection may try.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    max_capacity: u32,
+    /// Output directory for frontier.csv / capacity.csv (default: out/<scenario name>-frontier).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    sim: SimArgs,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct CheckArgs {
+    /// The scenario file (TOML): the baseline.
+    scenario: PathBuf,
+    /// The tenant the proposed clause is for (an existing one, or the new tenant's name).
+    #[arg(long)]
+    tenant: Option<String>,
+    /// The proposed clause in one line, e.g. "p95 latency <= 800ms" (see README).
+    #[arg(long)]
+    clause: Option<String>,
+    /// A TOML file with one [[tenants]] table (and its workflows and clauses) to add.
+    #[arg(long)]
+    new_tenant: Option<PathBuf>,
+    /// Output directory for check.csv (default: out/<scenario name>-check).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    sim: SimArgs,
+}
+
+/// The scenario at `path` with the one `[[tenants]]` table of `tenant_file`
+/// appended, validated as a whole; problems are reported against the tenant file.
+fn with_new_tenant(path: &Path, tenant_file: &Path) -> Result<Scenario, Failure> {
+    let base = std::fs::read_to_string(path).map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+    let extra = std::fs::read_to_string(tenant_file)
+        .map_err(|e| Failure::input(format!("{}: cannot read: {e}", tenant_file.display())))?;
+    let table: toml::Table =
+        toml::from_str(&extra).map_err(|e| Failure::input(format!("{}: {e}", tenant_file.display())))?;
+    let one_tenant = table.len() == 1
+        && table
+            .get("tenants")
+            .and_then(|t| t.as_array())
+            .is_some_and(|a| a.len() == 1);
+    if !one_tenant {
+        return Err(Failure::input(format!(
+            "{}: expected exactly one [[tenants]] table (with its [[tenants.workflows]] and [[tenants.clauses]]) and nothing else",
+            tenant_file.display()
+        )));
+    }
+    // The tenant file's line 1 is the combined text's line `offset + 1`.
+    let base = base.trim_end_matches(['\n', '\r']);
+    let offset = base.lines().count();
+    let combined = format!("{base}\n{extra}");
+    scenario::parse(&combined, tenant_file).map_err(|mut e| {
+        for p in &mut e.problems {
+            p.line = p.line.and_then(|l| l.checked_sub(offset));
+        }
+        Failure::input(format!("the new tenant does not fit the scenario: {e}"))
+    })
+}
+
+pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
+    use slaplan::plan::check::{self as chk, Comparison};
+    let mut baseline: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
+    let mut proposal = match &args.new_tenant {
+        Some(file) => with_new_tenant(&args.scenario, file)?,
+        None => baseline.clone(),
+    };
+    match (&args.clause, &args.tenant, &args.new_tenant) {
+        (None, _, None) => {
+            return Err(Failure::input(
+                "nothing to check: give --tenant T --clause \"...\", or --new-tenant FILE.toml",
+            ));
+        }
+        (Some(_), None, None) => return Err(Failure::input("--clause needs --tenant: the tenant the clause is for")),
+        (Some(text), tenant, _) => {
+            let clause =
+                plan::grammar::parse_clause(text).map_err(|e| Failure::input(format!("--clause {text:?}: {e}")))?;
+            let tenant = match tenant {
+                Some(t) => t.clone(),
+                None => proposal.tenants.last().map(|t| t.name.clone()).unwrap_or_default(),
+            };
+            chk::add_clause(&mut proposal, &tenant, clause).map_err(Failure::input)?;
+        }
+        (None, _, Some(_)) => {}
+    }
+    if let Some(seed) = args.sim.seed {
+        baseline.simulation.seed = seed;
+        proposal.simulation.seed = seed;
+    }
+    let replications = u64::from(args.sim.replications.unwrap_or(baseline.simulation.replications));
+    let (pool, _) = worker_pool(args.sim.threads)?;
+    let simulate = |s: &Scenario| {
+        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
+            .map_err(|e| Failure::input(format!("router configuration: {e}")))
+            .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, 0.95))
+    };
+    let base_summary = simulate(&baseline)?;
+    let prop_summary = simulate(&proposal)?;
+    let rows: Vec<Comparison> = chk::compare(&baseline, &base_summary, &proposal, &prop_summary);
+    let cells = |r: &Comparison| -> Vec<String> {
+        vec![
+            r.tenant.clone(),
+            r.clause.clone(),
+            r.baseline.as_ref().map(chk::cell).unwrap_or_else(|| "-".into()),
+            chk::cell(&r.proposal),
+            r.change(),
+        ]
+    };
+    let shown: Vec<Vec<String>> = rows.iter().filter(|r| r.notable()).map(cells).collect();
+    print!(
+        "{}",
+        report::grid(
+            &[
+                "tenant",
+                "clause",
+                "baseline P(hold) [95% CI] verdict",
+                "proposal P(hold) [95% CI] verdict",
+                "change"
+            ],
+            &shown
+        )
+    );
+    let unchanged = rows.iter().filter(|r| !r.notable()).count();
+    println!(
+        "\n{unchanged} existing clause(s) unchanged; {} replication(s), seed {}, common random numbers",
+        replications, baseline.simulation.seed
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.scenario, "-check"));
+    std::fs::create_dir_all(&out).map_err(|e| Failure::runtime(format!("cannot create {}: {e}", out.display())))?;
+    let path = out.join("check.csv");
+    let write = || -> Result<(), Box<dyn std::error::Error>> {
+        let mut w = csv::Writer::from_path(&path)?;
+        w.write_record([
+            "tenant",
+            "clause",
+            "proposed",
+            "baseline_probability",
+            "baseline_ci_low",
+            "baseline_ci_high",
+            "baseline_verdict",
+            "proposal_probability",
+            "proposal_ci_low",
+            "proposal_ci_high",
+            "proposal_verdict",
+            "change",
+        ])?;
+        let f = |x: f64| format!("{x:.6}");
+        for r in &rows {
+            let b = r.baseline.as_ref();
+            let p = &r.proposal;
+            w.write_record([
+                r.tenant.clone(),
+                r.clause.clone(),
+                r.proposed.to_string(),
+                b.map(|b| f(b.probability)).unwrap_or_default(),
+                b.map(|b| f(b.ci_low)).unwrap_or_default(),
+                b.map(|b| f(b.ci_high)).unwrap_or_default(),
+                b.map(|b| b.verdict.label().replace(' ', "_")).unwrap_or_default(),
+                f(p.probability),
+                f(p.ci_low),
+                f(p.ci_high),
+                p.verdict.label().replace(' ', "_"),
+                r.change(),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), Failure> {
+    let write = || -> Result<(), Box<dyn std::error::Error>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(header)?;
+        for r in rows {
+            w.write_record(r)?;
+        }
+        w.flush()?;
+        Ok(())
+    };
+    write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
+}
+
+pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
+    use slaplan::plan::frontier as fr;
+    use slaplan::sla::ClauseKind;
+    let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
+    if let Some(seed) = args.sim.seed {
+        scenario.simulation.seed = seed;
+    }
+    let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let (pool, _) = worker_pool(args.sim.threads)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.scenario, "-frontier"));
+    let tenant_index = match &args.tenant {
+        Some(name) => Some(scenario.tenants.iter().position(|t| &t.name == name).ok_or_else(|| {
+            let names: Vec<&str> = scenario.tenants.iter().map(|t| t.name.as_str()).collect();
+            Failure::input(format!("no tenant {name:?}: expected one of {}", names.join(", ")))
+        })?),
+        None => None,
+    };
+    let simulate = |s: &Scenario| {
+        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
+            .map_err(|e| Failure::input(format!("router configuration: {e}")))
+    };
+
+    if let Some(endpoint) = &args.capacity {
+        let Some(ei) = scenario.endpoints.iter().position(|e| &e.name == endpoint) else {
+            let names: Vec<&str> = scenario.endpoints.iter().map(|e| e.name.as_str()).collect();
+            return Err(Failure::input(format!(
+                "no endpoint {endpoint:?}: expected one of {}",
+                names.join(", ")
+            )));
+        };
+        let clauses = Clause::all(&scenario);
+        let judged: Vec<usize> = (0..clauses.len())
+            .filter(|&c| tenant_index.is_none_or(|t| clauses[c].tenant == t))
+            .collect();
+        if judged.is_empty() {
+            return Err(Failure::input("no clause to make enforceable"));
+        }
+        let mut probes: Vec<Vec<String>> = Vec::new();
+        let mut error = None;
+        let start = scenario.endpoints[ei].concurrency;
+        let answer = fr::bisect_capacity(start, args.max_capacity, |c| {
+            let mut s = scenario.clone();
+            s.endpoints[ei].concurrency = c;
+            let reps = match simulate(&s) {
+                Ok(r) => r,
+                Err(e) => {
+                    error.get_or_insert(e);
+                    return false;
+                }
+            };
+            let summary = summarize(&reps, clauses.len(), args.sim.confidence, 0.95);
+            let ok = judged
+                .iter()
+                .filter(|&&c| summary[c].verdict == plan::Verdict::Enforceable)
+                .count();
+            let worst = judged
+                .iter()
+                .map(|&c| &summary[c])
+                .min_by(|a, b| a.ci_low.total_cmp(&b.ci_low))
+                .map(|w| format!("{} {}", clauses[w.clause].tenant_name, clauses[w.clause].describe(&s)))
+                .unwrap_or_default();
+            let pass = ok == judged.len();
+            println!(
+                "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {}",
+                judged.len(),
+                if pass { "passes" } else { "fails" }
+            );
+            probes.push(vec![
+                c.to_string(),
+                pass.to_string(),
+                ok.to_string(),
+                judged.len().to_string(),
+                worst,
+            ]);
+            pass
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        probes.sort_by_key(|p| p[0].parse::<u32>().unwrap_or(0));
+        write_csv(
+            &out.join("capacity.csv"),
+            &[
+                "concurrency",
+                "all_enforceable",
+                "enforceable",
+                "clauses",
+                "weakest_clause",
+            ],
+            &probes,
+        )?;
+        match answer {
+            Some(c) => println!("smallest concurrency of {endpoint} making every clause enforceable: {c}"),
+            None => println!(
+                "no concurrency of {endpoint} up to {} makes every clause enforceable",
+                args.max_capacity
+            ),
+        }
+        println!("wrote {}", out.join("capacity.csv").display());
+        return Ok(());
+    }
+
+    let Some(ti) = tenant_index else {
+        return Err(Failure::input(
+            "frontier needs --tenant T with --clause-index K or --clause \"...\" (or --capacity ENDPOINT)",
+        ));
+    };
+    let tenant_name = scenario.tenants[ti].name.clone();
+    let k = match (&args.clause, args.clause_index) {
+        (Some(text), _) => {
+            let clause =
+                plan::grammar::parse_clause(text).map_err(|e| Failure::input(format!("--clause {text:?}: {e}")))?;
+            plan::check::add_clause(&mut scenario, &tenant_name, clause).map_err(Failure::input)?;
+            scenario.tenants[ti].clauses.len() - 1
+        }
+        (None, Some(k)) => {
+            let n = scenario.tenants[ti].clauses.len();
+            if k >= n {
+                return Err(Failure::input(format!(
+                    "--clause-index {k}: tenant {tenant_name:?} has {n} clause(s), numbered from 0"
+                )));
+            }
+            k
+        }
+        (None, None) => return Err(Failure::input("frontier needs --clause-index K or --clause \"...\"")),
+    };
+    let clauses = Clause::all(&scenario);
+    let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
+    let clause = &clauses[global];
+    let reps = simulate(&scenario)?;
+    let f = fr::frontier(
+        reps.iter().flat_map(|r| &r.attainment),
+        global,
+        clause.kind,
+        args.sim.confidence,
+        0.95,
+    );
+    let latency = matches!(clause.kind, ClauseKind::Latency { .. });
+    let rows: Vec<Vec<String>> = f
+        .points
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{:.6}", p.threshold),
+                p.met.to_string(),
+                p.windows.to_string(),
+                format!("{:.6}", p.probability),
+                format!("{:.6}", p.ci_low),
+                format!("{:.6}", p.ci_high),
+                p.enforceable.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(
+        &out.join("frontier.csv"),
+        &[
+            "threshold",
+            "met",
+            "windows",
+            "probability",
+            "ci_low",
+            "ci_high",
+            "enforceable",
+        ],
+        &rows,
+    )?;
+    let what = format!("{tenant_name} {}", clause.describe(&scenario));
+    match f.best {
+        Some(p) if latency => println!(
+            "{what}: tightest enforceable threshold at {} confidence: {:.3}ms (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
+            args.sim.confidence, p.threshold, p.probability, p.ci_low, p.ci_high, p.met, p.windows
+        ),
+        Some(p) => println!(
+            "{what}: highest enforceable target at {} confidence: {}% (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
+            args.sim.confidence,
+            slaplan::sla::trim_pct(p.threshold),
+            p.probability,
+            p.ci_low,
+            p.ci_high,
+            p.met,
+            p.windows
+        ),
+        None => println!(
+            "{what}: no threshold is enforceable at {} confidence with {} window(s); run more replications",
+            args.sim.confidence,
+            f.points.first().map_or(0, |p| p.windows)
+        ),
+    }
+    println!("wrote {}", out.join("frontier.csv").display());
+    Ok(())
+}
