@@ -205,6 +205,38 @@ pub struct RunStats {
     pub peak_live_tasks: u64,
 }
 
+impl RunStats {
+    /// Adds another replication's counters; peaks take the maximum.
+    pub fn add(&mut self, other: &RunStats) {
+        let RunStats {
+            calls,
+            completed,
+            failed,
+            attempts,
+            audit_events,
+            events,
+            peak_live_calls,
+            tasks,
+            tasks_succeeded,
+            tool_calls,
+            migrations,
+            peak_live_tasks,
+        } = *other;
+        self.calls += calls;
+        self.completed += completed;
+        self.failed += failed;
+        self.attempts += attempts;
+        self.audit_events += audit_events;
+        self.events += events;
+        self.tasks += tasks;
+        self.tasks_succeeded += tasks_succeeded;
+        self.tool_calls += tool_calls;
+        self.migrations += migrations;
+        self.peak_live_calls = self.peak_live_calls.max(peak_live_calls);
+        self.peak_live_tasks = self.peak_live_tasks.max(peak_live_tasks);
+    }
+}
+
 /// One replication of the scenario: the router core, the endpoints, the
 /// sources and the recorder, driven by the engine.
 pub struct World {

@@ -83,13 +83,7 @@ pub fn run_indices(
 pub fn totals(replications: &[Replication]) -> RunStats {
     let mut totals = RunStats::default();
     for r in replications {
-        totals.calls += r.stats.calls;
-        totals.completed += r.stats.completed;
-        totals.failed += r.stats.failed;
-        totals.attempts += r.stats.attempts;
-        totals.audit_events += r.stats.audit_events;
-        totals.events += r.stats.events;
-        totals.peak_live_calls = totals.peak_live_calls.max(r.stats.peak_live_calls);
+        totals.add(&r.stats);
     }
     totals
 }

@@ -37,6 +37,10 @@ fn run_prints_the_table_and_writes_the_outputs() {
     let meta: serde_json::Value = serde_json::from_str(&fs::read_to_string(out_dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(meta["seed"], 5);
     assert_eq!(meta["replications"], 4);
+    // Every counter is summed over replications (single-call tasks: one call each).
+    let totals = &meta["totals"];
+    assert!(totals["calls"].as_u64().unwrap() > 0);
+    assert_eq!(totals["tasks"], totals["calls"]);
     assert_eq!(meta["scenario_sha256"].as_str().map(str::len), Some(64));
     assert!(meta["timing"]["wall_seconds"].as_f64().unwrap() > 0.0);
     // No temporary directory is left beside the output.
