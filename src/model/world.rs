@@ -495,16 +495,22 @@ impl World {
         }
     }
 
-    fn finish_call(&mut self, now: Time, call: CallId, success: bool, q: &mut EventQueue<Event>) {
+    /// A call ended: served at `tier`, or failed (`None`).
+    fn finish_call(&mut self, now: Time, call: CallId, served: Option<u8>, q: &mut EventQueue<Event>) {
         let Some(info) = self.calls.remove(call.0) else { return };
-        let latency = success.then(|| now - info.submitted);
-        if success {
-            self.stats.completed += 1;
-        } else {
-            self.stats.failed += 1;
+        let success = served.is_some();
+        let (tenant, workflow) = (info.tenant as usize, info.workflow as usize);
+        match served {
+            Some(tier) => {
+                self.stats.completed += 1;
+                self.recorder
+                    .record_served(tenant, workflow, info.submitted, now - info.submitted, tier);
+            }
+            None => {
+                self.stats.failed += 1;
+                self.recorder.record(tenant, workflow, info.submitted, None);
+            }
         }
-        self.recorder
-            .record(info.tenant as usize, info.workflow as usize, info.submitted, latency);
         let Some(source) = self.tasks.source_of(info.agent) else {
             return;
         };
@@ -629,8 +635,8 @@ impl World {
                     }
                 }
                 Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
-                Action::Complete { call, .. } => self.finish_call(now, call, true, q),
-                Action::Fail { call, .. } => self.finish_call(now, call, false, q),
+                Action::Complete { call, tier, .. } => self.finish_call(now, call, Some(tier.0), q),
+                Action::Fail { call, .. } => self.finish_call(now, call, None, q),
                 Action::Suspend { .. } | Action::Resume { .. } => {}
             }
         }

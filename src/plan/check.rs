@@ -67,6 +67,7 @@ pub fn add_clause(scenario: &mut Scenario, tenant: &str, clause: ScenarioClause)
     debug_assert!(match clause.metric {
         ClauseMetric::Latency | ClauseMetric::TaskLatency => clause.threshold.is_some(),
         ClauseMetric::Availability | ClauseMetric::TaskAvailability => clause.target.is_some(),
+        ClauseMetric::Degradation => clause.target.is_some() && clause.tier.is_some(),
     });
     t.clauses.push(clause);
     Ok(())

@@ -59,6 +59,7 @@ impl Direction {
         match kind {
             ClauseKind::Latency { .. } => Direction::Ceiling,
             ClauseKind::Availability { .. } => Direction::Floor,
+            ClauseKind::Degradation { .. } => Direction::Ceiling,
         }
     }
 }

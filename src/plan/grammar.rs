@@ -74,6 +74,7 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
         percentile: None,
         threshold: None,
         target: None,
+        tier: None,
     };
     if let Some(p) = lower.strip_prefix('p') {
         let percentile: f64 = p

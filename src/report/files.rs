@@ -198,7 +198,7 @@ fn write_summary(
             .unwrap_or_default();
         let unit = match c.kind {
             ClauseKind::Latency { .. } => "ms",
-            ClauseKind::Availability { .. } => "ratio",
+            ClauseKind::Availability { .. } | ClauseKind::Degradation { .. } => "ratio",
         };
         let q = s.metric_quantiles;
         w.write_record([

@@ -14,7 +14,7 @@ pub fn format_value(kind: ClauseKind, value: f64) -> String {
                 format!("{value:.0}ms")
             }
         }
-        ClauseKind::Availability { .. } => format!("{:.3}%", value * 100.0),
+        ClauseKind::Availability { .. } | ClauseKind::Degradation { .. } => format!("{:.3}%", value * 100.0),
     }
 }
 
@@ -23,6 +23,7 @@ pub fn format_threshold(kind: ClauseKind) -> String {
     match kind {
         ClauseKind::Latency { threshold, .. } => format!("<= {threshold}"),
         ClauseKind::Availability { target } => format!(">= {}%", crate::sla::trim_pct(target)),
+        ClauseKind::Degradation { max_share, .. } => format!("<= {}%", crate::sla::trim_pct(max_share)),
     }
 }
 

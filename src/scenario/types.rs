@@ -573,9 +573,15 @@ pub struct Clause {
     /// For latency: the ceiling the percentile must stay under.
     #[serde(default)]
     pub threshold: Option<Span>,
-    /// For availability: the share of calls that must succeed, in (0, 1].
+    /// For availability: the share of calls that must succeed, in (0, 1];
+    /// for degradation: the largest share of served calls allowed below
+    /// `tier`, in [0, 1] (0 for "never").
     #[serde(default)]
     pub target: Option<f64>,
+    /// For degradation: the lowest tier that does not count as degraded
+    /// (e.g. 1 for "never below tier 1").
+    #[serde(default)]
+    pub tier: Option<u8>,
 }
 
 /// What a clause measures.
@@ -591,4 +597,6 @@ pub enum ClauseMetric {
     /// Successful / started tasks ≥ target (a task succeeds when every
     /// call it needed succeeded, no tool failed, before its deadline).
     TaskAvailability,
+    /// Served calls whose tier is worse than `tier` / served calls ≤ target.
+    Degradation,
 }

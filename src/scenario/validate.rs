@@ -384,6 +384,42 @@ impl Checker<'_, '_> {
                         }
                     }
                 }
+                ClauseMetric::Degradation => {
+                    match clause.tier {
+                        None => self.report(
+                            format!("{cpath}.tier"),
+                            "a degradation clause needs a tier: expected e.g. tier = 1 for \"never below tier 1\""
+                                .into(),
+                        ),
+                        Some(t) if t > 4 => self.report(
+                            format!("{cpath}.tier"),
+                            format!("tier {t} is out of range: expected 0 to 4"),
+                        ),
+                        Some(_) => {}
+                    }
+                    match clause.target {
+                        None => self.report(
+                            format!("{cpath}.target"),
+                            "a degradation clause needs a target: the largest share of calls allowed below the tier, e.g. 0 for never".into(),
+                        ),
+                        Some(x) if !(0.0..=1.0).contains(&x) => self.report(
+                            format!("{cpath}.target"),
+                            format!("{x} is outside [0, 1]: expected a share of calls such as 0 or 0.01"),
+                        ),
+                        Some(_) => {}
+                    }
+                    for (field, value) in [
+                        ("percentile", clause.percentile.is_some()),
+                        ("threshold", clause.threshold.is_some()),
+                    ] {
+                        if value {
+                            self.report(
+                                format!("{cpath}.{field}"),
+                                format!("a degradation clause has no {field}: expected tier and target"),
+                            );
+                        }
+                    }
+                }
             }
             if let Some(w) = &clause.workflow
                 && !t.workflows.iter().any(|x| &x.name == w)

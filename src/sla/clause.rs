@@ -21,6 +21,13 @@ pub enum ClauseKind {
         /// In (0, 1].
         target: f64,
     },
+    /// Served calls at a tier worse than `tier` / served calls ≤ `max_share`.
+    Degradation {
+        /// The lowest tier that is not a degradation.
+        tier: u8,
+        /// In [0, 1]; 0 means never.
+        max_share: f64,
+    },
 }
 
 /// What a clause counts.
@@ -85,6 +92,13 @@ impl Clause {
                 },
             ),
             ClauseMetric::TaskAvailability => (Unit::Task, ClauseKind::Availability { target: c.target? }),
+            ClauseMetric::Degradation => (
+                Unit::Call,
+                ClauseKind::Degradation {
+                    tier: c.tier?,
+                    max_share: c.target?,
+                },
+            ),
         };
         Some(Clause {
             tenant: ti,
@@ -113,6 +127,9 @@ impl Clause {
                 Unit::Call => format!("availability >= {}%{scope}", trim_pct(target)),
                 Unit::Task => format!("task success >= {}%{scope}", trim_pct(target)),
             },
+            ClauseKind::Degradation { tier, max_share } => {
+                format!("calls served below tier {tier} <= {}%{scope}", trim_pct(max_share))
+            }
         }
     }
 
@@ -134,6 +151,7 @@ impl Clause {
                 Unit::Call => "availability".to_string(),
                 Unit::Task => "task success".to_string(),
             },
+            ClauseKind::Degradation { tier, .. } => format!("below tier {tier}"),
         }
     }
 
@@ -143,6 +161,7 @@ impl Clause {
         match self.kind {
             ClauseKind::Latency { threshold, .. } => threshold.as_millis_f64(),
             ClauseKind::Availability { target } => target,
+            ClauseKind::Degradation { max_share, .. } => max_share,
         }
     }
 }

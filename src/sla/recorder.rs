@@ -30,6 +30,8 @@ struct Accumulator {
     latency_us: Histogram<u64>,
     eligible: u64,
     succeeded: u64,
+    /// Successful calls by the tier that served them (0 to 4).
+    by_tier: [u64; 5],
 }
 
 impl Accumulator {
@@ -41,6 +43,7 @@ impl Accumulator {
             latency_us,
             eligible: 0,
             succeeded: 0,
+            by_tier: [0; 5],
         }
     }
 }
@@ -95,16 +98,29 @@ impl Recorder {
     /// succeeded, `None` if it failed. Calls submitted outside every window
     /// are ignored.
     pub fn record(&mut self, tenant: usize, workflow: usize, submitted: Time, latency: Option<Span>) {
-        self.record_in(Unit::Call, tenant, workflow, submitted, latency);
+        self.record_in(Unit::Call, tenant, workflow, submitted, latency, None);
+    }
+
+    /// Records a call served at `tier` (for degradation clauses) with its latency.
+    pub fn record_served(&mut self, tenant: usize, workflow: usize, submitted: Time, latency: Span, tier: u8) {
+        self.record_in(Unit::Call, tenant, workflow, submitted, Some(latency), Some(tier));
     }
 
     /// Records a finished task that arrived at `started`: its end-to-end
     /// latency if it succeeded, `None` if it failed.
     pub fn record_task(&mut self, tenant: usize, workflow: usize, started: Time, latency: Option<Span>) {
-        self.record_in(Unit::Task, tenant, workflow, started, latency);
+        self.record_in(Unit::Task, tenant, workflow, started, latency, None);
     }
 
-    fn record_in(&mut self, unit: Unit, tenant: usize, workflow: usize, submitted: Time, latency: Option<Span>) {
+    fn record_in(
+        &mut self,
+        unit: Unit,
+        tenant: usize,
+        workflow: usize,
+        submitted: Time,
+        latency: Option<Span>,
+        tier: Option<u8>,
+    ) {
         let Some(window) = self.window_of(submitted) else {
             return;
         };
@@ -123,6 +139,9 @@ impl Recorder {
                 a.succeeded += 1;
                 // Auto-resizing: the histogram grows to the largest latency seen.
                 let _ = a.latency_us.record(lat.as_micros().max(1));
+                if let Some(t) = tier {
+                    a.by_tier[usize::from(t.min(4))] += 1;
+                }
             }
         }
     }
@@ -168,6 +187,15 @@ fn judge(kind: ClauseKind, a: &Accumulator) -> (Option<f64>, bool) {
         ClauseKind::Availability { target } => {
             let ratio = a.succeeded as f64 / a.eligible as f64;
             (Some(ratio), ratio >= target)
+        }
+        ClauseKind::Degradation { tier, max_share } => {
+            let served: u64 = a.by_tier.iter().sum();
+            if served == 0 {
+                return (None, true);
+            }
+            let below: u64 = a.by_tier.iter().skip(usize::from(tier) + 1).sum();
+            let share = below as f64 / served as f64;
+            (Some(share), share <= max_share)
         }
     }
 }

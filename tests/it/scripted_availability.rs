@@ -92,3 +92,30 @@ fn failover_to_a_perfect_secondary_loses_nothing() {
     assert!(a.eligible > 1_000_000);
     assert_eq!(a.succeeded, a.eligible);
 }
+
+/// A degradation clause counts calls served below the allowed tier: with the
+/// primary down 25% of the month and the secondary at tier 2, a quarter of
+/// the served calls are degraded.
+#[test]
+fn degradation_share_is_the_outage_share_when_the_fallback_is_a_lower_tier() {
+    let text = outage_scenario(2, 0.0)
+        .replace(r#"chain = ["primary", "secondary"]"#, r#"chain = ["primary", { endpoint = "secondary", tier = 2 }]"#)
+        .replace(
+            "metric = \"availability\"\ntarget = 0.9\n",
+            "metric = \"degradation\"\ntier = 1\ntarget = 0.3\n\n[[tenants.clauses]]\nmetric = \"degradation\"\ntier = 1\ntarget = 0.2\n\n[[tenants.clauses]]\nmetric = \"degradation\"\ntier = 2\ntarget = 0\n",
+        );
+    let s = scenario(&text);
+    let r = &replicate(&s, 1)[0];
+    let (loose, tight, at_two) = (&r.attainment[0], &r.attainment[1], &r.attainment[2]);
+    let share = loose.value.unwrap();
+    let n = loose.succeeded;
+    let degraded = (share * n as f64).round() as u64;
+    let (lo, hi) = clopper_pearson(degraded, n, 0.999);
+    assert!(
+        lo <= 0.25 && 0.25 <= hi,
+        "degraded share {share:.4} in [{lo:.4}, {hi:.4}]"
+    );
+    assert!(loose.met && !tight.met, "0.25 is under 30% and over 20%");
+    assert_eq!(at_two.value, Some(0.0), "nothing is served below tier 2");
+    assert!(at_two.met);
+}
