@@ -25,7 +25,8 @@
 //!
 //! Tests: `tests` (life cycle), `tests_resilience`, `tests_hedge`,
 //! `tests_fair`, `tests_budget`, `tests_wait` (`max_wait`, deadline
-//! awareness), `tests_sessions` (session affinity), `tests_serde` (the audit log's JSON form) and `tests_props`
+//! awareness), `tests_sessions` (session affinity), `tests_reserved` (reserved slots per
+//! class), `tests_serde` (the audit log's JSON form) and `tests_props`
 //! (proptest properties over random driver inputs).
 //!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
@@ -58,6 +59,8 @@ mod tests_fair;
 mod tests_hedge;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_reserved;
 #[cfg(test)]
 mod tests_resilience;
 #[cfg(test)]
