@@ -590,6 +590,31 @@ impl Router {
     }
 
     /// Drops dead timers from the fronts so that `poll_timeout` is exact.
+    /// Pumps every unblocked endpoint with reserved slots, a free slot and
+    /// calls waiting, until none dispatches: a call leaving a queue any
+    /// other way than a dispatch from it (deadline, re-route, shed, served
+    /// elsewhere) can end its class's wait and so free the slots its
+    /// reservation held. Run at the end of every input.
+    pub(super) fn settle_reservations(&mut self, now: Time) {
+        loop {
+            let before = self.next_attempt;
+            for i in 0..self.endpoints.len() {
+                let (plan, es) = (&self.plan.endpoints[i], &self.endpoints[i]);
+                let e = EndpointId(i as u32);
+                if plan.reserved != [0; 3]
+                    && es.in_flight < plan.max_concurrency
+                    && !es.queue.is_empty()
+                    && self.blocked(now, e).is_none()
+                {
+                    self.pump(now, e);
+                }
+            }
+            if self.next_attempt == before {
+                break;
+            }
+        }
+    }
+
     pub(super) fn prune(&mut self) {
         let (attempts, calls, endpoints) = (&self.attempts, &self.calls, &self.endpoints);
         let parked = !self.parked.is_empty();

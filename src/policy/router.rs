@@ -423,6 +423,7 @@ impl Router {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
         }
         self.route(now, slot);
+        self.settle_reservations(now);
         self.prune();
         id
     }
@@ -456,6 +457,7 @@ impl Router {
             }
         };
         self.attempt_over(now, slot, live, ending, false);
+        self.settle_reservations(now);
         self.prune();
     }
 
@@ -534,6 +536,7 @@ impl Router {
                 }
             }
         }
+        self.settle_reservations(now);
         self.prune();
     }
 
@@ -612,6 +615,13 @@ impl Router {
             for (class, w) in es.queue.iter() {
                 waiting[class.rank()] |= live(w);
             }
+            assert!(
+                !waiting.contains(&true)
+                    || super::SlaClass::ALL
+                        .into_iter()
+                        .any(|k| waiting[k.rank()] && super::lifecycle::admits(plan, es, k, waiting)),
+                "endpoint {i}: reservations shut every waiting class out of a free slot; {context}"
+            );
             for (class, w) in es.queue.iter() {
                 // Reserved slots: a free slot may stay idle while a call
                 // waits only if the reservation rule keeps its class out.
@@ -626,6 +636,28 @@ impl Router {
                 );
             }
         }
+    }
+
+    /// Whether some endpoint keeps a free slot from a waiting call because
+    /// the reservation rule does not admit its class.
+    pub(crate) fn reservation_holding(&self) -> bool {
+        self.endpoints.iter().enumerate().any(|(i, es)| {
+            let plan = &self.plan.endpoints[i];
+            if es.in_flight >= plan.max_concurrency || self.blocked(self.now, EndpointId(i as u32)).is_some() {
+                return false;
+            }
+            let live = |w: &super::queue::Waiter| {
+                let c = self.calls.get(w.slot);
+                c.epoch == w.epoch && c.state == CallState::Waiting
+            };
+            let mut waiting = [false; 3];
+            for (class, w) in es.queue.iter() {
+                waiting[class.rank()] |= live(w);
+            }
+            super::SlaClass::ALL
+                .into_iter()
+                .any(|k| waiting[k.rank()] && !super::lifecycle::admits(plan, es, k, waiting))
+        })
     }
 
     /// Attempt-index entries held.
