@@ -12,8 +12,9 @@
 //! - `queue`: per-endpoint, per-class waiting queues, weighted fair between
 //!   the tenants of a class, with load shedding;
 //! - `calls`: the slab of live calls and the attempt index;
-//! - `lifecycle`: routing (with session affinity), queueing, dispatch,
-//!   failures, suspension;
+//! - `lifecycle`: routing (with session affinity), queueing, dispatch
+//!   (with the per-class reserved-slots rule, `admits`), failures,
+//!   suspension;
 //! - `hedge`: second attempts for slow calls;
 //! - `breaker`: per-endpoint circuit breakers;
 //! - `budget`: per-tenant error budgets, burn rates and their alerts;

@@ -60,7 +60,7 @@ use crate::time::{Span, Time};
 ///   `max_concurrency`, the call waits in the router's queue for that
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
 ///   endpoint takes a waiting call of the highest class (Gold, then
-///   Silver, then Bronze) that has one.
+///   Silver, then Bronze) that has one and that *Reserved slots* admits.
 /// - **Waiting limit.** For a tenant with `max_wait`, a call's wait starts
 ///   when it is first queued after submission or its latest dispatch (a
 ///   re-route keeps it). At exactly that instant plus `max_wait` it is
@@ -92,13 +92,19 @@ use crate::time::{Span, Time};
 ///   no call of `C` waits, any class may fill `C`'s slots (with nothing
 ///   queued a call is dispatched at once on any free slot), and a call of
 ///   `C` arriving then waits for a slot to free (attempts are never
-///   preempted); from then on every freed slot goes to `C` (or to another
-///   class below its own reservation) until `C` holds `r_C` or stops
-///   waiting. While `C` waits, only a class below its own reservation may
+///   preempted); from then on, while `C` waits, no class at or over its
+///   own reservation takes a slot unless the free slots left after it still
+///   cover `u_C` (and the other waiting classes' unused reservations), so
+///   freed slots go to `C` until it holds `r_C` or stops waiting. While `C` waits, only a class below its own reservation may
 ///   take a slot that `C`'s unused reservation needs, so a class with a
-///   reservation is never starved by higher classes. The rule applies to dispatches from the queue only;
-///   hedge legs and `max_wait` fallbacks still need an endpoint with
-///   nobody queued.
+///   reservation is never starved by higher classes. The rule is
+///   re-applied after every input, so a slot it held is taken as soon as
+///   the class it was held for stops waiting (its call was served
+///   elsewhere, re-routed, shed or timed out). Some waiting class is always
+///   admitted to a free slot, so reservations never leave an endpoint idle
+///   while every waiting class is shut out. The rule applies to
+///   dispatches from the queue only; hedge legs and `max_wait` fallbacks
+///   still need an endpoint with nobody queued.
 /// - **Shedding.** With `max_queue` set, when more calls than that wait for
 ///   one endpoint, the newest call of the lowest class waiting there fails
 ///   with [`FailReason::Shed`] and an
