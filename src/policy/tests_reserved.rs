@@ -257,3 +257,43 @@ fn reserved_reads_from_toml() {
     let e: EndpointPolicy = toml::from_str("name = \"a\"\nattempt_timeout = \"30s\"\n").unwrap();
     assert!(e.reserved.is_none());
 }
+
+#[test]
+fn a_held_slot_is_taken_once_its_class_stops_waiting() {
+    // As above: gold tenant `g` is capped, its second call waits for `a`
+    // (with a deadline) and holds gold's unused reserved slot.
+    let mut g = tenant("g", SlaClass::Gold, &[("a", 0)]);
+    g.max_concurrency = Some(1);
+    let mut h = Harness::new(
+        vec![reserving(4, gold_half())],
+        vec![g, tenant("b", SlaClass::Bronze, &[("a", 0)])],
+    );
+    let a = h.ep("a");
+    h.submit(ms(0), "g");
+    let (_, acts) = h.submit_with(ms(1), "g", Some(ms(50)));
+    assert!(dispatched(&acts).is_empty());
+    let mut taken = 0;
+    for i in 0..3 {
+        let (_, acts) = h.submit(ms(2 + i), "b");
+        taken += dispatched(&acts).len();
+    }
+    assert_eq!(taken, 2);
+    assert!(h.router.reservation_holding());
+    // The gold call misses its deadline: gold no longer waits, so the slot
+    // it held goes to the waiting bronze call at once.
+    let acts = h.tick(ms(50));
+    assert!(
+        acts.iter().any(|a| matches!(
+            a,
+            Action::Fail {
+                reason: FailReason::DeadlineUnreachable,
+                ..
+            }
+        )),
+        "{acts:?}"
+    );
+    assert_eq!(dispatched(&acts).len(), 1);
+    assert_eq!(h.router.in_flight(a), 4);
+    assert!(!h.router.reservation_holding());
+    h.router.check_invariants("held slot taken");
+}
