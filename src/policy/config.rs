@@ -94,6 +94,46 @@ pub struct EndpointPolicy {
     /// (the default): no estimate until the first success.
     #[serde(default)]
     pub expected_latency: Option<Span>,
+    /// Shares of `max_concurrency` reserved per SLA class, e.g.
+    /// `{ gold = 0.5, silver = 0.2 }`: class `C` gets
+    /// `floor(share × max_concurrency)` slots that other classes may only
+    /// borrow while no call of `C` waits for this endpoint (see
+    /// [`Router`](super::Router), *Reserved slots*). Each share is 0 to 1
+    /// and they sum to at most 1; needs `max_concurrency`. Default: nothing
+    /// reserved.
+    #[serde(default)]
+    pub reserved: ClassShares,
+}
+
+/// One share (0 to 1) per SLA class; a class left out has 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassShares {
+    /// Gold's share.
+    #[serde(default)]
+    pub gold: f64,
+    /// Silver's share.
+    #[serde(default)]
+    pub silver: f64,
+    /// Bronze's share.
+    #[serde(default)]
+    pub bronze: f64,
+}
+
+impl ClassShares {
+    /// The share of `class`.
+    pub fn get(&self, class: SlaClass) -> f64 {
+        match class {
+            SlaClass::Gold => self.gold,
+            SlaClass::Silver => self.silver,
+            SlaClass::Bronze => self.bronze,
+        }
+    }
+
+    /// Whether every share is 0.
+    pub fn is_none(&self) -> bool {
+        SlaClass::ALL.iter().all(|&c| self.get(c) == 0.0)
+    }
 }
 
 impl Default for EndpointPolicy {
@@ -110,6 +150,7 @@ impl Default for EndpointPolicy {
             tpm: None,
             breaker: None,
             expected_latency: None,
+            reserved: ClassShares::default(),
         }
     }
 }
@@ -438,6 +479,16 @@ pub enum ConfigError {
         /// The workflow.
         workflow: String,
     },
+    /// An endpoint's `reserved` shares sum to more than 1.
+    ReservedOverOne {
+        /// The endpoint.
+        endpoint: String,
+        /// The sum of its shares, as written in the message.
+        sum: String,
+    },
+    /// An endpoint reserves shares but has no `max_concurrency` to take
+    /// them of.
+    ReservedWithoutCap(String),
     /// A duration that must be positive is zero.
     ZeroSpan {
         /// Where it is, e.g. `endpoint "a": breaker.window`.
@@ -487,6 +538,16 @@ impl std::fmt::Display for ConfigError {
                 "tenant {tenant:?}, workflow {workflow:?}: allowed tiers and regions leave no \
                  step of the chain to serve at; allow more tiers or regions, or add an \
                  endpoint that fits"
+            ),
+            ConfigError::ReservedOverOne { endpoint, sum } => write!(
+                f,
+                "endpoint {endpoint:?}: reserved shares sum to {sum}, expected at most 1 \
+                 (they are shares of max_concurrency)"
+            ),
+            ConfigError::ReservedWithoutCap(e) => write!(
+                f,
+                "endpoint {e:?}: reserved needs max_concurrency to take its shares of; set \
+                 max_concurrency or remove reserved"
             ),
             ConfigError::ZeroSpan { field } => write!(f, "{field} must be longer than zero"),
         }

@@ -59,8 +59,11 @@ impl Router {
         c.hedge = None;
         let t = &mut self.tenants[c.tenant as usize];
         t.in_flight = t.in_flight.saturating_sub(1);
+        let class = self.plan.tenants[c.tenant as usize].class;
         let es = &mut self.endpoints[leg.endpoint.0 as usize];
         es.in_flight = es.in_flight.saturating_sub(1);
+        let held = &mut es.class_in_flight[class.rank()];
+        *held = held.saturating_sub(1);
         if let Some(b) = es.breaker.as_mut() {
             b.on_abandon(leg.probe);
         }

@@ -7,10 +7,10 @@
 
 use super::breaker::Transition;
 use super::calls::{CallState, Live};
-use super::config::Tier;
-use super::plan::{Step, backoff_delay};
+use super::config::{SlaClass, Tier};
+use super::plan::{EndpointPlan, Step, backoff_delay};
 use super::queue::Waiter;
-use super::router::Router;
+use super::router::{EndpointState, Router};
 use super::timers::{Due, TimerKind};
 use super::types::{
     Action, AttemptId, AuditEvent, AuditKind, BreakerState, EndpointId, FailReason, TenantId, Trigger, WorkflowId,
@@ -226,7 +226,22 @@ impl Router {
             if !blocked && es.in_flight >= max {
                 break;
             }
-            let Some((class, entry)) = es.queue.pop() else {
+            let allowed = if blocked {
+                // Everything goes: the calls are re-routed, not dispatched.
+                [true; 3]
+            } else {
+                let calls = &self.calls;
+                let mut waiting = es.queue.live_classes(|w| {
+                    let c = calls.get(w.slot);
+                    c.epoch == w.epoch && c.state == CallState::Waiting
+                });
+                for (class, _) in &aside {
+                    waiting[SlaClass::rank(*class)] = true;
+                }
+                let plan = &self.plan.endpoints[e.0 as usize];
+                SlaClass::ALL.map(|k| waiting[k.rank()] && admits(plan, es, k, waiting))
+            };
+            let Some((class, entry)) = es.queue.pop_allowed(allowed) else {
                 break;
             };
             let w = entry.2;
@@ -270,6 +285,7 @@ impl Router {
         let tp = &self.plan.tenants[c.tenant as usize];
         let Step { endpoint, tier, .. } = tp.workflows[c.workflow as usize].chain[step as usize];
         let ceiling = tp.latency_ceiling;
+        let class = tp.class;
         let attempt = AttemptId(self.next_attempt);
         self.next_attempt += 1;
         if tier != c.last_tier {
@@ -295,6 +311,7 @@ impl Router {
             b.take(now, c.tokens);
         }
         es.in_flight += 1;
+        es.class_in_flight[class.rank()] += 1;
         self.tenants[c.tenant as usize].in_flight += 1;
         c.attempts += 1;
         c.last_tier = tier;
@@ -367,8 +384,11 @@ impl Router {
         if other.is_none() {
             self.calls_in_flight -= 1;
         }
+        let class = self.plan.tenants[t as usize].class;
         let es = &mut self.endpoints[live.endpoint.0 as usize];
         es.in_flight = es.in_flight.saturating_sub(1);
+        let held = &mut es.class_in_flight[class.rank()];
+        *held = held.saturating_sub(1);
         let transition = es.breaker.as_mut().and_then(|b| match ending {
             Ending::Failed(Trigger::RateLimited) => {
                 b.on_abandon(live.probe);
@@ -570,6 +590,31 @@ impl Router {
     }
 
     /// Drops dead timers from the fronts so that `poll_timeout` is exact.
+    /// Pumps every unblocked endpoint with reserved slots, a free slot and
+    /// calls waiting, until none dispatches: a call leaving a queue any
+    /// other way than a dispatch from it (deadline, re-route, shed, served
+    /// elsewhere) can end its class's wait and so free the slots its
+    /// reservation held. Run at the end of every input.
+    pub(super) fn settle_reservations(&mut self, now: Time) {
+        loop {
+            let before = self.next_attempt;
+            for i in 0..self.endpoints.len() {
+                let (plan, es) = (&self.plan.endpoints[i], &self.endpoints[i]);
+                let e = EndpointId(i as u32);
+                if plan.reserved != [0; 3]
+                    && es.in_flight < plan.max_concurrency
+                    && !es.queue.is_empty()
+                    && self.blocked(now, e).is_none()
+                {
+                    self.pump(now, e);
+                }
+            }
+            if self.next_attempt == before {
+                break;
+            }
+        }
+    }
+
     pub(super) fn prune(&mut self) {
         let (attempts, calls, endpoints) = (&self.attempts, &self.calls, &self.endpoints);
         let parked = !self.parked.is_empty();
@@ -600,4 +645,28 @@ impl Router {
                 .is_some_and(|b| b.state() == BreakerState::Open),
         });
     }
+}
+
+/// The reservation rule: whether a call of class `k` may take a slot of
+/// the endpoint (`plan`, `es`) now, given the classes with a call
+/// `waiting` for it (indexed by [`SlaClass::rank`]). It may when the
+/// endpoint is below its cap and either `k` is below its own reservation,
+/// or the slots still free after this dispatch cover the unused
+/// reservations of every other class with a call waiting. See
+/// [`Router`](super::Router), *Reserved slots*.
+pub(super) fn admits(plan: &EndpointPlan, es: &EndpointState, k: SlaClass, waiting: [bool; 3]) -> bool {
+    if es.in_flight >= plan.max_concurrency {
+        return false;
+    }
+    let unused = |j: SlaClass| plan.reserved[j.rank()].saturating_sub(es.class_in_flight[j.rank()]);
+    if unused(k) > 0 {
+        return true;
+    }
+    let free_after = plan.max_concurrency - es.in_flight - 1;
+    let held: u32 = SlaClass::ALL
+        .into_iter()
+        .filter(|&j| j != k && waiting[j.rank()])
+        .map(unused)
+        .sum();
+    free_after >= held
 }

@@ -12,8 +12,9 @@
 //! - `queue`: per-endpoint, per-class waiting queues, weighted fair between
 //!   the tenants of a class, with load shedding;
 //! - `calls`: the slab of live calls and the attempt index;
-//! - `lifecycle`: routing (with session affinity), queueing, dispatch,
-//!   failures, suspension;
+//! - `lifecycle`: routing (with session affinity), queueing, dispatch
+//!   (with the per-class reserved-slots rule, `admits`), failures,
+//!   suspension;
 //! - `hedge`: second attempts for slow calls;
 //! - `breaker`: per-endpoint circuit breakers;
 //! - `budget`: per-tenant error budgets, burn rates and their alerts;
@@ -25,7 +26,8 @@
 //!
 //! Tests: `tests` (life cycle), `tests_resilience`, `tests_hedge`,
 //! `tests_fair`, `tests_budget`, `tests_wait` (`max_wait`, deadline
-//! awareness), `tests_sessions` (session affinity), `tests_serde` (the audit log's JSON form) and `tests_props`
+//! awareness), `tests_sessions` (session affinity), `tests_reserved` (reserved slots per
+//! class), `tests_serde` (the audit log's JSON form) and `tests_props`
 //! (proptest properties over random driver inputs).
 //!
 //! **Architecture Invariant:** this module imports nothing from `engine`,
@@ -58,6 +60,8 @@ mod tests_fair;
 mod tests_hedge;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_reserved;
 #[cfg(test)]
 mod tests_resilience;
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub(crate) struct EndpointPlan {
     pub rpm: Option<u32>,
     /// Tokens per minute.
     pub tpm: Option<u64>,
+    /// Slots reserved per class (indexed by [`SlaClass::rank`]):
+    /// `floor(share × max_concurrency)`.
+    pub reserved: [u32; 3],
 }
 
 /// What the router needs of one workflow of a tenant.
@@ -111,7 +114,9 @@ impl Plan {
             if let Some(b) = breaker {
                 check_breaker(b, &field("breaker"))?;
             }
+            let reserved = check_reserved(e, &field)?;
             endpoints.push(EndpointPlan {
+                reserved,
                 max_concurrency,
                 attempt_timeout: e.attempt_timeout,
                 breaker: breaker.cloned(),
@@ -283,4 +288,38 @@ pub(crate) fn backoff_delay(policy: &RetryPolicy, retry: u32) -> Span {
     let shift = retry.saturating_sub(1).min(63);
     let raw = policy.backoff.saturating_mul(1u64 << shift);
     raw.min(policy.backoff_max)
+}
+
+/// Checks an endpoint's `reserved` shares and turns them into slot counts.
+fn check_reserved(e: &super::config::EndpointPolicy, field: &dyn Fn(&str) -> String) -> Result<[u32; 3], ConfigError> {
+    let mut slots = [0; 3];
+    if e.reserved.is_none() {
+        return Ok(slots);
+    }
+    let mut sum = 0.0;
+    for class in SlaClass::ALL {
+        let share = e.reserved.get(class);
+        if !(0.0..=1.0).contains(&share) {
+            return Err(ConfigError::RatioOutOfRange {
+                field: field(&format!("reserved.{}", class.name())),
+                value: share.to_string(),
+            });
+        }
+        sum += share;
+    }
+    if sum > 1.0 + 1e-9 {
+        return Err(ConfigError::ReservedOverOne {
+            endpoint: e.name.clone(),
+            // Rounded so that 0.6 + 0.3 + 0.2 reads 1.1.
+            sum: ((sum * 1e6).round() / 1e6).to_string(),
+        });
+    }
+    let Some(max) = e.max_concurrency else {
+        return Err(ConfigError::ReservedWithoutCap(e.name.clone()));
+    };
+    for class in SlaClass::ALL {
+        // Shares summing to at most 1 give at most `max` slots in all.
+        slots[class.rank()] = (e.reserved.get(class) * f64::from(max) + 1e-9).floor() as u32;
+    }
+    Ok(slots)
 }

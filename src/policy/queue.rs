@@ -69,9 +69,12 @@ impl EndpointQueue {
     }
 
     /// Removes the entry with the smallest tag of the highest non-empty
-    /// class.
-    pub fn pop(&mut self) -> Option<(SlaClass, Entry)> {
+    /// class among those `allowed` (indexed by [`SlaClass::rank`]).
+    pub fn pop_allowed(&mut self, allowed: [bool; 3]) -> Option<(SlaClass, Entry)> {
         for class in SlaClass::ALL {
+            if !allowed[class.rank()] {
+                continue;
+            }
             let q = &mut self.classes[class.rank()];
             if let Some(Reverse(e)) = q.heap.pop() {
                 q.vtime = q.vtime.max(e.0);
@@ -79,6 +82,23 @@ impl EndpointQueue {
             }
         }
         None
+    }
+
+    /// Which classes have a live entry (one `live` accepts): drops the
+    /// stale entries on top of each class's heap until a live one is on
+    /// top. Amortized O(log n) per stale entry, O(1) otherwise.
+    pub fn live_classes(&mut self, live: impl Fn(&Waiter) -> bool) -> [bool; 3] {
+        let mut out = [false; 3];
+        for (k, q) in self.classes.iter_mut().enumerate() {
+            while let Some(Reverse(e)) = q.heap.peek() {
+                if live(&e.2) {
+                    out[k] = true;
+                    break;
+                }
+                q.heap.pop();
+            }
+        }
+        out
     }
 
     /// Puts back an entry [`pop`](EndpointQueue::pop) returned, in its
@@ -119,9 +139,12 @@ impl EndpointQueue {
         shed
     }
 
-    /// Every entry, live or stale.
+    /// Every entry, live or stale, with its class.
     #[cfg(test)]
-    pub fn iter(&self) -> impl Iterator<Item = &Waiter> {
-        self.classes.iter().flat_map(|q| q.heap.iter().map(|Reverse(e)| &e.2))
+    pub fn iter(&self) -> impl Iterator<Item = (SlaClass, &Waiter)> {
+        SlaClass::ALL
+            .into_iter()
+            .zip(&self.classes)
+            .flat_map(|(c, q)| q.heap.iter().map(move |Reverse(e)| (c, &e.2)))
     }
 }

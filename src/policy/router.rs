@@ -60,7 +60,7 @@ use crate::time::{Span, Time};
 ///   `max_concurrency`, the call waits in the router's queue for that
 ///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
 ///   endpoint takes a waiting call of the highest class (Gold, then
-///   Silver, then Bronze) that has one.
+///   Silver, then Bronze) that has one and that *Reserved slots* admits.
 /// - **Waiting limit.** For a tenant with `max_wait`, a call's wait starts
 ///   when it is first queued after submission or its latest dispatch (a
 ///   re-route keeps it). At exactly that instant plus `max_wait` it is
@@ -76,6 +76,35 @@ use crate::time::{Span, Time};
 ///   queuing; each tenant's calls stay in order). A tenant at its
 ///   `max_concurrency` (attempts in flight over all endpoints) keeps its
 ///   calls waiting while other tenants' calls pass them.
+/// - **Reserved slots.** An endpoint's `reserved` shares give class `C`
+///   `r_C = floor(share_C × max_concurrency)` slots. Let `f_C` be the
+///   endpoint's attempts in flight of class `C` (first legs and hedge legs
+///   alike), `u_C = max(0, r_C − f_C)` its unused reservation, and say `C`
+///   *waits* when a call of class `C` is queued for the endpoint (counted
+///   even while its tenant is at its `max_concurrency`). A call of class
+///   `K` may take a slot exactly when the endpoint is below its
+///   `max_concurrency` and either `f_K < r_K` (a class may always use its
+///   own reservation), or the slots still free after this dispatch cover
+///   the unused reservations of every *other* class that waits:
+///   `max_concurrency − in_flight − 1 ≥ Σ u_J` over `J ≠ K` waiting.
+///   Among the queued calls the rule admits, the highest class goes first
+///   (then fair share). So a reservation is *borrowable when idle*: while
+///   no call of `C` waits, any class may fill `C`'s slots (with nothing
+///   queued a call is dispatched at once on any free slot), and a call of
+///   `C` arriving then waits for a slot to free (attempts are never
+///   preempted); from then on, while `C` waits, no class at or over its
+///   own reservation takes a slot unless the free slots left after it still
+///   cover `u_C` (and the other waiting classes' unused reservations), so
+///   freed slots go to `C` until it holds `r_C` or stops waiting. While `C` waits, only a class below its own reservation may
+///   take a slot that `C`'s unused reservation needs, so a class with a
+///   reservation is never starved by higher classes. The rule is
+///   re-applied after every input, so a slot it held is taken as soon as
+///   the class it was held for stops waiting (its call was served
+///   elsewhere, re-routed, shed or timed out). Some waiting class is always
+///   admitted to a free slot, so reservations never leave an endpoint idle
+///   while every waiting class is shut out. The rule applies to
+///   dispatches from the queue only; hedge legs and `max_wait` fallbacks
+///   still need an endpoint with nobody queued.
 /// - **Shedding.** With `max_queue` set, when more calls than that wait for
 ///   one endpoint, the newest call of the lowest class waiting there fails
 ///   with [`FailReason::Shed`] and an
@@ -256,6 +285,8 @@ pub struct Router {
 #[derive(Debug, Default)]
 pub(super) struct EndpointState {
     pub(super) in_flight: u32,
+    /// `in_flight` per SLA class (indexed by [`SlaClass::rank`](super::SlaClass::rank)).
+    pub(super) class_in_flight: [u32; 3],
     pub(super) cooldown_until: Time,
     pub(super) queue: EndpointQueue,
     pub(super) breaker: Option<Breaker>,
@@ -398,6 +429,7 @@ impl Router {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
         }
         self.route(now, slot);
+        self.settle_reservations(now);
         self.prune();
         id
     }
@@ -431,6 +463,7 @@ impl Router {
             }
         };
         self.attempt_over(now, slot, live, ending, false);
+        self.settle_reservations(now);
         self.prune();
     }
 
@@ -509,6 +542,7 @@ impl Router {
                 }
             }
         }
+        self.settle_reservations(now);
         self.prune();
     }
 
@@ -563,26 +597,73 @@ impl Router {
         }
         assert_eq!(self.waiting(), held, "waiting(); {context}");
         assert_eq!(self.calls_in_flight, flying, "calls in flight; {context}");
+        let mut per_class = vec![[0u32; 3]; self.endpoints.len()];
+        for (_, c) in self.calls.iter() {
+            let class = self.plan.tenants[c.tenant as usize].class;
+            for l in [c.live, c.hedge].into_iter().flatten() {
+                per_class[l.endpoint.0 as usize][class.rank()] += 1;
+            }
+        }
         for (i, es) in self.endpoints.iter().enumerate() {
             let e = EndpointId(i as u32);
             assert_eq!(es.in_flight, per_endpoint[i], "in_flight({i}); {context}");
-            let free = es.in_flight < self.plan.endpoints[i].max_concurrency;
+            assert_eq!(es.class_in_flight, per_class[i], "class in_flight({i}); {context}");
+            let plan = &self.plan.endpoints[i];
+            let free = es.in_flight < plan.max_concurrency;
             if !free || self.blocked(now, e).is_some() {
                 continue;
             }
-            for w in es.queue.iter() {
-                if self.tenant_capped(w.tenant) {
+            let live = |w: &super::queue::Waiter| {
+                let c = self.calls.get(w.slot);
+                c.epoch == w.epoch && c.state == CallState::Waiting
+            };
+            let mut waiting = [false; 3];
+            for (class, w) in es.queue.iter() {
+                waiting[class.rank()] |= live(w);
+            }
+            assert!(
+                !waiting.contains(&true)
+                    || super::SlaClass::ALL
+                        .into_iter()
+                        .any(|k| waiting[k.rank()] && super::lifecycle::admits(plan, es, k, waiting)),
+                "endpoint {i}: reservations shut every waiting class out of a free slot; {context}"
+            );
+            for (class, w) in es.queue.iter() {
+                // Reserved slots: a free slot may stay idle while a call
+                // waits only if the reservation rule keeps its class out.
+                if self.tenant_capped(w.tenant) || !super::lifecycle::admits(plan, es, class, waiting) {
                     continue;
                 }
                 let c = self.calls.get(w.slot);
-                let live = c.epoch == w.epoch && c.state == CallState::Waiting;
                 assert!(
-                    !live || self.limits_ready(now, e, c.tokens) > now,
+                    !live(w) || self.limits_ready(now, e, c.tokens) > now,
                     "endpoint {i} has a free slot while call {:?} waits for it; {context}",
                     c.id
                 );
             }
         }
+    }
+
+    /// Whether some endpoint keeps a free slot from a waiting call because
+    /// the reservation rule does not admit its class.
+    pub(crate) fn reservation_holding(&self) -> bool {
+        self.endpoints.iter().enumerate().any(|(i, es)| {
+            let plan = &self.plan.endpoints[i];
+            if es.in_flight >= plan.max_concurrency || self.blocked(self.now, EndpointId(i as u32)).is_some() {
+                return false;
+            }
+            let live = |w: &super::queue::Waiter| {
+                let c = self.calls.get(w.slot);
+                c.epoch == w.epoch && c.state == CallState::Waiting
+            };
+            let mut waiting = [false; 3];
+            for (class, w) in es.queue.iter() {
+                waiting[class.rank()] |= live(w);
+            }
+            super::SlaClass::ALL
+                .into_iter()
+                .any(|k| waiting[k.rank()] && !super::lifecycle::admits(plan, es, k, waiting))
+        })
     }
 
     /// Attempt-index entries held.

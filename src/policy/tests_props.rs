@@ -3,8 +3,12 @@
 //! Properties: every call ends exactly once (Complete or Fail; a suspended
 //! call that resumes still ends once); the router's bookkeeping agrees with
 //! the driver's; no free, usable endpoint is left idle while a call waits
-//! for it (so a lower class never goes while a higher one waits for a free
-//! endpoint); dispatches never go to an open breaker except as allowed
+//! for it that the reservation rule admits (so a lower class never goes
+//! while a higher one waits for a free endpoint, unless the lower class is
+//! below its own reservation or the slot is one the unused reservation of
+//! a waiting class needs), and whenever a free, unblocked endpoint has calls
+//! waiting, the rule admits at least one of their classes (reservations
+//! never shut every waiting class out); dispatches never go to an open breaker except as allowed
 //! half-open probes (a debug assertion in the router, active in tests); the
 //! same inputs give the same outputs. Some calls name a session endpoint
 //! (in or out of their chain, or unknown).
@@ -61,7 +65,17 @@ fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
 fn config(seed: u64) -> RouterConfig {
     let mut a = endpoint("a", Some(2), 1_000);
     a.rpm = Some(600);
+    // Silver keeps 1 of a's 2 slots against gold; gold keeps b's only slot
+    // against bronze (its primary there).
+    a.reserved = ClassShares {
+        silver: 0.5,
+        ..Default::default()
+    };
     let mut b = endpoint("b", Some(1), 800);
+    b.reserved = ClassShares {
+        gold: 1.0,
+        ..Default::default()
+    };
     b.expected_latency = Some(Span::from_millis(300));
     let mut c = endpoint("c", None, 1_500);
     c.expected_latency = Some(Span::from_millis(150));
@@ -114,6 +128,8 @@ struct Driver {
     ended: BTreeMap<CallId, u32>,
     submitted: u64,
     trace: Trace,
+    /// Whether a reservation ever kept a free slot from a waiting call.
+    held: bool,
 }
 
 impl Driver {
@@ -133,6 +149,7 @@ impl Driver {
             self.trace.1.push(e);
         }
         self.router.check_invariants("property run");
+        self.held |= self.router.reservation_holding();
         if let Some(t) = self.router.poll_timeout() {
             assert!(t >= self.now, "stale timeout {t:?} at {:?}", self.now);
         }
@@ -197,6 +214,11 @@ impl Driver {
 /// Runs `ops` on a fresh router seeded with `seed`, drives every call to its
 /// end and checks the end-of-run properties; returns what the router emitted.
 fn run(config: RouterConfig, ops: &[Op]) -> Trace {
+    drive(config, ops).trace
+}
+
+/// [`run`], returning the whole driver.
+fn drive(config: RouterConfig, ops: &[Op]) -> Driver {
     let mut d = Driver {
         router: Router::new(config).expect("valid config"),
         now: Time::ZERO,
@@ -204,6 +226,7 @@ fn run(config: RouterConfig, ops: &[Op]) -> Trace {
         ended: BTreeMap::new(),
         submitted: 0,
         trace: (Vec::new(), Vec::new()),
+        held: false,
     };
     for op in ops {
         d.apply(op);
@@ -213,7 +236,7 @@ fn run(config: RouterConfig, ops: &[Op]) -> Trace {
     assert_eq!(d.router.waiting(), 0, "calls left waiting");
     assert_eq!(d.ended.len() as u64, d.submitted, "every call ends");
     assert!(d.ended.values().all(|&n| n == 1), "every call ends exactly once");
-    d.trace
+    d
 }
 
 proptest! {
@@ -232,16 +255,19 @@ proptest! {
 
 /// The generated cases reach the interesting paths, so the properties are
 /// not vacuous: breakers open and close, calls suspend, resume, miss
-/// their deadlines, hedge, are shed, move on after `max_wait`
-/// and fail early on latency estimates.
+/// their deadlines, hedge, are shed, move on after `max_wait`,
+/// fail early on latency estimates, and reservations keep a free slot from
+/// a waiting call of another class.
 #[test]
 fn generated_cases_reach_every_path() {
     let mut runner = TestRunner::deterministic();
     let strategy = (any::<u64>(), ops(300));
-    let mut seen = [false; 9];
+    let mut seen = [false; 10];
     for _ in 0..150 {
         let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
-        let (actions, events) = run(config(seed), &ops);
+        let d = drive(config(seed), &ops);
+        seen[9] |= d.held;
+        let (actions, events) = d.trace;
         for e in &events {
             match e.kind {
                 AuditKind::Breaker { to, .. } => seen[usize::from(to == BreakerState::Closed)] = true,
@@ -271,7 +297,7 @@ fn generated_cases_reach_every_path() {
         });
     }
     assert_eq!(
-        seen, [true; 9],
-        "breaker open/closed, suspend, resume, deadline, hedge, shed, max_wait, early deadline"
+        seen, [true; 10],
+        "breaker open/closed, suspend, resume, deadline, hedge, shed, max_wait, early deadline, reservation"
     );
 }

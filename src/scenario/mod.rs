@@ -120,6 +120,7 @@ impl Scenario {
                     tpm: e.tpm,
                     breaker: e.breaker.clone(),
                     expected_latency: e.expected_latency,
+                    reserved: e.reserved,
                 })
                 .collect(),
             tenants: self

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{BreakerPolicy, BudgetPolicy, SlaClass, Tier};
+use crate::policy::{BreakerPolicy, BudgetPolicy, ClassShares, SlaClass, Tier};
 
 pub use super::workload::{Batch, Bursts, CountDist, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
 use crate::time::Span;
@@ -118,6 +118,12 @@ pub struct Endpoint {
     /// observed any (for deadline awareness).
     #[serde(default)]
     pub expected_latency: Option<Span>,
+    /// Shares of the router's concurrency cap here reserved per SLA class,
+    /// e.g. `{ gold = 0.5, silver = 0.2 }` (sum at most 1): each class gets
+    /// `floor(share × cap)` slots the others may only borrow while none of
+    /// its calls waits for this endpoint. Default: nothing reserved.
+    #[serde(default)]
+    pub reserved: ClassShares,
     /// Requests per minute the provider grants our API key here (none: no
     /// limit); beyond it an attempt gets a 429 with a retry-after.
     #[serde(default)]
