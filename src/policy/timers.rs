@@ -103,6 +103,13 @@ pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Time, u64, TimerKind)>>,
     seq: u64,
     attempts: Vec<VecDeque<(Time, AttemptId)>>,
+    /// Endpoints whose attempt front may have died since the last prune:
+    /// an attempt on them ended, or their front was popped. Every other
+    /// front was live at the last prune and, since an attempt never comes
+    /// back to life, still is.
+    stale: Vec<u32>,
+    /// `stale` as a set, indexed by endpoint.
+    is_stale: Vec<bool>,
 }
 
 impl Timers {
@@ -112,6 +119,8 @@ impl Timers {
             heap: BinaryHeap::new(),
             seq: 0,
             attempts: vec![VecDeque::new(); endpoints],
+            stale: Vec::new(),
+            is_stale: vec![false; endpoints],
         }
     }
 
@@ -127,6 +136,17 @@ impl Timers {
     pub fn set_attempt(&mut self, endpoint: u32, at: Time, attempt: AttemptId) {
         if let Some(q) = self.attempts.get_mut(endpoint as usize) {
             q.push_back((at, attempt));
+        }
+    }
+
+    /// Notes that an attempt on `endpoint` ended, so its deadline (maybe
+    /// the endpoint's front) is dead: the next prune looks at the endpoint.
+    pub fn attempt_ended(&mut self, endpoint: u32) {
+        if let Some(s) = self.is_stale.get_mut(endpoint as usize)
+            && !*s
+        {
+            *s = true;
+            self.stale.push(endpoint);
         }
     }
 
@@ -170,6 +190,7 @@ impl Timers {
                 if let Some(q) = self.attempts.get_mut(endpoint as usize) {
                     q.pop_front();
                 }
+                self.attempt_ended(endpoint);
             }
             Due::Timer(_) => {
                 self.heap.pop();
@@ -186,12 +207,12 @@ impl Timers {
             }
             self.heap.pop();
         }
-        for (e, q) in self.attempts.iter_mut().enumerate() {
+        for endpoint in self.stale.drain(..) {
+            let e = endpoint as usize;
+            self.is_stale[e] = false;
+            let q = &mut self.attempts[e];
             while let Some(&(_, attempt)) = q.front() {
-                if live(Due::Attempt {
-                    endpoint: e as u32,
-                    attempt,
-                }) {
+                if live(Due::Attempt { endpoint, attempt }) {
                     break;
                 }
                 q.pop_front();
