@@ -103,6 +103,9 @@ pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Time, u64, TimerKind)>>,
     seq: u64,
     attempts: Vec<VecDeque<(Time, AttemptId)>>,
+    /// The time at the front of each endpoint's attempt queue, side by
+    /// side so that finding the earliest does not visit every queue.
+    fronts: Vec<Option<Time>>,
     /// Endpoints whose attempt front may have died since the last prune:
     /// an attempt on them ended, or their front was popped. Every other
     /// front was live at the last prune and, since an attempt never comes
@@ -119,6 +122,7 @@ impl Timers {
             heap: BinaryHeap::new(),
             seq: 0,
             attempts: vec![VecDeque::new(); endpoints],
+            fronts: vec![None; endpoints],
             stale: Vec::new(),
             is_stale: vec![false; endpoints],
         }
@@ -136,6 +140,9 @@ impl Timers {
     pub fn set_attempt(&mut self, endpoint: u32, at: Time, attempt: AttemptId) {
         if let Some(q) = self.attempts.get_mut(endpoint as usize) {
             q.push_back((at, attempt));
+            if q.len() == 1 {
+                self.fronts[endpoint as usize] = Some(at);
+            }
         }
     }
 
@@ -153,18 +160,25 @@ impl Timers {
     /// The earliest entry and where it is, live or not.
     fn earliest(&self) -> Option<(Time, Due)> {
         let mut best = self.heap.peek().map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
-        for (e, q) in self.attempts.iter().enumerate() {
-            if let Some(&(t, attempt)) = q.front()
-                && best.is_none_or(|(b, _)| t < b)
+        let mut first: Option<(Time, usize)> = None;
+        for (e, front) in self.fronts.iter().enumerate() {
+            if let Some(t) = *front
+                && first.is_none_or(|(b, _)| t < b)
             {
-                best = Some((
-                    t,
-                    Due::Attempt {
-                        endpoint: e as u32,
-                        attempt,
-                    },
-                ));
+                first = Some((t, e));
             }
+        }
+        if let Some((t, e)) = first
+            && best.is_none_or(|(b, _)| t < b)
+            && let Some(&(_, attempt)) = self.attempts[e].front()
+        {
+            best = Some((
+                t,
+                Due::Attempt {
+                    endpoint: e as u32,
+                    attempt,
+                },
+            ));
         }
         best
     }
@@ -189,6 +203,7 @@ impl Timers {
             Due::Attempt { endpoint, .. } => {
                 if let Some(q) = self.attempts.get_mut(endpoint as usize) {
                     q.pop_front();
+                    self.fronts[endpoint as usize] = q.front().map(|&(t, _)| t);
                 }
                 self.attempt_ended(endpoint);
             }
@@ -217,6 +232,7 @@ impl Timers {
                 }
                 q.pop_front();
             }
+            self.fronts[e] = q.front().map(|&(t, _)| t);
         }
     }
 
