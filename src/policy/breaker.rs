@@ -32,6 +32,12 @@ pub(crate) struct Breaker {
     open_until: Time,
     probes_out: u32,
     probe_successes: u32,
+    /// `Some(i)`: at bucket index `i`, after the last result recorded, the
+    /// window held at least `min_requests` attempts and did not trip. A
+    /// further success that is not slow, in the same bucket, only lowers
+    /// both shares, so it cannot trip the breaker either: no need to sum
+    /// the window again.
+    quiet_at: Option<u64>,
 }
 
 impl Breaker {
@@ -46,6 +52,7 @@ impl Breaker {
             open_until: Time::ZERO,
             probes_out: 0,
             probe_successes: 0,
+            quiet_at: None,
         }
     }
 
@@ -93,8 +100,13 @@ impl Breaker {
         let slow = self.policy.slow_threshold.is_some_and(|t| latency > t);
         match self.state {
             BreakerState::Closed => {
-                self.record(now, failed, slow);
-                self.tripped(now).then(|| self.open(now, BreakerState::Closed))
+                let index = now.as_nanos() / self.bucket_width;
+                self.record(index, failed, slow);
+                if !failed && !slow && self.quiet_at == Some(index) {
+                    return None;
+                }
+                self.quiet_at = None;
+                self.tripped(index).then(|| self.open(now, BreakerState::Closed))
             }
             BreakerState::HalfOpen if probe => {
                 self.probes_out = self.probes_out.saturating_sub(1);
@@ -105,6 +117,7 @@ impl Breaker {
                     (self.probe_successes >= self.policy.half_open_probes).then(|| {
                         self.state = BreakerState::Closed;
                         self.buckets = [Bucket::default(); BUCKETS];
+                        self.quiet_at = None;
                         (BreakerState::HalfOpen, BreakerState::Closed)
                     })
                 }
@@ -129,12 +142,13 @@ impl Breaker {
 
     fn open(&mut self, now: Time, from: BreakerState) -> Transition {
         self.state = BreakerState::Open;
+        self.quiet_at = None;
         self.open_until = now + self.policy.open_for;
         (from, BreakerState::Open)
     }
 
-    fn record(&mut self, now: Time, failed: bool, slow: bool) {
-        let index = now.as_nanos() / self.bucket_width;
+    /// Counts a result in the bucket of index `index` (`now / bucket_width`).
+    fn record(&mut self, index: u64, failed: bool, slow: bool) {
         let b = &mut self.buckets[(index % BUCKETS as u64) as usize];
         if b.index != index {
             *b = Bucket {
@@ -147,8 +161,9 @@ impl Breaker {
         b.slow += u32::from(slow);
     }
 
-    fn tripped(&self, now: Time) -> bool {
-        let current = now.as_nanos() / self.bucket_width;
+    /// Whether the window ending in bucket `current` trips the breaker;
+    /// remembers in `quiet_at` a window large enough that did not.
+    fn tripped(&mut self, current: u64) -> bool {
         let (mut total, mut errors, mut slow) = (0u64, 0u64, 0u64);
         for b in &self.buckets {
             if b.index + (BUCKETS as u64) > current && b.total > 0 {
@@ -161,8 +176,12 @@ impl Breaker {
             return false;
         }
         let total = total as f64;
-        errors as f64 / total >= self.policy.error_ratio
-            || (self.policy.slow_threshold.is_some() && slow as f64 / total >= self.policy.slow_ratio)
+        let trips = errors as f64 / total >= self.policy.error_ratio
+            || (self.policy.slow_threshold.is_some() && slow as f64 / total >= self.policy.slow_ratio);
+        if !trips {
+            self.quiet_at = Some(current);
+        }
+        trips
     }
 }
 

@@ -54,6 +54,7 @@ impl Router {
             attempt: leg.attempt,
         });
         self.attempts.remove(leg.attempt);
+        self.timers.attempt_ended(leg.endpoint.0);
         let c = self.calls.get_mut(slot);
         c.live = None;
         c.hedge = None;

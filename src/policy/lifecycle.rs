@@ -376,6 +376,7 @@ impl Router {
             });
         }
         self.attempts.remove(live.attempt);
+        self.timers.attempt_ended(live.endpoint.0);
         let t = self.calls.get(slot).tenant;
         let was_capped = self.tenant_capped(t);
         let ts = &mut self.tenants[t as usize];

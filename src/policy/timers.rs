@@ -103,6 +103,16 @@ pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Time, u64, TimerKind)>>,
     seq: u64,
     attempts: Vec<VecDeque<(Time, AttemptId)>>,
+    /// The time at the front of each endpoint's attempt queue, side by
+    /// side so that finding the earliest does not visit every queue.
+    fronts: Vec<Option<Time>>,
+    /// Endpoints whose attempt front may have died since the last prune:
+    /// an attempt on them ended, or their front was popped. Every other
+    /// front was live at the last prune and, since an attempt never comes
+    /// back to life, still is.
+    stale: Vec<u32>,
+    /// `stale` as a set, indexed by endpoint.
+    is_stale: Vec<bool>,
 }
 
 impl Timers {
@@ -112,6 +122,9 @@ impl Timers {
             heap: BinaryHeap::new(),
             seq: 0,
             attempts: vec![VecDeque::new(); endpoints],
+            fronts: vec![None; endpoints],
+            stale: Vec::new(),
+            is_stale: vec![false; endpoints],
         }
     }
 
@@ -127,24 +140,45 @@ impl Timers {
     pub fn set_attempt(&mut self, endpoint: u32, at: Time, attempt: AttemptId) {
         if let Some(q) = self.attempts.get_mut(endpoint as usize) {
             q.push_back((at, attempt));
+            if q.len() == 1 {
+                self.fronts[endpoint as usize] = Some(at);
+            }
+        }
+    }
+
+    /// Notes that an attempt on `endpoint` ended, so its deadline (maybe
+    /// the endpoint's front) is dead: the next prune looks at the endpoint.
+    pub fn attempt_ended(&mut self, endpoint: u32) {
+        if let Some(s) = self.is_stale.get_mut(endpoint as usize)
+            && !*s
+        {
+            *s = true;
+            self.stale.push(endpoint);
         }
     }
 
     /// The earliest entry and where it is, live or not.
     fn earliest(&self) -> Option<(Time, Due)> {
         let mut best = self.heap.peek().map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
-        for (e, q) in self.attempts.iter().enumerate() {
-            if let Some(&(t, attempt)) = q.front()
-                && best.is_none_or(|(b, _)| t < b)
+        let mut first: Option<(Time, usize)> = None;
+        for (e, front) in self.fronts.iter().enumerate() {
+            if let Some(t) = *front
+                && first.is_none_or(|(b, _)| t < b)
             {
-                best = Some((
-                    t,
-                    Due::Attempt {
-                        endpoint: e as u32,
-                        attempt,
-                    },
-                ));
+                first = Some((t, e));
             }
+        }
+        if let Some((t, e)) = first
+            && best.is_none_or(|(b, _)| t < b)
+            && let Some(&(_, attempt)) = self.attempts[e].front()
+        {
+            best = Some((
+                t,
+                Due::Attempt {
+                    endpoint: e as u32,
+                    attempt,
+                },
+            ));
         }
         best
     }
@@ -169,7 +203,9 @@ impl Timers {
             Due::Attempt { endpoint, .. } => {
                 if let Some(q) = self.attempts.get_mut(endpoint as usize) {
                     q.pop_front();
+                    self.fronts[endpoint as usize] = q.front().map(|&(t, _)| t);
                 }
+                self.attempt_ended(endpoint);
             }
             Due::Timer(_) => {
                 self.heap.pop();
@@ -186,16 +222,17 @@ impl Timers {
             }
             self.heap.pop();
         }
-        for (e, q) in self.attempts.iter_mut().enumerate() {
+        for endpoint in self.stale.drain(..) {
+            let e = endpoint as usize;
+            self.is_stale[e] = false;
+            let q = &mut self.attempts[e];
             while let Some(&(_, attempt)) = q.front() {
-                if live(Due::Attempt {
-                    endpoint: e as u32,
-                    attempt,
-                }) {
+                if live(Due::Attempt { endpoint, attempt }) {
                     break;
                 }
                 q.pop_front();
             }
+            self.fronts[e] = q.front().map(|&(t, _)| t);
         }
     }
 
