@@ -253,7 +253,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let wall = started.elapsed().as_secs_f64();
 
     let clauses = Clause::all(&scenario);
-    let summary = summarize(&reps, clauses.len(), args.sim.confidence, 0.95);
+    let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
     let totals = plan::totals(&reps);
     let meta = RunMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -262,7 +262,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         seed: scenario.simulation.seed,
         replications,
         required_confidence: args.sim.confidence,
-        interval_level: 0.95,
+        interval_level: plan::INTERVAL_LEVEL,
         windows: calendar_months(scenario.start(), scenario.simulation.duration),
         totals,
         timing: Timing {
@@ -353,7 +353,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     let tick = || progress.inc(1);
     let reps = pool
         .install(|| plan::run_indices(&scenario, &indices, &tick))
-        .map_err(|e| Failure::input(format!("{}: router configuration: {e}", args.scenario.display())))?;
+        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
     progress.finish_and_clear();
     let meta = ShardMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -362,7 +362,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         seed: scenario.simulation.seed,
         replications,
         required_confidence: args.sim.confidence,
-        interval_level: 0.95,
+        interval_level: plan::INTERVAL_LEVEL,
         shard: spec,
         indices,
         wall_seconds: started.elapsed().as_secs_f64(),

@@ -123,8 +123,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     let (pool, _) = worker_pool(args.sim.threads)?;
     let simulate = |s: &Scenario| {
         pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
-            .map_err(|e| Failure::input(format!("router configuration: {e}")))
-            .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, 0.95))
+            .map_err(Failure::input)
+            .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, plan::INTERVAL_LEVEL))
     };
     let base_summary = simulate(&baseline)?;
     let prop_summary = simulate(&proposal)?;
@@ -244,7 +244,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     };
     let simulate = |s: &Scenario| {
         pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
-            .map_err(|e| Failure::input(format!("router configuration: {e}")))
+            .map_err(Failure::input)
     };
 
     if let Some(endpoint) = &args.capacity {
@@ -275,7 +275,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                     return false;
                 }
             };
-            let summary = summarize(&reps, clauses.len(), args.sim.confidence, 0.95);
+            let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
             let ok = judged
                 .iter()
                 .filter(|&&c| summary[c].verdict == plan::Verdict::Enforceable)
@@ -360,7 +360,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         global,
         clause.kind,
         args.sim.confidence,
-        0.95,
+        plan::INTERVAL_LEVEL,
     );
     let latency = matches!(clause.kind, ClauseKind::Latency { .. });
     let rows: Vec<Vec<String>> = f

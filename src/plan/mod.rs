@@ -18,6 +18,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use interval::clopper_pearson;
+
+/// Confidence level of every interval slaplan reports (two-sided
+/// Clopper-Pearson). The required probability for a verdict is separate
+/// (`--confidence`).
+pub const INTERVAL_LEVEL: f64 = 0.95;
 pub use summary::{ClauseSummary, Verdict, summarize};
 
 use crate::model::{BuildError, RunStats, World};
