@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 
 use slaplan::plan::shard::{self, ShardMeta, ShardSpec};
 use slaplan::plan::{self, summarize};
-use slaplan::report::{self, RunMeta, Timing};
+use slaplan::report::{self, RunIdentity, RunMeta, Timing};
 use slaplan::scenario::{self, Scenario};
-use slaplan::sla::{Clause, calendar_months};
+use slaplan::sla::Clause;
 
 mod cli;
 use cli::{CheckArgs, FrontierArgs, check, frontier};
@@ -255,22 +255,23 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
     let totals = plan::totals(&reps);
-    let meta = RunMeta {
-        slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: args.scenario.display().to_string(),
-        scenario_sha256: sha256_hex(&bytes),
-        seed: scenario.simulation.seed,
-        replications,
-        required_confidence: args.sim.confidence,
-        interval_level: plan::INTERVAL_LEVEL,
-        windows: calendar_months(scenario.start(), scenario.simulation.duration),
+    let meta = RunMeta::new(
+        RunIdentity {
+            scenario: args.scenario.display().to_string(),
+            scenario_sha256: sha256_hex(&bytes),
+            slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
+            replications,
+            required_confidence: args.sim.confidence,
+            interval_level: plan::INTERVAL_LEVEL,
+        },
+        &scenario,
         totals,
-        timing: Timing {
+        Timing {
             wall_seconds: wall,
             threads,
             calls_per_second: totals.calls as f64 / wall.max(1e-9),
         },
-    };
+    );
     let mut extra = Vec::new();
     if let Some(limit) = args.audit_sample {
         extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
@@ -405,22 +406,23 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let summary = summarize(&reps, clauses.len(), meta0.required_confidence, meta0.interval_level);
     let totals = plan::totals(&reps);
-    let meta = RunMeta {
-        slaplan_version: meta0.slaplan_version.clone(),
-        scenario: meta0.scenario.clone(),
-        scenario_sha256: meta0.scenario_sha256.clone(),
-        seed: meta0.seed,
-        replications: meta0.replications,
-        required_confidence: meta0.required_confidence,
-        interval_level: meta0.interval_level,
-        windows: calendar_months(scenario.start(), scenario.simulation.duration),
+    let meta = RunMeta::new(
+        RunIdentity {
+            scenario: meta0.scenario.clone(),
+            scenario_sha256: meta0.scenario_sha256.clone(),
+            slaplan_version: meta0.slaplan_version.clone(),
+            replications: meta0.replications,
+            required_confidence: meta0.required_confidence,
+            interval_level: meta0.interval_level,
+        },
+        &scenario,
         totals,
-        timing: Timing {
+        Timing {
             wall_seconds: wall,
             threads,
             calls_per_second: totals.calls as f64 / f64::max(wall, 1e-9),
         },
-    };
+    );
     report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[]).map_err(Failure::runtime)?;
     print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(

@@ -224,7 +224,6 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), F
 
 pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     use slaplan::plan::frontier as fr;
-    use slaplan::sla::ClauseKind;
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     if let Some(seed) = args.sim.seed {
         scenario.simulation.seed = seed;
@@ -362,7 +361,6 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         args.sim.confidence,
         plan::INTERVAL_LEVEL,
     );
-    let latency = matches!(clause.kind, ClauseKind::Latency { .. });
     let rows: Vec<Vec<String>> = f
         .points
         .iter()
@@ -392,21 +390,27 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         &rows,
     )?;
     let what = format!("{tenant_name} {}", clause.describe(&scenario));
+    let unit = clause.value_unit();
+    let at_least = clause.direction() == slaplan::sla::Direction::AtLeast;
     match f.best {
-        Some(p) if latency => println!(
-            "{what}: tightest enforceable threshold at {} confidence: {:.3}ms (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
-            args.sim.confidence, p.threshold, p.probability, p.ci_low, p.ci_high, p.met, p.windows
-        ),
-        Some(p) => println!(
-            "{what}: highest enforceable target at {} confidence: {}% (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
-            args.sim.confidence,
-            slaplan::sla::trim_pct(p.threshold),
-            p.probability,
-            p.ci_low,
-            p.ci_high,
-            p.met,
-            p.windows
-        ),
+        Some(p) => {
+            let (what_best, value) = match (unit, at_least) {
+                ("ms", _) => ("tightest enforceable threshold", format!("{:.3}ms", p.threshold)),
+                ("usd", _) => ("tightest enforceable budget", format!("${:.6}", p.threshold)),
+                (_, true) => (
+                    "highest enforceable target",
+                    format!("{}%", slaplan::sla::trim_pct(p.threshold)),
+                ),
+                (_, false) => (
+                    "tightest enforceable share",
+                    format!("{}%", slaplan::sla::trim_pct(p.threshold)),
+                ),
+            };
+            println!(
+                "{what}: {what_best} at {} confidence: {value} (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
+                args.sim.confidence, p.probability, p.ci_low, p.ci_high, p.met, p.windows
+            );
+        }
         None => println!(
             "{what}: no threshold is enforceable at {} confidence with {} window(s); run more replications",
             args.sim.confidence,

@@ -160,9 +160,12 @@ pub enum Admission {
     Serve(Span),
     /// It waits in the provider queue.
     Queued,
-    /// It fails after the span (a 5xx: outage, full queue, or an input
-    /// longer than the context window).
+    /// It fails after the span (a 5xx: outage, or an input longer than the
+    /// context window).
     Reject(Span),
+    /// It fails after the span with a 5xx because every slot is busy and
+    /// the provider queue is full: capacity turned it away.
+    Full(Span),
     /// A 429 arrives after `after`; the provider asks for `retry_after`
     /// (whole seconds, at least one).
     RateLimited {
@@ -371,7 +374,7 @@ impl EndpointSim {
             self.queue.push_back((attempt, input_tokens, output_tokens));
             Admission::Queued
         } else {
-            Admission::Reject(self.error_latency)
+            Admission::Full(self.error_latency)
         }
     }
 

@@ -23,4 +23,4 @@ pub use trace::{
     Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,
 };
 pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay};
-pub use world::{BuildError, CallRecord, RunStats, Samples, World};
+pub use world::{BuildError, CallRecord, RunResult, RunStats, Samples, TimelineRow, World};

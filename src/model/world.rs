@@ -4,10 +4,11 @@ use std::collections::VecDeque;
 
 use crate::engine::{self, EventQueue, Model};
 use crate::policy::{
-    Action, AttemptId, AuditEvent, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId, WorkflowId,
+    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, ConfigError, EndpointId, FailReason, Outcome,
+    Router, TenantId, WorkflowId,
 };
 use crate::scenario::Scenario;
-use crate::sla::{Attainment, Clause, Recorder, calendar_months};
+use crate::sla::{Attainment, CallEnd, Cause, Clause, Measures, Recorder};
 use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
@@ -96,6 +97,22 @@ pub struct Samples {
     pub audit: Vec<AuditEvent>,
 }
 
+/// What one replication measured: judgements, counters and the measures
+/// behind the outputs.
+#[derive(Clone, Debug, Default)]
+pub struct RunResult {
+    /// Every clause × window judgement.
+    pub attainment: Vec<Attainment>,
+    /// Counters.
+    pub stats: RunStats,
+    /// Pooled latency counts, budget use and blame.
+    pub measures: Measures,
+    /// The timeline of outages and tier changes, when asked for.
+    pub timeline: Option<Vec<TimelineRow>>,
+    /// Per-call and audit samples, when asked for.
+    pub samples: Samples,
+}
+
 /// A replication that cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -107,6 +124,9 @@ pub enum BuildError {
     Trace(String),
 }
 
+/// No endpoint yet.
+const NO_ENDPOINT: u32 = u32::MAX;
+
 /// What the world remembers of a call in flight.
 #[derive(Clone, Copy, Debug)]
 struct CallInfo {
@@ -116,6 +136,15 @@ struct CallInfo {
     input_tokens: u32,
     output_tokens: u32,
     agent: AgentId,
+    /// The endpoint of its first attempt, and of its latest.
+    first_endpoint: u32,
+    last_endpoint: u32,
+    /// When an attempt on the first endpoint first failed (`Time::MAX`: never).
+    failed_first: Time,
+    /// Whether it has been dispatched to an endpoint other than its first.
+    left_first: bool,
+    /// Whether capacity turned an attempt away (a 429 or a full queue).
+    refused: bool,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -123,6 +152,41 @@ struct CallInfo {
 struct AttemptInfo {
     endpoint: u32,
     state: AttemptState,
+    /// Its call.
+    call: u64,
+    /// What the attempt costs if served (USD).
+    cost: f64,
+}
+
+/// One row of the sample replication's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TimelineRow {
+    /// An endpoint's name (outages) or a tenant's (tiers).
+    pub lane: String,
+    /// `outage` or `tier`.
+    pub kind: String,
+    /// First instant.
+    pub start: Time,
+    /// First instant after.
+    pub end: Time,
+    /// The outage mode, or the tier the tenant was degraded to.
+    pub detail: String,
+}
+
+/// Tier rows a timeline keeps at most (outages are always kept).
+const TIMELINE_LIMIT: usize = 20_000;
+
+/// Degradations of a tenant to the same tier less than this apart are one
+/// row of the timeline.
+const TIMELINE_GAP: Span = Span::from_secs(60);
+
+/// A degradation waiting for its notice.
+#[derive(Clone, Copy, Debug)]
+struct PendingNotice {
+    tenant: u32,
+    workflow: u32,
+    since: Time,
+    cause: Cause,
 }
 
 /// A table keyed by a dense, increasing id (call or attempt ids), whose
@@ -260,6 +324,20 @@ pub struct World {
     audit_log_limit: usize,
     stats: RunStats,
     end: Time,
+    /// Each tenant's tier of its latest dispatch (or suspension), as the
+    /// router tracks it for notices.
+    tenant_tier: Vec<u8>,
+    /// Degradations waiting for their notice in the current drain.
+    pending_notices: Vec<PendingNotice>,
+    /// The timeline of tier changes, when asked for, with each tenant's
+    /// open degradation (start, tier).
+    timeline: Option<Vec<TimelineRow>>,
+    degraded_since: Vec<Option<(Time, u8)>>,
+    /// Each tenant's latest tier row, extended when the tenant degrades to
+    /// the same tier again within [`TIMELINE_GAP`].
+    last_tier_row: Vec<Option<usize>>,
+    tenant_names: Vec<String>,
+    endpoint_names: Vec<String>,
 }
 
 impl World {
@@ -314,9 +392,14 @@ impl World {
             .iter()
             .flat_map(|t| t.workflows.iter().map(|w| w.migration_tokens))
             .collect();
-        let windows = calendar_months(start, scenario.simulation.duration);
         let workflows: Vec<usize> = scenario.tenants.iter().map(|t| t.workflows.len()).collect();
-        let recorder = Recorder::new(windows, Clause::all(scenario), &workflows);
+        let recorder = Recorder::new(
+            Clause::all(scenario),
+            start,
+            scenario.simulation.duration,
+            &workflows,
+            scenario.endpoints.len(),
+        );
         Ok(World {
             router,
             endpoints,
@@ -334,7 +417,21 @@ impl World {
             audit_log_limit: 0,
             stats: RunStats::default(),
             end: Time::ZERO + scenario.simulation.duration,
+            tenant_tier: vec![0; scenario.tenants.len()],
+            pending_notices: Vec::new(),
+            timeline: None,
+            degraded_since: vec![None; scenario.tenants.len()],
+            last_tier_row: vec![None; scenario.tenants.len()],
+            tenant_names: scenario.tenants.iter().map(|t| t.name.clone()).collect(),
+            endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
         })
+    }
+
+    /// Keeps a timeline of outages and tier changes (at most
+    /// [`TIMELINE_LIMIT`] rows), for the sample replication's chart.
+    pub fn record_timeline(mut self) -> World {
+        self.timeline = Some(Vec::new());
+        self
     }
 
     /// Keeps a record of the first `limit` calls submitted (for samples and
@@ -362,17 +459,19 @@ impl World {
     /// Like [`World::run`], also returning the samples asked for with
     /// [`World::log_calls`] and [`World::log_audit`].
     pub fn run_sampled(self) -> (Vec<Attainment>, RunStats, Samples) {
-        self.run_inner()
+        let r = self.run_full();
+        (r.attainment, r.stats, r.samples)
     }
 
     /// Runs the whole period: arrivals stop at its end; calls in flight then
     /// are drained so every submitted call is judged.
     pub fn run(self) -> (Vec<Attainment>, RunStats) {
-        let (a, s, _) = self.run_inner();
-        (a, s)
+        let r = self.run_full();
+        (r.attainment, r.stats)
     }
 
-    fn run_inner(mut self) -> (Vec<Attainment>, RunStats, Samples) {
+    /// Runs the whole period and returns everything measured.
+    pub fn run_full(mut self) -> RunResult {
         let mut queue = EventQueue::new();
         for i in 0..self.sources.len() {
             let end = self.end;
@@ -412,7 +511,112 @@ impl World {
             calls: self.call_log.take().unwrap_or_default(),
             audit: std::mem::take(&mut self.audit_log),
         };
-        (self.recorder.finish(), self.stats, samples)
+        let timeline = self.finish_timeline(horizon);
+        let (attainment, measures) = self.recorder.finish();
+        RunResult {
+            attainment,
+            stats: self.stats,
+            measures,
+            timeline,
+            samples,
+        }
+    }
+
+    /// Closes open degradations at `end` and adds every endpoint's outages.
+    fn finish_timeline(&mut self, end: Time) -> Option<Vec<TimelineRow>> {
+        for t in 0..self.degraded_since.len() {
+            if let Some((start, tier)) = self.degraded_since[t].take() {
+                self.push_tier_row(t, start, end.min(self.end).max(start), tier);
+            }
+        }
+        let mut rows = self.timeline.take()?;
+        for (e, ep) in self.endpoints.iter().enumerate() {
+            for i in ep.incidents.iter().filter(|i| i.start < self.end) {
+                rows.push(TimelineRow {
+                    lane: self.endpoint_names[e].clone(),
+                    kind: "outage".into(),
+                    start: i.start,
+                    end: i.end.min(self.end),
+                    detail: i.mode.name().into(),
+                });
+            }
+        }
+        rows.sort_by(|a, b| (a.start, &a.kind, &a.lane).cmp(&(b.start, &b.kind, &b.lane)));
+        Some(rows)
+    }
+
+    /// The tenant's dispatches moved to `tier`: notes a degradation needing
+    /// a notice, and the timeline's tier periods.
+    fn tenant_moved(&mut self, now: Time, tenant: u32, workflow: u32, tier: u8, since: Time, cause: Cause) {
+        let t = tenant as usize;
+        let Some(prev) = self.tenant_tier.get(t).copied() else {
+            return;
+        };
+        if tier > prev {
+            self.pending_notices.push(PendingNotice {
+                tenant,
+                workflow,
+                since,
+                cause,
+            });
+        }
+        self.tenant_tier[t] = tier;
+        if tier != prev && self.timeline.is_some() {
+            if let Some((start, old)) = self.degraded_since[t].take() {
+                self.push_tier_row(t, start, now, old);
+            }
+            if tier > 0 {
+                self.degraded_since[t] = Some((now, tier));
+            }
+        }
+    }
+
+    /// Adds tenant `t`'s degradation to `tier` over `[start, end)` to the
+    /// timeline, extending its previous row when it is the same tier and
+    /// ended less than [`TIMELINE_GAP`] before.
+    fn push_tier_row(&mut self, t: usize, start: Time, end: Time, tier: u8) {
+        let Some(rows) = self.timeline.as_mut() else { return };
+        let detail = tier.to_string();
+        if let Some(i) = self.last_tier_row[t]
+            && let Some(row) = rows.get_mut(i)
+            && row.detail == detail
+            && start.saturating_since(row.end) < TIMELINE_GAP
+        {
+            row.end = end;
+            return;
+        }
+        if rows.len() < TIMELINE_LIMIT {
+            self.last_tier_row[t] = Some(rows.len());
+            rows.push(TimelineRow {
+                lane: self.tenant_names[t].clone(),
+                kind: "tier".into(),
+                start,
+                end,
+                detail,
+            });
+        }
+    }
+
+    /// An attempt of `call` on `endpoint` failed at `now`: the start of a
+    /// fallback if it was the call's first endpoint.
+    fn attempt_failed(&mut self, now: Time, call: u64, endpoint: u32) {
+        if let Some(info) = self.calls.get_mut(call)
+            && info.first_endpoint == endpoint
+            && info.failed_first == Time::MAX
+        {
+            info.failed_first = now;
+        }
+    }
+
+    /// Blame for a bad event at `now` on `endpoint` (none: the router).
+    fn cause(&self, now: Time, endpoint: u32) -> Cause {
+        match self.endpoints.get(endpoint as usize) {
+            Some(ep) => Cause::Endpoint {
+                index: endpoint,
+                outage: ep.incident_at(now).is_some(),
+            },
+            None => Cause::Router,
+        }
     }
 
     fn dispatch(
@@ -420,13 +624,21 @@ impl World {
         now: Time,
         attempt: AttemptId,
         endpoint: EndpointId,
+        call_id: CallId,
         call: CallInfo,
         q: &mut EventQueue<Event>,
     ) {
         self.stats.attempts += 1;
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
-        let state = match ep.admit(now, attempt, call.input_tokens, call.output_tokens) {
+        let cost = ep.cost(call.input_tokens, call.output_tokens);
+        let admission = ep.admit(now, attempt, call.input_tokens, call.output_tokens);
+        if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
+            && let Some(info) = self.calls.get_mut(call_id.0)
+        {
+            info.refused = true;
+        }
+        let state = match admission {
             Admission::Serve(s) => AttemptState::InService(q.schedule(
                 now + s,
                 Event::ServiceDone {
@@ -435,7 +647,7 @@ impl World {
                 },
             )),
             Admission::Queued => AttemptState::Queued,
-            Admission::Reject(after) => AttemptState::Replying(q.schedule(
+            Admission::Reject(after) | Admission::Full(after) => AttemptState::Replying(q.schedule(
                 now + after,
                 Event::ErrorReply {
                     endpoint: endpoint.0,
@@ -458,6 +670,8 @@ impl World {
             AttemptInfo {
                 endpoint: endpoint.0,
                 state,
+                call: call_id.0,
+                cost,
             },
         );
     }
@@ -481,6 +695,7 @@ impl World {
         let Some(info) = self.attempts.remove(attempt.0) else {
             return;
         };
+        self.attempt_failed(now, info.call, info.endpoint);
         let ei = info.endpoint as usize;
         match info.state {
             AttemptState::InService(ev) => {
@@ -495,21 +710,48 @@ impl World {
         }
     }
 
-    /// A call ended: served at `tier`, or failed (`None`).
-    fn finish_call(&mut self, now: Time, call: CallId, served: Option<u8>, q: &mut EventQueue<Event>) {
+    /// A call ended: served at `tier` by `endpoint`, or failed (`None`,
+    /// with the reason).
+    fn finish_call(
+        &mut self,
+        now: Time,
+        call: CallId,
+        served: Option<(u8, u32)>,
+        reason: Option<FailReason>,
+        q: &mut EventQueue<Event>,
+    ) {
         let Some(info) = self.calls.remove(call.0) else { return };
         let success = served.is_some();
         let (tenant, workflow) = (info.tenant as usize, info.workflow as usize);
-        match served {
-            Some(tier) => {
-                self.stats.completed += 1;
-                self.recorder
-                    .record_served(tenant, workflow, info.submitted, now - info.submitted, tier);
-            }
-            None => {
-                self.stats.failed += 1;
-                self.recorder.record(tenant, workflow, info.submitted, None);
-            }
+        if success {
+            self.stats.completed += 1;
+        } else {
+            self.stats.failed += 1;
+        }
+        // A call served elsewhere than its first endpoint is blamed on the
+        // first (it had to leave); a failed one on its last attempt's.
+        let blamed = match served {
+            Some((_, e)) if e == info.first_endpoint || info.first_endpoint == NO_ENDPOINT => e,
+            Some(_) => info.first_endpoint,
+            None => info.last_endpoint,
+        };
+        let cause = self.cause(now, blamed);
+        let rejected =
+            !success && (info.refused || matches!(reason, Some(FailReason::Shed | FailReason::NoEligibleEndpoint)));
+        self.recorder.call_done(
+            tenant,
+            workflow,
+            CallEnd {
+                submitted: info.submitted,
+                ended: now,
+                served: served.map(|(tier, _)| tier),
+                rejected,
+                cause,
+            },
+        );
+        if !success && info.failed_first != Time::MAX && !info.left_first {
+            let cause = self.cause(info.failed_first, info.first_endpoint);
+            self.recorder.fallback(tenant, workflow, info.submitted, None, cause);
         }
         let Some(source) = self.tasks.source_of(info.agent) else {
             return;
@@ -574,8 +816,15 @@ impl World {
                         input_tokens,
                         output_tokens,
                         agent,
+                        first_endpoint: NO_ENDPOINT,
+                        last_endpoint: NO_ENDPOINT,
+                        failed_first: Time::MAX,
+                        left_first: false,
+                        refused: false,
                     };
                     self.calls.insert(call.0, info);
+                    self.recorder
+                        .call_submitted(tenant.0 as usize, workflow.0 as usize, now);
                     if let Some(log) = &mut self.call_log
                         && log.len() < self.call_log_limit
                     {
@@ -606,7 +855,7 @@ impl World {
                         self.stats.tasks_succeeded += 1;
                     }
                     self.recorder
-                        .record_task(src.tenant.0 as usize, src.workflow.0 as usize, started, latency);
+                        .task_done(src.tenant.0 as usize, src.workflow.0 as usize, started, latency);
                 }
             }
         }
@@ -620,8 +869,9 @@ impl World {
                     call,
                     attempt,
                     endpoint,
-                    ..
+                    tier,
                 } => {
+                    self.note_dispatch(now, call, endpoint.0, tier.0);
                     if let Some(mut info) = self.calls.get(call.0) {
                         // A session switching endpoint mid-task carries its
                         // context over: extra input tokens on this attempt.
@@ -631,26 +881,110 @@ impl World {
                             let extra = self.migration.get(source).copied().unwrap_or(0);
                             info.input_tokens = info.input_tokens.saturating_add(extra);
                         }
-                        self.dispatch(now, attempt, endpoint, info, q);
+                        self.dispatch(now, attempt, endpoint, call, info, q);
                     }
                 }
                 Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
-                Action::Complete { call, tier, .. } => self.finish_call(now, call, Some(tier.0), q),
-                Action::Fail { call, .. } => self.finish_call(now, call, None, q),
+                Action::Complete {
+                    call, tier, endpoint, ..
+                } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
+                Action::Fail { call, reason } => self.finish_call(now, call, None, Some(reason), q),
                 Action::Suspend { .. } | Action::Resume { .. } => {}
             }
         }
         while let Some(event) = self.router.poll_event() {
             self.stats.audit_events += 1;
+            match event.kind {
+                AuditKind::Notification { .. } => {
+                    if let Some(t) = event.tenant {
+                        self.notices_sent(t.0, event.at);
+                    }
+                }
+                AuditKind::Suspended { tier, .. } => {
+                    if let (Some(t), Some(c)) = (event.tenant, event.call)
+                        && let Some(info) = self.calls.get(c.0)
+                    {
+                        let since = if info.failed_first == Time::MAX {
+                            now
+                        } else {
+                            info.failed_first
+                        };
+                        let cause = self.cause(since, info.first_endpoint);
+                        self.tenant_moved(now, t.0, info.workflow, tier.0, since, cause);
+                    }
+                }
+                _ => {}
+            }
             if self.audit_log.len() < self.audit_log_limit {
                 self.audit_log.push(event);
             }
+        }
+        // The router notices synchronously: a degradation not noticed in the
+        // drain that caused it never will be.
+        for p in std::mem::take(&mut self.pending_notices) {
+            self.recorder
+                .notice(p.tenant as usize, p.workflow as usize, p.since, None, p.cause);
         }
         if let Some(t) = self.router.poll_timeout()
             && self.wake.is_none_or(|w| t < w)
         {
             self.wake = Some(t);
             q.schedule(t, Event::RouterWake);
+        }
+    }
+}
+
+impl World {
+    /// A dispatch of `call` to `endpoint` at `tier`: fallbacks, tenant tier
+    /// moves.
+    fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32, tier: u8) {
+        let Some(info) = self.calls.get_mut(call.0) else { return };
+        let mut fallback = None;
+        if info.first_endpoint == NO_ENDPOINT {
+            info.first_endpoint = endpoint;
+        } else if endpoint != info.first_endpoint && !info.left_first {
+            info.left_first = true;
+            if info.failed_first != Time::MAX {
+                fallback = Some(now - info.failed_first);
+            }
+        }
+        info.last_endpoint = endpoint;
+        let info = *info;
+        let since = if info.failed_first == Time::MAX {
+            now
+        } else {
+            info.failed_first
+        };
+        let cause = self.cause(since, info.first_endpoint);
+        if let Some(delay) = fallback {
+            self.recorder.fallback(
+                info.tenant as usize,
+                info.workflow as usize,
+                info.submitted,
+                Some(delay),
+                cause,
+            );
+        }
+        self.tenant_moved(now, info.tenant, info.workflow, tier, since, cause);
+    }
+
+    /// The router noticed tenant `tenant`'s degradation at `at`.
+    fn notices_sent(&mut self, tenant: u32, at: Time) {
+        let mut k = 0;
+        while k < self.pending_notices.len() {
+            let p = self.pending_notices[k];
+            if p.tenant == tenant {
+                self.recorder.notice(
+                    p.tenant as usize,
+                    p.workflow as usize,
+                    p.since,
+                    Some(at.saturating_since(p.since)),
+                    p.cause,
+                );
+                self.pending_notices.swap_remove(k);
+            } else {
+                k += 1;
+            }
         }
     }
 }
@@ -700,13 +1034,22 @@ impl Model for World {
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
                 let error = self.endpoints[ei].draw_error(now);
-                self.attempts.remove(attempt.0);
+                if let Some(a) = self.attempts.remove(attempt.0) {
+                    if error {
+                        self.attempt_failed(now, a.call, a.endpoint);
+                    } else if let Some(info) = self.calls.get(a.call) {
+                        self.recorder
+                            .cost(info.tenant as usize, info.workflow as usize, info.submitted, a.cost);
+                    }
+                }
                 self.start_next(now, ei, q);
                 let outcome = if error { Outcome::ServerError } else { Outcome::Success };
                 self.router.on_outcome(now, attempt, outcome);
             }
             Event::ErrorReply { attempt, outcome, .. } => {
-                self.attempts.remove(attempt.0);
+                if let Some(a) = self.attempts.remove(attempt.0) {
+                    self.attempt_failed(now, a.call, a.endpoint);
+                }
                 self.router.on_outcome(now, attempt, outcome);
             }
             Event::RouterWake => {

@@ -57,9 +57,14 @@ impl Direction {
     /// The direction of a clause kind.
     pub fn of(kind: ClauseKind) -> Direction {
         match kind {
-            ClauseKind::Latency { .. } => Direction::Ceiling,
-            ClauseKind::Availability { .. } => Direction::Floor,
-            ClauseKind::Degradation { .. } => Direction::Ceiling,
+            ClauseKind::Latency { .. }
+            | ClauseKind::Degradation { .. }
+            | ClauseKind::FallbackTime { .. }
+            | ClauseKind::Notification { .. }
+            | ClauseKind::Cost { .. } => Direction::Ceiling,
+            ClauseKind::Availability { .. } | ClauseKind::Uptime { .. } | ClauseKind::Throughput { .. } => {
+                Direction::Floor
+            }
         }
     }
 }

@@ -1,20 +1,31 @@
 //! The one-line clause grammar of `slaplan check` and `slaplan frontier`.
 //!
 //! ```text
-//! clause  = latency | success
-//! latency = "p" PERCENTILE ["task"] "latency" "<=" DURATION [scope] [period]
-//! success = ("availability" | "task success") ">=" PERCENT "%" [scope] [period]
-//! scope   = "for" "workflow" NAME
-//! period  = "per" "month"
+//! clause      = body { scope | period }
+//! body        = latency | success | uptime | fallback | notice
+//!             | degradation | cost | throughput
+//! latency     = "p" PERCENTILE ["call" | "task"] "latency" "<=" DURATION
+//! success     = ("availability" | "task" "success") ">=" PERCENT
+//! uptime      = "uptime" ">=" PERCENT ["with" "error" "ratio" "<=" PERCENT]
+//! fallback    = ["p" PERCENTILE] "fallback" ["time"] "<=" DURATION
+//! notice      = ["p" PERCENTILE] "notification" ["time"] "<=" DURATION
+//! degradation = "calls" "below" "tier" TIER "<=" PERCENT
+//!             | "never" "below" "tier" TIER
+//! cost        = "cost" "per" ("task" | "window") "<=" AMOUNT
+//! throughput  = "throughput" ">=" RATE ["rpm"]
+//! scope       = "for" "workflow" NAME
+//! period      = "per" ("month" | "week" | "day" | "rolling" DAYS)
 //! ```
 //!
-//! Words are separated by spaces; `≤`/`≥` may replace `<=`/`>=`, a duration
-//! may be written `800ms` or `800 ms`, a percentage `99.9%` or `99.9 %`.
-//! Only monthly windows exist: `per week` and `per day` are rejected as not
-//! supported yet. Every error names the offending word and its 1-based
-//! position.
+//! Words are separated by spaces and matched without regard to case;
+//! `≤`/`≥` may replace `<=`/`>=`. A DURATION is `800ms` or `800 ms` (units
+//! ns, us, ms, s, m, h, d), a PERCENT `99.9%` or `99.9 %`, an AMOUNT in USD
+//! `$0.05`, `0.05` or `0.05 usd`, DAYS `7d` or `7 days`. A fallback or
+//! notification clause without a percentile covers every event. Every error
+//! names the offending word and its 1-based position.
 
 use crate::scenario::{Clause, ClauseMetric};
+use crate::sla::{CostBasis, Period};
 use crate::time::Span;
 
 /// A clause that does not parse: the word at fault and what was expected.
@@ -36,12 +47,15 @@ impl<'a> Words<'a> {
     fn peek(&self) -> Option<&'a str> {
         self.words.get(self.pos).copied()
     }
+    fn peek_is(&self, word: &str) -> bool {
+        self.peek().is_some_and(|w| w.eq_ignore_ascii_case(word))
+    }
     fn next(&mut self) -> Option<&'a str> {
         let w = self.peek();
         self.pos += usize::from(w.is_some());
         w
     }
-    /// An error at the word just taken (or at the end).
+    /// An error at word `pos` (or at the end).
     fn error_at(&self, pos: usize, message: impl Into<String>) -> GrammarError {
         GrammarError {
             word: self.words.get(pos).map(|w| (pos + 1, (*w).to_string())),
@@ -55,7 +69,126 @@ impl<'a> Words<'a> {
             _ => Err(self.error_at(at, message)),
         }
     }
+    fn at_most(&mut self, what: &str) -> Result<(), GrammarError> {
+        self.expect(&["<=", "≤"], &format!("expected \"<=\": {what} is a ceiling"))
+            .map(|_| ())
+    }
+    fn at_least(&mut self, what: &str) -> Result<(), GrammarError> {
+        self.expect(&[">=", "≥"], &format!("expected \">=\": {what} is a floor"))
+            .map(|_| ())
+    }
+
+    /// A duration above zero: `800ms` or `800 ms`.
+    fn duration(&mut self) -> Result<Span, GrammarError> {
+        let at = self.pos;
+        let number = self
+            .next()
+            .ok_or_else(|| self.error_at(at, "expected a duration such as 800ms or 30s"))?;
+        let span = match Span::parse(number) {
+            Ok(s) => s,
+            Err(_) => {
+                let joined = self
+                    .peek()
+                    .and_then(|unit| Span::parse(&format!("{number}{unit}")).ok());
+                match joined {
+                    Some(s) => {
+                        self.next();
+                        s
+                    }
+                    None => {
+                        return Err(self.error_at(
+                            at,
+                            "expected a duration such as 800ms or 30s (units ns, us, ms, s, m, h, d)",
+                        ));
+                    }
+                }
+            }
+        };
+        if span == Span::ZERO {
+            return Err(self.error_at(at, "expected a duration above zero"));
+        }
+        Ok(span)
+    }
+
+    /// A percentage `99.9%` or `99.9 %` in `[low, 100]` (`low` excluded
+    /// unless `zero_ok`), as a ratio exactly as written.
+    fn percent(&mut self, zero_ok: bool) -> Result<f64, GrammarError> {
+        let at = self.pos;
+        let word = self.next().unwrap_or("");
+        let number = match word.strip_suffix('%') {
+            Some(n) => n,
+            None if self.peek() == Some("%") => {
+                self.next();
+                word
+            }
+            None => return Err(self.error_at(at, "expected a percentage such as 99.9%")),
+        };
+        let range = if zero_ok {
+            "from 0 to 100"
+        } else {
+            "above 0 and at most 100"
+        };
+        let pct: f64 = number
+            .parse()
+            .ok()
+            .filter(|p: &f64| (*p > 0.0 || (zero_ok && *p == 0.0)) && *p <= 100.0)
+            .ok_or_else(|| self.error_at(at, format!("expected a percentage {range}, such as 99.9%")))?;
+        // 99.9% → 0.999 exactly as written, not 0.9990000000000001.
+        Ok((pct * 1e7).round() / 1e9)
+    }
+
+    /// A positive number, with an optional prefix and suffix (`$`, `usd`, `rpm`).
+    fn amount(&mut self, prefix: &str, suffix: &str, example: &str) -> Result<f64, GrammarError> {
+        let at = self.pos;
+        let word = self.next().unwrap_or("");
+        let trimmed = word.strip_prefix(prefix).unwrap_or(word);
+        let lower = trimmed.to_ascii_lowercase();
+        let trimmed = lower.strip_suffix(suffix).unwrap_or(&lower);
+        let value = trimmed
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .ok_or_else(|| self.error_at(at, format!("expected a positive number such as {example}")))?;
+        if self.peek_is(suffix) {
+            self.next();
+        }
+        Ok(value)
+    }
+
+    /// `p95` at word `at` (already taken), as a percentile in (0, max].
+    fn percentile(&self, at: usize, text: &str, every_ok: bool) -> Result<f64, GrammarError> {
+        let upper = if every_ok { "at most 100" } else { "below 100" };
+        text.get(1..)
+            .and_then(|p| p.parse::<f64>().ok())
+            .filter(|p| *p > 0.0 && (*p < 100.0 || (every_ok && *p == 100.0)))
+            .ok_or_else(|| {
+                self.error_at(
+                    at,
+                    format!("expected a percentile above 0 and {upper}, e.g. p95 or p99.9"),
+                )
+            })
+    }
 }
+
+fn blank(metric: ClauseMetric) -> Clause {
+    Clause {
+        metric,
+        workflow: None,
+        percentile: None,
+        threshold: None,
+        target: None,
+        tier: None,
+        max_error_ratio: None,
+        budget: None,
+        per: None,
+        rpm: None,
+        window: None,
+    }
+}
+
+const FIRST_WORDS: &str = "expected a percentile (e.g. p95), \"availability\", \"task success\", \"uptime\", \
+    \"fallback time\", \"notification time\", \"calls below tier\", \"never below tier\", \"cost per\" or \
+    \"throughput\"";
 
 /// Parses one clause, e.g. `p95 latency <= 800ms`.
 pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
@@ -68,94 +201,139 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
         message: "empty clause: expected e.g. \"p95 latency <= 800ms\" or \"availability >= 99.9%\"".into(),
     })?;
     let lower = first.to_ascii_lowercase();
-    let mut clause = Clause {
-        metric: ClauseMetric::Latency,
-        workflow: None,
-        percentile: None,
-        threshold: None,
-        target: None,
-        tier: None,
-    };
-    if let Some(p) = lower.strip_prefix('p') {
-        let percentile: f64 = p
-            .parse()
-            .ok()
-            .filter(|p: &f64| *p > 0.0 && *p < 100.0)
-            .ok_or_else(|| w.error_at(0, "expected a percentile strictly between 0 and 100, e.g. p95 or p99.9"))?;
+    let mut clause = if lower.starts_with('p') && lower[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') {
         let at = w.pos;
-        clause.metric = match w.next().map(str::to_ascii_lowercase).as_deref() {
+        let metric = match w.peek().map(str::to_ascii_lowercase).as_deref() {
             Some("latency") => ClauseMetric::Latency,
+            Some("call") => {
+                w.next();
+                ClauseMetric::Latency
+            }
             Some("task") => {
-                w.expect(&["latency"], "expected \"latency\" after \"task\"")?;
+                w.next();
                 ClauseMetric::TaskLatency
             }
-            _ => return Err(w.error_at(at, "expected \"latency\" or \"task latency\"")),
-        };
-        w.expect(&["<=", "≤"], "expected \"<=\": a latency clause is a ceiling")?;
-        let at = w.pos;
-        let number = w
-            .next()
-            .ok_or_else(|| w.error_at(at, "expected a duration such as 800ms or 30s"))?;
-        let threshold = match Span::parse(number) {
-            Ok(s) => s,
-            Err(_) => {
-                // `800 ms`: the unit as the next word.
-                let joined = w.peek().and_then(|unit| Span::parse(&format!("{number}{unit}")).ok());
-                match joined {
-                    Some(s) => {
-                        w.next();
-                        s
-                    }
-                    None => {
-                        return Err(w.error_at(
-                            at,
-                            "expected a duration such as 800ms or 30s (units ns, us, ms, s, m, h, d)",
-                        ));
-                    }
-                }
+            Some("fallback") => ClauseMetric::FallbackTime,
+            Some("notification") => ClauseMetric::Notification,
+            _ => {
+                return Err(w.error_at(
+                    at,
+                    "expected \"latency\", \"task latency\", \"fallback time\" or \"notification time\"",
+                ));
             }
         };
-        if threshold == Span::ZERO {
-            return Err(w.error_at(at, "expected a duration above zero"));
-        }
+        let every_ok = matches!(metric, ClauseMetric::FallbackTime | ClauseMetric::Notification);
+        let percentile = w.percentile(0, &lower, every_ok)?;
+        let mut clause = blank(metric);
         clause.percentile = Some(percentile);
-        clause.threshold = Some(threshold);
+        match metric {
+            ClauseMetric::Latency | ClauseMetric::TaskLatency => {
+                w.expect(&["latency"], "expected \"latency\"")?;
+                w.at_most("a latency clause")?;
+            }
+            _ => {
+                w.next();
+                if w.peek_is("time") {
+                    w.next();
+                }
+                w.at_most("a time clause")?;
+            }
+        }
+        clause.threshold = Some(w.duration()?);
+        clause
     } else {
-        clause.metric = match lower.as_str() {
-            "availability" => ClauseMetric::Availability,
+        match lower.as_str() {
+            "availability" => {
+                let mut c = blank(ClauseMetric::Availability);
+                w.at_least("an availability clause")?;
+                c.target = Some(w.percent(false)?);
+                c
+            }
             "task" => {
                 w.expect(
                     &["success"],
                     "expected \"success\" after \"task\" (or \"task latency\" after a percentile)",
                 )?;
-                ClauseMetric::TaskAvailability
+                let mut c = blank(ClauseMetric::TaskAvailability);
+                w.at_least("a task success clause")?;
+                c.target = Some(w.percent(false)?);
+                c
             }
-            _ => {
-                return Err(w.error_at(
-                    0,
-                    "expected a percentile (e.g. p95), \"availability\" or \"task success\"",
-                ));
+            "uptime" => {
+                let mut c = blank(ClauseMetric::Uptime);
+                w.at_least("an uptime clause")?;
+                c.target = Some(w.percent(false)?);
+                if w.peek_is("with") {
+                    w.next();
+                    w.expect(&["error"], "expected \"error ratio\" after \"with\"")?;
+                    w.expect(&["ratio"], "expected \"ratio\" after \"error\"")?;
+                    w.at_most("the error ratio of an up minute")?;
+                    let at = w.pos;
+                    let ratio = w.percent(true)?;
+                    if ratio >= 1.0 {
+                        return Err(w.error_at(at, "expected an error ratio below 100%"));
+                    }
+                    c.max_error_ratio = Some(ratio);
+                }
+                c
             }
-        };
-        w.expect(&[">=", "≥"], "expected \">=\": an availability clause is a floor")?;
-        let at = w.pos;
-        let word = w.next().unwrap_or("");
-        let number = match word.strip_suffix('%') {
-            Some(n) => n,
-            None if w.peek() == Some("%") => {
-                w.next();
-                word
+            "fallback" | "notification" => {
+                let metric = if lower == "fallback" {
+                    ClauseMetric::FallbackTime
+                } else {
+                    ClauseMetric::Notification
+                };
+                let mut c = blank(metric);
+                if w.peek_is("time") {
+                    w.next();
+                }
+                w.at_most("a time clause")?;
+                c.threshold = Some(w.duration()?);
+                c
             }
-            None => return Err(w.error_at(at, "expected a percentage such as 99.9%")),
-        };
-        let pct: f64 = number
-            .parse()
-            .ok()
-            .filter(|p: &f64| *p > 0.0 && *p <= 100.0)
-            .ok_or_else(|| w.error_at(at, "expected a percentage above 0 and at most 100, such as 99.9%"))?;
-        // 99.9% → 0.999 exactly as written, not 0.9990000000000001.
-        clause.target = Some((pct * 1e7).round() / 1e9);
-    }
+            "calls" | "never" => {
+                let never = lower == "never";
+                w.expect(&["below"], "expected \"below tier N\"")?;
+                w.expect(&["tier"], "expected \"tier N\"")?;
+                let at = w.pos;
+                let tier = w
+                    .next()
+                    .and_then(|t| t.parse::<u8>().ok())
+                    .filter(|t| *t <= 4)
+                    .ok_or_else(|| w.error_at(at, "expected a tier from 0 to 4"))?;
+                let mut c = blank(ClauseMetric::Degradation);
+                c.tier = Some(tier);
+                c.target = Some(if never {
+                    0.0
+                } else {
+                    w.at_most("a degradation clause")?;
+                    w.percent(true)?
+                });
+                c
+            }
+            "cost" => {
+                w.expect(&["per"], "expected \"per task\" or \"per window\" after \"cost\"")?;
+                let at = w.pos;
+                let per = match w.next().map(str::to_ascii_lowercase).as_deref() {
+                    Some("task") => CostBasis::Task,
+                    Some("window") => CostBasis::Window,
+                    _ => return Err(w.error_at(at, "expected \"task\" or \"window\"")),
+                };
+                w.at_most("a cost clause")?;
+                let mut c = blank(ClauseMetric::Cost);
+                c.per = Some(per);
+                c.budget = Some(w.amount("$", "usd", "$0.05")?);
+                c
+            }
+            "throughput" => {
+                w.at_least("a throughput clause")?;
+                let mut c = blank(ClauseMetric::Throughput);
+                c.rpm = Some(w.amount("", "rpm", "120 rpm")?);
+                c
+            }
+            _ => return Err(w.error_at(0, FIRST_WORDS)),
+        }
+    };
     while let Some(word) = w.peek() {
         let at = w.pos;
         w.next();
@@ -166,20 +344,26 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
                 let name = w.next().ok_or_else(|| w.error_at(at, "expected the workflow's name"))?;
                 clause.workflow = Some(name.to_string());
             }
-            "per" => {
+            "per" if clause.window.is_none() => {
                 let at = w.pos;
-                match w.next().map(str::to_ascii_lowercase).as_deref() {
-                    Some("month") => {}
-                    Some("week" | "day" | "hour" | "year" | "quarter") => {
-                        return Err(w.error_at(at, "not supported yet: clauses are judged per calendar month only"));
+                let first = w.next().unwrap_or("");
+                let text = if first.eq_ignore_ascii_case("rolling") {
+                    let mut t = format!("rolling {}", w.next().unwrap_or(""));
+                    if w.peek_is("days") || w.peek_is("day") {
+                        w.next();
+                        t.push_str(" days");
                     }
-                    _ => return Err(w.error_at(at, "expected \"month\"")),
-                }
+                    t
+                } else {
+                    first.to_string()
+                };
+                let period: Period = text.parse().map_err(|e: String| w.error_at(at, e))?;
+                clause.window = Some(period);
             }
             _ => {
                 return Err(w.error_at(
                     at,
-                    "expected \"for workflow NAME\", \"per month\" or the end of the clause",
+                    "expected \"for workflow NAME\", \"per month|week|day|rolling Nd\" or the end of the clause",
                 ));
             }
         }
@@ -208,25 +392,77 @@ mod tests {
         assert_eq!((c.metric, c.target), (ClauseMetric::Availability, Some(0.999)));
         let c = parse_clause("task success >= 99% per month").unwrap();
         assert_eq!((c.metric, c.target), (ClauseMetric::TaskAvailability, Some(0.99)));
-        let c = parse_clause("p99.9 latency ≤ 1.5 s per month for workflow chat").unwrap();
+        assert_eq!(c.window, Some(Period::Month));
+        let c = parse_clause("p99.9 latency ≤ 1.5 s per week for workflow chat").unwrap();
         assert_eq!((c.percentile, c.threshold), (Some(99.9), Some(Span::from_millis(1500))));
+        assert_eq!(c.window, Some(Period::Week));
         assert_eq!(parse_clause("availability >= 99.5 %").unwrap().target, Some(0.995));
+        let c = parse_clause("p95 call latency <= 800ms per rolling 7d").unwrap();
+        assert_eq!(
+            (c.metric, c.window),
+            (ClauseMetric::Latency, Some(Period::Rolling { days: 7 }))
+        );
+        let c = parse_clause("availability >= 99% per rolling 30 days").unwrap();
+        assert_eq!(c.window, Some(Period::Rolling { days: 30 }));
+    }
+
+    #[test]
+    fn the_new_kinds() {
+        let c = parse_clause("uptime >= 99.9% with error ratio <= 5% per day").unwrap();
+        assert_eq!(
+            (c.metric, c.target, c.max_error_ratio, c.window),
+            (ClauseMetric::Uptime, Some(0.999), Some(0.05), Some(Period::Day))
+        );
+        let c = parse_clause("fallback time <= 200ms").unwrap();
+        assert_eq!(
+            (c.metric, c.percentile, c.threshold),
+            (ClauseMetric::FallbackTime, None, Some(Span::from_millis(200)))
+        );
+        let c = parse_clause("p99 fallback time <= 200 ms").unwrap();
+        assert_eq!((c.metric, c.percentile), (ClauseMetric::FallbackTime, Some(99.0)));
+        let c = parse_clause("p100 notification <= 1m for workflow chat").unwrap();
+        assert_eq!((c.metric, c.percentile), (ClauseMetric::Notification, Some(100.0)));
+        let c = parse_clause("never below tier 1").unwrap();
+        assert_eq!(
+            (c.metric, c.tier, c.target),
+            (ClauseMetric::Degradation, Some(1), Some(0.0))
+        );
+        let c = parse_clause("calls below tier 0 <= 2.5%").unwrap();
+        assert_eq!((c.tier, c.target), (Some(0), Some(0.025)));
+        let c = parse_clause("cost per task <= $0.05").unwrap();
+        assert_eq!(
+            (c.metric, c.budget, c.per),
+            (ClauseMetric::Cost, Some(0.05), Some(CostBasis::Task))
+        );
+        let c = parse_clause("cost per window <= 1200 usd per week").unwrap();
+        assert_eq!(
+            (c.budget, c.per, c.window),
+            (Some(1200.0), Some(CostBasis::Window), Some(Period::Week))
+        );
+        let c = parse_clause("throughput >= 120 rpm").unwrap();
+        assert_eq!((c.metric, c.rpm), (ClauseMetric::Throughput, Some(120.0)));
+        assert_eq!(parse_clause("throughput >= 90rpm").unwrap().rpm, Some(90.0));
     }
 
     #[test]
     fn errors_point_at_the_word() {
         assert_eq!(
             err("p95 latncy <= 800ms"),
-            "word 2 \"latncy\": expected \"latency\" or \"task latency\""
+            "word 2 \"latncy\": expected \"latency\", \"task latency\", \"fallback time\" or \"notification time\""
         );
-        assert!(err("p95 latency <= 800ms per week").starts_with("word 6 \"week\": not supported yet"));
-        assert!(err("availability >= 99.9% per day").starts_with("word 5 \"day\": not supported yet"));
+        assert!(err("p95 latency <= 800ms per fortnight").starts_with("word 6 \"fortnight\": "));
+        assert!(err("availability >= 99.9% per rolling 0d").starts_with("word 5 \"rolling\""));
         assert!(err("p100 latency <= 1s").starts_with("word 1 \"p100\""));
         assert!(err("p95 latency >= 1s").starts_with("word 3 \">=\""));
         assert!(err("p95 latency <= fast").starts_with("word 4 \"fast\""));
         assert!(err("availability >= 99.9").starts_with("word 3 \"99.9\""));
         assert!(err("availability >= 120%").starts_with("word 3 \"120%\""));
-        assert!(err("uptime >= 99%").starts_with("word 1 \"uptime\""));
+        assert!(err("uptim >= 99%").starts_with("word 1 \"uptim\""));
+        assert!(err("uptime >= 99% with error ratio <= 100%").starts_with("word 8 \"100%\""));
+        assert!(err("calls below tier 7 <= 1%").starts_with("word 4 \"7\": expected a tier"));
+        assert!(err("cost per call <= $1").starts_with("word 3 \"call\""));
+        assert!(err("cost per task <= $-1").starts_with("word 5 \"$-1\""));
+        assert!(err("throughput >= many").starts_with("word 3 \"many\""));
         assert!(err("availability >= 99% for team x").starts_with("word 5 \"team\""));
         assert!(err("p95 latency <=").starts_with("at the end"));
         assert!(err("").starts_with("at the end: empty clause"));

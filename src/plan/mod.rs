@@ -25,9 +25,9 @@ pub use interval::clopper_pearson;
 pub const INTERVAL_LEVEL: f64 = 0.95;
 pub use summary::{ClauseSummary, Verdict, summarize};
 
-use crate::model::{BuildError, RunStats, World};
+use crate::model::{BuildError, RunStats, TimelineRow, World};
 use crate::scenario::Scenario;
-use crate::sla::Attainment;
+use crate::sla::{Attainment, Measures};
 
 /// The outcome of one replication.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +38,29 @@ pub struct Replication {
     pub attainment: Vec<Attainment>,
     /// Counters.
     pub stats: RunStats,
+    /// Pooled latency counts, error-budget use and blame.
+    #[serde(default)]
+    pub measures: Measures,
+    /// The timeline of outages and tier changes: kept for the first
+    /// replication of a run (or shard) only.
+    #[serde(default)]
+    pub timeline: Option<Vec<TimelineRow>>,
+}
+
+/// Runs replication `index`; with `timeline`, keeps its timeline.
+fn run_one(scenario: &Scenario, index: u64, timeline: bool) -> Result<Replication, BuildError> {
+    let mut world = World::new(scenario, index)?;
+    if timeline {
+        world = world.record_timeline();
+    }
+    let r = world.run_full();
+    Ok(Replication {
+        index,
+        attainment: r.attainment,
+        stats: r.stats,
+        measures: r.measures,
+        timeline: r.timeline,
+    })
 }
 
 /// Runs replications `range` of `scenario`, in parallel, in index order.
@@ -47,38 +70,31 @@ pub fn run_replications(
     range: std::ops::Range<u64>,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Replication>, BuildError> {
+    let first = range.start;
     range
         .into_par_iter()
         .map(|index| {
-            let world = World::new(scenario, index)?;
-            let (attainment, stats) = world.run();
+            let r = run_one(scenario, index, index == first);
             on_done();
-            Ok(Replication {
-                index,
-                attainment,
-                stats,
-            })
+            r
         })
         .collect()
 }
 
-/// Runs the replications listed in `indices`, in parallel, in that order.
+/// Runs the replications listed in `indices`, in parallel, in that order;
+/// the first keeps its timeline.
 pub fn run_indices(
     scenario: &Scenario,
     indices: &[u64],
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Replication>, BuildError> {
+    let first = indices.first().copied();
     indices
         .par_iter()
         .map(|&index| {
-            let world = World::new(scenario, index)?;
-            let (attainment, stats) = world.run();
+            let r = run_one(scenario, index, Some(index) == first);
             on_done();
-            Ok(Replication {
-                index,
-                attainment,
-                stats,
-            })
+            r
         })
         .collect()
 }

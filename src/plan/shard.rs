@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Replication;
-use crate::model::RunStats;
-use crate::sla::Attainment;
+use crate::model::{RunStats, TimelineRow};
+use crate::sla::{Attainment, Measures};
 
 /// Shard `index` (1-based) of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +114,9 @@ struct ReplicationRecord {
     index: u64,
     stats: RunStats,
     attainment: Vec<AttainmentRecord>,
+    /// Integers only: exact in JSON.
+    measures: Measures,
+    timeline: Option<Vec<TimelineRow>>,
 }
 
 fn exact(x: Option<f64>) -> Option<String> {
@@ -187,6 +190,8 @@ pub fn write_shard(
                     mean_latency_ms: exact(a.mean_latency_ms),
                 })
                 .collect(),
+            measures: r.measures.clone(),
+            timeline: r.timeline.clone(),
         })
         .collect();
     crate::report::write_dir_atomically(
@@ -254,6 +259,8 @@ pub fn read_shard(dir: &Path) -> Result<Shard, ShardError> {
             index: r.index,
             attainment,
             stats: r.stats,
+            measures: r.measures,
+            timeline: r.timeline,
         });
     }
     let got: Vec<u64> = replications.iter().map(|r| r.index).collect();
@@ -359,7 +366,13 @@ pub fn merge_shards(shards: Vec<Shard>) -> Result<Vec<Replication>, ShardError> 
             names.join(", ")
         )));
     }
-    Ok(owner.into_values().map(|(_, r)| r).collect())
+    // Each shard kept its first replication's timeline; the whole run keeps
+    // replication 0's only.
+    let mut merged: Vec<Replication> = owner.into_values().map(|(_, r)| r).collect();
+    for r in merged.iter_mut().skip(1) {
+        r.timeline = None;
+    }
+    Ok(merged)
 }
 
 #[cfg(test)]

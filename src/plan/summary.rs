@@ -136,6 +136,8 @@ mod tests {
             index,
             attainment,
             stats: RunStats::default(),
+            measures: Default::default(),
+            timeline: None,
         }
     }
 

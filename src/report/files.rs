@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::measures::{self, budget_consumed, clause_windows};
 use crate::plan::{ClauseSummary, Replication};
 use crate::scenario::Scenario;
-use crate::sla::{Clause, ClauseKind, Window};
+use crate::sla::{Clause, Window, calendar_months};
 
 /// Writing the output directory failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +62,121 @@ pub struct RunMeta {
     pub required_confidence: f64,
     /// Confidence level of the intervals.
     pub interval_level: f64,
-    /// Judgement windows.
+    /// Start of the simulated period (UTC, ISO 8601).
+    pub start: String,
+    /// Length of the simulated period in milliseconds.
+    pub duration_ms: u64,
+    /// The tenants, in scenario order.
+    pub tenants: Vec<TenantMeta>,
+    /// The endpoints, in scenario order.
+    pub endpoints: Vec<EndpointMeta>,
+    /// The calendar months of the period (the default windows).
     pub windows: Vec<Window>,
+    /// The windows of every period a clause is judged over (`month`,
+    /// `week`, `day`, `rolling Nd`), in order of first use.
+    pub periods: Vec<PeriodWindows>,
     /// Totals over all replications.
     pub totals: crate::model::RunStats,
     /// Wall-clock measurements (not reproducible by nature).
     pub timing: Timing,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+/// A tenant in `run.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantMeta {
+    /// Its name.
+    pub name: String,
+    /// Its SLA class.
+    pub class: String,
+    /// Its workflows' names.
+    pub workflows: Vec<String>,
+}
+
+/// An endpoint in `run.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointMeta {
+    /// Its name.
+    pub name: String,
+    /// Its provider.
+    pub provider: String,
+    /// Its region.
+    pub region: String,
+}
+
+/// The windows of one period.
+#[derive(Clone, Debug, Serialize)]
+pub struct PeriodWindows {
+    /// `month`, `week`, `day` or `rolling Nd`.
+    pub period: String,
+    /// Its windows over the simulated period.
+    pub windows: Vec<Window>,
+}
+
+/// What identifies a run in `run.json`, besides the scenario.
+#[derive(Clone, Debug)]
+pub struct RunIdentity {
+    /// The scenario file as given.
+    pub scenario: String,
+    /// SHA-256 of its bytes.
+    pub scenario_sha256: String,
+    /// slaplan's version that ran it.
+    pub slaplan_version: String,
+    /// Replications.
+    pub replications: u64,
+    /// Required probability for a verdict of enforceable.
+    pub required_confidence: f64,
+    /// Confidence level of the intervals.
+    pub interval_level: f64,
+}
+
+impl RunMeta {
+    /// The metadata of a run of `scenario`.
+    pub fn new(id: RunIdentity, scenario: &Scenario, totals: crate::model::RunStats, timing: Timing) -> RunMeta {
+        let mut periods: Vec<PeriodWindows> = Vec::new();
+        for c in Clause::all(scenario) {
+            let name = c.period.to_string();
+            if !periods.iter().any(|p| p.period == name) {
+                let windows = crate::sla::Layout::new(c.period, scenario.start(), scenario.simulation.duration).windows;
+                periods.push(PeriodWindows { period: name, windows });
+            }
+        }
+        RunMeta {
+            slaplan_version: id.slaplan_version,
+            scenario: id.scenario,
+            scenario_sha256: id.scenario_sha256,
+            seed: scenario.simulation.seed,
+            replications: id.replications,
+            required_confidence: id.required_confidence,
+            interval_level: id.interval_level,
+            start: scenario.start().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            duration_ms: scenario.simulation.duration.as_nanos() / 1_000_000,
+            tenants: scenario
+                .tenants
+                .iter()
+                .map(|t| TenantMeta {
+                    name: t.name.clone(),
+                    class: format!("{:?}", t.class).to_lowercase(),
+                    workflows: t.workflows.iter().map(|w| w.name.clone()).collect(),
+                })
+                .collect(),
+            endpoints: scenario
+                .endpoints
+                .iter()
+                .map(|e| EndpointMeta {
+                    name: e.name.clone(),
+                    provider: e.provider.clone(),
+                    region: e.region.clone(),
+                })
+                .collect(),
+            windows: calendar_months(scenario.start(), scenario.simulation.duration),
+            periods,
+            totals,
+            timing,
+        }
+    }
+}
+
+pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     move |source| OutputError::Io {
         path: path.to_path_buf(),
         source,
@@ -91,8 +198,13 @@ pub fn write_outputs(
     write_dir_atomically(
         out,
         |tmp| {
+            let windows = clause_windows(scenario, clauses);
             write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
-            write_windows(&tmp.join("windows.csv"), clauses, &meta.windows, replications)?;
+            write_windows(&tmp.join("windows.csv"), clauses, &windows, replications)?;
+            measures::write_latency(&tmp.join("latency.csv"), clauses, replications)?;
+            measures::write_budget(&tmp.join("budget.csv"), clauses, &windows, replications)?;
+            measures::write_timeline(&tmp.join("timeline.csv"), replications)?;
+            measures::write_drivers(&tmp.join("drivers.csv"), scenario, clauses, replications)?;
             let path = tmp.join("run.json");
             let mut f = fs::File::create(&path).map_err(io_err(&path))?;
             serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
@@ -148,7 +260,7 @@ pub fn write_dir_atomically<E>(
     Ok(())
 }
 
-fn csv_writer(path: &Path) -> Result<csv::Writer<fs::File>, OutputError> {
+pub(super) fn csv_writer(path: &Path) -> Result<csv::Writer<fs::File>, OutputError> {
     csv::Writer::from_path(path).map_err(|source| OutputError::Csv {
         path: path.to_path_buf(),
         source,
@@ -188,6 +300,11 @@ fn write_summary(
         "metric_p95",
         "eligible_calls",
         "succeeded_calls",
+        "clause_index",
+        "kind",
+        "unit_of_count",
+        "period",
+        "direction",
     ])
     .map_err(csv_err)?;
     for s in summary {
@@ -196,10 +313,7 @@ fn write_summary(
             .workflow
             .map(|w| scenario.tenants[c.tenant].workflows[w].name.clone())
             .unwrap_or_default();
-        let unit = match c.kind {
-            ClauseKind::Latency { .. } => "ms",
-            ClauseKind::Availability { .. } | ClauseKind::Degradation { .. } => "ratio",
-        };
+        let unit = c.value_unit();
         let q = s.metric_quantiles;
         w.write_record([
             c.tenant_name.clone(),
@@ -219,6 +333,14 @@ fn write_summary(
             fmt_opt(q.map(|q| q[2])),
             s.eligible.to_string(),
             s.succeeded.to_string(),
+            s.clause.to_string(),
+            c.kind_name().to_string(),
+            match c.unit {
+                crate::sla::Unit::Call => "call".to_string(),
+                crate::sla::Unit::Task => "task".to_string(),
+            },
+            c.period.to_string(),
+            c.direction().symbol().to_string(),
         ])
         .map_err(csv_err)?;
     }
@@ -229,7 +351,7 @@ fn write_summary(
 fn write_windows(
     path: &Path,
     clauses: &[Clause],
-    windows: &[Window],
+    windows: &[Vec<Window>],
     replications: &[Replication],
 ) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
@@ -247,6 +369,7 @@ fn write_windows(
         "met",
         "eligible_calls",
         "succeeded_calls",
+        "budget_consumed",
     ])
     .map_err(csv_err)?;
     for rep in replications {
@@ -257,11 +380,19 @@ fn write_windows(
                 c.tenant_name.clone(),
                 a.clause.to_string(),
                 c.metric_name(),
-                windows.get(a.window).map(|w| w.label.clone()).unwrap_or_default(),
+                windows
+                    .get(a.clause)
+                    .and_then(|ws| ws.get(a.window))
+                    .map(|w| w.label.clone())
+                    .unwrap_or_default(),
                 fmt_opt(a.value),
                 a.met.to_string(),
                 a.eligible.to_string(),
                 a.succeeded.to_string(),
+                fmt_opt(
+                    c.budget_target()
+                        .and_then(|t| budget_consumed(t, a.eligible, a.eligible - a.succeeded)),
+                ),
             ])
             .map_err(csv_err)?;
         }

@@ -1,5 +1,7 @@
-//! Outputs: the attainment table, `summary.csv`, `windows.csv` and
-//! `run.json`, written atomically into one directory.
+//! Outputs: the attainment table, `summary.csv`, `windows.csv`,
+//! `run.json`, and the measures behind the charts (`latency.csv`,
+//! `budget.csv`, `timeline.csv`, `drivers.csv`), written atomically into one
+//! directory.
 //!
 //! **Architecture Invariant:** reports only read results; they never run the
 //! simulator. Every file is first written under a temporary directory that is
@@ -8,8 +10,13 @@
 
 mod files;
 mod grid;
+mod measures;
 mod table;
 
-pub use files::{OutputError, RunMeta, Timing, audit_jsonl, write_dir_atomically, write_outputs};
+pub use files::{
+    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl,
+    write_dir_atomically, write_outputs,
+};
 pub use grid::grid;
+pub use measures::{budget_consumed, clause_windows};
 pub use table::attainment_table;

@@ -5,25 +5,25 @@ use crate::scenario::Scenario;
 use crate::sla::{Clause, ClauseKind};
 
 /// Formats a metric value in the clause's unit.
-pub fn format_value(kind: ClauseKind, value: f64) -> String {
-    match kind {
-        ClauseKind::Latency { .. } => {
-            if value >= 10_000.0 {
-                format!("{:.1}s", value / 1000.0)
-            } else {
-                format!("{value:.0}ms")
-            }
-        }
-        ClauseKind::Availability { .. } | ClauseKind::Degradation { .. } => format!("{:.3}%", value * 100.0),
+pub fn format_value(clause: &Clause, value: f64) -> String {
+    match clause.value_unit() {
+        "ms" if value >= 10_000.0 => format!("{:.1}s", value / 1000.0),
+        "ms" => format!("{value:.0}ms"),
+        "usd" => format!("${value:.4}"),
+        _ => format!("{:.3}%", value * 100.0),
     }
 }
 
 /// Formats a clause's threshold.
-pub fn format_threshold(kind: ClauseKind) -> String {
-    match kind {
-        ClauseKind::Latency { threshold, .. } => format!("<= {threshold}"),
-        ClauseKind::Availability { target } => format!(">= {}%", crate::sla::trim_pct(target)),
-        ClauseKind::Degradation { max_share, .. } => format!("<= {}%", crate::sla::trim_pct(max_share)),
+pub fn format_threshold(clause: &Clause) -> String {
+    let dir = clause.direction().symbol();
+    match clause.kind {
+        ClauseKind::Latency { threshold, .. }
+        | ClauseKind::FallbackTime { threshold, .. }
+        | ClauseKind::Notification { threshold, .. } => format!("{dir} {threshold}"),
+        ClauseKind::Cost { budget, .. } => format!("{dir} ${}", crate::sla::trim_float(budget)),
+        ClauseKind::Throughput { rpm } => format!("{} rpm", crate::sla::trim_float(rpm)),
+        _ => format!("{dir} {}%", crate::sla::trim_pct(clause.threshold_value())),
     }
 }
 
@@ -49,9 +49,9 @@ pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[Clau
         rows.push([
             c.tenant_name.clone(),
             format!("{}{scope}", c.metric_name()),
-            format_threshold(c.kind),
+            format_threshold(c),
             s.metric_quantiles
-                .map(|q| format_value(c.kind, q[1]))
+                .map(|q| format_value(c, q[1]))
                 .unwrap_or_else(|| "-".into()),
             format!("{}/{}", s.met, s.windows),
             format!("{:.3}", s.probability),

@@ -262,6 +262,17 @@ pub enum OutageMode {
 }
 
 impl OutageMode {
+    /// The mode's name as scenarios write it: `down`, `hang`, `brownout`,
+    /// `quota_squeeze`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OutageMode::Down => "down",
+            OutageMode::Hang => "hang",
+            OutageMode::Brownout { .. } => "brownout",
+            OutageMode::QuotaSqueeze { .. } => "quota_squeeze",
+        }
+    }
+
     /// The mode of `kind` with its parameters (defaults: factor 1, error
     /// probability 0, rpm 0).
     pub fn resolve(
@@ -568,7 +579,9 @@ pub enum TokenDist {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Clause {
-    /// What is measured: `"latency"` or `"availability"`.
+    /// What is measured: `"latency"`, `"availability"`, `"task_latency"`,
+    /// `"task_availability"`, `"degradation"`, `"uptime"`, `"fallback_time"`,
+    /// `"notification"`, `"cost"` or `"throughput"`.
     pub metric: ClauseMetric,
     /// Restrict to one workflow of the tenant (default: all its calls).
     #[serde(default)]
@@ -588,6 +601,23 @@ pub struct Clause {
     /// (e.g. 1 for "never below tier 1").
     #[serde(default)]
     pub tier: Option<u8>,
+    /// For uptime: a minute is up when at most this share of the calls
+    /// finishing in it failed (default 0: any failure takes it down).
+    #[serde(default)]
+    pub max_error_ratio: Option<f64>,
+    /// For cost: the ceiling in USD.
+    #[serde(default)]
+    pub budget: Option<f64>,
+    /// For cost: `"task"` (mean cost per task, the default) or `"window"`.
+    #[serde(default)]
+    pub per: Option<crate::sla::CostBasis>,
+    /// For throughput: the contracted rate in calls per minute.
+    #[serde(default)]
+    pub rpm: Option<f64>,
+    /// The windows the clause is judged over: `"month"` (default), `"week"`,
+    /// `"day"` or `"rolling Nd"`.
+    #[serde(default)]
+    pub window: Option<crate::sla::Period>,
 }
 
 /// What a clause measures.
@@ -605,4 +635,16 @@ pub enum ClauseMetric {
     TaskAvailability,
     /// Served calls whose tier is worse than `tier` / served calls ≤ target.
     Degradation,
+    /// Minutes whose error ratio ≤ `max_error_ratio` / minutes ≥ target.
+    Uptime,
+    /// A percentile (default: every event) of the time from a call's first
+    /// failure on its first endpoint to its dispatch elsewhere ≤ threshold.
+    FallbackTime,
+    /// A percentile (default: every one) of the time from the failure that
+    /// degraded the tenant to the router's degradation notice ≤ threshold.
+    Notification,
+    /// Cost per task (mean) or per window ≤ budget (USD).
+    Cost,
+    /// No rejected call in any minute within the contracted `rpm`.
+    Throughput,
 }

@@ -328,98 +328,106 @@ impl Checker<'_, '_> {
     fn clauses(&mut self, path: &str, t: &Tenant) {
         for (k, clause) in t.clauses.iter().enumerate() {
             let cpath = format!("{path}.clauses[{k}]");
-            match clause.metric {
-                ClauseMetric::Latency | ClauseMetric::TaskLatency => {
-                    match clause.percentile {
-                        None => self.report(
-                            format!("{cpath}.percentile"),
-                            "a latency clause needs a percentile: expected e.g. percentile = 95".into(),
-                        ),
-                        Some(p) if !(p > 0.0 && p < 100.0) => self.report(
-                            format!("{cpath}.percentile"),
-                            format!("{p} is outside (0, 100): expected e.g. 95 or 99.9"),
-                        ),
-                        Some(_) => {}
-                    }
-                    match clause.threshold {
-                        None => self.report(
-                            format!("{cpath}.threshold"),
-                            "a latency clause needs a threshold: expected e.g. threshold = \"4s\"".into(),
-                        ),
-                        Some(th) => self.positive_span(format!("{cpath}.threshold"), th, "4s"),
-                    }
-                    if clause.target.is_some() {
+            let (name, fields) = clause_fields(clause.metric);
+            let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            let present = [
+                ("percentile", clause.percentile.is_some()),
+                ("threshold", clause.threshold.is_some()),
+                ("target", clause.target.is_some()),
+                ("tier", clause.tier.is_some()),
+                ("max_error_ratio", clause.max_error_ratio.is_some()),
+                ("budget", clause.budget.is_some()),
+                ("per", clause.per.is_some()),
+                ("rpm", clause.rpm.is_some()),
+            ];
+            for (field, is_set) in present {
+                let wanted = fields.iter().find(|f| f.0 == field);
+                match wanted {
+                    None if is_set => {
+                        let expected: Vec<&str> = fields.iter().map(|f| f.0).collect();
                         self.report(
-                            format!("{cpath}.target"),
-                            "a latency clause has no target: expected only percentile and \
-                             threshold (target is for availability clauses)"
-                                .into(),
+                            format!("{cpath}.{field}"),
+                            format!(
+                                "{article} {name} clause has no {field}: expected only {} (plus workflow and window)",
+                                expected.join(", ")
+                            ),
                         );
                     }
+                    Some((_, true, example)) if !is_set => self.report(
+                        format!("{cpath}.{field}"),
+                        format!("{article} {name} clause needs a {field}: expected e.g. {example}"),
+                    ),
+                    _ => {}
                 }
-                ClauseMetric::Availability | ClauseMetric::TaskAvailability => {
-                    match clause.target {
-                        None => self.report(
-                            format!("{cpath}.target"),
-                            "an availability clause needs a target: expected e.g. target = 0.999".into(),
-                        ),
-                        Some(x) if !(x > 0.0 && x <= 1.0) => self.report(
-                            format!("{cpath}.target"),
-                            format!("{x} is outside (0, 1]: expected a share of calls such as 0.999"),
-                        ),
-                        Some(_) => {}
-                    }
-                    for (field, value) in [
-                        ("percentile", clause.percentile.is_some()),
-                        ("threshold", clause.threshold.is_some()),
-                    ] {
-                        if value {
-                            self.report(
-                                format!("{cpath}.{field}"),
-                                format!(
-                                    "an availability clause has no {field}: expected only target \
-                                     ({field} is for latency clauses)"
-                                ),
-                            );
-                        }
-                    }
+            }
+            if let Some(p) = clause.percentile {
+                let every = matches!(clause.metric, ClauseMetric::FallbackTime | ClauseMetric::Notification);
+                let inside = p > 0.0 && (p < 100.0 || (every && p == 100.0));
+                if every && !inside {
+                    self.report(
+                        format!("{cpath}.percentile"),
+                        format!("{p} is outside (0, 100]: expected e.g. 99, or 100 (the default) for every event"),
+                    );
+                } else if !inside {
+                    self.report(
+                        format!("{cpath}.percentile"),
+                        format!("{p} is outside (0, 100): expected e.g. 95 or 99.9"),
+                    );
                 }
-                ClauseMetric::Degradation => {
-                    match clause.tier {
-                        None => self.report(
-                            format!("{cpath}.tier"),
-                            "a degradation clause needs a tier: expected e.g. tier = 1 for \"never below tier 1\""
-                                .into(),
-                        ),
-                        Some(t) if t > 4 => self.report(
-                            format!("{cpath}.tier"),
-                            format!("tier {t} is out of range: expected 0 to 4"),
-                        ),
-                        Some(_) => {}
-                    }
-                    match clause.target {
-                        None => self.report(
-                            format!("{cpath}.target"),
-                            "a degradation clause needs a target: the largest share of calls allowed below the tier, e.g. 0 for never".into(),
-                        ),
-                        Some(x) if !(0.0..=1.0).contains(&x) => self.report(
+            }
+            if let Some(th) = clause.threshold {
+                self.positive_span(format!("{cpath}.threshold"), th, "4s");
+            }
+            if let Some(x) = clause.target {
+                if clause.metric == ClauseMetric::Degradation {
+                    if !(0.0..=1.0).contains(&x) {
+                        self.report(
                             format!("{cpath}.target"),
                             format!("{x} is outside [0, 1]: expected a share of calls such as 0 or 0.01"),
-                        ),
-                        Some(_) => {}
+                        );
                     }
-                    for (field, value) in [
-                        ("percentile", clause.percentile.is_some()),
-                        ("threshold", clause.threshold.is_some()),
-                    ] {
-                        if value {
-                            self.report(
-                                format!("{cpath}.{field}"),
-                                format!("a degradation clause has no {field}: expected tier and target"),
-                            );
-                        }
-                    }
+                } else if !(x > 0.0 && x <= 1.0) {
+                    self.report(
+                        format!("{cpath}.target"),
+                        format!("{x} is outside (0, 1]: expected a share such as 0.999"),
+                    );
                 }
+            }
+            if let Some(t) = clause.tier
+                && t > 4
+            {
+                self.report(
+                    format!("{cpath}.tier"),
+                    format!("tier {t} is out of range: expected 0 to 4"),
+                );
+            }
+            if let Some(x) = clause.max_error_ratio
+                && !(0.0..1.0).contains(&x)
+            {
+                self.report(
+                    format!("{cpath}.max_error_ratio"),
+                    format!("{x} is outside [0, 1): expected a share of failed calls such as 0.05"),
+                );
+            }
+            if let Some(x) = clause.budget
+                && !(x.is_finite() && x > 0.0)
+            {
+                self.report(
+                    format!("{cpath}.budget"),
+                    format!("{x} is not a positive amount: expected USD such as 0.05"),
+                );
+            }
+            if let Some(x) = clause.rpm
+                && !(x.is_finite() && x > 0.0)
+            {
+                self.report(
+                    format!("{cpath}.rpm"),
+                    format!("{x} is not a positive rate: expected calls per minute such as 120"),
+                );
             }
             if let Some(w) = &clause.workflow
                 && !t.workflows.iter().any(|x| &x.name == w)
@@ -440,6 +448,59 @@ impl Checker<'_, '_> {
                 );
             }
         }
+    }
+}
+
+/// A clause metric's name and its fields: (field, required, example).
+fn clause_fields(metric: ClauseMetric) -> (&'static str, &'static [(&'static str, bool, &'static str)]) {
+    match metric {
+        ClauseMetric::Latency | ClauseMetric::TaskLatency => (
+            "latency",
+            &[
+                ("percentile", true, "percentile = 95"),
+                ("threshold", true, "threshold = \"4s\""),
+            ],
+        ),
+        ClauseMetric::Availability | ClauseMetric::TaskAvailability => {
+            ("availability", &[("target", true, "target = 0.999")])
+        }
+        ClauseMetric::Degradation => (
+            "degradation",
+            &[
+                ("tier", true, "tier = 1 for \"never below tier 1\""),
+                (
+                    "target",
+                    true,
+                    "target = 0 (the largest share of calls allowed below the tier)",
+                ),
+            ],
+        ),
+        ClauseMetric::Uptime => (
+            "uptime",
+            &[
+                ("target", true, "target = 0.999"),
+                ("max_error_ratio", false, "max_error_ratio = 0.05"),
+            ],
+        ),
+        ClauseMetric::FallbackTime | ClauseMetric::Notification => (
+            if metric == ClauseMetric::FallbackTime {
+                "fallback_time"
+            } else {
+                "notification"
+            },
+            &[
+                ("threshold", true, "threshold = \"200ms\""),
+                ("percentile", false, "percentile = 99"),
+            ],
+        ),
+        ClauseMetric::Cost => (
+            "cost",
+            &[
+                ("budget", true, "budget = 0.05 (USD)"),
+                ("per", false, "per = \"task\""),
+            ],
+        ),
+        ClauseMetric::Throughput => ("throughput", &[("rpm", true, "rpm = 120")]),
     }
 }
 

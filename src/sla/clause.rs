@@ -1,22 +1,34 @@
-//! Clauses in resolved form: which calls they measure and what they require.
+//! Clauses in resolved form: which events they measure and what they require.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::Period;
 use crate::scenario::{self, ClauseMetric, Scenario};
 use crate::time::Span;
+
+/// What a cost clause divides by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostBasis {
+    /// The window's cost over the tasks that arrived in it (mean cost per task).
+    #[default]
+    Task,
+    /// The window's whole cost.
+    Window,
+}
 
 /// What a clause requires.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClauseKind {
-    /// The `percentile`-th percentile of successful call latency ≤ `threshold`.
+    /// The `percentile`-th percentile of successful call (or task) latency ≤ `threshold`.
     Latency {
         /// In (0, 100).
         percentile: f64,
         /// The ceiling.
         threshold: Span,
     },
-    /// Successful calls / submitted calls ≥ `target`.
+    /// Successful calls (or tasks) / submitted ≥ `target`.
     Availability {
         /// In (0, 1].
         target: f64,
@@ -28,6 +40,68 @@ pub enum ClauseKind {
         /// In [0, 1]; 0 means never.
         max_share: f64,
     },
+    /// Minutes whose error ratio (failed / finished calls) is at most
+    /// `max_error_ratio`, over the window's minutes, ≥ `target`. A minute
+    /// without calls is up.
+    Uptime {
+        /// In (0, 1].
+        target: f64,
+        /// In [0, 1); 0 means a single failure takes the minute down.
+        max_error_ratio: f64,
+    },
+    /// After a call's first failure on its first endpoint, the time until it
+    /// is dispatched to another endpoint: the `percentile`-th percentile ≤
+    /// `threshold`. A call that fails without ever leaving counts as never.
+    FallbackTime {
+        /// In (0, 100]; 100 means every such event.
+        percentile: f64,
+        /// The ceiling.
+        threshold: Span,
+    },
+    /// After the tenant's service degrades (a call dispatched at a worse tier
+    /// than the tenant's previous one), the time from the failure that caused
+    /// it until the router emits the degradation notice: the `percentile`-th
+    /// percentile ≤ `threshold`; a degradation never notified counts as never.
+    Notification {
+        /// In (0, 100]; 100 means every degradation.
+        percentile: f64,
+        /// The ceiling.
+        threshold: Span,
+    },
+    /// The cost of served attempts, per task (mean) or per window, ≤ `budget` USD.
+    Cost {
+        /// In USD.
+        budget: f64,
+        /// What the cost is divided by.
+        per: CostBasis,
+    },
+    /// Every minute in which the tenant submits at most `rpm` calls has no
+    /// rejected call (shed, no eligible endpoint, or turned away by a 429 or a
+    /// full provider queue). The value is the share of such minutes without
+    /// a rejection.
+    Throughput {
+        /// The contracted rate in calls per minute.
+        rpm: f64,
+    },
+}
+
+/// Whether a clause's metric must stay under or above its threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Direction {
+    /// The metric must be at most the threshold (latency, shares, cost).
+    AtMost,
+    /// The metric must be at least the threshold (availability, uptime).
+    AtLeast,
+}
+
+impl Direction {
+    /// `<=` or `>=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Direction::AtMost => "<=",
+            Direction::AtLeast => ">=",
+        }
+    }
 }
 
 /// What a clause counts.
@@ -54,6 +128,8 @@ pub struct Clause {
     pub unit: Unit,
     /// What it requires.
     pub kind: ClauseKind,
+    /// The windows it is judged over.
+    pub period: Period,
 }
 
 impl Clause {
@@ -75,22 +151,16 @@ impl Clause {
             Some(name) => Some(tenant.workflows.iter().position(|w| &w.name == name)?),
             None => None,
         };
+        let latency = || -> Option<ClauseKind> {
+            Some(ClauseKind::Latency {
+                percentile: c.percentile?,
+                threshold: c.threshold?,
+            })
+        };
         let (unit, kind) = match c.metric {
-            ClauseMetric::Latency => (
-                Unit::Call,
-                ClauseKind::Latency {
-                    percentile: c.percentile?,
-                    threshold: c.threshold?,
-                },
-            ),
+            ClauseMetric::Latency => (Unit::Call, latency()?),
             ClauseMetric::Availability => (Unit::Call, ClauseKind::Availability { target: c.target? }),
-            ClauseMetric::TaskLatency => (
-                Unit::Task,
-                ClauseKind::Latency {
-                    percentile: c.percentile?,
-                    threshold: c.threshold?,
-                },
-            ),
+            ClauseMetric::TaskLatency => (Unit::Task, latency()?),
             ClauseMetric::TaskAvailability => (Unit::Task, ClauseKind::Availability { target: c.target? }),
             ClauseMetric::Degradation => (
                 Unit::Call,
@@ -99,6 +169,35 @@ impl Clause {
                     max_share: c.target?,
                 },
             ),
+            ClauseMetric::Uptime => (
+                Unit::Call,
+                ClauseKind::Uptime {
+                    target: c.target?,
+                    max_error_ratio: c.max_error_ratio.unwrap_or(0.0),
+                },
+            ),
+            ClauseMetric::FallbackTime => (
+                Unit::Call,
+                ClauseKind::FallbackTime {
+                    percentile: c.percentile.unwrap_or(100.0),
+                    threshold: c.threshold?,
+                },
+            ),
+            ClauseMetric::Notification => (
+                Unit::Call,
+                ClauseKind::Notification {
+                    percentile: c.percentile.unwrap_or(100.0),
+                    threshold: c.threshold?,
+                },
+            ),
+            ClauseMetric::Cost => (
+                Unit::Task,
+                ClauseKind::Cost {
+                    budget: c.budget?,
+                    per: c.per.unwrap_or_default(),
+                },
+            ),
+            ClauseMetric::Throughput => (Unit::Call, ClauseKind::Throughput { rpm: c.rpm? }),
         };
         Some(Clause {
             tenant: ti,
@@ -106,37 +205,82 @@ impl Clause {
             workflow,
             unit,
             kind,
+            period: c.window.unwrap_or_default(),
         })
     }
 
-    /// The clause in words, e.g. `p95 call latency <= 800ms`.
+    /// The clause in words, e.g. `p95 call latency <= 800ms`, in the
+    /// one-line grammar (it parses back to the same clause).
     pub fn describe(&self, scenario: &Scenario) -> String {
         let scope = match self.workflow {
             Some(w) => format!(" for workflow {}", scenario.tenants[self.tenant].workflows[w].name),
             None => String::new(),
         };
-        match self.kind {
+        let period = match self.period {
+            Period::Month => String::new(),
+            p => format!(" per {p}"),
+        };
+        let body = match self.kind {
             ClauseKind::Latency { percentile, threshold } => {
                 format!(
-                    "p{} {} latency <= {threshold}{scope}",
+                    "p{} {} latency <= {threshold}",
                     trim_float(percentile),
                     self.unit_name()
                 )
             }
             ClauseKind::Availability { target } => match self.unit {
-                Unit::Call => format!("availability >= {}%{scope}", trim_pct(target)),
-                Unit::Task => format!("task success >= {}%{scope}", trim_pct(target)),
+                Unit::Call => format!("availability >= {}%", trim_pct(target)),
+                Unit::Task => format!("task success >= {}%", trim_pct(target)),
             },
             ClauseKind::Degradation { tier, max_share } => {
-                format!("calls served below tier {tier} <= {}%{scope}", trim_pct(max_share))
+                format!("calls below tier {tier} <= {}%", trim_pct(max_share))
             }
-        }
+            ClauseKind::Uptime {
+                target,
+                max_error_ratio,
+            } => format!(
+                "uptime >= {}% with error ratio <= {}%",
+                trim_pct(target),
+                trim_pct(max_error_ratio)
+            ),
+            ClauseKind::FallbackTime { percentile, threshold } => {
+                format!("{}fallback time <= {threshold}", percentile_prefix(percentile))
+            }
+            ClauseKind::Notification { percentile, threshold } => {
+                format!("{}notification time <= {threshold}", percentile_prefix(percentile))
+            }
+            ClauseKind::Cost { budget, per } => format!(
+                "cost per {} <= ${}",
+                match per {
+                    CostBasis::Task => "task",
+                    CostBasis::Window => "window",
+                },
+                trim_float(budget)
+            ),
+            ClauseKind::Throughput { rpm } => format!("throughput >= {} rpm", trim_float(rpm)),
+        };
+        format!("{body}{scope}{period}")
     }
 
     fn unit_name(&self) -> &'static str {
         match self.unit {
             Unit::Call => "call",
             Unit::Task => "task",
+        }
+    }
+
+    /// The kind's name in outputs: `latency`, `availability`, `uptime`,
+    /// `fallback_time`, `notification`, `degradation`, `cost`, `throughput`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ClauseKind::Latency { .. } => "latency",
+            ClauseKind::Availability { .. } => "availability",
+            ClauseKind::Degradation { .. } => "degradation",
+            ClauseKind::Uptime { .. } => "uptime",
+            ClauseKind::FallbackTime { .. } => "fallback_time",
+            ClauseKind::Notification { .. } => "notification",
+            ClauseKind::Cost { .. } => "cost",
+            ClauseKind::Throughput { .. } => "throughput",
         }
     }
 
@@ -152,17 +296,87 @@ impl Clause {
                 Unit::Task => "task success".to_string(),
             },
             ClauseKind::Degradation { tier, .. } => format!("below tier {tier}"),
+            ClauseKind::Uptime { .. } => "uptime".to_string(),
+            ClauseKind::FallbackTime { percentile, .. } => format!("{}fallback time", percentile_prefix(percentile)),
+            ClauseKind::Notification { percentile, .. } => {
+                format!("{}notification time", percentile_prefix(percentile))
+            }
+            ClauseKind::Cost { per, .. } => match per {
+                CostBasis::Task => "cost per task".to_string(),
+                CostBasis::Window => "cost per window".to_string(),
+            },
+            ClauseKind::Throughput { .. } => "throughput".to_string(),
+        }
+    }
+
+    /// Whether the metric must stay at most or at least the threshold.
+    pub fn direction(&self) -> Direction {
+        match self.kind {
+            ClauseKind::Latency { .. }
+            | ClauseKind::Degradation { .. }
+            | ClauseKind::FallbackTime { .. }
+            | ClauseKind::Notification { .. }
+            | ClauseKind::Cost { .. } => Direction::AtMost,
+            ClauseKind::Availability { .. } | ClauseKind::Uptime { .. } | ClauseKind::Throughput { .. } => {
+                Direction::AtLeast
+            }
+        }
+    }
+
+    /// The unit of [`Attainment::value`](super::Attainment) and of
+    /// [`Clause::threshold_value`]: `ms`, `ratio` or `usd`.
+    pub fn value_unit(&self) -> &'static str {
+        match self.kind {
+            ClauseKind::Latency { .. } | ClauseKind::FallbackTime { .. } | ClauseKind::Notification { .. } => "ms",
+            ClauseKind::Cost { .. } => "usd",
+            ClauseKind::Availability { .. }
+            | ClauseKind::Degradation { .. }
+            | ClauseKind::Uptime { .. }
+            | ClauseKind::Throughput { .. } => "ratio",
         }
     }
 
     /// The threshold in the units of [`Attainment::value`](super::Attainment):
-    /// milliseconds for latency, a ratio for availability.
+    /// milliseconds for latencies, a ratio for availability, uptime and
+    /// shares, USD for cost; 1 for throughput (every minute in contract).
     pub fn threshold_value(&self) -> f64 {
         match self.kind {
-            ClauseKind::Latency { threshold, .. } => threshold.as_millis_f64(),
-            ClauseKind::Availability { target } => target,
+            ClauseKind::Latency { threshold, .. }
+            | ClauseKind::FallbackTime { threshold, .. }
+            | ClauseKind::Notification { threshold, .. } => threshold.as_millis_f64(),
+            ClauseKind::Availability { target } | ClauseKind::Uptime { target, .. } => target,
             ClauseKind::Degradation { max_share, .. } => max_share,
+            ClauseKind::Cost { budget, .. } => budget,
+            ClauseKind::Throughput { .. } => 1.0,
         }
+    }
+
+    /// The error-budget target of availability-like clauses (availability,
+    /// task success, uptime): the budget is `(1 - target)` of the window's
+    /// eligible events (calls, tasks or minutes).
+    pub fn budget_target(&self) -> Option<f64> {
+        match self.kind {
+            ClauseKind::Availability { target } | ClauseKind::Uptime { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
+    /// Whether the metric is a latency-like distribution (its pooled CDF is
+    /// an output): call or task latency, fallback time, notification time.
+    pub fn is_latency_like(&self) -> bool {
+        matches!(
+            self.kind,
+            ClauseKind::Latency { .. } | ClauseKind::FallbackTime { .. } | ClauseKind::Notification { .. }
+        )
+    }
+}
+
+/// `p99 ` for a percentile below 100, nothing for 100 (every event).
+fn percentile_prefix(percentile: f64) -> String {
+    if percentile >= 100.0 {
+        String::new()
+    } else {
+        format!("p{} ", trim_float(percentile))
     }
 }
 

@@ -10,6 +10,8 @@ mod clause;
 mod recorder;
 mod window;
 
-pub use clause::{Clause, ClauseKind, Unit, trim_float, trim_pct};
-pub use recorder::{Attainment, Recorder};
-pub use window::{Window, calendar_months};
+pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, trim_pct};
+pub use recorder::{
+    Attainment, BudgetUse, CallEnd, Cause, CauseCounts, LatencyCounts, Measures, Recorder, cdf_edges_ms,
+};
+pub use window::{Layout, Period, Window, calendar_months};

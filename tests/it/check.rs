@@ -78,11 +78,16 @@ fn bad_checks_exit_2_naming_the_problem() {
     for (args, needle) in [
         (
             vec!["--tenant", "bronze-co", "--clause", "p95 latncy <= 800ms"],
-            "word 2 \"latncy\": expected \"latency\" or \"task latency\"",
+            "word 2 \"latncy\": expected \"latency\", \"task latency\"",
         ),
         (
-            vec!["--tenant", "bronze-co", "--clause", "p95 latency <= 800ms per week"],
-            "word 6 \"week\": not supported yet",
+            vec![
+                "--tenant",
+                "bronze-co",
+                "--clause",
+                "p95 latency <= 800ms per fortnight",
+            ],
+            "word 6 \"fortnight\": \"fortnight\" is not a window",
         ),
         (
             vec!["--tenant", "nobody", "--clause", "availability >= 99%"],

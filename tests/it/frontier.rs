@@ -76,8 +76,8 @@ fn bad_frontier_requests_exit_2() {
         (vec!["--tenant", "nobody", "--clause-index", "0"], "no tenant"),
         (vec!["--capacity", "nowhere"], "no endpoint"),
         (
-            vec!["--tenant", "bronze-co", "--clause", "p95 latency <= 1s per day"],
-            "not supported yet",
+            vec!["--tenant", "bronze-co", "--clause", "p95 latency <= 1s per fortnight"],
+            "\"fortnight\" is not a window",
         ),
     ] {
         let out = slaplan().arg("frontier").args(&args).arg(&scenario).output().unwrap();

@@ -1,6 +1,7 @@
 //! slaplan's one integration-test binary.
 
 mod check;
+mod clauses;
 mod common;
 mod determinism;
 mod frontier;
