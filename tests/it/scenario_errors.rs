@@ -180,6 +180,6 @@ fn the_quickstart_scenario_validates() {
     assert!(output.stderr.is_empty());
     assert_eq!(
         stdout,
-        "scenarios/quickstart.toml: ok (3 endpoints, 3 tenants, 6 clauses)\n"
+        "scenarios/quickstart.toml: ok (3 endpoints, 3 tenants, 8 clauses)\n"
     );
 }
