@@ -1,5 +1,6 @@
 //! Outputs: the attainment table, `summary.csv`, `windows.csv` and
-//! `run.json`, written atomically into one directory.
+//! `run.json`, written atomically into one directory; and the review report
+//! (`report.html`, `report.md`, charts) read back from such a directory.
 //!
 //! **Architecture Invariant:** reports only read results; they never run the
 //! simulator. Every file is first written under a temporary directory that is
@@ -8,8 +9,10 @@
 
 mod files;
 mod grid;
+pub mod review;
 mod table;
 
 pub use files::{OutputError, RunMeta, Timing, audit_jsonl, write_dir_atomically, write_outputs};
 pub use grid::grid;
+pub use review::{ReportError, ReportSummary, write_report};
 pub use table::attainment_table;
