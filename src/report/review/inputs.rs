@@ -475,16 +475,17 @@ fn cell_problem(e: &csv::Error, headers: &csv::StringRecord, record: &csv::Strin
     let index = err.field().map(|f| f as usize);
     let column = index.and_then(|i| headers.get(i)).unwrap_or("?");
     let got = index.and_then(|i| record.get(i)).unwrap_or("");
-    let expected = match err.kind() {
-        csv::DeserializeErrorKind::ParseFloat(_) => "a number".to_string(),
-        csv::DeserializeErrorKind::ParseInt(_) => "a non-negative whole number".to_string(),
-        csv::DeserializeErrorKind::ParseBool(_) => "true or false".to_string(),
+    let problem = match err.kind() {
+        csv::DeserializeErrorKind::ParseFloat(_) => "expected a number".to_string(),
+        csv::DeserializeErrorKind::ParseInt(_) => "expected a non-negative whole number".to_string(),
+        csv::DeserializeErrorKind::ParseBool(_) => "expected true or false".to_string(),
         csv::DeserializeErrorKind::Message(m) if got.is_empty() && m.contains("invalid type") => {
-            "a value (the cell is empty)".to_string()
+            "expected a value, the cell is empty".to_string()
         }
+        // serde's own words, e.g. "unknown variant `maybe`, expected one of ...".
         other => other.to_string(),
     };
-    format!("column \"{column}\": expected {expected}, got {got:?}")
+    format!("column \"{column}\": {problem}, got {got:?}")
 }
 
 fn check_share(column: &str, v: f64) -> Result<(), String> {
@@ -511,7 +512,8 @@ struct SummaryRecord {
     probability: f64,
     ci_low: f64,
     ci_high: f64,
-    verdict: Verdict,
+    // Read as text: serde's enum errors do not say which column failed.
+    verdict: String,
     #[serde(default)]
     clause_index: Option<usize>,
     #[serde(default)]
@@ -556,6 +558,16 @@ fn read_summary(path: &Path) -> Result<Vec<ClauseRow>, ReportError> {
                 r.met, r.windows
             ));
         }
+        let verdict = match r.verdict.as_str() {
+            "enforceable" => Verdict::Enforceable,
+            "at_risk" => Verdict::AtRisk,
+            "not_enforceable" => Verdict::NotEnforceable,
+            other => {
+                return Err(format!(
+                    "column \"verdict\": expected enforceable, at_risk or not_enforceable, got {other:?}"
+                ));
+            }
+        };
         rows.push(ClauseRow {
             index: r.clause_index.unwrap_or(rows.len()),
             tenant: r.tenant,
@@ -569,7 +581,7 @@ fn read_summary(path: &Path) -> Result<Vec<ClauseRow>, ReportError> {
             probability: r.probability,
             ci_low: r.ci_low,
             ci_high: r.ci_high,
-            verdict: r.verdict,
+            verdict,
             kind: r.kind.filter(|k| !k.is_empty()),
             direction: r.direction.filter(|d| !d.is_empty()),
         });

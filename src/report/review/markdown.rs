@@ -54,8 +54,9 @@ pub fn render(doc: &Document) -> String {
     out
 }
 
-/// Text with Markdown's inline markup escaped: emphasis, code, links,
-/// table pipes, and `<` where it could open an HTML tag (`<=` stays).
+/// Text with Markdown's inline markup escaped: emphasis, code, table
+/// pipes, and `<` where it could open an HTML tag (`<=` stays). Brackets
+/// stay: an interval `[0.4, 1.0]` is never followed by a link target.
 fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -64,7 +65,7 @@ fn inline(text: &str) -> String {
             && chars
                 .peek()
                 .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
-        if opens_tag || matches!(ch, '\\' | '*' | '_' | '`' | '[' | ']' | '|') {
+        if opens_tag || matches!(ch, '\\' | '*' | '_' | '`' | '|') {
             out.push('\\');
         }
         out.push(if ch == '\n' { ' ' } else { ch });
