@@ -130,6 +130,12 @@ pub(super) fn read_summary(path: &Path) -> Result<Vec<ClauseRow>, ReportError> {
         ] {
             check_share(column, v)?;
         }
+        if !r.threshold.is_finite() {
+            return Err(format!(
+                "column \"threshold\": expected a finite number, got {}",
+                r.threshold
+            ));
+        }
         if r.ci_low > r.ci_high {
             return Err(format!(
                 "columns \"ci_low\" and \"ci_high\": expected ci_low <= ci_high, got {} > {}",
