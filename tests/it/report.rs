@@ -52,7 +52,6 @@ fn stderr(out: &Output) -> String {
 struct Element {
     name: String,
     attrs: BTreeMap<String, String>,
-    text: String,
 }
 
 impl Element {
@@ -89,10 +88,16 @@ fn elements(svg: &str) -> Vec<Element> {
             attrs.insert(key, a[eq + 2..close].to_string());
             a = &a[close + 1..];
         }
-        let text = rest[..rest.find('<').unwrap_or(rest.len())].trim().to_string();
-        out.push(Element { name, attrs, text });
+        out.push(Element { name, attrs });
     }
     out
+}
+
+/// The words of a text drawn as outlines.
+fn label(e: &Element) -> Option<&str> {
+    (e.name == "path")
+        .then(|| e.attrs.get("aria-label").map(String::as_str))
+        .flatten()
 }
 
 fn chart(dir: &Path, name: &str) -> Vec<Element> {
@@ -110,10 +115,12 @@ fn report_writes_html_markdown_and_every_chart_from_a_full_output() {
     for name in CHARTS {
         let svg = fs::read_to_string(dir.join(format!("charts/{name}.svg"))).unwrap();
         assert!(svg.starts_with("<svg"), "{name}.svg");
+        // Text is drawn as outlines: the file needs no font to look the same.
         assert!(
-            svg.contains("@font-face{font-family:\"slaplan-sans\";src:url(data:font/ttf;base64,"),
-            "{name}.svg embeds its font"
+            !svg.contains("<text") && !svg.contains("font-family"),
+            "{name}.svg uses a font"
         );
+        assert!(svg.contains("<path aria-label=\""), "{name}.svg has no text");
         let png = fs::read(dir.join(format!("charts/{name}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
     }
@@ -423,7 +430,7 @@ fn the_probability_chart_draws_bars_and_whiskers_where_the_numbers_say() {
         .collect();
     assert!(dashes.len() > 3, "{dashes:?}");
     assert!(dashes.iter().flatten().all(|p| (p.0 as f64 - px(0.8)).abs() <= 1.0));
-    assert!(svg.iter().any(|e| e.name == "text" && e.text == "required 0.8"));
+    assert!(svg.iter().any(|e| label(e) == Some("required 0.8")));
 }
 
 #[test]
@@ -439,8 +446,8 @@ fn the_heatmap_has_one_cell_per_clause() {
     assert_eq!(cells.len(), 4, "4 clauses of 2 tenants: {cells:?}");
     let values: Vec<&str> = svg
         .iter()
-        .filter(|e| e.name == "text" && e.text.len() == 5 && e.text.starts_with(['0', '1']) && e.text.contains('.'))
-        .map(|e| e.text.as_str())
+        .filter_map(label)
+        .filter(|t| t.len() == 5 && t.starts_with(['0', '1']) && t.contains('.'))
         .collect();
     assert_eq!(values, ["1.000", "0.900", "0.500", "1.000"]);
     // acme has its two clauses on one row; globex's latency clause is
@@ -558,24 +565,7 @@ fn chromium_renders_the_report_with_no_console_error() {
     let tmp = tempdir();
     let dir = fixture_copy(tmp.path(), "out");
     slaplan::report::write_report(&dir).unwrap();
-    let page = dir.join("report.html").canonicalize().unwrap();
-    let shot = tmp.path().join("shot.png");
-    let mut cmd = std::process::Command::new(&chromium);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--window-size=1280,2000",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
-    .arg(format!("--screenshot={}", shot.display()))
-    .arg(format!("file://{}", page.display()));
-    let out = output_within(cmd, std::time::Duration::from_secs(120));
-    let log = stderr(&out);
-    assert!(shot.exists(), "no screenshot; chromium said:\n{log}");
+    let (pixels, log) = screenshot(&chromium, &dir.join("report.html"), (1280, 2000), tmp.path(), None);
     // Page console messages are logged as `INFO:CONSOLE...` lines; the page
     // has no script, so any is a failure (a CSS or font load error, too).
     let console: Vec<&str> = log
@@ -583,21 +573,6 @@ fn chromium_renders_the_report_with_no_console_error() {
         .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
         .collect();
     assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
-
-    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(&shot).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = match info.color_type {
-        png::ColorType::Rgb => 3,
-        png::ColorType::Rgba => 4,
-        other => panic!("unexpected screenshot colour type {other:?}"),
-    };
-    assert_eq!((info.width, info.height), (1280, 2000));
-    let pixels: Vec<(u8, u8, u8)> = buf[..info.buffer_size()]
-        .chunks(channels)
-        .map(|p| (p[0], p[1], p[2]))
-        .collect();
     let non_white = pixels.iter().filter(|p| **p != (255, 255, 255)).count();
     let share = non_white as f64 / pixels.len() as f64;
     assert!(share > 0.04, "the page looks blank: {:.1}% non-white", share * 100.0);
@@ -620,4 +595,77 @@ fn chromium_renders_the_report_with_no_console_error() {
         share * 100.0,
         distinct.len()
     );
+
+    // A chart's SVG looks the same when the machine has no fonts at all
+    // (fontconfig pointed at an empty configuration): its text is outlines.
+    let no_fonts = tmp.path().join("no-fonts.conf");
+    fs::write(
+        &no_fonts,
+        format!(
+            "<?xml version=\"1.0\"?>\n<fontconfig><cachedir>{}</cachedir></fontconfig>\n",
+            tmp.path().join("fc-cache").display()
+        ),
+    )
+    .unwrap();
+    let svg = dir.join("charts/probability.svg");
+    let (with_fonts, _) = screenshot(&chromium, &svg, (960, 300), tmp.path(), None);
+    let (without, _) = screenshot(&chromium, &svg, (960, 300), tmp.path(), Some(&no_fonts));
+    let differing = with_fonts.iter().zip(&without).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 0, "probability.svg renders differently without system fonts");
+    let ink = without.iter().filter(|p| p.0 < 100 && p.1 < 100 && p.2 < 100).count();
+    assert!(ink > 2000, "no text or axes drawn without fonts ({ink} dark px)");
+}
+
+/// Chromium's screenshot of `file` at `size` as RGB pixels, and its log;
+/// `fontconfig` replaces the machine's font configuration.
+fn screenshot(
+    chromium: &Path,
+    file: &Path,
+    size: (u32, u32),
+    tmp: &Path,
+    fontconfig: Option<&Path>,
+) -> (Vec<(u8, u8, u8)>, String) {
+    let n = fs::read_dir(tmp).unwrap().count();
+    let shot = tmp.join(format!("shot-{n}.png"));
+    let mut cmd = std::process::Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--window-size={},{}", size.0, size.1))
+    .arg(format!(
+        "--user-data-dir={}",
+        tmp.join(format!("profile-{n}")).display()
+    ))
+    .arg(format!("--screenshot={}", shot.display()))
+    .arg(format!("file://{}", file.canonicalize().unwrap().display()));
+    if let Some(conf) = fontconfig {
+        cmd.env("FONTCONFIG_FILE", conf);
+    }
+    let out = output_within(cmd, std::time::Duration::from_secs(120));
+    let log = stderr(&out);
+    assert!(
+        shot.exists(),
+        "no screenshot of {}; chromium said:\n{log}",
+        file.display()
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected screenshot colour type {other:?}"),
+    };
+    assert_eq!((info.width, info.height), size);
+    let pixels = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| (p[0], p[1], p[2]))
+        .collect();
+    (pixels, log)
 }

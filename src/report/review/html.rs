@@ -1,6 +1,6 @@
-//! `report.html`: one self-contained page. The charts are inline SVG, the
-//! embedded font is declared once as a data URL, there is no script and no
-//! external resource.
+//! `report.html`: one self-contained page. The charts are inline SVG (text
+//! as outlines), the page's own text is in the embedded font declared once
+//! as a data URL, there is no script and no external resource.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -84,7 +84,7 @@ fn block_html(out: &mut String, block: &Block, charts: &BTreeMap<&'static str, R
             out.push_str("<figure>\n");
             match charts.get(name) {
                 Some(chart) => {
-                    out.push_str(svg_element(&chart.svg_inline));
+                    out.push_str(svg_element(&chart.svg));
                     out.push('\n');
                 }
                 None => {

@@ -187,7 +187,7 @@ pub fn write_report(dir: &Path) -> Result<ReportSummary, ReportError> {
         let png = chart_dir.join(format!("{}.png", id.file_stem()));
         match state {
             ChartState::Drawn(r) => {
-                write_atomically(&svg, r.svg_file().as_bytes())?;
+                write_atomically(&svg, r.svg.as_bytes())?;
                 write_atomically(&png, &r.png)?;
                 written.extend([svg, png]);
                 drawn.insert(id.file_stem(), r.clone());
@@ -291,8 +291,13 @@ fn draw_charts(inputs: &Inputs) -> Result<Vec<(ChartId, ChartState)>, ReportErro
                         .clauses
                         .iter()
                         .filter_map(|c| {
-                            let (window, hours, _) = charts::budget_window(budget.get(&c.index)?)?;
-                            Some((c, window, hours))
+                            let (window, hours, count) = charts::budget_window(budget.get(&c.index)?)?;
+                            let shown = if count > 1 {
+                                format!("{window}, first of {count} windows")
+                            } else {
+                                window
+                            };
+                            Some((c, shown, hours))
                         })
                         .collect();
                     if panels.is_empty() {

@@ -43,7 +43,8 @@ pub fn first_window(points: &[BudgetPoint]) -> Option<(String, Vec<Remaining>, u
 
 /// The burn-down chart: one panel per clause.
 pub struct BudgetChart<'a> {
-    /// The clauses, the window shown and its hours (at least one).
+    /// The clauses, the window shown (as its caption says it) and its hours
+    /// (at least one).
     pub panels: Vec<(&'a ClauseRow, String, Vec<Remaining>)>,
 }
 

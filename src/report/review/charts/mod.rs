@@ -1,6 +1,8 @@
 //! The report's charts, each drawn once per backend with plotters: an SVG
-//! (text as `<text>` in the embedded font) and a PNG (text rasterized by
-//! ab_glyph from the same embedded font, never from system fonts).
+//! and a PNG. Text is laid out once with the font embedded in the binary
+//! ([`glyphs`]) and drawn as glyph outlines in the SVG ([`vector`]) and
+//! rasterized by ab_glyph in the PNG ([`raster`]): neither depends on the
+//! fonts of the machine that draws or shows them.
 //!
 //! Each chart is a [`Figure`]: plain data in, drawing calls out. The
 //! figures never read files; [`super::inputs`] does.
@@ -8,10 +10,12 @@
 mod budget;
 mod cdf;
 mod frontier;
+pub mod glyphs;
 mod heatmap;
 mod probability;
-mod raster;
+pub mod raster;
 mod timeline;
+pub mod vector;
 
 use std::sync::OnceLock;
 
@@ -55,30 +59,14 @@ pub trait Figure {
 /// A chart drawn on both backends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rendered {
-    /// The SVG document without a font: for inlining in a page that
-    /// declares the font once ([`font_face_css`]).
-    pub svg_inline: String,
+    /// The SVG document (text as outlines: it needs no font).
+    pub svg: String,
     /// The PNG file's bytes.
     pub png: Vec<u8>,
 }
 
-impl Rendered {
-    /// The standalone SVG file: the document with the font embedded as an
-    /// `@font-face` data URL, so it renders the same anywhere.
-    pub fn svg_file(&self) -> String {
-        let style = format!("<style>{}</style>", font_face_css());
-        match self
-            .svg_inline
-            .find("<svg")
-            .and_then(|s| self.svg_inline[s..].find('>').map(|e| s + e + 1))
-        {
-            Some(at) => format!("{}\n{}{}", &self.svg_inline[..at], style, &self.svg_inline[at..]),
-            None => self.svg_inline.clone(),
-        }
-    }
-}
-
-/// The CSS rule declaring [`FAMILY`] from the embedded font's bytes.
+/// The CSS rule declaring [`FAMILY`] from the embedded font's bytes, for
+/// pages that set their own text in it.
 pub fn font_face_css() -> &'static str {
     static CSS: OnceLock<String> = OnceLock::new();
     CSS.get_or_init(|| {
@@ -89,7 +77,8 @@ pub fn font_face_css() -> &'static str {
     })
 }
 
-/// Registers the embedded font with plotters (once per process).
+/// Registers the embedded font with plotters (once per process): plotters
+/// measures text with it to lay out captions and label areas.
 fn ensure_font() -> Result<(), DrawError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT_BYTES).is_ok());
@@ -105,8 +94,9 @@ pub fn render(figure: &impl Figure) -> Result<Rendered, DrawError> {
     ensure_font()?;
     let (w, h) = figure.size();
     let mut svg = String::new();
+    let mut texts = Vec::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        let root = vector::TextSvg::new(&mut svg, &mut texts, (w, h))?.into_drawing_area();
         root.fill(&WHITE)?;
         figure.draw(&root)?;
         root.present()?;
@@ -119,7 +109,7 @@ pub fn render(figure: &impl Figure) -> Result<Rendered, DrawError> {
         root.present()?;
     }
     Ok(Rendered {
-        svg_inline: svg,
+        svg: vector::finish(&svg, &texts)?,
         png: encode_png(&pixels, w, h)?,
     })
 }
@@ -260,16 +250,5 @@ mod tests {
         assert_eq!(format_ms(4000.0), "4s");
         assert_eq!(format_ms(2500.0), "2.5s");
         assert_eq!(format_ms(1250.0), "1.25s");
-    }
-
-    #[test]
-    fn the_standalone_svg_embeds_the_font_right_after_the_root_tag() {
-        let r = Rendered {
-            svg_inline: "<svg width=\"1\" height=\"1\"><rect/></svg>".into(),
-            png: Vec::new(),
-        };
-        let file = r.svg_file();
-        assert!(file.starts_with("<svg width=\"1\" height=\"1\">\n<style>@font-face{font-family:\"slaplan-sans\""));
-        assert!(file.ends_with("</style><rect/></svg>"));
     }
 }

@@ -1,33 +1,16 @@
-//! The PNG backend: plotters' bitmap backend with our own text drawing.
-//!
-//! plotters 0.3.7's ab_glyph text drawing places each glyph at its pen
-//! position without its left side bearing (a visible gap in "hosp ital")
-//! and sizes text by line height where its SVG backend uses
-//! `font-size = size / 1.24`. Here text is laid out the way the SVG asks a
-//! browser to: em = size / 1.24, `text-anchor` from the advance width,
-//! the baseline at `y + 0.76em` (top), `y + 0.5ex` (centre) or `y - 0.5ex`
-//! (bottom), rotated about the anchor; glyphs come from the embedded font,
-//! positioned with their bearings and kerning, and blended by coverage.
-//! Everything else is the bitmap backend's.
+//! The PNG backend: plotters' bitmap backend, with text drawn from the
+//! embedded font by [`super::glyphs`] (bearings and kerning kept, blended
+//! by coverage). Everything else is the bitmap backend's.
 
-use std::sync::OnceLock;
-
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontRef, point};
 use plotters::prelude::*;
 use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind};
 
-use super::{DrawError, FONT_BYTES};
+use super::DrawError;
+use super::glyphs::{embedded_font, layout};
 
-/// The embedded font, parsed once.
-pub fn embedded_font() -> Result<&'static FontRef<'static>, DrawError> {
-    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES).ok())
-        .as_ref()
-        .ok_or_else(|| DrawError("the embedded font could not be parsed".into()))
-}
-
-/// A bitmap backend drawing text with [`embedded_font`].
+/// A bitmap backend drawing text with the embedded font.
 pub struct TextBitmap<'a> {
     inner: BitMapBackend<'a>,
     font: &'static FontRef<'static>,
@@ -43,60 +26,24 @@ impl<'a> TextBitmap<'a> {
     }
 }
 
-/// One glyph's pixels: `(x, y, coverage)` relative to the text's anchor,
-/// before rotation.
-fn layout(font: &FontRef<'static>, text: &str, size: f64, h: HPos, v: VPos) -> Vec<(i32, i32, f32)> {
-    let em = (size / 1.24) as f32;
-    let upem = font.units_per_em().unwrap_or(1000.0);
-    let scale = PxScale::from(em * font.height_unscaled() / upem);
-    let scaled = font.as_scaled(scale);
-    let width: f32 = {
-        let mut w = 0.0;
-        let mut prev = None;
-        for c in text.chars() {
-            let id = font.glyph_id(c);
-            if let Some(p) = prev {
-                w += scaled.kern(p, id);
+/// The pixels of `text`: `(x, y, coverage)` relative to the anchor, before
+/// rotation.
+fn pixels(font: &FontRef<'static>, text: &str, size: f64, h: HPos, v: VPos) -> Vec<(i32, i32, f32)> {
+    let layout = layout(font, text, size, h, v);
+    let mut out = Vec::new();
+    for g in &layout.glyphs {
+        let Some(outline) = font.outline_glyph(g.id.with_scale_and_position(layout.scale, point(g.x, g.y))) else {
+            continue;
+        };
+        let b = outline.px_bounds();
+        let (left, top) = (b.min.x as i32, b.min.y as i32);
+        outline.draw(|gx, gy, coverage| {
+            if coverage > 0.0 {
+                out.push((left + gx as i32, top + gy as i32, coverage.min(1.0)));
             }
-            w += scaled.h_advance(id);
-            prev = Some(id);
-        }
-        w
-    };
-    let x_height = font
-        .outline_glyph(font.glyph_id('x').with_scale(scale))
-        .map(|g| g.px_bounds().height())
-        .unwrap_or(em * 0.5);
-    let mut x = match h {
-        HPos::Left => 0.0,
-        HPos::Center => -width / 2.0,
-        HPos::Right => -width,
-    };
-    let baseline = match v {
-        VPos::Top => 0.76 * em,
-        VPos::Center => 0.5 * x_height,
-        VPos::Bottom => -0.5 * x_height,
-    };
-    let mut pixels = Vec::new();
-    let mut prev = None;
-    for c in text.chars() {
-        let id = font.glyph_id(c);
-        if let Some(p) = prev {
-            x += scaled.kern(p, id);
-        }
-        if let Some(outline) = font.outline_glyph(id.with_scale_and_position(scale, point(x, baseline))) {
-            let b = outline.px_bounds();
-            let (left, top) = (b.min.x as i32, b.min.y as i32);
-            outline.draw(|gx, gy, coverage| {
-                if coverage > 0.0 {
-                    pixels.push((left + gx as i32, top + gy as i32, coverage.min(1.0)));
-                }
-            });
-        }
-        x += scaled.h_advance(id);
-        prev = Some(id);
+        });
     }
-    pixels
+    out
 }
 
 type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
@@ -187,7 +134,7 @@ impl DrawingBackend for TextBitmap<'_> {
         let anchor = style.anchor();
         let transform = style.transform();
         let (w, h) = self.inner.get_size();
-        for (x, y, coverage) in layout(self.font, text, style.size(), anchor.h_pos, anchor.v_pos) {
+        for (x, y, coverage) in pixels(self.font, text, style.size(), anchor.h_pos, anchor.v_pos) {
             let (dx, dy) = transform.transform(x, y);
             let (px, py) = (pos.0 + dx, pos.1 + dy);
             if px >= 0 && py >= 0 && (px as u32) < w && (py as u32) < h {
@@ -220,20 +167,32 @@ mod tests {
     #[test]
     fn anchors_place_the_text_around_the_point() {
         let font = embedded_font().unwrap();
-        let (l0, l1, t0, _) = extent(&layout(font, "Hill", 20.0, HPos::Left, VPos::Top));
+        let (l0, l1, t0, _) = extent(&pixels(font, "Hill", 20.0, HPos::Left, VPos::Top));
         assert!(
             (0..=2).contains(&l0) && l1 > 10,
             "left-anchored text starts at the anchor: {l0}..{l1}"
         );
         assert!((-3..=4).contains(&t0), "top-anchored text hangs from the anchor: {t0}");
-        let (r0, r1, _, b1) = extent(&layout(font, "Hill", 20.0, HPos::Right, VPos::Bottom));
+        let (r0, r1, _, b1) = extent(&pixels(font, "Hill", 20.0, HPos::Right, VPos::Bottom));
         assert!(
             (-2..=0).contains(&r1) && r0 < -10,
             "right-anchored text ends at the anchor: {r0}..{r1}"
         );
         assert!(b1 < 0, "bottom-anchored text sits above the anchor: {b1}");
-        let (c0, c1, _, _) = extent(&layout(font, "Hill", 20.0, HPos::Center, VPos::Center));
+        let (c0, c1, _, _) = extent(&pixels(font, "Hill", 20.0, HPos::Center, VPos::Center));
         assert!((c0 + c1).abs() <= 3, "centred text straddles the anchor: {c0}..{c1}");
+        // Vertically, capitals centre just below the anchor and lowercase
+        // just above (halfway between x-height and cap height).
+        let (_, _, h0, h1) = extent(&pixels(font, "HH", 30.0, HPos::Left, VPos::Center));
+        assert!(
+            h0 < 0 && h1 > 0 && (h0 + h1).abs() <= 4,
+            "capitals around the anchor: {h0}..{h1}"
+        );
+        let (_, _, x0, x1) = extent(&pixels(font, "xx", 30.0, HPos::Left, VPos::Center));
+        assert!(
+            x0 < 0 && x1 > 0 && (x0 + x1).abs() <= 4,
+            "lowercase around the anchor: {x0}..{x1}"
+        );
     }
 
     #[test]
@@ -243,8 +202,8 @@ mod tests {
         // glyph starts left of the pen (plotters' own drawing shifted each
         // glyph left by its bearing).
         let font = embedded_font().unwrap();
-        let (a0, a1, _, _) = extent(&layout(font, "il", 30.0, HPos::Left, VPos::Top));
-        let (b0, b1, _, _) = extent(&layout(font, "li", 30.0, HPos::Left, VPos::Top));
+        let (a0, a1, _, _) = extent(&pixels(font, "il", 30.0, HPos::Left, VPos::Top));
+        let (b0, b1, _, _) = extent(&pixels(font, "li", 30.0, HPos::Left, VPos::Top));
         assert!(a0 > 0 && b0 > 0, "ink starts after the pen: {a0}, {b0}");
         assert!((a1 - a0 - (b1 - b0)).abs() <= 2);
     }
