@@ -9,7 +9,7 @@
 //! - `import`: other routers' configuration files (LiteLLM) as a router config.
 //! - `sla`: clauses, windows and attainment.
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
-//! - `report`: tables and output files.
+//! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
 //!
 //! Everything but `time` and `policy` needs the default `cli` feature.
 

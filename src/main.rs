@@ -49,6 +49,12 @@ enum Command {
     /// The tightest enforceable threshold (or highest target) of a clause,
     /// or the smallest capacity of an endpoint making clauses enforceable.
     Frontier(FrontierArgs),
+    /// Write report.html, report.md and charts/ into a run's output
+    /// directory, from its files alone.
+    Report {
+        /// The output directory of `slaplan run` (or `merge`).
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -102,6 +108,10 @@ struct RunArgs {
     /// r mod N + 1) and write a shard directory for `slaplan merge`.
     #[arg(long, value_parser = ShardSpec::parse)]
     shard: Option<ShardSpec>,
+    /// Also write the review report (report.html, report.md, charts/) into
+    /// the output directory, as `slaplan report` would.
+    #[arg(long, conflicts_with = "shard")]
+    report: bool,
 }
 
 fn parse_probability(text: &str) -> Result<f64, String> {
@@ -150,6 +160,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge(args),
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
+        Command::Report { out } => review_report(&out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -278,6 +289,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps, &extra).map_err(Failure::runtime)?;
 
+    if args.report {
+        write_review(&out)?;
+    }
     print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
@@ -292,6 +306,38 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     );
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// `report OUT`: the review report of an existing output directory.
+fn review_report(out: &Path) -> Result<(), Failure> {
+    let summary = write_review(out)?;
+    for line in &summary.unavailable {
+        println!("{line}");
+    }
+    let charts = summary
+        .written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .count();
+    println!(
+        "wrote {} and {} ({charts} chart(s) in {})",
+        out.join("report.html").display(),
+        out.join("report.md").display(),
+        out.join("charts").display()
+    );
+    Ok(())
+}
+
+/// Writes the review report into `out`; bad input exits 2, failing to
+/// draw or write exits 1.
+fn write_review(out: &Path) -> Result<report::ReportSummary, Failure> {
+    report::write_report(out).map_err(|e| {
+        if e.is_input() {
+            Failure::input(e)
+        } else {
+            Failure::runtime(e)
+        }
+    })
 }
 
 /// Re-runs replication 0 (deterministic: the same run as in the results) to

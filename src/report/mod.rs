@@ -1,7 +1,8 @@
 //! Outputs: the attainment table, `summary.csv`, `windows.csv`,
 //! `run.json`, and the measures behind the charts (`latency.csv`,
 //! `budget.csv`, `timeline.csv`, `drivers.csv`), written atomically into one
-//! directory.
+//! directory; and the review report (`report.html`, `report.md`, charts)
+//! read back from such a directory.
 //!
 //! **Architecture Invariant:** reports only read results; they never run the
 //! simulator. Every file is first written under a temporary directory that is
@@ -11,6 +12,7 @@
 mod files;
 mod grid;
 mod measures;
+pub mod review;
 mod table;
 
 pub use files::{
@@ -19,4 +21,5 @@ pub use files::{
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
+pub use review::{ReportError, ReportSummary, write_report};
 pub use table::attainment_table;

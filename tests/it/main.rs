@@ -9,6 +9,7 @@ mod import_litellm;
 mod outages;
 mod probability;
 mod queueing;
+mod report;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
