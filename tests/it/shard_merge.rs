@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{repo_path, slaplan, tempdir};
+use crate::common::{output_files, repo_path, slaplan, tempdir};
 
 fn ok(args: &[&str], extra: &[&Path]) -> String {
     let out = slaplan().args(args).args(extra).output().expect("slaplan runs");
@@ -56,7 +56,10 @@ fn three_shards_merge_into_the_direct_run_byte_for_byte() {
     // Any order of the shard directories gives the same result.
     let stdout = ok(&["merge"], &[&merged, &shards[2], &shards[0], &shards[1]]);
     assert!(stdout.contains("merged 3 shard(s)"), "{stdout}");
-    for file in ["summary.csv", "windows.csv"] {
+    let files = output_files(&direct);
+    assert_eq!(files, output_files(&merged));
+    assert!(files.iter().any(|f| f == "windows.parquet"), "{files:?}");
+    for file in files.iter().filter(|f| *f != "run.json") {
         let a = fs::read(direct.join(file)).unwrap();
         assert!(!a.is_empty());
         assert_eq!(a, fs::read(merged.join(file)).unwrap(), "{file} differs");
