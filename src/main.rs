@@ -403,6 +403,8 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     let mut scenario = scenario::parse(&text, Path::new(&meta0.scenario)).map_err(Failure::input)?;
     scenario.simulation.seed = meta0.seed;
     let clauses = Clause::all(&scenario);
+    let windows = calendar_months(scenario.start(), scenario.simulation.duration);
+    shard::check_judgements(&reps, clauses.len(), windows.len()).map_err(Failure::input)?;
     let summary = summarize(&reps, clauses.len(), meta0.required_confidence, meta0.interval_level);
     let totals = plan::totals(&reps);
     let meta = RunMeta {
@@ -413,7 +415,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         replications: meta0.replications,
         required_confidence: meta0.required_confidence,
         interval_level: meta0.interval_level,
-        windows: calendar_months(scenario.start(), scenario.simulation.duration),
+        windows,
         totals,
         timing: Timing {
             wall_seconds: wall,

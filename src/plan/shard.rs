@@ -362,6 +362,22 @@ pub fn merge_shards(shards: Vec<Shard>) -> Result<Vec<Replication>, ShardError> 
     Ok(owner.into_values().map(|(_, r)| r).collect())
 }
 
+/// Checks that every judgement in `replications` names one of the
+/// scenario's `clauses` clauses and `windows` windows: a shard edited by
+/// hand, or written for another scenario with the same hash, is refused
+/// before anything is written.
+pub fn check_judgements(replications: &[Replication], clauses: usize, windows: usize) -> Result<(), ShardError> {
+    for r in replications {
+        if let Some(a) = r.attainment.iter().find(|a| a.clause >= clauses || a.window >= windows) {
+            return Err(ShardError::Mismatch(format!(
+                "replication {} judges clause {} in window {}, but the shards' scenario has {clauses} clause(s) and {windows} window(s)",
+                r.index, a.clause, a.window
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
