@@ -450,6 +450,11 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     let mut scenario = scenario::parse(&text, Path::new(&meta0.scenario)).map_err(Failure::input)?;
     scenario.simulation.seed = meta0.seed;
     let clauses = Clause::all(&scenario);
+    let windows: Vec<usize> = report::clause_windows(&scenario, &clauses)
+        .iter()
+        .map(Vec::len)
+        .collect();
+    shard::check_judgements(&reps, &windows).map_err(Failure::input)?;
     let summary = summarize(&reps, clauses.len(), meta0.required_confidence, meta0.interval_level);
     let totals = plan::totals(&reps);
     let meta = RunMeta::new(

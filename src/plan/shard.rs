@@ -375,6 +375,33 @@ pub fn merge_shards(shards: Vec<Shard>) -> Result<Vec<Replication>, ShardError> 
     Ok(merged)
 }
 
+/// Checks that every judgement names a clause and a window of the
+/// scenario: `windows[c]` is the number of windows of clause `c`. A shard
+/// edited by hand, or written for another scenario with the same hash, is
+/// refused before anything is written.
+pub fn check_judgements(replications: &[Replication], windows: &[usize]) -> Result<(), ShardError> {
+    for r in replications {
+        if let Some(a) = r
+            .attainment
+            .iter()
+            .find(|a| windows.get(a.clause).is_none_or(|&n| a.window >= n))
+        {
+            return Err(ShardError::Mismatch(format!(
+                "replication {} judges clause {} in window {}, but the shards' scenario has {} clause(s){}",
+                r.index,
+                a.clause,
+                a.window,
+                windows.len(),
+                windows
+                    .get(a.clause)
+                    .map(|n| format!(" and {n} window(s) for that clause"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,5 @@
-//! `summary.csv`, `windows.csv` and `run.json`, written atomically.
+//! `summary.csv`, `windows.csv` (and the same table as `windows.parquet`)
+//! and `run.json`, written atomically.
 
 use std::fs;
 use std::io::Write;
@@ -6,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::columns::{Table, TableError};
 use super::measures::{self, budget_consumed, clause_windows};
 use crate::plan::{ClauseSummary, Replication};
 use crate::scenario::Scenario;
-use crate::sla::{Clause, Window, calendar_months};
+use crate::sla::{Attainment, Clause, Window, calendar_months};
 
 /// Writing the output directory failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,12 @@ pub enum OutputError {
         /// Why it failed.
         source: csv::Error,
     },
+    /// A table (CSV or Parquet) could not be written.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The results contradict the scenario they are written for.
+    #[error("inconsistent results: {0}")]
+    Inconsistent(String),
 }
 
 /// Wall-clock measurements of a run. They describe the machine, not the
@@ -200,7 +208,10 @@ pub fn write_outputs(
         |tmp| {
             let windows = clause_windows(scenario, clauses);
             write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
-            write_windows(&tmp.join("windows.csv"), clauses, &windows, replications)?;
+            let rows = window_rows(clauses, &windows, replications)?;
+            let table = windows_table(&rows);
+            table.write_csv(&tmp.join("windows.csv"))?;
+            table.write_parquet(&tmp.join("windows.parquet"))?;
             measures::write_latency(&tmp.join("latency.csv"), clauses, replications)?;
             measures::write_budget(&tmp.join("budget.csv"), clauses, &windows, replications)?;
             measures::write_timeline(&tmp.join("timeline.csv"), replications)?;
@@ -348,57 +359,69 @@ fn write_summary(
     Ok(())
 }
 
-fn write_windows(
-    path: &Path,
-    clauses: &[Clause],
-    windows: &[Vec<Window>],
-    replications: &[Replication],
-) -> Result<(), OutputError> {
-    let mut w = csv_writer(path)?;
-    let csv_err = |source| OutputError::Csv {
-        path: path.to_path_buf(),
-        source,
-    };
-    w.write_record([
-        "replication",
-        "tenant",
-        "clause_index",
-        "metric",
-        "window",
-        "value",
-        "met",
-        "eligible_calls",
-        "succeeded_calls",
-        "budget_consumed",
-    ])
-    .map_err(csv_err)?;
+/// One row of `windows.csv` / `windows.parquet`: one clause judged in one
+/// window of one replication.
+struct WindowRow<'a> {
+    replication: u64,
+    clause: &'a Clause,
+    window: &'a Window,
+    attainment: &'a Attainment,
+}
+
+/// Every judgement of every replication, in replication, clause, window
+/// order. A judgement naming a clause or window that does not exist (a
+/// tampered shard) is an error, not a panic.
+fn window_rows<'a>(
+    clauses: &'a [Clause],
+    windows: &'a [Vec<Window>],
+    replications: &'a [Replication],
+) -> Result<Vec<WindowRow<'a>>, OutputError> {
+    let mut rows = Vec::with_capacity(replications.iter().map(|r| r.attainment.len()).sum());
     for rep in replications {
         for a in &rep.attainment {
-            let c = &clauses[a.clause];
-            w.write_record([
-                rep.index.to_string(),
-                c.tenant_name.clone(),
-                a.clause.to_string(),
-                c.metric_name(),
-                windows
-                    .get(a.clause)
-                    .and_then(|ws| ws.get(a.window))
-                    .map(|w| w.label.clone())
-                    .unwrap_or_default(),
-                fmt_opt(a.value),
-                a.met.to_string(),
-                a.eligible.to_string(),
-                a.succeeded.to_string(),
-                fmt_opt(
-                    c.budget_target()
-                        .and_then(|t| budget_consumed(t, a.eligible, a.eligible - a.succeeded)),
-                ),
-            ])
-            .map_err(csv_err)?;
+            let (Some(clause), Some(window)) = (
+                clauses.get(a.clause),
+                windows.get(a.clause).and_then(|w| w.get(a.window)),
+            ) else {
+                return Err(OutputError::Inconsistent(format!(
+                    "replication {} judges clause {} in window {}, but there are {} clause(s) and the clause has {} window(s)",
+                    rep.index,
+                    a.clause,
+                    a.window,
+                    clauses.len(),
+                    windows.get(a.clause).map_or(0, Vec::len)
+                )));
+            };
+            rows.push(WindowRow {
+                replication: rep.index,
+                clause,
+                window,
+                attainment: a,
+            });
         }
     }
-    w.flush().map_err(io_err(path))?;
-    Ok(())
+    Ok(rows)
+}
+
+/// The columns of `windows.csv` and `windows.parquet`: the one place that
+/// declares them (name, type and value), so both files always agree.
+fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, WindowRow<'a>> {
+    Table::new(rows)
+        .count("replication", |r| r.replication)
+        .text("tenant", |r| r.clause.tenant_name.clone())
+        .count("clause_index", |r| r.attainment.clause as u64)
+        .text("metric", |r| r.clause.metric_name())
+        .text("window", |r| r.window.label.clone())
+        .real("value", |r| r.attainment.value)
+        .flag("met", |r| r.attainment.met)
+        .count("eligible_calls", |r| r.attainment.eligible)
+        .count("succeeded_calls", |r| r.attainment.succeeded)
+        .real("budget_consumed", |r| {
+            let a = r.attainment;
+            r.clause
+                .budget_target()
+                .and_then(|t| budget_consumed(t, a.eligible, a.eligible - a.succeeded))
+        })
 }
 
 /// The audit sample as JSON lines: each router audit event with its time as

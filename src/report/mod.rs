@@ -1,14 +1,15 @@
-//! Outputs: the attainment table, `summary.csv`, `windows.csv`,
-//! `run.json`, and the measures behind the charts (`latency.csv`,
-//! `budget.csv`, `timeline.csv`, `drivers.csv`), written atomically into one
-//! directory; and the review report (`report.html`, `report.md`, charts)
-//! read back from such a directory.
+//! Outputs: the attainment table, `summary.csv`, `windows.csv` /
+//! `windows.parquet`, `run.json`, and the measures behind the charts
+//! (`latency.csv`, `budget.csv`, `timeline.csv`, `drivers.csv`), written
+//! atomically into one directory; and the review report (`report.html`,
+//! `report.md`, charts) read back from such a directory.
 //!
 //! **Architecture Invariant:** reports only read results; they never run the
 //! simulator. Every file is first written under a temporary directory that is
 //! renamed into place at the end, so a failed run never leaves a half-written
 //! result.
 
+mod columns;
 mod files;
 mod grid;
 mod measures;

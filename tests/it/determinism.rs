@@ -1,11 +1,12 @@
 //! Same scenario and seed → byte-identical outputs, at any thread count.
 //! `run.json`'s `timing` block measures the machine and is the one part
-//! excluded; everything else is compared byte for byte.
+//! excluded; every other file of the output directory (`windows.parquet`
+//! included) is compared byte for byte.
 
 use std::fs;
 use std::path::Path;
 
-use crate::common::{repo_path, slaplan, tempdir};
+use crate::common::{output_files, repo_path, slaplan, tempdir};
 
 fn run(out: &Path, threads: u32) {
     let status = slaplan()
@@ -38,7 +39,23 @@ fn same_seed_gives_byte_identical_outputs_at_any_thread_count() {
     run(&one, 1);
     run(&two, 2);
     run(&again, 2);
-    for file in ["summary.csv", "windows.csv"] {
+    let files = output_files(&one);
+    for dir in [&two, &again] {
+        assert_eq!(files, output_files(dir), "different files in {}", dir.display());
+    }
+    for expected in [
+        "summary.csv",
+        "windows.csv",
+        "windows.parquet",
+        "run.json",
+        "latency.csv",
+        "budget.csv",
+        "timeline.csv",
+        "drivers.csv",
+    ] {
+        assert!(files.iter().any(|f| f == expected), "{expected} missing: {files:?}");
+    }
+    for file in files.iter().filter(|f| *f != "run.json") {
         let a = fs::read(one.join(file)).unwrap();
         assert!(!a.is_empty());
         assert_eq!(

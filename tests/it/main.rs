@@ -16,4 +16,5 @@ mod scripted_availability;
 mod sessions;
 mod shard_merge;
 mod trace_replay;
+mod windows_parquet;
 mod workloads;

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{repo_path, slaplan, tempdir};
+use crate::common::{output_files, repo_path, slaplan, tempdir};
 
 fn ok(args: &[&str], extra: &[&Path]) -> String {
     let out = slaplan().args(args).args(extra).output().expect("slaplan runs");
@@ -56,7 +56,10 @@ fn three_shards_merge_into_the_direct_run_byte_for_byte() {
     // Any order of the shard directories gives the same result.
     let stdout = ok(&["merge"], &[&merged, &shards[2], &shards[0], &shards[1]]);
     assert!(stdout.contains("merged 3 shard(s)"), "{stdout}");
-    for file in ["summary.csv", "windows.csv"] {
+    let files = output_files(&direct);
+    assert_eq!(files, output_files(&merged));
+    assert!(files.iter().any(|f| f == "windows.parquet"), "{files:?}");
+    for file in files.iter().filter(|f| *f != "run.json") {
         let a = fs::read(direct.join(file)).unwrap();
         assert!(!a.is_empty());
         assert_eq!(a, fs::read(merged.join(file)).unwrap(), "{file} differs");
@@ -105,13 +108,25 @@ fn three_shards_merge_into_the_direct_run_byte_for_byte() {
     );
     let err = fails(&["merge"], &[&dir.path().join("m5"), &shards[0], &reseeded, &shards[2]]);
     assert!(err.contains("different seeds"), "{err}");
+    // A judgement of a clause the scenario does not have (a hand-edited shard).
+    let tampered = dir.path().join("tampered");
+    ok(
+        &["run", "--replications", "7", "--shard", "2/3", "--out"],
+        &[&tampered, &scenario],
+    );
+    let records = tampered.join("replications.json");
+    let text = fs::read_to_string(&records).unwrap();
+    assert!(text.contains(r#""clause":2,"#), "{text}");
+    fs::write(&records, text.replacen(r#""clause":2,"#, r#""clause":99,"#, 1)).unwrap();
+    let err = fails(&["merge"], &[&dir.path().join("m7"), &shards[0], &tampered, &shards[2]]);
+    assert!(err.contains("clause 99") && err.contains("3 clause(s)"), "{err}");
     // Not a shard directory.
     let err = fails(&["merge"], &[&dir.path().join("m6"), &direct]);
     assert!(
         err.contains("replications.json") || err.contains("not a shard"),
         "{err}"
     );
-    for m in ["m2", "m3", "m4", "m5", "m6"] {
+    for m in ["m2", "m3", "m4", "m5", "m6", "m7"] {
         assert!(!dir.path().join(m).exists(), "a failed merge wrote {m}");
     }
 }
