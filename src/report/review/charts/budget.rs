@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{BLUE, DrawError, Figure, GREY, RED, clause_label, font, trim_number};
+use super::{BLUE, DrawError, Figure, GREY, RED, clause_label, font, grid_size, panel_grid, trim_number};
 use crate::report::review::inputs::{BudgetPoint, ClauseRow};
 
 /// One hour of a burn-down in remaining-budget terms.
@@ -50,23 +50,13 @@ pub struct BudgetChart<'a> {
 
 const PANEL_H: u32 = 300;
 
-impl BudgetChart<'_> {
-    fn columns(&self) -> usize {
-        if self.panels.len() > 1 { 2 } else { 1 }
-    }
-}
-
 impl Figure for BudgetChart<'_> {
     fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(self.columns()) as u32;
-        (960, 70 + PANEL_H * rows)
+        grid_size(self.panels.len(), PANEL_H)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let titled = root.titled("Error budget remaining over the window", font(20))?;
-        let (body, legend) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
-        let cols = self.columns();
-        let areas = body.split_evenly((self.panels.len().div_ceil(cols), cols));
+        let (areas, legend) = panel_grid(root, "Error budget remaining over the window", self.panels.len())?;
         for ((row, window, hours), area) in self.panels.iter().zip(&areas) {
             draw_panel(area, row, window, hours)?;
         }

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{BLUE, DrawError, Figure, GREY, clause_label, font, format_ms, verdict_colour};
+use super::{BLUE, DrawError, Figure, GREY, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour};
 use crate::report::review::inputs::{ClauseRow, LatencyPoint};
 
 /// The latency CDF chart: one panel per clause.
@@ -17,23 +17,17 @@ pub struct LatencyCdfChart<'a> {
 
 const PANEL_H: u32 = 300;
 
-impl LatencyCdfChart<'_> {
-    fn columns(&self) -> usize {
-        if self.panels.len() > 1 { 2 } else { 1 }
-    }
-}
-
 impl Figure for LatencyCdfChart<'_> {
     fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(self.columns()) as u32;
-        (960, 70 + PANEL_H * rows)
+        grid_size(self.panels.len(), PANEL_H)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let titled = root.titled("Latency distribution against the clause threshold", font(20))?;
-        let (body, legend) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
-        let cols = self.columns();
-        let areas = body.split_evenly((self.panels.len().div_ceil(cols), cols));
+        let (areas, legend) = panel_grid(
+            root,
+            "Latency distribution against the clause threshold",
+            self.panels.len(),
+        )?;
         for ((row, points), area) in self.panels.iter().zip(&areas) {
             draw_panel(area, row, points)?;
         }

@@ -10,7 +10,9 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{BLUE, DrawError, Figure, GREY, INK, RED, clause_label, font, format_ms, verdict_colour};
+use super::{
+    BLUE, DrawError, Figure, GREY, INK, RED, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour,
+};
 use crate::plan::frontier::{Direction, frontier_from_values};
 use crate::report::review::inputs::{ClauseRow, WindowValues};
 
@@ -95,24 +97,13 @@ pub struct FrontierChart<'a> {
 
 const PANEL_H: u32 = 320;
 
-impl FrontierChart<'_> {
-    fn columns(&self) -> usize {
-        if self.panels.len() > 1 { 2 } else { 1 }
-    }
-}
-
 impl Figure for FrontierChart<'_> {
     fn size(&self) -> (u32, u32) {
-        let rows = self.panels.len().div_ceil(self.columns()) as u32;
-        (960, 70 + PANEL_H * rows)
+        grid_size(self.panels.len(), PANEL_H)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let root_title = root.titled("Frontier: P(hold) if the threshold were x", font(20))?;
-        let (body, legend) = root_title.split_vertically(root_title.dim_in_pixel().1 - 28);
-        let cols = self.columns();
-        let rows = self.panels.len().div_ceil(cols);
-        let areas = body.split_evenly((rows, cols));
+        let (areas, legend) = panel_grid(root, "Frontier: P(hold) if the threshold were x", self.panels.len())?;
         for ((row, curve), area) in self.panels.iter().zip(&areas) {
             draw_panel(area, row, curve, self.required)?;
         }

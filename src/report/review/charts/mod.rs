@@ -7,6 +7,83 @@
 //! Each chart is a [`Figure`]: plain data in, drawing calls out. The
 //! figures never read files; [`super::inputs`] does.
 
+/// Implements every [`DrawingBackend`] method but `draw_text` by forwarding
+/// to the wrapped backend `self.inner`: the text backends (`raster`,
+/// `vector`) only replace how text is drawn.
+macro_rules! forward_to_inner {
+    ($err:ty) => {
+        fn get_size(&self) -> (u32, u32) {
+            self.inner.get_size()
+        }
+
+        fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.ensure_prepared()
+        }
+
+        fn present(&mut self) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.present()
+        }
+
+        fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.draw_pixel(point, color)
+        }
+
+        fn draw_line<S: BackendStyle>(
+            &mut self,
+            from: BackendCoord,
+            to: BackendCoord,
+            style: &S,
+        ) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.draw_line(from, to, style)
+        }
+
+        fn draw_rect<S: BackendStyle>(
+            &mut self,
+            upper_left: BackendCoord,
+            bottom_right: BackendCoord,
+            style: &S,
+            fill: bool,
+        ) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.draw_rect(upper_left, bottom_right, style, fill)
+        }
+
+        fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+            &mut self,
+            path: I,
+            style: &S,
+        ) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.draw_path(path, style)
+        }
+
+        fn draw_circle<S: BackendStyle>(
+            &mut self,
+            center: BackendCoord,
+            radius: u32,
+            style: &S,
+            fill: bool,
+        ) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.draw_circle(center, radius, style, fill)
+        }
+
+        fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+            &mut self,
+            vert: I,
+            style: &S,
+        ) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.fill_polygon(vert, style)
+        }
+
+        fn blit_bitmap(
+            &mut self,
+            pos: BackendCoord,
+            size: (u32, u32),
+            src: &[u8],
+        ) -> Result<(), DrawingErrorKind<$err>> {
+            self.inner.blit_bitmap(pos, size, src)
+        }
+    };
+}
+
 mod budget;
 mod cdf;
 mod frontier;
@@ -222,6 +299,31 @@ pub fn format_ms(ms: f64) -> String {
     } else {
         format!("{ms:.0}ms")
     }
+}
+
+/// The size of a figure of `panels` panels, `panel_h` pixels high, two to a
+/// row (one when alone), under a title and above a legend line.
+pub fn grid_size(panels: usize, panel_h: u32) -> (u32, u32) {
+    let rows = panels.div_ceil(grid_columns(panels)) as u32;
+    (960, 70 + panel_h * rows)
+}
+
+fn grid_columns(panels: usize) -> usize {
+    if panels > 1 { 2 } else { 1 }
+}
+
+/// Titles `root`, keeps a 28-pixel legend line at the bottom and splits the
+/// rest into the grid of [`grid_size`]: the panel areas and the legend's.
+#[allow(clippy::type_complexity)]
+pub fn panel_grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: usize,
+) -> Result<(Vec<DrawingArea<DB, Shift>>, DrawingArea<DB, Shift>), DrawError> {
+    let titled = root.titled(title, font(20))?;
+    let (body, legend) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
+    let cols = grid_columns(panels);
+    Ok((body.split_evenly((panels.div_ceil(cols), cols)), legend))
 }
 
 #[cfg(test)]
