@@ -955,7 +955,14 @@ impl World {
         } else {
             info.failed_first
         };
-        let cause = self.cause(since, info.first_endpoint);
+        // Blame is needed only for a fallback or a degradation: spare the
+        // outage lookup on every other dispatch.
+        let degrades = self.tenant_tier.get(info.tenant as usize).is_some_and(|&t| tier > t);
+        let cause = if fallback.is_some() || degrades {
+            self.cause(since, info.first_endpoint)
+        } else {
+            Cause::Router
+        };
         if let Some(delay) = fallback {
             self.recorder.fallback(
                 info.tenant as usize,
