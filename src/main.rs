@@ -11,9 +11,9 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
-use slaplan::plan::shard::{self, ShardMeta, ShardSpec};
-use slaplan::plan::{self, summarize};
-use slaplan::report::{self, RunIdentity, RunMeta, Timing};
+use slaplan::plan::shard::{self, MergedShards, ShardChoice, ShardMeta, ShardReader, ShardSpec, ShardWriter};
+use slaplan::plan::{self, StreamError};
+use slaplan::report::{self, OutputSink, RunIdentity, Written};
 use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
@@ -105,9 +105,11 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     audit_sample: Option<usize>,
     /// Run only shard i of N (1-based; replication r belongs to shard
-    /// r mod N + 1) and write a shard directory for `slaplan merge`.
-    #[arg(long, value_parser = ShardSpec::parse)]
-    shard: Option<ShardSpec>,
+    /// r mod N + 1) and write a shard directory for `slaplan merge`. `auto`
+    /// reads i and N from a Slurm job array (SLURM_ARRAY_TASK_*) or a
+    /// Kubernetes Indexed Job (JOB_COMPLETION_INDEX and SLAPLAN_SHARD_COUNT).
+    #[arg(long, value_name = "i/N|auto", value_parser = ShardChoice::parse)]
+    shard: Option<ShardChoice>,
     /// Also write the review report (report.html, report.md, charts/) into
     /// the output directory, as `slaplan report` would.
     #[arg(long, conflicts_with = "shard")]
@@ -225,8 +227,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
-    if let Some(shard) = args.shard {
-        return run_shard(args, shard);
+    match args.shard {
+        Some(ShardChoice::Given(spec)) => return run_shard(args, spec),
+        Some(ShardChoice::Auto) => {
+            let (spec, job) = plan::array_job::shard_from_env(|name| {
+                std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+            })
+            .map_err(Failure::input)?;
+            println!("--shard auto: shard {spec} ({job})");
+            return run_shard(args, spec);
+        }
+        None => {}
     }
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     let bytes =
@@ -235,59 +246,45 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .scenario
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
-        PathBuf::from("out").join(stem)
-    });
-    let threads = args
-        .sim
-        .threads
-        .map(|t| t as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start {threads} worker threads: {e}")))?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario, ""));
+    let (pool, threads) = worker_pool(args.sim.threads)?;
+    let clauses = Clause::all(&scenario);
+    let identity = RunIdentity {
+        scenario: args.scenario.display().to_string(),
+        scenario_sha256: sha256_hex(&bytes),
+        slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
+        replications,
+        required_confidence: args.sim.confidence,
+        interval_level: plan::INTERVAL_LEVEL,
+    };
 
     let progress = progress_bar(replications);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
     let tick = || progress.inc(1);
-    let reps = pool
-        .install(|| plan::run_replications(&scenario, 0..replications, &tick))
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
-
-    let clauses = Clause::all(&scenario);
-    let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
-    let totals = plan::totals(&reps);
-    let meta = RunMeta::new(
-        RunIdentity {
-            scenario: args.scenario.display().to_string(),
-            scenario_sha256: sha256_hex(&bytes),
-            slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
-            replications,
-            required_confidence: args.sim.confidence,
-            interval_level: plan::INTERVAL_LEVEL,
+    // The replications stream into the output files (a temporary directory
+    // renamed into place at the end): memory holds a few at a time.
+    let mut written: Option<Written> = None;
+    report::write_dir_atomically(
+        &out,
+        |tmp| {
+            let mut sink = OutputSink::create(tmp, &scenario, &clauses).map_err(Failure::runtime)?;
+            plan::stream_indices(&pool, &scenario, 0..replications, &tick, |r| sink.add(&r))
+                .map_err(|e| stream_failure(e, &args.scenario))?;
+            progress.finish_and_clear();
+            let wall = started.elapsed().as_secs_f64();
+            let mut extra = Vec::new();
+            if let Some(limit) = args.audit_sample {
+                extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
+            }
+            written = Some(sink.finish(identity, wall, threads, &extra).map_err(Failure::runtime)?);
+            Ok(())
         },
-        &scenario,
-        totals,
-        Timing {
-            wall_seconds: wall,
-            threads,
-            calls_per_second: totals.calls as f64 / wall.max(1e-9),
-        },
-    );
-    let mut extra = Vec::new();
-    if let Some(limit) = args.audit_sample {
-        extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
-    }
-    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps, &extra).map_err(Failure::runtime)?;
+        |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
+    )?;
+    let Some(Written { meta, summary }) = written else {
+        return Err(Failure::runtime("the run wrote no results"));
+    };
 
     if args.report {
         write_review(&out)?;
@@ -299,13 +296,22 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario.simulation.duration,
         meta.windows.len(),
         meta.seed,
-        totals.calls,
-        totals.failed,
-        wall,
+        meta.totals.calls,
+        meta.totals.failed,
+        meta.timing.wall_seconds,
         meta.timing.calls_per_second / 1e6
     );
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// A failure of a streamed run: a refused router config is bad input (exit
+/// 2), a failure to write is not (exit 1).
+fn stream_failure<E: std::fmt::Display>(e: StreamError<E>, scenario: &Path) -> Failure {
+    match e {
+        StreamError::Build(e) => Failure::input(format!("{}: {e}", scenario.display())),
+        StreamError::Sink(e) => Failure::runtime(e),
+    }
 }
 
 /// `report OUT`: the review report of an existing output directory.
@@ -379,7 +385,8 @@ fn default_out(scenario: &Path, suffix: &str) -> PathBuf {
     PathBuf::from("out").join(format!("{stem}{suffix}"))
 }
 
-/// `run --shard i/N`: the shard's replications into a shard directory.
+/// `run --shard i/N`: the shard's replications into a shard directory,
+/// written as they are simulated.
 fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     let bytes =
@@ -398,11 +405,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json
     let started = Instant::now();
     let tick = || progress.inc(1);
-    let reps = pool
-        .install(|| plan::run_indices(&scenario, &indices, &tick))
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish_and_clear();
-    let meta = ShardMeta {
+    let mut meta = ShardMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: args.scenario.display().to_string(),
         scenario_sha256: sha256_hex(&bytes),
@@ -412,10 +415,22 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         interval_level: plan::INTERVAL_LEVEL,
         shard: spec,
         indices,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: 0.0,
         threads,
     };
-    shard::write_shard(&out, &meta, &bytes, &reps).map_err(Failure::runtime)?;
+    report::write_dir_atomically(
+        &out,
+        |tmp| {
+            let mut writer = ShardWriter::create(tmp).map_err(Failure::runtime)?;
+            let indices = meta.indices.iter().copied();
+            plan::stream_indices(&pool, &scenario, indices, &tick, |r| writer.add(&r))
+                .map_err(|e| stream_failure(e, &args.scenario))?;
+            progress.finish_and_clear();
+            meta.wall_seconds = started.elapsed().as_secs_f64();
+            writer.finish(&meta, &bytes).map_err(Failure::runtime)
+        },
+        |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
+    )?;
     println!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),
@@ -425,28 +440,32 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `merge OUT SHARD...`: exactly the outputs of the unsharded run.
+/// `merge OUT SHARD...`: exactly the outputs of the unsharded run, the
+/// shards read side by side and streamed into the output files.
 fn merge(args: MergeArgs) -> Result<(), Failure> {
-    let shards = args
+    let readers = args
         .shards
         .iter()
-        .map(|d| shard::read_shard(d))
+        .map(|d| ShardReader::open(d))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::input)?;
-    let first = &shards[0];
-    let meta0 = first.meta.clone();
-    let bytes = first.scenario_bytes.clone();
-    if sha256_hex(&bytes) != meta0.scenario_sha256 {
+    shard::check_shards(&readers).map_err(Failure::input)?;
+    let first = &readers[0];
+    let meta0 = ShardMeta {
+        indices: Vec::new(),
+        ..first.meta.clone()
+    };
+    if sha256_hex(&first.scenario_bytes) != meta0.scenario_sha256 {
         return Err(Failure::input(format!(
             "{}: scenario.toml does not match the sha256 in run.json",
             first.dir.display()
         )));
     }
-    let (wall, threads) = shards
+    let (wall, threads) = readers
         .iter()
         .fold((0.0, 0), |(w, t), s| (w + s.meta.wall_seconds, t.max(s.meta.threads)));
-    let reps = shard::merge_shards(shards).map_err(Failure::input)?;
-    let text = String::from_utf8(bytes).map_err(|_| Failure::input("the shards' scenario.toml is not UTF-8"))?;
+    let text = String::from_utf8(first.scenario_bytes.clone())
+        .map_err(|_| Failure::input("the shards' scenario.toml is not UTF-8"))?;
     let mut scenario = scenario::parse(&text, Path::new(&meta0.scenario)).map_err(Failure::input)?;
     scenario.simulation.seed = meta0.seed;
     let clauses = Clause::all(&scenario);
@@ -454,27 +473,31 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         .iter()
         .map(Vec::len)
         .collect();
-    shard::check_judgements(&reps, &windows).map_err(Failure::input)?;
-    let summary = summarize(&reps, clauses.len(), meta0.required_confidence, meta0.interval_level);
-    let totals = plan::totals(&reps);
-    let meta = RunMeta::new(
-        RunIdentity {
-            scenario: meta0.scenario.clone(),
-            scenario_sha256: meta0.scenario_sha256.clone(),
-            slaplan_version: meta0.slaplan_version.clone(),
-            replications: meta0.replications,
-            required_confidence: meta0.required_confidence,
-            interval_level: meta0.interval_level,
+    let mut merged = MergedShards::new(readers, windows).map_err(Failure::input)?;
+    let identity = RunIdentity {
+        scenario: meta0.scenario.clone(),
+        scenario_sha256: meta0.scenario_sha256.clone(),
+        slaplan_version: meta0.slaplan_version.clone(),
+        replications: meta0.replications,
+        required_confidence: meta0.required_confidence,
+        interval_level: meta0.interval_level,
+    };
+    let mut written: Option<Written> = None;
+    report::write_dir_atomically(
+        &args.out,
+        |tmp| {
+            let mut sink = OutputSink::create(tmp, &scenario, &clauses).map_err(Failure::runtime)?;
+            while let Some(r) = merged.next_replication().map_err(Failure::input)? {
+                sink.add(&r).map_err(Failure::runtime)?;
+            }
+            written = Some(sink.finish(identity, wall, threads, &[]).map_err(Failure::runtime)?);
+            Ok(())
         },
-        &scenario,
-        totals,
-        Timing {
-            wall_seconds: wall,
-            threads,
-            calls_per_second: totals.calls as f64 / f64::max(wall, 1e-9),
-        },
-    );
-    report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[]).map_err(Failure::runtime)?;
+        |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
+    )?;
+    let Some(Written { meta, summary }) = written else {
+        return Err(Failure::runtime("the merge wrote no results"));
+    };
     print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",

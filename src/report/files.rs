@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::columns::{Table, TableError};
-use super::measures::{self, budget_consumed, clause_windows};
-use crate::plan::{ClauseSummary, Replication};
+use super::measures::budget_consumed;
+use crate::plan::ClauseSummary;
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Window, calendar_months};
 
@@ -191,46 +191,15 @@ pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError 
     }
 }
 
-/// Writes every output file into `out`, plus the `extra` files (name,
-/// bytes), atomically: into a sibling temporary
-/// directory first, renamed into place when complete.
-pub fn write_outputs(
-    out: &Path,
-    meta: &RunMeta,
-    scenario: &Scenario,
-    clauses: &[Clause],
-    summary: &[ClauseSummary],
-    replications: &[Replication],
-    extra: &[(&str, Vec<u8>)],
-) -> Result<(), OutputError> {
-    write_dir_atomically(
-        out,
-        |tmp| {
-            let windows = clause_windows(scenario, clauses);
-            write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
-            let rows = window_rows(clauses, &windows, replications)?;
-            let table = windows_table(&rows);
-            table.write_csv(&tmp.join("windows.csv"))?;
-            table.write_parquet(&tmp.join("windows.parquet"))?;
-            measures::write_latency(&tmp.join("latency.csv"), clauses, replications)?;
-            measures::write_budget(&tmp.join("budget.csv"), clauses, &windows, replications)?;
-            measures::write_timeline(&tmp.join("timeline.csv"), replications)?;
-            measures::write_drivers(&tmp.join("drivers.csv"), scenario, clauses, replications)?;
-            let path = tmp.join("run.json");
-            let mut f = fs::File::create(&path).map_err(io_err(&path))?;
-            serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
-                path: path.clone(),
-                source: e.into(),
-            })?;
-            f.write_all(b"\n").map_err(io_err(&path))?;
-            for (name, bytes) in extra {
-                let path = tmp.join(name);
-                fs::write(&path, bytes).map_err(io_err(&path))?;
-            }
-            Ok(())
-        },
-        |path, source| OutputError::Io { path, source },
-    )
+/// Writes `run.json` into `dir`.
+pub(super) fn write_run_json(dir: &Path, meta: &RunMeta) -> Result<(), OutputError> {
+    let path = dir.join("run.json");
+    let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+    serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
+        path: path.clone(),
+        source: e.into(),
+    })?;
+    f.write_all(b"\n").map_err(io_err(&path))
 }
 
 /// Creates directory `out` atomically: `fill` writes its files into a
@@ -282,7 +251,7 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.6}")).unwrap_or_default()
 }
 
-fn write_summary(
+pub(super) fn write_summary(
     path: &Path,
     scenario: &Scenario,
     clauses: &[Clause],
@@ -361,51 +330,48 @@ fn write_summary(
 
 /// One row of `windows.csv` / `windows.parquet`: one clause judged in one
 /// window of one replication.
-struct WindowRow<'a> {
+pub(super) struct WindowRow<'a> {
     replication: u64,
     clause: &'a Clause,
     window: &'a Window,
     attainment: &'a Attainment,
 }
 
-/// Every judgement of every replication, in replication, clause, window
+/// The rows of `judgements` (replication index, judgement), in their
 /// order. A judgement naming a clause or window that does not exist (a
 /// tampered shard) is an error, not a panic.
-fn window_rows<'a>(
+pub(super) fn window_rows<'a>(
     clauses: &'a [Clause],
     windows: &'a [Vec<Window>],
-    replications: &'a [Replication],
+    judgements: &'a [(u64, Attainment)],
 ) -> Result<Vec<WindowRow<'a>>, OutputError> {
-    let mut rows = Vec::with_capacity(replications.iter().map(|r| r.attainment.len()).sum());
-    for rep in replications {
-        for a in &rep.attainment {
-            let (Some(clause), Some(window)) = (
-                clauses.get(a.clause),
-                windows.get(a.clause).and_then(|w| w.get(a.window)),
-            ) else {
-                return Err(OutputError::Inconsistent(format!(
-                    "replication {} judges clause {} in window {}, but there are {} clause(s) and the clause has {} window(s)",
-                    rep.index,
-                    a.clause,
-                    a.window,
-                    clauses.len(),
-                    windows.get(a.clause).map_or(0, Vec::len)
-                )));
-            };
-            rows.push(WindowRow {
-                replication: rep.index,
-                clause,
-                window,
-                attainment: a,
-            });
-        }
+    let mut rows = Vec::with_capacity(judgements.len());
+    for (replication, a) in judgements {
+        let (Some(clause), Some(window)) = (
+            clauses.get(a.clause),
+            windows.get(a.clause).and_then(|w| w.get(a.window)),
+        ) else {
+            return Err(OutputError::Inconsistent(format!(
+                "replication {replication} judges clause {} in window {}, but there are {} clause(s) and the clause has {} window(s)",
+                a.clause,
+                a.window,
+                clauses.len(),
+                windows.get(a.clause).map_or(0, Vec::len)
+            )));
+        };
+        rows.push(WindowRow {
+            replication: *replication,
+            clause,
+            window,
+            attainment: a,
+        });
     }
     Ok(rows)
 }
 
 /// The columns of `windows.csv` and `windows.parquet`: the one place that
 /// declares them (name, type and value), so both files always agree.
-fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, WindowRow<'a>> {
+pub(super) fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, WindowRow<'a>> {
     Table::new(rows)
         .count("replication", |r| r.replication)
         .text("tenant", |r| r.clause.tenant_name.clone())

@@ -14,13 +14,15 @@ mod files;
 mod grid;
 mod measures;
 pub mod review;
+mod sink;
 mod table;
 
 pub use files::{
     EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl,
-    write_dir_atomically, write_outputs,
+    write_dir_atomically,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
+pub use sink::{OutputSink, ROW_GROUP_ROWS, Written};
 pub use table::attainment_table;
