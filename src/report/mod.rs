@@ -13,6 +13,7 @@ mod columns;
 mod files;
 mod grid;
 mod measures;
+pub mod readback;
 pub mod review;
 mod sink;
 mod table;
