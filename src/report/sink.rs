@@ -27,7 +27,7 @@ use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Window};
 
 /// Rows of `windows.parquet` per row group (the last may hold fewer).
-pub const ROW_GROUP_ROWS: usize = 16_384;
+pub const ROW_GROUP_ROWS: usize = 4_096;
 
 /// An output directory being filled, one replication at a time.
 pub struct OutputSink<'s> {

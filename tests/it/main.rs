@@ -3,6 +3,7 @@
 mod check;
 mod clauses;
 mod common;
+mod deploy;
 mod determinism;
 mod frontier;
 mod import_litellm;
@@ -11,6 +12,7 @@ mod probability;
 mod queueing;
 mod report;
 mod run_cli;
+mod scale;
 mod scenario_errors;
 mod scripted_availability;
 mod sessions;
