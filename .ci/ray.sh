@@ -7,9 +7,7 @@
 #   - a sweep (two seeds), a threshold frontier and a capacity bisection
 #     agree with `slaplan run --seed`, `slaplan frontier` and the M/M/c
 #     answer.
-# The cluster is stopped at the end whatever happens. Ray's own `ray stop`
-# would stop every Ray process on the machine, so the nodes are started in
-# their own process groups and exactly those are ended.
+# The cluster (.ci/ray-cluster.sh) is stopped at the end whatever happens.
 #
 # Usage: .ci/ray.sh SLAPLAN_BINARY RAY_VENV
 set -euo pipefail
@@ -17,43 +15,11 @@ cd "$(dirname "$0")/.."
 bin="$(realpath "$1")"
 venv="$2"
 py="$venv/bin/python"
-export RAY_USAGE_STATS_ENABLED=0 PYTHONPATH="$PWD/python"
+export PYTHONPATH="$PWD/python"
 
-work=$(mktemp -d /tmp/slaplan-ray.XXXXXX)
-# A short path: Ray's socket paths must stay under 108 bytes.
-ray_tmp=$(mktemp -d /tmp/sr.XXXXXX)
-pgids=()
-stop_cluster() {
-    local g
-    for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-    sleep 2
-    for g in "${pgids[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
-    # Workers that left their node's process group: matched by this run's
-    # unique temporary directory only.
-    local strays
-    strays=$(pgrep -f -- "$ray_tmp" || true)
-    [ -z "$strays" ] || kill -KILL $strays 2>/dev/null || true
-    rm -rf "$work" "$ray_tmp"
-}
-trap stop_cluster EXIT
-
-free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0)); print(s.getsockname()[1])'; }
-# Starts `ray start ARGS...` in a new session; records its process group.
-start_node() {
-    local pgfile="$work/pgid.${#pgids[@]}"
-    setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pgfile" "$venv/bin/ray" start "$@" --disable-usage-stats \
-        --num-cpus=1 --memory=1000000000 --object-store-memory=200000000 >"$work/node.${#pgids[@]}.log" 2>&1 \
-        || { cat "$work/node.${#pgids[@]}.log"; return 1; }
-    pgids+=("$(cat "$pgfile")")
-}
-
-gcs=$(free_port)
-start_node --head --node-ip-address=127.0.0.2 --port="$gcs" --temp-dir="$ray_tmp" \
-    --include-dashboard=false --dashboard-host=127.0.0.2 --dashboard-port="$(free_port)" \
-    --dashboard-agent-listen-port="$(free_port)" --ray-client-server-port="$(free_port)"
-start_node --address="127.0.0.2:$gcs" --node-ip-address=127.0.0.3 --dashboard-agent-listen-port="$(free_port)"
-address="127.0.0.2:$gcs"
-"$venv/bin/ray" status --address="$address" | sed -n '/Resources/,/object_store/p'
+# shellcheck source=.ci/ray-cluster.sh
+source .ci/ray-cluster.sh
+start_cluster
 
 slaplan_ray() { timeout 900 "$py" -m slaplan_ray "$@" --address "$address" --slaplan "$bin"; }
 # Every file identical; run.json identical but for its timing block.
