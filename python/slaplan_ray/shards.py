@@ -151,10 +151,22 @@ def log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+_shippable: dict[tuple[str, int, int], bytes] = {}
+
+
 def shippable_binary(path: Path) -> bytes:
     """The binary as shipped to the workers: without its debug information
     when ``strip`` is at hand (a release build's line tables are most of its
-    size and change no result), zlib-compressed."""
+    size and change no result), zlib-compressed. Made once per binary (the
+    probes of a capacity bisection reuse it)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _shippable:
+        _shippable[key] = _strip_and_compress(path)
+    return _shippable[key]
+
+
+def _strip_and_compress(path: Path) -> bytes:
     data = path.read_bytes()
     strip = shutil.which("strip")
     if strip is not None:
