@@ -73,12 +73,15 @@ def connect(cluster: Cluster) -> None:
 
     import slaplan_ray
 
-    ray.init(
-        address=cluster.address,
-        runtime_env={"py_modules": [slaplan_ray]},
-        logging_level="warning",
-        log_to_driver=False,
-    )
+    try:
+        ray.init(
+            address=cluster.address,
+            runtime_env={"py_modules": [slaplan_ray]},
+            logging_level="warning",
+            log_to_driver=False,
+        )
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise CommandError(f"cannot join the Ray cluster at {cluster.address!r}: {e}") from None
 
 
 def sim_args(replications: int | None, seed: int | None, confidence: float | None, threads: int) -> tuple[str, ...]:

@@ -407,6 +407,26 @@ pub fn check_shards(shards: &[ShardReader]) -> Result<(), ShardError> {
         }
     }
     let total = m0.replications;
+    let count = m0.shard.count;
+    let missing_shards = |absent: String| {
+        let given: BTreeSet<u64> = shards.iter().map(|s| s.meta.shard.index).collect();
+        let names: Vec<String> = (1..=count)
+            .filter(|i| !given.contains(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        ShardError::Mismatch(format!(
+            "missing shards: {absent}; shard(s) {} not given",
+            if names.is_empty() { "?".into() } else { names.join(", ") }
+        ))
+    };
+    // Fewer replications listed than the run has: some are missing, found
+    // without allocating a slot per replication of a (possibly corrupt) count.
+    let listed: u64 = shards.iter().map(|s| s.meta.indices.len() as u64).sum();
+    if listed < total {
+        return Err(missing_shards(format!(
+            "the shards list {listed} of the run's {total} replications"
+        )));
+    }
     // Which shard holds each replication: one entry per replication, the
     // one record of the merge that grows with the run (4 bytes each).
     let mut owner: Vec<u32> = vec![u32::MAX; usize::try_from(total).unwrap_or(usize::MAX)];
@@ -431,15 +451,11 @@ pub fn check_shards(shards: &[ShardReader]) -> Result<(), ShardError> {
     let missing: Vec<u64> = (0..total).filter(|&i| owner[i as usize] == u32::MAX).collect();
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(10).map(u64::to_string).collect();
-        let count = m0.shard.count;
-        let shards_missing: BTreeSet<u64> = missing.iter().map(|r| r % count + 1).collect();
-        let names: Vec<String> = shards_missing.iter().map(|i| format!("{i}/{count}")).collect();
-        return Err(ShardError::Mismatch(format!(
-            "missing shards: {} of {total} replications absent (replication {}{}); shard(s) {} not given",
+        return Err(missing_shards(format!(
+            "{} of {total} replications absent (replication {}{})",
             missing.len(),
             shown.join(", "),
             if missing.len() > 10 { ", …" } else { "" },
-            names.join(", ")
         )));
     }
     Ok(())

@@ -421,3 +421,36 @@ fn frontier_from_a_merged_run_equals_frontier_simulating() {
         assert!(stderr.contains(expected), "{stderr}");
     }
 }
+
+#[test]
+fn a_shard_claiming_an_enormous_run_is_refused_without_allocating_for_it() {
+    let dir = tempdir();
+    let scenario = repo_path("tests/fixtures/tiny.toml");
+    let shard = dir.path().join("shard");
+    let mut cmd = slaplan();
+    cmd.args(["run", "--replications", "3", "--shard", "1/1", "--out"])
+        .arg(&shard)
+        .arg(&scenario);
+    ok(cmd.output().unwrap(), "shard");
+    let meta = shard.join("run.json");
+    let text = fs::read_to_string(&meta).unwrap();
+    assert!(text.contains("\"replications\": 3,"), "{text}");
+    fs::write(
+        &meta,
+        text.replace("\"replications\": 3,", "\"replications\": 1000000000000000,"),
+    )
+    .unwrap();
+    let out = slaplan()
+        .arg("merge")
+        .arg(dir.path().join("merged"))
+        .arg(&shard)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("missing shards: the shards list 3 of the run's 1000000000000000 replications"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("merged").exists());
+}
