@@ -43,7 +43,7 @@ scenario=tests/fixtures/small.toml
 "$bin" run "$scenario" --replications 8 --threads 2 --out "$work/direct" >/dev/null
 
 echo "== 4 shards through Ray"
-slaplan_ray run "$scenario" --replications 8 --shards 4 --out "$work/ray" 2>&1 | grep -v '^ \|^---\|^tenant\|^gold\|^bronze'
+slaplan_ray run "$scenario" --replications 8 --shards 4 --out "$work/ray" --keep-shards "$work/ray-shards" 2>&1 | grep -v '^ \|^---\|^tenant\|^gold\|^bronze'
 same_outputs "$work/direct" "$work/ray"
 
 echo "== one worker killed while it runs shard 2/4: the shard is retried"
@@ -61,7 +61,8 @@ echo "== one worker killed while it runs shard 2/4: the shard is retried"
     echo "shard 2/4 never seen running"
 ) >"$work/killer.log" 2>&1 &
 killer=$!
-slaplan_ray run "$scenario" --replications 8 --shards 4 --out "$work/ray-killed" >"$work/killed.log" 2>&1 \
+slaplan_ray run "$scenario" --replications 8 --shards 4 --out "$work/ray-killed" \
+    --keep-shards "$work/killed-shards" >"$work/killed.log" 2>&1 \
     || { cat "$work/killed.log"; exit 1; }
 wait "$killer"
 cat "$work/killer.log"
@@ -70,6 +71,11 @@ grep -q '^killing Ray worker' "$work/killer.log"
 grep -q 'shard small 2/4 lost on attempt 1' "$work/killed.log"
 grep -q 'shard small 2/4 done .*attempt 2' "$work/killed.log"
 same_outputs "$work/direct" "$work/ray-killed"
+# The retried shard's bytes are the first run's (its run.json differs in timing only).
+for f in replications.jsonl scenario.toml; do
+    cmp "$work/ray-shards/shard-2-of-4/$f" "$work/killed-shards/shard-2-of-4/$f"
+done
+echo "the retried shard 2/4 is byte-identical to the same shard of the first Ray run"
 
 echo "== sweep: one scenario at two seeds"
 slaplan_ray sweep tests/fixtures/tiny.toml --seeds 7-8 --replications 6 --shards 2 --out "$work/sweep" 2>&1 | grep -v '^ \|^---\|^tenant\|^acme'
