@@ -7,6 +7,7 @@
 //! - `model`: endpoints, workloads and the simulated world that drives the router core.
 //! - `scenario`: the scenario file and its validation.
 //! - `import`: other routers' configuration files (LiteLLM) as a router config.
+//! - `logs`: production logs (LiteLLM spend logs, OTLP GenAI spans) as call records.
 //! - `sla`: clauses, windows and attainment.
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
@@ -22,6 +23,8 @@ pub mod time;
 pub mod engine;
 #[cfg(feature = "cli")]
 pub mod import;
+#[cfg(feature = "cli")]
+pub mod logs;
 #[cfg(feature = "cli")]
 pub mod model;
 #[cfg(feature = "cli")]
