@@ -564,21 +564,24 @@ fn incidents(minutes: &[(u64, Minute)]) -> Vec<Incident> {
         }
         let run = &busy[first..=last];
         let first_fail = run[0].1.first_fail;
-        let before = if run[0].1.last_ok > 0 && run[0].1.last_ok < first_fail {
+        let before = if run[0].1.ok > 0 && run[0].1.last_ok < first_fail {
             run[0].1.last_ok
-        } else if first > 0 {
-            busy[first - 1].1.last_ok
         } else {
-            first_fail
+            busy[..first]
+                .iter()
+                .rev()
+                .find(|m| m.1.ok > 0)
+                .map_or(first_fail, |m| m.1.last_ok.min(first_fail))
         };
         let last_fail = run[run.len() - 1].1.last_fail;
         let tail = &run[run.len() - 1].1;
-        let after = if tail.first_ok != u64::MAX && tail.first_ok > last_fail {
+        let after = if tail.ok > 0 && tail.first_ok > last_fail {
             tail.first_ok
-        } else if let Some(next) = busy.get(last + 1) {
-            next.1.first_ok.min(next.1.first_fail)
         } else {
-            last_fail
+            busy[last + 1..]
+                .iter()
+                .find(|m| m.1.ok > 0)
+                .map_or(last_fail, |m| m.1.first_ok.max(last_fail))
         };
         let failures: u64 = run.iter().map(|m| u64::from(m.1.failed)).sum();
         let timeouts: u64 = run.iter().map(|m| u64::from(m.1.timeouts)).sum();

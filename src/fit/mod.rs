@@ -273,7 +273,12 @@ impl Accumulator {
     pub fn finish(mut self) -> Result<Fit, FitError> {
         if self.counts.model == 0 {
             return Err(FitError::NoCalls {
-                files: self.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "),
+                files: self
+                    .files
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         let (from, to) = (self.first, self.last.max(self.first) + 1);
@@ -344,7 +349,11 @@ fn count_fit(counts: &BTreeMap<u32, u64>) -> CountFit {
     if counts.len() <= 1 {
         return CountFit::Constant(counts.keys().next().copied().unwrap_or(1).max(1));
     }
-    let mean = counts.iter().map(|(&k, &c)| f64::from(k.max(1)) * c as f64).sum::<f64>() / n as f64;
+    let mean = counts
+        .iter()
+        .map(|(&k, &c)| f64::from(k.max(1)) * c as f64)
+        .sum::<f64>()
+        / n as f64;
     let p = 1.0 / mean;
     let var = (1.0 - p) / (p * p);
     let ks = stats::ks_counts(counts, |k| if k < 1.0 { 0.0 } else { 1.0 - (1.0 - p).powf(k.floor()) });
@@ -367,7 +376,12 @@ fn shape(s: &Shapes) -> ShapeFit {
     });
     let swarms: u64 = s.agents.iter().filter(|(k, _)| **k > 1).map(|(_, c)| *c).sum();
     if swarms * 2 >= s.tasks {
-        let agents: BTreeMap<u32, u64> = s.agents.iter().filter(|(k, _)| **k > 0).map(|(k, v)| (*k, *v)).collect();
+        let agents: BTreeMap<u32, u64> = s
+            .agents
+            .iter()
+            .filter(|(k, _)| **k > 0)
+            .map(|(k, v)| (*k, *v))
+            .collect();
         let total_agents: u64 = agents.iter().map(|(&k, &c)| u64::from(k) * c).sum();
         // Orchestrator and aggregator aside, the rest of the calls are the agents' steps.
         let per_agent = ((steps as f64 - 2.0 * s.tasks as f64) / total_agents.max(1) as f64).max(1.0);

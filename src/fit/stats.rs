@@ -354,7 +354,10 @@ mod tests {
         // 10 repairs totalling 10 h: the 95% interval of the mean is
         // [2T/χ²(20; .975), 2T/χ²(20; .025)] = [0.585, 2.085].
         let (lo, hi) = exponential_mean_interval(10.0, 10, 0.95, false);
-        assert!((lo - 20.0 / 34.170).abs() < 1e-3 && (hi - 20.0 / 9.591).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (lo - 20.0 / 34.170).abs() < 1e-3 && (hi - 20.0 / 9.591).abs() < 1e-3,
+            "{lo} {hi}"
+        );
     }
 
     #[test]

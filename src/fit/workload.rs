@@ -20,6 +20,8 @@ const IDLE: u64 = HOUR;
 pub const MIN_TOKEN_ROWS: u64 = 30;
 /// Fewer arrivals than this fit no profile.
 pub const MIN_PROFILE_ARRIVALS: u64 = 200;
+/// Days of log a day-of-week profile needs.
+pub const MIN_WEEKLY_DAYS: f64 = 13.0;
 /// Quantiles of an empirical token law (0%, 1%, …, 100%).
 pub const QUANTILES: usize = 101;
 
@@ -277,13 +279,7 @@ pub fn fit_tokens(counts: &BTreeMap<u32, u64>) -> TokenFit {
     let mu = s1 / nf;
     let sigma = (s2 / nf - mu * mu).max(0.0).sqrt();
     let ks = match Normal::new(mu, sigma.max(1e-12)) {
-        Ok(d) => stats::ks_counts(counts, |k| {
-            if k < 1.0 {
-                0.0
-            } else {
-                d.cdf((k + 0.5).ln())
-            }
-        }),
+        Ok(d) => stats::ks_counts(counts, |k| if k < 1.0 { 0.0 } else { d.cdf((k + 0.5).ln()) }),
         Err(_) => Ks::new(1.0, n),
     };
     if ks.p_value < 0.01 {
@@ -346,7 +342,13 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
         let day = h / 24;
         // 1970-01-01 was a Thursday (Monday-first index 3).
         let dow = ((day + 3) % 7) as usize;
-        cells.push((h, (h % 24) as usize, dow, exposure, f64::from(arrivals.get(&h).copied().unwrap_or(0))));
+        cells.push((
+            h,
+            (h % 24) as usize,
+            dow,
+            exposure,
+            f64::from(arrivals.get(&h).copied().unwrap_or(0)),
+        ));
     }
     let exposure_total: f64 = cells.iter().map(|c| c.3).sum();
     let secs = exposure_total * 3600.0;
@@ -356,7 +358,7 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
     let mut w = [1.0; 7];
     let days = exposure_total / 24.0;
     let mut fit_d = days >= 1.0 && total >= MIN_PROFILE_ARRIVALS;
-    let mut fit_w = days >= 14.0 && total >= MIN_PROFILE_ARRIVALS;
+    let mut fit_w = days >= MIN_WEEKLY_DAYS && total >= MIN_PROFILE_ARRIVALS;
     if !fit_d {
         notes.push(format!(
             "no hour-of-day profile: {days:.1} day(s) of log and {total} arrival(s); it needs a day and {MIN_PROFILE_ARRIVALS}"
@@ -364,7 +366,7 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
     }
     if !fit_w && fit_d {
         notes.push(format!(
-            "no day-of-week profile: {days:.1} day(s) of log; it needs two weeks"
+            "no day-of-week profile: {days:.1} day(s) of log; it needs {MIN_WEEKLY_DAYS} (each weekday twice, nearly)"
         ));
     }
     let mut rate = rate0;
@@ -402,14 +404,21 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
             n[by(c)] += c.4;
             e[by(c)] += c.3 * 3600.0 * rate * flat(c.1) * flat_w(c.2, &w, fit_w);
         }
-        let x2: f64 = n.iter().zip(&e).filter(|(_, e)| **e > 0.0).map(|(n, e)| (n - e).powi(2) / e).sum();
+        let x2: f64 = n
+            .iter()
+            .zip(&e)
+            .filter(|(_, e)| **e > 0.0)
+            .map(|(n, e)| (n - e).powi(2) / e)
+            .sum();
         stats::chi_square_p(x2, (k - 1) as f64)
     };
     if fit_d {
         let p = margin_test(&|c| c.1, 24, &|_| 1.0);
         if p >= 0.01 {
             fit_d = false;
-            notes.push(format!("no hour-of-day profile: arrivals do not vary by hour (χ² p = {p:.3})"));
+            notes.push(format!(
+                "no hour-of-day profile: arrivals do not vary by hour (χ² p = {p:.3})"
+            ));
         }
     }
     if fit_w {
@@ -420,11 +429,18 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
             n[c.2] += c.4;
             e[c.2] += c.3 * 3600.0 * rate * if fit_d { ds[c.1] } else { 1.0 };
         }
-        let x2: f64 = n.iter().zip(&e).filter(|(_, e)| **e > 0.0).map(|(n, e)| (n - e).powi(2) / e).sum();
+        let x2: f64 = n
+            .iter()
+            .zip(&e)
+            .filter(|(_, e)| **e > 0.0)
+            .map(|(n, e)| (n - e).powi(2) / e)
+            .sum();
         let p = stats::chi_square_p(x2, 6.0);
         if p >= 0.01 {
             fit_w = false;
-            notes.push(format!("no day-of-week profile: arrivals do not vary by weekday (χ² p = {p:.3})"));
+            notes.push(format!(
+                "no day-of-week profile: arrivals do not vary by weekday (χ² p = {p:.3})"
+            ));
         }
     }
     if !fit_d {

@@ -72,7 +72,10 @@ fn match_endpoint<'r>(router: &'r RouterConfig, name: &str) -> Option<&'r Endpoi
         return Some(e);
     }
     let stem = name.split('/').next().unwrap_or(name);
-    let mut hits = router.endpoints.iter().filter(|e| e.name.split('/').next() == Some(stem));
+    let mut hits = router
+        .endpoints
+        .iter()
+        .filter(|e| e.name.split('/').next() == Some(stem));
     let first = hits.next()?;
     hits.next().is_none().then_some(first)
 }
@@ -87,21 +90,40 @@ impl Fit {
         let start = from / DAY * DAY;
         let days = (to - start).div_ceil(DAY).max(1);
         let files: Vec<&str> = self.files.iter().map(|f| f.path.as_str()).collect();
-        let _ = writeln!(o, "# Fitted by `slaplan fit` from {} log row(s) in {}.", self.counts.rows, files.join(", "));
-        let _ = writeln!(o, "# Every number comes from the log unless its comment says otherwise; `--report`");
+        let _ = writeln!(
+            o,
+            "# Fitted by `slaplan fit` from {} log row(s) in {}.",
+            self.counts.rows,
+            files.join(", ")
+        );
+        let _ = writeln!(
+            o,
+            "# Every number comes from the log unless its comment says otherwise; `--report`"
+        );
         let _ = writeln!(o, "# writes each law's goodness of fit, intervals and Q-Q data.");
         let _ = writeln!(o, "# No clauses: add the contract's [[tenants.clauses]] to vet it.\n");
         let _ = writeln!(o, "[simulation]");
         let _ = writeln!(o, "start = {}  # the log's first day (UTC)", quote(&date(start)[..10]));
-        let _ = writeln!(o, "duration = \"{days}d\"  # the log covers {} to {}", date(from), date(to));
+        let _ = writeln!(
+            o,
+            "duration = \"{days}d\"  # the log covers {} to {}",
+            date(from),
+            date(to)
+        );
         let _ = writeln!(o, "seed = 0");
-        let _ = writeln!(o, "# replications: not in a log (default 1); pass --replications for a decision run\n");
+        let _ = writeln!(
+            o,
+            "# replications: not in a log (default 1); pass --replications for a decision run\n"
+        );
         match router {
             Some((r, file)) => {
                 let keys: Vec<(String, String)> = [
-                    r.breaker.as_ref().map(|b| ("breaker".to_string(), toml::Value::try_from(b))),
+                    r.breaker
+                        .as_ref()
+                        .map(|b| ("breaker".to_string(), toml::Value::try_from(b))),
                     Some(("budget".to_string(), toml::Value::try_from(&r.budget))),
-                    r.max_queue.map(|q| ("max_queue".to_string(), Ok(toml::Value::Integer(i64::from(q))))),
+                    r.max_queue
+                        .map(|q| ("max_queue".to_string(), Ok(toml::Value::Integer(i64::from(q))))),
                 ]
                 .into_iter()
                 .flatten()
@@ -114,7 +136,10 @@ impl Fit {
                 let _ = writeln!(o);
             }
             None => {
-                let _ = writeln!(o, "# [router]: not in a log and no --router given: no breakers, no load shedding.");
+                let _ = writeln!(
+                    o,
+                    "# [router]: not in a log and no --router given: no breakers, no load shedding."
+                );
                 let _ = writeln!(o, "# Add the router's settings (or rerun with --router router.toml).\n");
             }
         }
@@ -166,15 +191,33 @@ impl Fit {
         );
         match e.error_latency {
             Some(s) => {
-                let _ = writeln!(o, "error_latency = {}  # median duration of error answers", quote(&span(s, 1000)));
+                let _ = writeln!(
+                    o,
+                    "error_latency = {}  # median duration of error answers",
+                    quote(&span(s, 1000))
+                );
             }
             None => {
-                let _ = writeln!(o, "# error_latency: no error answer in the log: the default 20ms applies");
+                let _ = writeln!(
+                    o,
+                    "# error_latency: no error answer in the log: the default 20ms applies"
+                );
             }
         }
         match (e.timeout, policy) {
-            (Some(t), _) => {
-                let _ = writeln!(o, "attempt_timeout = {}  # median duration of timed-out attempts", quote(&span(t, 1_000_000)));
+            (Some(t), Some(_)) => {
+                let _ = writeln!(
+                    o,
+                    "# timed-out attempts took {} (median); attempt_timeout comes from the router file below",
+                    span(t, 1_000_000)
+                );
+            }
+            (Some(t), None) => {
+                let _ = writeln!(
+                    o,
+                    "attempt_timeout = {}  # median duration of timed-out attempts",
+                    quote(&span(t, 1_000_000))
+                );
             }
             (None, Some(_)) => {}
             (None, None) => {
@@ -222,12 +265,25 @@ impl Fit {
                 );
             }
             LatencyFit::Exponential { mean, reason, .. } => {
-                let _ = writeln!(o, "latency = {{ model = \"exponential\", mean = {} }}", quote(&span(mean.value.max(1e-6), 1000)));
-                let _ = writeln!(o, "# latency: {reason}; 95% CI of the mean [{}, {}]", span(mean.low, 1000), span(mean.high.min(1e9), 1000));
+                let _ = writeln!(
+                    o,
+                    "latency = {{ model = \"exponential\", mean = {} }}",
+                    quote(&span(mean.value.max(1e-6), 1000))
+                );
+                let _ = writeln!(
+                    o,
+                    "# latency: {reason}; 95% CI of the mean [{}, {}]",
+                    span(mean.low, 1000),
+                    span(mean.high.min(1e9), 1000)
+                );
             }
             LatencyFit::Missing => {
                 let pooled = self.pooled_mean();
-                let _ = writeln!(o, "latency = {{ model = \"exponential\", mean = {} }}", quote(&span(pooled.max(1e-6), 1000)));
+                let _ = writeln!(
+                    o,
+                    "latency = {{ model = \"exponential\", mean = {} }}",
+                    quote(&span(pooled.max(1e-6), 1000))
+                );
                 let _ = writeln!(
                     o,
                     "# latency: no successful call here: the mean successful latency over all endpoints, as an exponential"
@@ -235,7 +291,10 @@ impl Fit {
             }
         }
         if !e.incidents.is_empty() {
-            let _ = writeln!(o, "# incidents seen in the log (runs of failures far above the error rate above):");
+            let _ = writeln!(
+                o,
+                "# incidents seen in the log (runs of failures far above the error rate above):"
+            );
             let _ = writeln!(o, "outages = [");
             for i in &e.incidents {
                 let offset = span((i.start - start) as f64 / 1e9, 1_000_000);
@@ -270,13 +329,20 @@ impl Fit {
             );
         }
         if let Some((pin, pout)) = e.prices {
-            let _ = writeln!(o, "cost_per_million_input = {pin:.4}  # least squares of the logged costs on tokens");
+            let _ = writeln!(
+                o,
+                "cost_per_million_input = {pin:.4}  # least squares of the logged costs on tokens"
+            );
             let _ = writeln!(o, "cost_per_million_output = {pout:.4}");
         }
         if let Some(p) = policy {
             let _ = writeln!(o, "# router settings of {:?} from the router file:", p.name);
             for (k, v) in endpoint_policy(p) {
-                let key = if k == "max_concurrency" { "max_in_flight".to_string() } else { k };
+                let key = if k == "max_concurrency" {
+                    "max_in_flight".to_string()
+                } else {
+                    k
+                };
                 let _ = writeln!(o, "{key} = {v}");
             }
         }
@@ -297,7 +363,10 @@ impl Fit {
                 span(p.mttr.low, 1_000_000_000),
                 span(p.mttr.high.min(1e12), 1_000_000_000)
             );
-            let _ = writeln!(o, "# instead of replaying the log's, drop `outages` above and uncomment:");
+            let _ = writeln!(
+                o,
+                "# instead of replaying the log's, drop `outages` above and uncomment:"
+            );
             let _ = writeln!(o, "# [[outage_processes]]");
             let _ = writeln!(o, "# endpoint = {}", quote(name));
             let _ = writeln!(o, "# mtbf = {}", quote(&span(p.mtbf.value, 1_000_000_000)));
@@ -336,8 +405,12 @@ impl Fit {
         let mut tenants: Vec<&str> = self.workflows.keys().map(|k| k.0.as_str()).collect();
         tenants.dedup();
         for tenant in tenants {
-            let flows: Vec<(&String, &super::WorkflowFit)> =
-                self.workflows.iter().filter(|(k, _)| k.0 == tenant).map(|(k, w)| (&k.1, w)).collect();
+            let flows: Vec<(&String, &super::WorkflowFit)> = self
+                .workflows
+                .iter()
+                .filter(|(k, _)| k.0 == tenant)
+                .map(|(k, w)| (&k.1, w))
+                .collect();
             let _ = writeln!(o, "[[tenants]]");
             let _ = writeln!(o, "name = {}", quote(tenant));
             // Usage over all the tenant's workflows.
@@ -362,7 +435,12 @@ impl Fit {
             let chain_known = policy.is_some_and(|p| p.chain.iter().all(|s| self.endpoints.contains_key(&s.endpoint)));
             match (policy, chain_known) {
                 (Some(p), true) => {
-                    let _ = writeln!(o, "# policy of router tenant {:?} from {}", p.name, router.map_or("", |r| r.1));
+                    let _ = writeln!(
+                        o,
+                        "# policy of router tenant {:?} from {}",
+                        p.name,
+                        router.map_or("", |r| r.1)
+                    );
                     let chain: Vec<String> = p
                         .chain
                         .iter()
@@ -387,9 +465,16 @@ impl Fit {
                         "chain = [{}]  # not in a log: the endpoints it used, most used first ({}); set the real fallback order{}",
                         chain.join(", "),
                         shares.join(", "),
-                        if policy.is_some() { " (the router file's chain names endpoints the log never saw)" } else { "" }
+                        if policy.is_some() {
+                            " (the router file's chain names endpoints the log never saw)"
+                        } else {
+                            ""
+                        }
                     );
-                    let _ = writeln!(o, "max_attempts = 1  # not in a log: retries are the router's; set them");
+                    let _ = writeln!(
+                        o,
+                        "max_attempts = 1  # not in a log: retries are the router's; set them"
+                    );
                 }
             }
             let _ = writeln!(o);
@@ -403,7 +488,10 @@ impl Fit {
 fn token_law(t: &TokenFit) -> Option<(String, String)> {
     match t {
         TokenFit::Lognormal { mean, sigma, ks } => Some((
-            format!("{{ dist = \"lognormal\", mean = {:.2}, sigma = {:.4} }}", mean.value, sigma.value),
+            format!(
+                "{{ dist = \"lognormal\", mean = {:.2}, sigma = {:.4} }}",
+                mean.value, sigma.value
+            ),
             format!(
                 "lognormal by maximum likelihood: 95% CIs mean [{:.2}, {:.2}], sigma [{:.4}, {:.4}]; KS distance {:.4} (p {:.3}, n {})",
                 mean.low, mean.high, sigma.low, sigma.high, ks.distance, ks.p_value, ks.n
@@ -452,7 +540,12 @@ fn write_workflow(o: &mut String, name: &str, w: &super::WorkflowFit) {
         "rate = {:.8}  # tasks per second before the profiles: {} tasks; 95% CI [{:.8}, {:.8}]",
         a.rate.value, a.arrivals, a.rate.low, a.rate.high
     );
-    let fmt = |v: &[super::Estimate]| v.iter().map(|e| format!("{:.4}", e.value)).collect::<Vec<_>>().join(", ");
+    let fmt = |v: &[super::Estimate]| {
+        v.iter()
+            .map(|e| format!("{:.4}", e.value))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let Some(d) = &a.diurnal {
         let _ = writeln!(o, "diurnal = [{}]  # by UTC hour, mean 1", fmt(d));
     }
@@ -480,7 +573,10 @@ fn write_workflow(o: &mut String, name: &str, w: &super::WorkflowFit) {
                 let _ = writeln!(o, "# {key}: {note}");
             }
             None => {
-                let _ = writeln!(o, "# {key}: no counts in the log: the scenario's default applies; set it");
+                let _ = writeln!(
+                    o,
+                    "# {key}: no counts in the log: the scenario's default applies; set it"
+                );
             }
         }
     }
@@ -508,7 +604,11 @@ fn write_workflow(o: &mut String, name: &str, w: &super::WorkflowFit) {
                 count_law(depth),
                 tool_table(*tool)
             );
-            let _ = writeln!(o, "# shape: {} tasks with sub-agent runs under one root agent", w.shapes.tasks);
+            let _ = writeln!(
+                o,
+                "# shape: {} tasks with sub-agent runs under one root agent",
+                w.shapes.tasks
+            );
         }
     }
     let _ = writeln!(o);

@@ -210,3 +210,67 @@ fn host_label(api_base: &str) -> Option<String> {
     let label = host.split('.').next()?;
     (!label.is_empty() && label != "api" && host.contains('.')).then(|| label.to_string())
 }
+
+/// One record as a LiteLLM spend-log line (the inverse of the reader, to
+/// microseconds): for tests, benchmarks and simulated logs. The endpoint
+/// `group@provider/place` becomes `model_group`, `custom_llm_provider` and
+/// an `api_base` of `https://place.<provider>.example`.
+pub fn to_line(r: &CallRecord) -> String {
+    use serde_json::{Map, json};
+    let secs = |ns: u64| -> Value {
+        let text = format!("{}.{:06}", ns / 1_000_000_000, ns % 1_000_000_000 / 1000);
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    let (group, provider, place) = match r.endpoint.as_deref() {
+        Some(e) => {
+            let (group, rest) = e.split_once('@').unwrap_or((e, "unknown"));
+            let (provider, place) = match rest.split_once('/') {
+                Some((p, w)) => (p, Some(w)),
+                None => (rest, None),
+            };
+            (Some(group), Some(provider), place)
+        }
+        None => (r.model_group.as_deref(), r.provider.as_deref(), None),
+    };
+    let mut spend = Map::new();
+    for (k, v) in [("workflow", &r.workflow), ("task", &r.task), ("session", &r.session)] {
+        if let Some(v) = v {
+            spend.insert(k.into(), json!(v));
+        }
+    }
+    let (code, class) = match r.status {
+        Status::Ok => ("", ""),
+        Status::RateLimited => ("429", "RateLimitError"),
+        Status::Timeout => ("408", "Timeout"),
+        Status::Error => ("500", "InternalServerError"),
+    };
+    let line = json!({
+        "id": r.span,
+        "trace_id": r.call,
+        "call_type": "acompletion",
+        "status": if r.status == Status::Ok { "success" } else { "failure" },
+        "startTime": secs(r.start),
+        "endTime": secs(r.end),
+        "completionStartTime": r.first_token.map(secs),
+        "prompt_tokens": r.input_tokens,
+        "completion_tokens": r.output_tokens,
+        "model_group": group,
+        "custom_llm_provider": provider,
+        "api_base": match (place, provider) {
+            (Some(w), Some(p)) => Some(format!("https://{w}.{p}.example/")),
+            _ => None,
+        },
+        "response_cost": r.cost,
+        "metadata": {
+            "user_api_key_team_alias": r.tenant,
+            "user_api_key_alias": r.key,
+            "spend_logs_metadata": if spend.is_empty() { Value::Null } else { Value::Object(spend) },
+        },
+        "error_information": if r.status == Status::Ok {
+            Value::Null
+        } else {
+            json!({ "error_code": code, "error_class": r.error_type.as_deref().unwrap_or(class) })
+        },
+    });
+    line.to_string()
+}

@@ -39,6 +39,7 @@ mod otlp;
 mod reader;
 
 pub use error::LogError;
+pub use litellm::to_line as litellm_line;
 pub use reader::LogReader;
 
 /// What a record is.

@@ -284,3 +284,31 @@ fn errors_classify_by_type() {
         assert_eq!(Status::of_error(t), s, "{t}");
     }
 }
+
+#[test]
+fn litellm_lines_read_back_as_written() {
+    let rows = all(LITELLM);
+    for r in &rows {
+        let line = litellm_line(r);
+        let back: Vec<CallRecord> = LogReader::from_bytes("x.jsonl", line.into_bytes())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut expected = r.clone();
+        expected.tenant = r.tenant.clone();
+        // The writer keeps what the reader maps; the key alias becomes the
+        // tenant only where there was no team.
+        assert_eq!(back.len(), 1);
+        let b = &back[0];
+        assert_eq!((b.start, b.end, b.first_token), (r.start, r.end, r.first_token));
+        assert_eq!(
+            (b.input_tokens, b.output_tokens, b.status),
+            (r.input_tokens, r.output_tokens, r.status)
+        );
+        assert_eq!(
+            (&b.endpoint, &b.tenant, &b.workflow, &b.task),
+            (&r.endpoint, &r.tenant, &r.workflow, &r.task)
+        );
+        assert_eq!((&b.call, b.cost), (&r.call, r.cost));
+    }
+}

@@ -734,7 +734,9 @@ impl World {
         // record of call `i` is the log's `i`-th.
         if let Some(rec) = self.call_log.as_mut().and_then(|log| log.get_mut(call.0 as usize)) {
             rec.ended = Some(now);
-            rec.endpoint = served.map(|s| s.1).or((info.last_endpoint != NO_ENDPOINT).then_some(info.last_endpoint));
+            rec.endpoint = served
+                .map(|s| s.1)
+                .or((info.last_endpoint != NO_ENDPOINT).then_some(info.last_endpoint));
             rec.served = success;
             rec.refused = info.refused;
         }
