@@ -403,14 +403,13 @@ impl Fit {
                 };
                 let q = quantiles(counts, PROBS + 2);
                 let mu = mean.value.ln() - sigma.value * sigma.value / 2.0;
-                for k in 1..=PROBS {
+                for (k, observed) in q.iter().enumerate().take(PROBS + 1).skip(1) {
                     let p = k as f64 / 100.0;
                     let fitted = (mu + sigma.value * z(p)).exp().round().max(1.0);
                     let _ = writeln!(
                         out,
-                        "{},{quantity},{p},{},{}",
+                        "{},{quantity},{p},{observed},{}",
                         csv_text(&format!("workflow:{tenant}/{workflow}")),
-                        q[k],
                         num(fitted)
                     );
                 }

@@ -215,8 +215,9 @@ fn gauss(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
         for r in 0..m {
             if r != col {
                 let f = a[r][col] / a[col][col];
-                for c in col..=m {
-                    a[r][c] -= f * a[col][c];
+                let pivot_row = a[col].clone();
+                for (x, p) in a[r][col..].iter_mut().zip(&pivot_row[col..]) {
+                    *x -= f * p;
                 }
             }
         }
@@ -320,8 +321,8 @@ mod tests {
     #[test]
     fn kolmogorov_p_matches_the_tables() {
         // The 5% critical value of the limiting law is 1.358.
-        let n = 1e6;
-        let d = 1.358 / (n as f64).sqrt();
+        let n: f64 = 1e6;
+        let d = 1.358 / n.sqrt();
         assert!((kolmogorov_p(d, n) - 0.05).abs() < 2e-3, "{}", kolmogorov_p(d, n));
         assert!((kolmogorov_p(1.628 / 1000.0, 1e6) - 0.01).abs() < 1e-3);
         assert_eq!(kolmogorov_p(0.0, 100.0), 1.0);

@@ -333,7 +333,6 @@ pub struct ArrivalFit {
 pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> ArrivalFit {
     let total: u64 = arrivals.values().map(|&c| u64::from(c)).sum();
     let (h0, h1) = (from / HOUR, to.saturating_sub(1) / HOUR);
-    // (hour index, hour of day, day of week (Monday 0), exposure in hours, count)
     let mut cells = Vec::new();
     for h in h0..=h1 {
         let lo = (h * HOUR).max(from);
@@ -342,15 +341,14 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
         let day = h / 24;
         // 1970-01-01 was a Thursday (Monday-first index 3).
         let dow = ((day + 3) % 7) as usize;
-        cells.push((
-            h,
-            (h % 24) as usize,
+        cells.push(Cell {
+            hour: (h % 24) as usize,
             dow,
             exposure,
-            f64::from(arrivals.get(&h).copied().unwrap_or(0)),
-        ));
+            count: f64::from(arrivals.get(&h).copied().unwrap_or(0)),
+        });
     }
-    let exposure_total: f64 = cells.iter().map(|c| c.3).sum();
+    let exposure_total: f64 = cells.iter().map(|c| c.exposure).sum();
     let secs = exposure_total * 3600.0;
     let mut notes = Vec::new();
     let rate0 = total as f64 / secs.max(1e-9);
@@ -373,19 +371,17 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
     for _ in 0..100 {
         if fit_d {
             for (h, dh) in d.iter_mut().enumerate() {
-                let (n, e): (f64, f64) = cells
-                    .iter()
-                    .filter(|c| c.1 == h)
-                    .fold((0.0, 0.0), |(n, e), c| (n + c.4, e + c.3 * 3600.0 * rate * w[c.2]));
+                let (n, e): (f64, f64) = cells.iter().filter(|c| c.hour == h).fold((0.0, 0.0), |(n, e), c| {
+                    (n + c.count, e + c.exposure * 3600.0 * rate * w[c.dow])
+                });
                 *dh = if e > 0.0 { n / e } else { 1.0 };
             }
         }
         if fit_w {
             for (k, wk) in w.iter_mut().enumerate() {
-                let (n, e): (f64, f64) = cells
-                    .iter()
-                    .filter(|c| c.2 == k)
-                    .fold((0.0, 0.0), |(n, e), c| (n + c.4, e + c.3 * 3600.0 * rate * d[c.1]));
+                let (n, e): (f64, f64) = cells.iter().filter(|c| c.dow == k).fold((0.0, 0.0), |(n, e), c| {
+                    (n + c.count, e + c.exposure * 3600.0 * rate * d[c.hour])
+                });
                 *wk = if e > 0.0 { n / e } else { 1.0 };
             }
         }
@@ -393,16 +389,16 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
         let mw = w.iter().sum::<f64>() / 7.0;
         d.iter_mut().for_each(|x| *x /= md.max(1e-12));
         w.iter_mut().for_each(|x| *x /= mw.max(1e-12));
-        let e: f64 = cells.iter().map(|c| c.3 * 3600.0 * d[c.1] * w[c.2]).sum();
+        let e: f64 = cells.iter().map(|c| c.exposure * 3600.0 * d[c.hour] * w[c.dow]).sum();
         rate = total as f64 / e.max(1e-9);
     }
     // Is each profile significant? Pearson χ² of the margin against flat.
-    let margin_test = |by: &dyn Fn(&(u64, usize, usize, f64, f64)) -> usize, k: usize, flat: &dyn Fn(usize) -> f64| {
-        let mut n = vec![0.0; k];
-        let mut e = vec![0.0; k];
+    if fit_d {
+        let mut n = [0.0; 24];
+        let mut e = [0.0; 24];
         for c in &cells {
-            n[by(c)] += c.4;
-            e[by(c)] += c.3 * 3600.0 * rate * flat(c.1) * flat_w(c.2, &w, fit_w);
+            n[c.hour] += c.count;
+            e[c.hour] += c.exposure * 3600.0 * rate * if fit_w { w[c.dow] } else { 1.0 };
         }
         let x2: f64 = n
             .iter()
@@ -410,10 +406,7 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
             .filter(|(_, e)| **e > 0.0)
             .map(|(n, e)| (n - e).powi(2) / e)
             .sum();
-        stats::chi_square_p(x2, (k - 1) as f64)
-    };
-    if fit_d {
-        let p = margin_test(&|c| c.1, 24, &|_| 1.0);
+        let p = stats::chi_square_p(x2, 23.0);
         if p >= 0.01 {
             fit_d = false;
             notes.push(format!(
@@ -426,8 +419,8 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
         let mut n = [0.0; 7];
         let mut e = [0.0; 7];
         for c in &cells {
-            n[c.2] += c.4;
-            e[c.2] += c.3 * 3600.0 * rate * if fit_d { ds[c.1] } else { 1.0 };
+            n[c.dow] += c.count;
+            e[c.dow] += c.exposure * 3600.0 * rate * if fit_d { ds[c.hour] } else { 1.0 };
         }
         let x2: f64 = n
             .iter()
@@ -449,27 +442,31 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
     if !fit_w {
         w = [1.0; 7];
     }
-    let e: f64 = cells.iter().map(|c| c.3 * 3600.0 * d[c.1] * w[c.2]).sum();
+    let e: f64 = cells.iter().map(|c| c.exposure * 3600.0 * d[c.hour] * w[c.dow]).sum();
     rate = total as f64 / e.max(1e-9);
     // Dispersion of hourly counts around the fitted intensity (whole hours only).
     let mut x2 = 0.0;
     let mut k = 0u64;
-    for c in cells.iter().filter(|c| c.3 >= 1.0) {
-        let m = c.3 * 3600.0 * rate * d[c.1] * w[c.2];
+    for c in cells.iter().filter(|c| c.exposure >= 1.0) {
+        let m = c.exposure * 3600.0 * rate * d[c.hour] * w[c.dow];
         if m > 0.0 {
-            x2 += (c.4 - m).powi(2) / m;
+            x2 += (c.count - m).powi(2) / m;
             k += 1;
         }
     }
     let params = 1 + if fit_d { 23 } else { 0 } + if fit_w { 6 } else { 0 };
     let df = k.saturating_sub(params) as f64;
     let dispersion = (df > 0.0).then(|| (x2 / df, stats::chi_square_p(x2, df)));
-    let factor = |values: &[f64], key: &dyn Fn(&(u64, usize, usize, f64, f64)) -> usize| -> Vec<Estimate> {
+    let factor = |values: &[f64], by_hour: bool| -> Vec<Estimate> {
         values
             .iter()
             .enumerate()
             .map(|(i, &v)| {
-                let n: f64 = cells.iter().filter(|c| key(c) == i).map(|c| c.4).sum();
+                let n: f64 = cells
+                    .iter()
+                    .filter(|c| if by_hour { c.hour == i } else { c.dow == i })
+                    .map(|c| c.count)
+                    .sum();
                 Estimate::normal(v, v / n.max(1.0).sqrt())
             })
             .collect()
@@ -477,14 +474,22 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
     ArrivalFit {
         arrivals: total,
         rate: Estimate::normal(rate, rate / (total.max(1) as f64).sqrt()),
-        diurnal: fit_d.then(|| factor(&d, &|c| c.1)),
-        weekly: fit_w.then(|| factor(&w, &|c| c.2)),
+        diurnal: fit_d.then(|| factor(&d, true)),
+        weekly: fit_w.then(|| factor(&w, false)),
         notes,
         dispersion,
         hours: k,
     }
 }
 
-fn flat_w(dow: usize, w: &[f64; 7], fit_w: bool) -> f64 {
-    if fit_w { w[dow] } else { 1.0 }
+/// One hour of the log's span.
+struct Cell {
+    /// Hour of day, UTC.
+    hour: usize,
+    /// Day of week, Monday 0.
+    dow: usize,
+    /// Hours of it inside the log's coverage.
+    exposure: f64,
+    /// Arrivals in it.
+    count: f64,
 }

@@ -325,6 +325,22 @@ fn check_trace(file: &str, format: slaplan::model::TraceFormat) {
         w.arrivals.dispersion
     );
     assert!((rate - own).abs() <= 3.0 * own / n.sqrt(), "{rate} vs {own}");
+    // Inter-arrival gaps against the fitted Poisson process's exponential.
+    let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_by(f64::total_cmp);
+    let m = gaps.len() as f64;
+    let d = gaps
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| {
+            let f = 1.0 - (-rate * g).exp();
+            ((i as f64 + 1.0) / m - f).max(f - i as f64 / m)
+        })
+        .fold(0.0, f64::max);
+    eprintln!(
+        "{file} inter-arrival gaps vs exponential: KS distance {d:.4} (0.1% bound {:.4})",
+        1.95 / m.sqrt()
+    );
 }
 
 #[test]
