@@ -462,3 +462,45 @@ fn a_malformed_log_exits_2_naming_the_row_and_writes_nothing() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.jsonl: cannot open the log"));
 }
+
+#[test]
+fn task_shapes_come_from_trace_ids_and_tool_spans() {
+    // The OTLP sample's agent run: chat, tool (800 ms), chat. One step with a
+    // tool and its follow-up: a chain of depth 1 whose step always calls the tool.
+    let fit = fit_logs(&[repo_path("tests/fixtures/logs/otlp.jsonl")]).unwrap();
+    let w = &fit.workflows[&("claims-agent".to_string(), "default".to_string())];
+    assert_eq!(w.shapes.tasks, 1);
+    match &w.shape {
+        slaplan::fit::ShapeFit::Chain { depth, tool, .. } => {
+            assert_eq!(*depth, slaplan::fit::CountFit::Constant(1));
+            let (p, secs, fail) = tool.unwrap();
+            assert_eq!((p, fail), (1.0, 0.0));
+            assert!((secs - 0.8).abs() < 1e-9, "{secs}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The rate-limited chat of the other trace is a single call.
+    let tutor = &fit.workflows[&("tutor".to_string(), "homework".to_string())];
+    assert_eq!(tutor.shape, slaplan::fit::ShapeFit::Single);
+    assert_eq!(fit.endpoints["claude-sonnet-4@anthropic"].by_status, [0, 0, 0, 1]);
+}
+
+#[test]
+fn empirical_token_laws_validate_and_draw_between_their_quantiles() {
+    let base = fs::read_to_string(repo_path("tests/fixtures/small.toml")).unwrap();
+    let bad = base.replacen(
+        "input_tokens = { dist = \"lognormal\", mean = 1000, sigma = 0.6 }",
+        "input_tokens = { dist = \"empirical\", quantiles = [5, 3] }",
+        1,
+    );
+    assert_ne!(bad, base);
+    let err = scenario::parse(&bad, std::path::Path::new("bad.toml")).unwrap_err().to_string();
+    assert!(err.contains("input_tokens.quantiles[1]: 3 is below the value before it (5)"), "{err}");
+    // Quantiles [0, 100]: uniform on [0, 100], mean 50, sd 100/√12.
+    let tokens = slaplan::model::Tokens::from_config(&scenario::TokenDist::Empirical { quantiles: vec![0, 100] });
+    let mut rng = slaplan::engine::stream(1, 0, "empirical");
+    let n = 100_000;
+    let mean = (0..n).map(|_| f64::from(tokens.sample(&mut rng))).sum::<f64>() / f64::from(n);
+    let half = 3.3 * (100.0 / 12f64.sqrt()) / f64::from(n).sqrt();
+    assert!((mean - 50.0).abs() <= half, "{mean}");
+}
