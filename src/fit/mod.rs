@@ -48,6 +48,14 @@ pub enum FitError {
         /// The files, joined.
         files: String,
     },
+    /// No model call names an endpoint, so there is nothing to route to.
+    #[error(
+        "{files}: no model call names an endpoint (LiteLLM: model_group or model; OTLP: gen_ai.request.model): no endpoint to fit"
+    )]
+    NoEndpoints {
+        /// The files, joined.
+        files: String,
+    },
     /// The router file could not be read.
     #[error("{file}: {reason}")]
     Router {
@@ -273,6 +281,16 @@ impl Accumulator {
     pub fn finish(mut self) -> Result<Fit, FitError> {
         if self.counts.model == 0 {
             return Err(FitError::NoCalls {
+                files: self
+                    .files
+                    .iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if self.endpoints.is_empty() {
+            return Err(FitError::NoEndpoints {
                 files: self
                     .files
                     .iter()

@@ -373,6 +373,10 @@ fn a_log_with_too_few_rows_falls_back_and_says_so() {
     assert!(w.arrivals.diurnal.is_none() && w.arrivals.notes.iter().any(|n| n.contains("no hour-of-day profile")));
     let toml = fit.scenario_toml(None).unwrap();
     assert!(toml.contains("fewer than the 30"), "{toml}");
+    // Deterministic: another fit (other hash seeds) writes the same bytes.
+    let again = fit_logs(&[repo_path("tests/fixtures/logs/litellm.jsonl")]).unwrap();
+    assert_eq!(again.scenario_toml(None).unwrap(), toml);
+    assert_eq!(again.laws_csv(), fit.laws_csv());
     assert!(toml.contains("not in a log"), "{toml}");
 }
 
@@ -454,6 +458,17 @@ fn a_malformed_log_exits_2_naming_the_row_and_writes_nothing() {
         "{stderr}"
     );
     assert!(!out.exists());
+    fs::write(&log, "{\"status\":\"success\",\"startTime\":1,\"endTime\":2}\n").unwrap();
+    let run = slaplan()
+        .args(["fit", "--log"])
+        .arg(&log)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no model call names an endpoint"));
+    assert!(!out.exists());
     let missing = slaplan()
         .args(["fit", "--log", "nope.jsonl", "--out"])
         .arg(&out)
@@ -494,10 +509,17 @@ fn empirical_token_laws_validate_and_draw_between_their_quantiles() {
         1,
     );
     assert_ne!(bad, base);
-    let err = scenario::parse(&bad, std::path::Path::new("bad.toml")).unwrap_err().to_string();
-    assert!(err.contains("input_tokens.quantiles[1]: 3 is below the value before it (5)"), "{err}");
+    let err = scenario::parse(&bad, std::path::Path::new("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("input_tokens.quantiles[1]: 3 is below the value before it (5)"),
+        "{err}"
+    );
     // Quantiles [0, 100]: uniform on [0, 100], mean 50, sd 100/√12.
-    let tokens = slaplan::model::Tokens::from_config(&scenario::TokenDist::Empirical { quantiles: vec![0, 100] });
+    let tokens = slaplan::model::Tokens::from_config(&scenario::TokenDist::Empirical {
+        quantiles: vec![0, 100],
+    });
     let mut rng = slaplan::engine::stream(1, 0, "empirical");
     let n = 100_000;
     let mean = (0..n).map(|_| f64::from(tokens.sample(&mut rng))).sum::<f64>() / f64::from(n);
