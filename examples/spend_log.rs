@@ -1,9 +1,9 @@
 //! Writes a synthetic LiteLLM spend log of N rows to standard output, for
 //! measuring `slaplan fit` (BENCHMARKS.md): a 31-day month from
 //! 2026-01-01, three endpoints (lognormal latency on tokens, 0.5% errors, a
-//! two-hour outage of the first), four tenants' workflows with a diurnal
-//! profile and lognormal tokens. Deterministic: the same N gives the same
-//! bytes.
+//! two-hour outage of the first), four tenants' workflows with lognormal
+//! tokens, rows spread evenly over the month (with jitter in the working
+//! hours). Deterministic: the same N gives the same bytes.
 //!
 //! ```sh
 //! cargo run --release --example spend_log -- 1000000 > spend-1m.jsonl
@@ -40,7 +40,7 @@ fn main() {
     let out = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, out.lock());
     for i in 0..rows {
-        // Evenly spread arrivals, thinned by a diurnal profile.
+        // Evenly spread arrivals, jittered by up to one gap in the working hours.
         let mut start = START + (u128::from(i) * u128::from(MONTH) / u128::from(rows)) as u64;
         let hour = (start / 3600 / S) % 24;
         if (8..20).contains(&hour) || rng.random::<f64>() < 0.5 {

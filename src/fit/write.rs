@@ -563,7 +563,10 @@ fn write_workflow(o: &mut String, name: &str, w: &super::WorkflowFit) {
                  no MMPP is fitted yet, so the simulated arrivals are smoother than the log's"
             );
         } else {
-            let _ = writeln!(o, "# Poisson arrivals: index of dispersion {index:.3} (p {p:.3})");
+            let _ = writeln!(
+                o,
+                "# not burstier than Poisson arrivals: index of dispersion {index:.3} (p {p:.3})"
+            );
         }
     }
     for (key, law) in [("input_tokens", &w.input), ("output_tokens", &w.output)] {
