@@ -19,7 +19,7 @@ mod world;
 pub use arrivals::{Arrivals, BatchCursor};
 pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
 pub use outage::{process_incidents, renewal_incidents, timeline};
-pub use status_page::{DailyAvailability, OutageDay, OutageRecord};
+pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
     Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,

@@ -17,12 +17,14 @@
 //! outage, and picks the law of the repair times (exponential or lognormal)
 //! by Akaike's information criterion. The built-in profiles of
 //! `data/providers.toml` are this estimator's output on the study's record;
-//! `slaplan fit` is meant to call it on other status-page histories.
+//! `slaplan fit` is meant to call it on other status-page histories, and
+//! [`IncidentRates`] on their incident lists (the mostly mild status-page
+//! incidents, which the profiles do not simulate).
 //!
 //! This module owns arithmetic only: no I/O, no randomness.
 
 use crate::scenario::{Law, OutageMode};
-use crate::time::Span;
+use crate::time::{Span, Time};
 
 use super::Incident;
 
@@ -159,6 +161,43 @@ impl DailyAvailability {
             at_least_99_9: share(counts[1]),
             at_least_99: share(counts[2]),
             at_least_90: share(counts[3]),
+        })
+    }
+}
+
+/// Status-page incidents' rates as the study computes them
+/// (`sec4-failure_recovery_analysis.ipynb`, its Table 6): MTBF the mean gap
+/// between consecutive incident starts, MTTR the mean time from an
+/// incident's first status to its resolution.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IncidentRates {
+    /// Incidents counted.
+    pub incidents: usize,
+    /// Mean gap between consecutive starts.
+    pub mtbf: Span,
+    /// Mean time to resolve.
+    pub mttr: Span,
+}
+
+impl IncidentRates {
+    /// The rates of incidents given as (first status, resolution) in any
+    /// order; `None` for fewer than two (no gap between starts).
+    pub fn of(incidents: &[(Time, Time)]) -> Option<IncidentRates> {
+        if incidents.len() < 2 {
+            return None;
+        }
+        let mut starts: Vec<Time> = incidents.iter().map(|(start, _)| *start).collect();
+        starts.sort_unstable();
+        let first_to_last = starts[starts.len() - 1].saturating_since(starts[0]);
+        let resolving: u128 = incidents
+            .iter()
+            .map(|(start, end)| u128::from(end.saturating_since(*start).as_nanos()))
+            .sum();
+        let n = incidents.len() as u128;
+        Some(IncidentRates {
+            incidents: incidents.len(),
+            mtbf: Span::from_nanos(first_to_last.as_nanos() / (incidents.len() as u64 - 1)),
+            mttr: Span::from_nanos((resolving / n) as u64),
         })
     }
 }
@@ -328,7 +367,6 @@ impl OutageRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Time;
 
     fn at_minutes(m: u64) -> Time {
         Time::ZERO + Span::from_mins(m)
@@ -410,6 +448,22 @@ mod tests {
         let mean = 1.0 - minutes.iter().sum::<f64>() / (10.0 * MINUTES_PER_DAY);
         assert!((t.mean - mean).abs() < 1e-15);
         assert_eq!(DailyAvailability::of(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn incident_rates_are_the_mean_gap_between_starts_and_the_mean_resolution() {
+        let day = |d: u64| Time::ZERO + Span::from_days(d);
+        // Starts at 0, 2 and 5 days (given out of order), resolved after 1, 2 and 6 hours.
+        let incidents = [
+            (day(5), day(5) + Span::from_hours(6)),
+            (day(0), day(0) + Span::from_hours(1)),
+            (day(2), day(2) + Span::from_hours(2)),
+        ];
+        let rates = IncidentRates::of(&incidents).unwrap();
+        assert_eq!(rates.incidents, 3);
+        assert_eq!(rates.mtbf, Span::from_hours(60), "(2 d + 3 d) / 2");
+        assert_eq!(rates.mttr, Span::from_hours(3), "(1 h + 2 h + 6 h) / 3");
+        assert_eq!(IncidentRates::of(&incidents[..1]), None);
     }
 
     #[test]
