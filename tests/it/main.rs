@@ -5,6 +5,7 @@ mod clauses;
 mod common;
 mod deploy;
 mod determinism;
+mod fit;
 mod frontier;
 mod import_litellm;
 mod outages;
