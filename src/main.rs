@@ -311,13 +311,12 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
-        "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
+        "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
         replications,
         scenario.simulation.duration,
         meta.windows.len(),
         meta.seed,
-        totals.calls,
-        totals.failed,
+        report::outcome_counts(&totals),
         wall,
         meta.timing.calls_per_second / 1e6
     )?;

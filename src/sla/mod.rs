@@ -6,12 +6,15 @@
 //! workflow, submission time, latency or failure) and nothing else, and keeps
 //! streaming statistics only: memory does not grow with the number of calls.
 
+mod acc;
 mod clause;
+mod minutes;
 mod recorder;
 mod window;
 
 pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, trim_pct};
 pub use recorder::{
-    Attainment, BudgetUse, CallEnd, Cause, CauseCounts, LatencyCounts, Measures, Recorder, cdf_edges_ms,
+    Attainment, BudgetUse, CDF_MIN_EDGES, CallEnd, CallOutcome, Cause, CauseCounts, LatencyCounts, Measures, Recorder,
+    cdf_edge_ms,
 };
 pub use window::{Layout, Period, Window, calendar_months};
