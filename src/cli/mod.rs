@@ -141,16 +141,27 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     let prop_summary = simulate(&proposal)?;
     progress.finish();
     let rows: Vec<Comparison> = chk::compare(&baseline, &base_summary, &proposal, &prop_summary);
-    let cells = |r: &Comparison| -> Vec<String> {
+    let clauses = Clause::all(&proposal);
+    let p50 = |c: &Clause, s: Option<&slaplan::plan::ClauseSummary>| {
+        s.and_then(|s| s.metric_quantiles)
+            .map_or_else(|| "-".into(), |q| report::format_value(c, q[1]))
+    };
+    let cells = |(r, c): (&Comparison, &Clause)| -> Vec<String> {
         vec![
             r.tenant.clone(),
             r.clause.clone(),
             r.baseline.as_ref().map(chk::cell).unwrap_or_else(|| "-".into()),
             chk::cell(&r.proposal),
+            format!("{} -> {}", p50(c, r.baseline.as_ref()), p50(c, Some(&r.proposal))),
             r.change(),
         ]
     };
-    let shown: Vec<Vec<String>> = rows.iter().filter(|r| r.notable()).map(cells).collect();
+    let shown: Vec<Vec<String>> = rows
+        .iter()
+        .zip(&clauses)
+        .filter(|(r, _)| r.notable())
+        .map(cells)
+        .collect();
     out!(
         "{}",
         report::grid(
@@ -159,6 +170,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 "clause",
                 "baseline P(hold) [95% CI] verdict",
                 "proposal P(hold) [95% CI] verdict",
+                "metric p50",
                 "change"
             ],
             &shown
@@ -166,7 +178,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     )?;
     let unchanged = rows.iter().filter(|r| !r.notable()).count();
     outln!(
-        "\n{unchanged} existing clause(s) unchanged; {} replication(s), seed {}, common random numbers",
+        "\n{unchanged} existing clause(s) unchanged (verdict, P(hold), and metric p50 within {}%); {} \
+         replication(s), seed {}, common random numbers",
+        chk::METRIC_CHANGE * 100.0,
         replications,
         baseline.simulation.seed
     )?;
@@ -191,6 +205,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "proposal_ci_high",
             "proposal_verdict",
             "change",
+            "baseline_metric_p50",
+            "proposal_metric_p50",
+            "metric_change",
         ])?;
         let f = |x: f64| format!("{x:.6}");
         for r in &rows {
@@ -209,6 +226,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 f(p.ci_high),
                 p.verdict.label().replace(' ', "_"),
                 r.change(),
+                b.and_then(|b| b.metric_quantiles).map(|q| f(q[1])).unwrap_or_default(),
+                p.metric_quantiles.map(|q| f(q[1])).unwrap_or_default(),
+                r.metric_move().map(|m| f(m.relative)).unwrap_or_default(),
             ])?;
         }
         w.flush()?;

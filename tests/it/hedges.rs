@@ -159,3 +159,19 @@ fn time_to_first_token_is_the_serving_attempts() {
     // The whole call took 2.5 s.
     assert_eq!(judged(6), (Some(2500.0), true));
 }
+
+#[test]
+fn a_ttft_clause_needs_a_percentile_and_a_threshold() {
+    let text = HEDGES.replace("threshold = \"1.1s\"", "target = 0.9");
+    let err = slaplan::scenario::parse(&text, std::path::Path::new("hedges.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tenants[1].clauses[1].target: a ttft clause has no target"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tenants[1].clauses[1].threshold: a ttft clause needs a threshold"),
+        "{err}"
+    );
+}
