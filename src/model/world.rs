@@ -2,8 +2,8 @@
 
 use crate::engine::{self, EventQueue, Model};
 use crate::policy::{
-    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, ConfigError, EndpointId, Outcome, Router, TenantId,
-    WorkflowId,
+    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, ConfigError, EndpointId, FailReason, Outcome,
+    Router, TenantId, WorkflowId,
 };
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, Measures, Recorder};
@@ -149,6 +149,8 @@ struct CallInfo {
     failed_first: Time,
     /// Whether it has been dispatched to an endpoint other than its first.
     left_first: bool,
+    /// Whether capacity turned an attempt away (a 429 or a full queue).
+    refused: bool,
     /// When the first token of the attempt that served it came
     /// (`Time::MAX`: not served yet).
     first_token: Time,
@@ -535,6 +537,11 @@ impl World {
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
         let admission = ep.admit(now, attempt, call.input_tokens, call.output_tokens);
+        if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
+            && let Some(info) = self.calls.get_mut(call_id.0)
+        {
+            info.refused = true;
+        }
         let service = match admission {
             Admission::Serve(s) => Some(ServiceSpan::new(ep, now, s, call.input_tokens, call.output_tokens)),
             _ => None,
@@ -625,8 +632,16 @@ impl World {
         }
     }
 
-    /// A call ended: served at `tier` by `endpoint`, or failed (`None`).
-    fn finish_call(&mut self, now: Time, call: CallId, served: Option<(u8, u32)>, q: &mut EventQueue<Event>) {
+    /// A call ended: served at `tier` by `endpoint`, or failed (`None`,
+    /// with the reason).
+    fn finish_call(
+        &mut self,
+        now: Time,
+        call: CallId,
+        served: Option<(u8, u32)>,
+        reason: Option<FailReason>,
+        q: &mut EventQueue<Event>,
+    ) {
         let Some(info) = self.calls.remove(call.0) else { return };
         let success = served.is_some();
         let (tenant, workflow) = (info.tenant as usize, info.workflow as usize);
@@ -654,7 +669,9 @@ impl World {
                     info.first_token
                 },
             },
-            None => CallOutcome::Failed,
+            None => CallOutcome::Failed {
+                rejected: info.refused || matches!(reason, Some(FailReason::Shed | FailReason::NoEligibleEndpoint)),
+            },
         };
         self.recorder.call_done(
             tenant,
@@ -737,6 +754,7 @@ impl World {
                         last_endpoint: NO_ENDPOINT,
                         failed_first: Time::MAX,
                         left_first: false,
+                        refused: false,
                         first_token: Time::MAX,
                     };
                     self.calls.insert(call.0, info);
@@ -804,8 +822,8 @@ impl World {
                 Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
                 Action::Complete {
                     call, tier, endpoint, ..
-                } => self.finish_call(now, call, Some((tier.0, endpoint.0)), q),
-                Action::Fail { call, .. } => self.finish_call(now, call, None, q),
+                } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
+                Action::Fail { call, reason } => self.finish_call(now, call, None, Some(reason), q),
                 Action::Suspend { .. } | Action::Resume { .. } => {}
             }
         }

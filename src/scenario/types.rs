@@ -645,8 +645,9 @@ pub enum ClauseMetric {
     Notification,
     /// Cost per task (mean) or per window ≤ budget (USD).
     Cost,
-    /// Every minute, the calls served of those submitted in it reach the
-    /// smaller of the calls submitted and the contracted `rpm`.
+    /// Every minute, the calls capacity did not turn away, of those
+    /// submitted in it, reach the smaller of the calls submitted and the
+    /// contracted `rpm`.
     Throughput,
     /// A percentile of calls' time to first token (submission to the first
     /// token of the attempt that served the call) ≤ threshold.

@@ -34,7 +34,7 @@ pub(super) struct Acc {
     /// Cost: USD.
     pub(super) cost: f64,
     /// Uptime: down minutes; throughput: minutes whose contracted rate was
-    /// not served.
+    /// not admitted.
     pub(super) bad_minutes: u64,
     /// Minutes in the bucket.
     pub(super) minutes: u64,

@@ -84,10 +84,12 @@ pub enum ClauseKind {
         /// What the cost is divided by.
         per: CostBasis,
     },
-    /// In every minute, the calls submitted in it that were served number
-    /// at least the smaller of the calls submitted and `rpm`: the contracted
-    /// rate is served, capped by what was offered. The value is the share of
-    /// the window's minutes that hold.
+    /// In every minute, the calls submitted in it that capacity did not turn
+    /// away (shed, no eligible endpoint, a 429, a full provider queue, or
+    /// still waiting when the run ended) number at least the smaller of the
+    /// calls submitted and `rpm`: the contracted rate is admitted, capped by
+    /// what was offered. The value is the share of the window's minutes
+    /// that hold.
     Throughput {
         /// The contracted rate in calls per minute.
         rpm: f64,

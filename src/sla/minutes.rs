@@ -8,8 +8,9 @@
 //!
 //! - **Uptime** counts `[calls ended, of which failed]`; a minute is down
 //!   when the failed share is above the clause's `max_error_ratio`.
-//! - **Throughput** counts `[calls submitted, of which served]`; a minute
-//!   holds when the served ones reach `min(submitted, rpm)`.
+//! - **Throughput** counts `[calls submitted, of which admitted]` (not
+//!   turned away by capacity, not still open at the end); a minute holds
+//!   when the admitted ones reach `min(submitted, rpm)`.
 
 use super::ClauseKind;
 use super::acc::{Acc, HOUR_NANOS};

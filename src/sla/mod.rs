@@ -3,8 +3,9 @@
 //!
 //! **Architecture Invariant:** this module measures; it does not simulate and
 //! does not know the router's internals. It sees finished calls (tenant,
-//! workflow, submission time, latency or failure) and nothing else, and keeps
-//! streaming statistics only: memory does not grow with the number of calls.
+//! workflow, submission time, latency or failure, first token), the calls and
+//! tasks still open when the run ended, and nothing else, and keeps streaming
+//! statistics only: memory does not grow with the number of calls.
 
 mod acc;
 mod clause;

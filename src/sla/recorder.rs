@@ -7,8 +7,9 @@
 //! period, never by the number of events.
 //!
 //! **Calls and tasks still open** when the run ends (after the drain) are
-//! never read as good: they count as failed for availability, task success,
-//! uptime and throughput; they rank above every served event of a latency
+//! never read as good: they count as failed for availability, task success
+//! and uptime, as turned away for throughput; they rank above every served
+//! event of a latency
 //! clause (their latency is unknown, at least the time they had waited), so
 //! a percentile that falls on one has no value and fails; a cost per task
 //! leaves them out of the tasks it divides by, keeping what they spent.
@@ -40,7 +41,7 @@ pub struct Attainment {
     /// degradations or minutes (uptime and throughput).
     pub eligible: u64,
     /// Of those, the good ones: calls or tasks that succeeded, fallbacks or
-    /// notices that happened, minutes up or whose contracted rate was served.
+    /// notices that happened, minutes up or whose contracted rate was admitted.
     pub succeeded: u64,
     /// Mean of the successful latencies in milliseconds (exact to 0.1%),
     /// for latency-like clauses.
@@ -74,8 +75,12 @@ pub enum CallOutcome {
         /// The instant of its first token.
         first_token: Time,
     },
-    /// Failed.
-    Failed,
+    /// Failed; `rejected` when capacity turned it away (shed, no eligible
+    /// endpoint, a 429 or a full provider queue).
+    Failed {
+        /// Capacity turned it away.
+        rejected: bool,
+    },
     /// Still open when the run ended: neither served nor failed.
     Open,
 }
@@ -98,8 +103,14 @@ impl CallEnd {
     fn served(&self) -> Option<u8> {
         match self.outcome {
             CallOutcome::Served { tier, .. } => Some(tier),
-            CallOutcome::Failed | CallOutcome::Open => None,
+            CallOutcome::Failed { .. } | CallOutcome::Open => None,
         }
+    }
+
+    /// Whether capacity turned it away, as throughput judges it: rejected,
+    /// or still waiting when the run ended.
+    fn turned_away(&self) -> bool {
+        matches!(self.outcome, CallOutcome::Failed { rejected: true } | CallOutcome::Open)
     }
 }
 
@@ -301,7 +312,8 @@ impl Recorder {
     /// A call ended (or was still open when the run ended). It counts in
     /// the window it was submitted in; uptime counts it in the minute it
     /// ended if that minute is in the period, else in the minute it was
-    /// submitted; throughput in the minute it was submitted.
+    /// submitted; throughput in the minute it was submitted, as admitted
+    /// unless capacity turned it away (or it was still open).
     pub fn call_done(&mut self, tenant: usize, workflow: usize, end: CallEnd) {
         let served = end.served();
         for i in 0..self.listeners(Stream::CallDone, tenant, workflow).len() {
@@ -315,11 +327,17 @@ impl Recorder {
                     }
                     _ => end.submitted,
                 };
-                match kind {
-                    ClauseKind::Uptime { .. } => minutes.add(at, 1, u32::from(served.is_none())),
-                    _ => minutes.add(at, 0, u32::from(served.is_some())),
-                }
-                if served.is_none() {
+                let bad = match kind {
+                    ClauseKind::Uptime { .. } => {
+                        minutes.add(at, 1, u32::from(served.is_none()));
+                        served.is_none()
+                    }
+                    _ => {
+                        minutes.add(at, 0, u32::from(!end.turned_away()));
+                        end.turned_away()
+                    }
+                };
+                if bad {
                     track.blame_at(at, end.cause);
                 }
                 continue;

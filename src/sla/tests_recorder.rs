@@ -51,8 +51,17 @@ fn failed(submitted: Time, cause: Cause) -> CallEnd {
     CallEnd {
         submitted,
         ended: submitted + Span::from_millis(10),
-        outcome: CallOutcome::Failed,
+        outcome: CallOutcome::Failed { rejected: false },
         cause,
+    }
+}
+
+/// A call capacity turned away (shed, no eligible endpoint, a 429, a full
+/// provider queue).
+fn rejected(submitted: Time, cause: Cause) -> CallEnd {
+    CallEnd {
+        outcome: CallOutcome::Failed { rejected: true },
+        ..failed(submitted, cause)
     }
 }
 
@@ -316,52 +325,54 @@ fn a_threshold_met_exactly_holds_and_a_nanosecond_over_fails() {
 
 #[test]
 fn throughput_judges_the_contracted_rate_capped_by_what_was_offered() {
-    // 10 rpm. A minute holds when the calls submitted in it that were
-    // served reach min(submitted, 10).
+    // 10 rpm. A minute holds when the calls submitted in it that capacity
+    // did not turn away reach min(submitted, 10).
     let kind = ClauseKind::Throughput { rpm: 10.0 };
     let mut r = recorder(vec![clause(kind, None)]);
     let t = |m: u64, s: u64| Time::ZERO + Span::from_secs(m * 60 + s);
-    let mut minute = |m: u64, offered: u64, served_n: u64| {
+    let busy = Cause::Endpoint {
+        index: 1,
+        outage: false,
+    };
+    let mut minute = |m: u64, offered: u64, admitted: u64, errors: u64| {
         for k in 0..offered {
             r.call_submitted(0, 0, t(m, k % 60));
             // Ends a minute later: still counted in its submission minute.
-            let end = if k < served_n {
+            let end = if k < errors {
+                failed(t(m, k % 60), Cause::Endpoint { index: 0, outage: true })
+            } else if k < admitted {
                 served(t(m, k % 60), Span::from_secs(60), 0)
             } else {
-                failed(
-                    t(m, k % 60),
-                    Cause::Endpoint {
-                        index: 1,
-                        outage: false,
-                    },
-                )
+                rejected(t(m, k % 60), busy)
             };
             r.call_done(0, 0, end);
         }
     };
-    minute(5, 40, 10); // 75% refused, the contracted 10 served: holds
-    minute(6, 40, 9); // 9 < 10: breach
-    minute(7, 4, 4); // within the rate, all served: holds
-    minute(8, 4, 3); // within the rate, one not served: breach
+    minute(5, 40, 10, 0); // 75% refused, the contracted 10 admitted: holds
+    minute(6, 40, 9, 0); // 9 < 10: breach
+    minute(7, 4, 4, 0); // within the rate, all admitted: holds
+    minute(8, 4, 3, 0); // within the rate, one refused: breach
+    minute(9, 4, 4, 2); // two 5xx errors, none refused: holds (availability's)
     let (a, m) = r.finish();
     assert_eq!((a[0].eligible, a[0].succeeded), (44_640, 44_638));
     assert!(!a[0].met);
     assert_eq!(a[0].value, Some(44_638.0 / 44_640.0));
-    // Blame: every call not served, on endpoint 1 (slot 2 of 2 × 2 + 1).
+    // Blame: every call turned away, on the busy endpoint 1 (slot 2 of
+    // 2 × 2 + 1); the errors are not throughput's.
     assert_eq!(m.causes[0].counts, vec![0, 0, 30 + 31 + 1, 0, 0]);
 
-    // A fractional rate: 2.5 rpm needs 3 of 5 served.
+    // A fractional rate: 2.5 rpm needs 3 of 5 admitted.
     let mut r = recorder(vec![clause(ClauseKind::Throughput { rpm: 2.5 }, None)]);
     for k in 0..5 {
         r.call_submitted(0, 0, t(1, k));
         let end = if k < 2 {
             served(t(1, k), Span::from_secs(1), 0)
         } else {
-            failed(t(1, k), Cause::Router)
+            rejected(t(1, k), Cause::Router)
         };
         r.call_done(0, 0, end);
     }
-    assert!(!r.finish().0[0].met, "2 served of 5 offered at 2.5 rpm");
+    assert!(!r.finish().0[0].met, "2 admitted of 5 offered at 2.5 rpm");
 }
 
 #[test]

@@ -298,13 +298,13 @@ fn throughput_judges_the_contracted_rate_when_a_tenant_sends_more() {
     let (throughput, availability) = judge(10);
     assert_eq!((availability.eligible, availability.succeeded), (25, 10));
     assert_eq!((throughput.eligible, throughput.succeeded), (1440, 1439));
-    assert!(!throughput.met, "5 served of a contracted 10 rpm");
-    // 5 rpm: the 5 served are the contracted rate: the refusals are all
+    assert!(!throughput.met, "5 admitted of a contracted 10 rpm");
+    // 5 rpm: the 5 admitted are the contracted rate: the refusals are all
     // beyond it.
     let (throughput, _) = judge(5);
     assert_eq!((throughput.eligible, throughput.succeeded), (1440, 1440));
     assert!(throughput.met);
-    // 30 rpm: minute 1 is within the contract and must be served whole.
+    // 30 rpm: minute 1 is within the contract: no call may be turned away.
     let (throughput, _) = judge(30);
     assert_eq!((throughput.succeeded, throughput.met), (1439, false));
 }

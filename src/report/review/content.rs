@@ -204,8 +204,8 @@ fn assumptions(run: &RunInfo) -> Vec<String> {
          it is met. Failed calls count against availability, not latency."
             .to_string(),
         "The run continues one day past the period so calls in flight can finish. A call or task still open \
-         then counts against every clause that judges it: as failed for availability, task success, uptime \
-         and throughput, and above every latency (a percentile that falls on it has no value and fails)."
+         then counts against every clause that judges it: as failed for availability, task success and \
+         uptime, as turned away for throughput, and above every latency (a percentile that falls on it has no value and fails)."
             .to_string(),
         "A window with no eligible call holds vacuously: there was nothing to break the clause.".to_string(),
         format!(
