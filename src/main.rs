@@ -20,7 +20,7 @@ use slaplan::sla::Clause;
 mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
-use cli::{CheckArgs, FrontierArgs, check, frontier};
+use cli::{CheckArgs, FitArgs, FrontierArgs, check, fit, frontier};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -57,6 +57,9 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Fit a scenario (endpoints, incidents, workloads) to production logs:
+    /// LiteLLM spend logs or OTLP GenAI spans.
+    Fit(FitArgs),
 }
 
 #[derive(clap::Args)]
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
+        Command::Fit(args) => fit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,8 @@ pub(crate) mod progress;
 pub(crate) mod stdout;
 use progress::Progress;
 use stdout::{out, outln};
+mod fit;
+pub(crate) use fit::{FitArgs, fit};
 
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {

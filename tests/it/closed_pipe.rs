@@ -63,6 +63,15 @@ fn a_closed_stdout_is_a_normal_end_for_every_command() {
         "{stderr}"
     );
 
+    let mut fit = slaplan();
+    fit.args(["fit", "--log"])
+        .arg(repo_path("tests/fixtures/logs/litellm.jsonl"))
+        .arg("--out")
+        .arg(dir.path().join("fitted.toml"));
+    let (code, stderr) = with_closed_stdout(fit);
+    assert_eq!(code, Some(0), "fit: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     let mut report = slaplan();
     report.arg("report").arg(&out);
     assert_normal_end("report", report);

@@ -6,6 +6,7 @@ mod closed_pipe;
 mod common;
 mod determinism;
 mod exact_thresholds;
+mod fit;
 mod frontier;
 mod hedges;
 mod import_litellm;
