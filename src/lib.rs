@@ -19,7 +19,11 @@ pub mod policy;
 pub mod time;
 
 #[cfg(feature = "cli")]
+pub mod emulate;
+#[cfg(feature = "cli")]
 pub mod engine;
+#[cfg(feature = "cli")]
+pub mod gateway;
 #[cfg(feature = "cli")]
 pub mod import;
 #[cfg(feature = "cli")]

@@ -18,7 +18,7 @@ use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
 mod cli;
-use cli::{CheckArgs, FrontierArgs, check, frontier};
+use cli::{CheckArgs, EmulateArgs, FrontierArgs, ServeArgs, check, emulate, frontier, serve};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -55,6 +55,12 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Serve the scenario's router on real traffic: an OpenAI-compatible
+    /// gateway in front of the endpoints' upstreams.
+    Serve(ServeArgs),
+    /// Emulate the scenario's endpoints in wall-clock time as
+    /// OpenAI-compatible upstreams (for tests and load tests).
+    Emulate(EmulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -161,6 +167,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
+        Command::Serve(args) => serve(args),
+        Command::Emulate(args) => emulate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,9 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+mod serve;
+pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
+
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {
     /// The scenario file (TOML).

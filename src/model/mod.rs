@@ -16,7 +16,7 @@ mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
-pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
+pub use endpoint::{Admission, Bucket, EndpointSim, Incident, Pace, ServiceTime};
 pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{

@@ -5,6 +5,7 @@ mod clauses;
 mod common;
 mod determinism;
 mod frontier;
+mod gateway;
 mod import_litellm;
 mod outages;
 mod probability;
