@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway overhead on loopback (BENCHMARKS.md): the same open-loop load
-# (benches/loadgen.rs) against the emulator directly, through `slaplan
+# (examples/loadgen.rs) against the emulator directly, through `slaplan
 # serve`, and through the LiteLLM proxy, all in front of one `slaplan
 # emulate` of benches/gateway_overhead.toml; non-streaming and streaming, at
 # each rate. Prints one JSON line per run.
@@ -12,24 +12,28 @@ cd "$(dirname "$0")/.."
 rates=${1:-"500 2000"}
 seconds=${2:-20}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/slaplan-target}"
-cargo build --release --quiet
-cargo bench --bench loadgen --no-run --quiet
+cargo build --release --quiet --bin slaplan --example loadgen
 bin="$CARGO_TARGET_DIR/release/slaplan"
+loadgen="$CARGO_TARGET_DIR/release/examples/loadgen"
 export BENCH_KEY=bench-key
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 addr_of() { # the http://ADDR/v1 a server printed on its first line
-    local fifo=$1 line
-    read -r line < "$fifo"
-    echo "$line" | grep -o 'http://[0-9.:]*/v1'
+    local file=$1 addr=""
+    for _ in $(seq 200); do
+        addr=$(grep -o 'http://[0-9.:]*/v1' "$file" 2>/dev/null | head -1 || true)
+        [ -n "$addr" ] && break
+        sleep 0.05
+    done
+    echo "$addr"
 }
 tmp=$(mktemp -d)
-mkfifo "$tmp/emu" "$tmp/gw"
 "$bin" emulate benches/gateway_overhead.toml --listen 127.0.0.1:0 > "$tmp/emu" & pids+=($!)
 emu=$(addr_of "$tmp/emu")
 "$bin" serve benches/gateway_overhead.toml --listen 127.0.0.1:0 --default-upstream "$emu" > "$tmp/gw" & pids+=($!)
 gw=$(addr_of "$tmp/gw")
+echo "emulator $emu, gateway $gw (pid ${pids[1]})" >&2
 targets=("direct $emu" "slaplan $gw")
 if [ -n "${LITELLM:-}" ]; then
     cat > "$tmp/litellm.yaml" <<YAML
@@ -54,7 +58,7 @@ for rate in $rates; do
         for t in "${targets[@]}"; do
             name=${t%% *}; url=${t#* }
             key=bench-key; [ "$name" = litellm ] && key=sk-bench-key
-            out=$(cargo bench --quiet --bench loadgen -- --url "$url" --key "$key" --model bench \
+            out=$("$loadgen" --url "$url" --key "$key" --model bench \
                   --rate "$rate" --seconds "$seconds" $mode)
             echo "{\"target\":\"$name\",\"result\":$out}"
         done

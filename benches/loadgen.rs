@@ -6,8 +6,9 @@
 //! the first content event and every gap between content events. Prints
 //! one JSON object of percentiles (microseconds).
 //!
-//! Run (after starting the servers, see BENCHMARKS.md):
-//! `cargo bench --bench loadgen -- --url http://127.0.0.1:8080/v1 --key KEY
+//! Build with `cargo build --release --example loadgen`, run (after
+//! starting the servers, see BENCHMARKS.md and benches/gateway_overhead.sh):
+//! `target/release/examples/loadgen --url http://127.0.0.1:8080/v1 --key KEY
 //!  --model NAME --rate 2000 --seconds 20 [--stream] [--tokens 10]`
 
 use std::sync::{Arc, Mutex};
@@ -51,7 +52,6 @@ fn args() -> Args {
             "--warmup" => a.warmup = value().parse().expect("--warmup: a number"),
             "--tokens" => a.tokens = value().parse().expect("--tokens: a number"),
             "--stream" => a.stream = true,
-            "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
     }
@@ -170,18 +170,20 @@ fn main() {
         let total = warm + (args.seconds * args.rate) as u64;
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let mut tasks = Vec::with_capacity(total as usize);
+        // Requests still out; no handle is kept per request, so a run of
+        // millions holds memory only for those in flight.
+        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         for i in 0..total {
             tick.tick().await;
-            tasks.push(tokio::spawn(one(
-                client.clone(),
-                Arc::clone(&args),
-                Arc::clone(&record),
-                i >= warm,
-            )));
+            let done = done_tx.clone();
+            let job = one(client.clone(), Arc::clone(&args), Arc::clone(&record), i >= warm);
+            tokio::spawn(async move {
+                job.await;
+                let _ = done.send(());
+            });
         }
-        for t in tasks {
-            let _ = t.await;
+        for _ in 0..total {
+            let _ = done_rx.recv().await;
         }
         let r = record.lock().unwrap();
         json!({

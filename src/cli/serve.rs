@@ -2,6 +2,7 @@
 //! and the signals that stop them (SIGTERM, SIGINT: stop accepting, drain
 //! in-flight calls up to the grace period, stop).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -122,10 +123,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<(), Failure> {
         let addr = gateway.local_addr().map_err(Failure::runtime)?;
         println!("serving {} on http://{addr}/v1", args.scenario.display());
         let drained = gateway.run(stop_on_signal()).await.map_err(Failure::runtime)?;
-        match drained {
-            Drained::Clean => println!("stopped: every in-flight call finished"),
-            Drained::GraceExpired => println!("stopped: the grace period ran out with calls in flight"),
-        }
+        let note = match drained {
+            Drained::Clean => "stopped: every in-flight call finished",
+            Drained::GraceExpired => "stopped: the grace period ran out with calls in flight",
+        };
+        // Whoever read our address may be gone by now: a closed stdout is
+        // no reason to fail a clean stop.
+        let _ = writeln!(std::io::stdout(), "{note}");
         Ok(())
     })
 }

@@ -510,11 +510,6 @@ impl Driver {
 
     fn audit_event(&mut self, event: &AuditEvent) {
         match event.kind {
-            AuditKind::TierChange { .. } => {
-                if let Some(t) = event.tenant {
-                    self.metrics.fallback(t.0 as usize);
-                }
-            }
             AuditKind::Breaker { to, .. } => {
                 if let Some(e) = event.endpoint.and_then(|e| self.breakers.get_mut(e.0 as usize)) {
                     *e = to;
@@ -548,6 +543,9 @@ impl Driver {
                 ..
             } => {
                 let Some(c) = self.calls.get_mut(&call) else { return };
+                if c.attempts > 0 {
+                    self.metrics.fallback(c.tenant as usize);
+                }
                 c.attempts += 1;
                 let job = AttemptJob {
                     attempt,

@@ -232,7 +232,7 @@ impl Metrics {
         }
     }
 
-    /// A call of `tenant` changed tier.
+    /// A call of `tenant` was dispatched again (a retry or a fallback).
     pub fn fallback(&self, tenant: usize) {
         if let Some(t) = self.tenants.get(tenant) {
             t.fallbacks.inc();

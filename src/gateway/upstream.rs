@@ -155,7 +155,9 @@ async fn streamed(job: &AttemptJob, resp: reqwest::Response) -> (Outcome, Attemp
             None => break,
         };
         for event in splitter.push(&chunk) {
-            let json = wire::event_json(&event);
+            // Only a usage event is parsed; the others pass through as bytes.
+            let has_usage = event.windows(7).any(|w| w == b"\"usage\"");
+            let json = if has_usage { wire::event_json(&event) } else { None };
             let usage_only = json.as_ref().is_some_and(|v| {
                 v.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty) && v.get("usage").is_some()
             });
