@@ -18,7 +18,7 @@ use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
 mod cli;
-use cli::{CheckArgs, EmulateArgs, FrontierArgs, ServeArgs, check, emulate, frontier, serve};
+use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -55,6 +55,9 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Fit a scenario (endpoints, incidents, workloads) to production logs:
+    /// LiteLLM spend logs or OTLP GenAI spans.
+    Fit(FitArgs),
     /// Serve the scenario's router on real traffic: an OpenAI-compatible
     /// gateway in front of the endpoints' upstreams.
     Serve(ServeArgs),
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
+        Command::Fit(args) => fit(args),
         Command::Serve(args) => serve(args),
         Command::Emulate(args) => emulate(args),
     };

@@ -13,6 +13,8 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+mod fit;
+pub(crate) use fit::{FitArgs, fit};
 mod serve;
 pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 

@@ -200,6 +200,19 @@ fn mean_tokens(d: &TokenDist) -> u32 {
         TokenDist::Constant { value } => f64::from(value),
         TokenDist::Uniform { min, max } => (f64::from(min) + f64::from(max)) / 2.0,
         TokenDist::Lognormal { mean, .. } => mean,
+        // Linear between equally spaced quantiles: the mean of the
+        // quantile function is the trapezoid average of its points.
+        TokenDist::Empirical { ref quantiles } => match quantiles.len() {
+            0 => 1.0,
+            1 => f64::from(quantiles[0]),
+            n => {
+                let sum: f64 = quantiles
+                    .windows(2)
+                    .map(|w| (f64::from(w[0]) + f64::from(w[1])) / 2.0)
+                    .sum();
+                sum / (n - 1) as f64
+            }
+        },
     };
     (mean.round() as u32).max(1)
 }

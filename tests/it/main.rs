@@ -4,6 +4,7 @@ mod check;
 mod clauses;
 mod common;
 mod determinism;
+mod fit;
 mod frontier;
 mod gateway;
 mod import_litellm;
