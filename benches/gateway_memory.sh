@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gateway memory over a million calls (BENCHMARKS.md): the resident set of
 # `slaplan serve` (in front of `slaplan emulate`, benches/gateway_overhead.toml)
-# before any call, then after each batch of calls from examples/loadgen.rs.
+# before any call, then after each batch of calls from benches/tools/loadgen.rs.
 #
 # Usage: benches/gateway_memory.sh [BATCHES] [CALLS_PER_BATCH] [RATE]
 set -euo pipefail

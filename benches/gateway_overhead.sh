@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway overhead on loopback (BENCHMARKS.md): the same open-loop load
-# (examples/loadgen.rs) against the emulator directly, through `slaplan
+# (benches/tools/loadgen.rs) against the emulator directly, through `slaplan
 # serve`, and through the LiteLLM proxy, all in front of one `slaplan
 # emulate` of benches/gateway_overhead.toml; non-streaming and streaming, at
 # each rate. Prints one JSON line per run.

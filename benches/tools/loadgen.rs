@@ -7,7 +7,8 @@
 //! one JSON object of percentiles (microseconds).
 //!
 //! Build with `cargo build --release --example loadgen`, run (after
-//! starting the servers, see BENCHMARKS.md and benches/gateway_overhead.sh):
+//! starting the servers, see BENCHMARKS.md and benches/gateway_overhead.sh;
+//! the binary lands in target/release/examples/):
 //! `target/release/examples/loadgen --url http://127.0.0.1:8080/v1 --key KEY
 //!  --model NAME --rate 2000 --seconds 20 [--stream] [--tokens 10]`
 
