@@ -148,6 +148,10 @@ pub struct Endpoint {
     /// larger attempt fails at once, like a 400.
     #[serde(default)]
     pub context_window: Option<u32>,
+    /// Where `slaplan serve` sends this endpoint's attempts (ignored by the
+    /// simulator).
+    #[serde(default)]
+    pub upstream: Option<super::serving::Upstream>,
 }
 
 fn full_quality() -> f64 {
@@ -453,6 +457,10 @@ pub struct Tenant {
     /// the tenant's strictest availability clause, if any).
     #[serde(default)]
     pub availability_target: Option<f64>,
+    /// How `slaplan serve` recognises this tenant's API key (ignored by the
+    /// simulator).
+    #[serde(default)]
+    pub auth: Option<super::serving::TenantAuth>,
 }
 
 fn one_u32() -> u32 {
