@@ -29,7 +29,7 @@ free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.2", 0
 # Starts `ray start ARGS...` in a new session; records its process group.
 start_node() {
     local pgfile="$work/pgid.${#pgids[@]}"
-    setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pgfile" "$venv/bin/ray" start "$@" --disable-usage-stats \
+    setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pgfile" timeout 120 "$venv/bin/ray" start "$@" --disable-usage-stats \
         --num-cpus=1 --memory=1000000000 --object-store-memory=200000000 >"$work/node.${#pgids[@]}.log" 2>&1 \
         || { cat "$work/node.${#pgids[@]}.log"; return 1; }
     pgids+=("$(cat "$pgfile")")

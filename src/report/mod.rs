@@ -19,11 +19,11 @@ mod sink;
 mod table;
 
 pub use files::{
-    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl,
+    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
     write_dir_atomically,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
 pub use sink::{OutputSink, ROW_GROUP_ROWS, Written};
-pub use table::attainment_table;
+pub use table::{attainment_table, format_value, outcome_counts};
