@@ -8,10 +8,11 @@
 //!   priors (deadline awareness), and a standing queue: every endpoint is
 //!   kept full with about two calls waiting for it, so each iteration queues
 //!   a call, answers the oldest attempt and dispatches a waiting call.
-//! - `router_saturated`: the same router with deep queues (about 2,000
-//!   calls waiting per endpoint, 20,000 in all), one call in and one out
-//!   per iteration; one answer in 50 is a 5xx, so retries and fallbacks
-//!   are in the path too.
+//! - `router_saturated`: the same router with deep queues and shedding on:
+//!   20,000 calls submitted beyond the slots, `max_queue` 1,500 calls per
+//!   endpoint, so every endpoint holds a full queue and about every new
+//!   call sheds one; one call in and one out per iteration; one answer in
+//!   50 is a 5xx, so retries and fallbacks are in the path too.
 //!
 //! Run: `cargo bench --bench router` (criterion; the router core needs no
 //! default feature, so `--no-default-features` works too).
@@ -32,7 +33,7 @@ fn name(i: usize) -> String {
     format!("model-{i}@provider-{}/eu", i % 3)
 }
 
-fn config() -> RouterConfig {
+fn config(max_queue: Option<u32>) -> RouterConfig {
     let endpoints = (0..ENDPOINTS)
         .map(|i| EndpointPolicy {
             name: name(i),
@@ -65,10 +66,9 @@ fn config() -> RouterConfig {
     RouterConfig {
         endpoints,
         tenants,
-        seed: 0,
-        budget: Default::default(),
-        max_queue: None,
+        max_queue,
         breaker: Some(BreakerPolicy::default()),
+        ..Default::default()
     }
 }
 
@@ -83,10 +83,11 @@ struct Load {
 }
 
 impl Load {
-    /// A router holding `held` calls: every endpoint full, the rest waiting.
-    fn new(held: usize) -> Load {
+    /// A router that was given `held` calls: every endpoint full, the rest
+    /// waiting (or shed beyond `max_queue`).
+    fn new(held: usize, max_queue: Option<u32>) -> Load {
         let mut load = Load {
-            router: Router::new(config()).expect("bench config is valid"),
+            router: Router::new(config(max_queue)).expect("bench config is valid"),
             now: Time::ZERO,
             calls: 0,
             answers: 0,
@@ -111,6 +112,7 @@ impl Load {
                 output_tokens: 200,
                 deadline: Some(self.now + Span::from_secs(3_600)),
                 affinity: None,
+                ..Default::default()
             },
         );
     }
@@ -157,12 +159,12 @@ impl Load {
 
 fn router_decision(c: &mut Criterion) {
     // 10 endpoints × 8 slots in flight, about 2 calls waiting per endpoint.
-    let mut load = Load::new(ENDPOINTS * SLOTS as usize + 2 * ENDPOINTS);
+    let mut load = Load::new(ENDPOINTS * SLOTS as usize + 2 * ENDPOINTS, None);
     c.bench_function("router_decision", |b| b.iter(|| load.step(0)));
 }
 
 fn router_saturated(c: &mut Criterion) {
-    let mut load = Load::new(ENDPOINTS * SLOTS as usize + 20_000);
+    let mut load = Load::new(ENDPOINTS * SLOTS as usize + 20_000, Some(1_500));
     c.bench_function("router_saturated", |b| b.iter(|| load.step(50)));
 }
 

@@ -547,6 +547,7 @@ fn translate(
         breaker,
         budget: Default::default(),
         max_queue: None,
+        ..Default::default()
     })
 }
 

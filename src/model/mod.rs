@@ -11,6 +11,7 @@ mod arrivals;
 mod endpoint;
 mod outage;
 mod task;
+mod tiers;
 mod trace;
 mod workload;
 mod world;
