@@ -37,11 +37,16 @@ impl PeakEwma {
     }
 
     /// The estimate as of `now`: decayed towards 0 by `τ / (τ + dt)`.
+    /// (Floating point here is exact IEEE arithmetic: the same inputs give
+    /// the same result on every run.)
     pub fn read(&self, now: Time) -> Option<u64> {
         let e = self.estimate?;
-        let dt = u128::from(now.saturating_since(self.at).as_nanos());
-        let tau = u128::from(PEAK_DECAY.as_nanos());
-        Some((u128::from(e) * tau / (tau + dt)) as u64)
+        let dt = now.saturating_since(self.at).as_nanos();
+        if dt == 0 {
+            return Some(e);
+        }
+        let tau = PEAK_DECAY.as_nanos() as f64;
+        Some((e as f64 * (tau / (tau + dt as f64))) as u64)
     }
 
     /// Takes a latency sample at `now`.
@@ -49,9 +54,9 @@ impl PeakEwma {
         let s = sample.as_nanos();
         let next = match self.read(now) {
             Some(e) if s < e => {
-                let dt = u128::from(now.saturating_since(self.at).as_nanos());
-                let tau = u128::from(PEAK_DECAY.as_nanos());
-                s + (u128::from(e - s) * tau / (tau + dt)) as u64
+                let dt = now.saturating_since(self.at).as_nanos() as f64;
+                let tau = PEAK_DECAY.as_nanos() as f64;
+                s + ((e - s) as f64 * (tau / (tau + dt))) as u64
             }
             _ => s,
         };
@@ -69,7 +74,8 @@ pub(crate) struct Candidate {
     pub weight: u64,
     /// Its attempts in flight.
     pub in_flight: u32,
-    /// Its peak-EWMA estimate now (none: no sample and no prior yet).
+    /// Its peak-EWMA estimate now (none: no sample and no prior yet; only
+    /// read for power of two choices).
     pub latency: Option<u64>,
 }
 

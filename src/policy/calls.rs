@@ -87,10 +87,16 @@ impl Range {
         }
     }
 
-    /// The steps with a live entry.
+    /// The steps with a live entry, in order.
     pub fn entries(&self) -> impl Iterator<Item = u16> + use<> {
-        let (lo, mask) = (self.lo, self.mask);
-        (0..64u16).filter(move |i| mask & (1 << i) != 0).map(move |i| lo + i)
+        let (lo, mut mask) = (self.lo, self.mask);
+        std::iter::from_fn(move || {
+            (mask != 0).then(|| {
+                let i = mask.trailing_zeros() as u16;
+                mask &= mask - 1;
+                lo + i
+            })
+        })
     }
 }
 

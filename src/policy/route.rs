@@ -208,23 +208,25 @@ impl Router {
         if self.tenant_capped(c.tenant) {
             return Vec::new();
         }
-        let wp = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize];
+        let tp = &self.plan.tenants[c.tenant as usize];
+        let wp = &tp.workflows[c.workflow as usize];
         let pool = &wp.pools[p as usize];
-        (lo..hi)
-            .filter_map(|step| {
-                let e = wp.chain[step as usize].endpoint;
-                if skip.contains(&e) || !self.free(now, e, c.tokens) {
-                    return None;
-                }
-                let es = &self.endpoints[e.0 as usize];
-                Some(Candidate {
-                    step,
-                    weight: pool.weights[(step - pool.lo) as usize],
-                    in_flight: es.in_flight,
-                    latency: es.peak.read(now),
-                })
-            })
-            .collect()
+        let p2c = tp.balance == super::config::BalancePolicy::P2cPeakEwma;
+        let mut out = Vec::with_capacity((hi - lo) as usize);
+        for step in lo..hi {
+            let e = wp.chain[step as usize].endpoint;
+            if skip.contains(&e) || !self.free(now, e, c.tokens) {
+                continue;
+            }
+            let es = &self.endpoints[e.0 as usize];
+            out.push(Candidate {
+                step,
+                weight: pool.weights[(step - pool.lo) as usize],
+                in_flight: es.in_flight,
+                latency: if p2c && hi - lo > 1 { es.peak.read(now) } else { None },
+            });
+        }
+        out
     }
 
     /// Picks one of `candidates` by the tenant's balancing policy.
