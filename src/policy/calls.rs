@@ -50,21 +50,30 @@ pub(crate) struct Live {
 
 /// A run of chain steps a call waits on (a pool, or one step of it), with
 /// the set of those steps whose endpoint queue holds a live entry of the
-/// call (bit `i` for step `lo + i`).
+/// call (bit `i` for step `lo + i`). Its entries carry its generation: a
+/// range dropped and queued again (a call spilling twice into the same
+/// pool) gets a new one, so the old entries stay dead.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Range {
     /// First step.
     pub lo: u16,
     /// One past the last step.
     pub hi: u16,
-    /// Steps with a live queue entry.
+    /// Steps with a live entry.
     pub mask: u64,
+    /// The generation its queue entries carry.
+    pub generation: u32,
 }
 
 impl Range {
-    /// The steps `lo..hi`, with no entry yet.
-    pub fn new(lo: u16, hi: u16) -> Range {
-        Range { lo, hi, mask: 0 }
+    /// The steps `lo..hi` of generation `generation`, with no entry yet.
+    pub fn new(lo: u16, hi: u16, generation: u32) -> Range {
+        Range {
+            lo,
+            hi,
+            mask: 0,
+            generation,
+        }
     }
 
     /// Whether `step` is in the range.
@@ -154,6 +163,8 @@ pub(crate) struct Call {
     pub counted: Option<Tier>,
     /// When the call was suspended (while `Suspended`).
     pub suspended_at: Time,
+    /// The generation of the call's latest queued range.
+    pub generation: u32,
 }
 
 impl Call {
@@ -181,6 +192,7 @@ impl Call {
             left: None,
             counted: None,
             suspended_at: Time::ZERO,
+            generation: 0,
         }
     }
 
@@ -203,9 +215,18 @@ impl Call {
         self.live
     }
 
-    /// Whether the call holds a live queue entry for `step`.
-    pub fn has_entry(&self, step: u16) -> bool {
-        self.state == CallState::Waiting && (self.wait.has(step) || self.spill.is_some_and(|s| s.has(step)))
+    /// Whether the call holds a live queue entry for `step` of range
+    /// generation `generation`.
+    pub fn has_entry(&self, step: u16, generation: u32) -> bool {
+        self.state == CallState::Waiting
+            && ((self.wait.generation == generation && self.wait.has(step))
+                || self.spill.is_some_and(|s| s.generation == generation && s.has(step)))
+    }
+
+    /// A new range generation.
+    pub fn next_generation(&mut self) -> u32 {
+        self.generation = self.generation.wrapping_add(1);
+        self.generation
     }
 
     /// Moves to `state`, invalidating queue entries and timers of the old

@@ -46,6 +46,8 @@ pub(crate) struct Waiter {
     pub step: u16,
     /// The call's tenant.
     pub tenant: u32,
+    /// The generation of the call's range the entry belongs to.
+    pub generation: u32,
 }
 
 /// A queue entry: `(virtual finish tag, arrival number, waiter)`.
@@ -194,6 +196,7 @@ mod tests {
             epoch: 0,
             step: 0,
             tenant,
+            generation: 0,
         }
     }
 

@@ -250,7 +250,8 @@ impl Router {
         }
         self.set_state(slot, CallState::Waiting);
         let c = self.calls.get_mut(slot);
-        c.wait = Range::new(lo, hi);
+        let generation = c.next_generation();
+        c.wait = Range::new(lo, hi, generation);
         let since = *c.waiting_since.get_or_insert(now);
         let members = self.push_entries(now, slot, lo, hi, &[]);
         let c = self.calls.get(slot);
@@ -292,11 +293,18 @@ impl Router {
             if skip.contains(&e) {
                 continue;
             }
+            let c = self.calls.get(slot);
+            let generation = if c.wait.holds(step) {
+                c.wait.generation
+            } else {
+                c.spill.map_or(0, |s| s.generation)
+            };
             let w = Waiter {
                 slot,
                 epoch,
                 step,
                 tenant,
+                generation,
             };
             self.endpoints[e.0 as usize].queue.push(class, weight, w);
             let c = self.calls.get_mut(slot);
@@ -522,5 +530,5 @@ impl Router {
 /// epoch and holds the entry.
 pub(super) fn entry_live(calls: &super::calls::Calls, w: &Waiter) -> bool {
     let c = calls.get(w.slot);
-    c.epoch == w.epoch && c.has_entry(w.step)
+    c.epoch == w.epoch && c.has_entry(w.step, w.generation)
 }

@@ -70,7 +70,9 @@ impl Router {
         let Some((lo, hi)) = spill else {
             return;
         };
-        self.calls.get_mut(slot).spill = Some(Range::new(lo, hi));
+        let c = self.calls.get_mut(slot);
+        let generation = c.next_generation();
+        c.spill = Some(Range::new(lo, hi, generation));
         let members = self.push_entries(now, slot, lo, hi, &waits_on);
         self.after_push(now, &members);
     }
