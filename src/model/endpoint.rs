@@ -285,6 +285,27 @@ impl EndpointSim {
         f64::from(input_tokens) * self.cost_input + f64::from(output_tokens) * self.cost_output
     }
 
+    /// The share of an attempt's service time before its first token: for
+    /// the token-driven model, (`ttft` + prefill) over the whole base time
+    /// (noise, background load and brownouts scale both parts alike); for
+    /// the exponential model, which has no tokens, the whole service (the
+    /// answer comes at once).
+    pub fn first_token_share(&self, input_tokens: u32, output_tokens: u32) -> f64 {
+        match self.service {
+            ServiceTime::Lognormal {
+                ttft,
+                per_input,
+                per_output,
+                ..
+            } => {
+                let before = ttft + per_input * f64::from(input_tokens);
+                let total = before + per_output * f64::from(output_tokens);
+                if total > 0.0 { before / total } else { 1.0 }
+            }
+            ServiceTime::Exponential { .. } => 1.0,
+        }
+    }
+
     /// Quality score of the model served here, 0 to 1.
     pub fn quality(&self) -> f64 {
         self.quality

@@ -23,4 +23,4 @@ pub use files::{
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
-pub use table::attainment_table;
+pub use table::{attainment_table, format_value, outcome_counts};

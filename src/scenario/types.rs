@@ -638,9 +638,9 @@ pub enum TokenDist {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Clause {
-    /// What is measured: `"latency"`, `"availability"`, `"task_latency"`,
-    /// `"task_availability"`, `"degradation"`, `"uptime"`, `"fallback_time"`,
-    /// `"notification"`, `"cost"` or `"throughput"`.
+    /// What is measured: `"latency"`, `"ttft"`, `"availability"`,
+    /// `"task_latency"`, `"task_availability"`, `"degradation"`, `"uptime"`,
+    /// `"fallback_time"`, `"notification"`, `"cost"` or `"throughput"`.
     pub metric: ClauseMetric,
     /// Restrict to one workflow of the tenant (default: all its calls).
     #[serde(default)]
@@ -704,6 +704,11 @@ pub enum ClauseMetric {
     Notification,
     /// Cost per task (mean) or per window ≤ budget (USD).
     Cost,
-    /// No rejected call in any minute within the contracted `rpm`.
+    /// Every minute, the calls capacity did not turn away, of those
+    /// submitted in it, reach the smaller of the calls submitted and the
+    /// contracted `rpm`.
     Throughput,
+    /// A percentile of calls' time to first token (submission to the first
+    /// token of the attempt that served the call) ≤ threshold.
+    Ttft,
 }

@@ -474,8 +474,12 @@ impl Checker<'_, '_> {
 /// A clause metric's name and its fields: (field, required, example).
 fn clause_fields(metric: ClauseMetric) -> (&'static str, &'static [(&'static str, bool, &'static str)]) {
     match metric {
-        ClauseMetric::Latency | ClauseMetric::TaskLatency => (
-            "latency",
+        ClauseMetric::Latency | ClauseMetric::TaskLatency | ClauseMetric::Ttft => (
+            if metric == ClauseMetric::Ttft {
+                "ttft"
+            } else {
+                "latency"
+            },
             &[
                 ("percentile", true, "percentile = 95"),
                 ("threshold", true, "threshold = \"4s\""),

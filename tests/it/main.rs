@@ -2,11 +2,15 @@
 
 mod check;
 mod clauses;
+mod closed_pipe;
 mod common;
 mod determinism;
+mod exact_thresholds;
 mod fit;
 mod frontier;
+mod hedges;
 mod import_litellm;
+mod open_calls;
 mod outages;
 mod probability;
 mod queueing;
