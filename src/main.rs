@@ -20,7 +20,7 @@ use slaplan::sla::Clause;
 mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
-use cli::{CheckArgs, FitArgs, FrontierArgs, check, fit, frontier};
+use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -60,6 +60,12 @@ enum Command {
     /// Fit a scenario (endpoints, incidents, workloads) to production logs:
     /// LiteLLM spend logs or OTLP GenAI spans.
     Fit(FitArgs),
+    /// Serve the scenario's router on real traffic: an OpenAI-compatible
+    /// gateway in front of the endpoints' upstreams.
+    Serve(ServeArgs),
+    /// Emulate the scenario's endpoints in wall-clock time as
+    /// OpenAI-compatible upstreams (for tests and load tests).
+    Emulate(EmulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -182,6 +188,8 @@ fn main() -> ExitCode {
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
         Command::Fit(args) => fit(args),
+        Command::Serve(args) => serve(args),
+        Command::Emulate(args) => emulate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -481,14 +481,16 @@ impl World {
                 },
             )),
             Admission::Queued => AttemptState::Queued,
-            Admission::Reject(after) | Admission::Full(after) => AttemptState::Replying(q.schedule(
-                now + after,
-                Event::ErrorReply {
-                    endpoint: endpoint.0,
-                    attempt,
-                    outcome: Outcome::ServerError,
-                },
-            )),
+            Admission::Reject(after) | Admission::TooLong(after) | Admission::Full(after) => {
+                AttemptState::Replying(q.schedule(
+                    now + after,
+                    Event::ErrorReply {
+                        endpoint: endpoint.0,
+                        attempt,
+                        outcome: Outcome::ServerError,
+                    },
+                ))
+            }
             Admission::RateLimited { after, retry_after } => AttemptState::Replying(q.schedule(
                 now + after,
                 Event::ErrorReply {

@@ -177,6 +177,10 @@ pub struct Endpoint {
     /// the pool has one).
     #[serde(default)]
     pub weight: Option<u32>,
+    /// Where `slaplan serve` sends this endpoint's attempts (ignored by the
+    /// simulator).
+    #[serde(default)]
+    pub upstream: Option<super::serving::Upstream>,
 }
 
 fn full_quality() -> f64 {
@@ -496,6 +500,10 @@ pub struct Tenant {
     /// the tenant's strictest availability clause, if any).
     #[serde(default)]
     pub availability_target: Option<f64>,
+    /// How `slaplan serve` recognises this tenant's API key (ignored by the
+    /// simulator).
+    #[serde(default)]
+    pub auth: Option<super::serving::TenantAuth>,
 }
 
 fn one_u32() -> u32 {
