@@ -290,7 +290,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let progress = Progress::start("replications", replications, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
-    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     // The replications stream into the output files (a temporary directory
     // renamed into place at the end): memory holds a few at a time.
     let mut written: Option<Written> = None;
@@ -298,6 +297,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         &out,
         |tmp| {
             let mut sink = OutputSink::create(tmp, &scenario, &clauses).map_err(Failure::runtime)?;
+            let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
             plan::stream_indices(&pool, &scenario, 0..replications, &tick, |r| sink.add(&r))
                 .map_err(|e| stream_failure(e, &args.scenario))?;
             progress.finish();
@@ -418,7 +418,6 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     let progress = Progress::start("replications", indices.len() as u64, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json
     let started = Instant::now();
-    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let mut meta = ShardMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: args.scenario.display().to_string(),
@@ -437,6 +436,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         |tmp| {
             let mut writer = ShardWriter::create(tmp).map_err(Failure::runtime)?;
             let indices = meta.indices.iter().copied();
+            let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
             plan::stream_indices(&pool, &scenario, indices, &tick, |r| writer.add(&r))
                 .map_err(|e| stream_failure(e, &args.scenario))?;
             progress.finish();
