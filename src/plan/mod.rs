@@ -139,13 +139,13 @@ pub enum StreamError<E> {
 /// Runs the replications listed in `indices` (ascending) in parallel on
 /// `pool`, a chunk of a few per worker thread at a time, and hands each to `each` in
 /// index order; the first keeps its timeline. Memory holds one chunk,
-/// whatever the number of replications. `on_done` is called once per
-/// finished replication (for progress bars).
+/// whatever the number of replications. `on_done` sees each finished
+/// replication's counters (progress with calls per second).
 pub fn stream_indices<E>(
     pool: &rayon::ThreadPool,
     scenario: &Scenario,
     indices: impl IntoIterator<Item = u64>,
-    on_done: &(dyn Fn() + Sync),
+    on_done: &(dyn Fn(&RunStats) + Sync),
     mut each: impl FnMut(Replication) -> Result<(), E>,
 ) -> Result<(), StreamError<E>> {
     let chunk = pool.current_num_threads().max(1) * CHUNK_PER_THREAD;
@@ -162,7 +162,9 @@ pub fn stream_indices<E>(
                     .par_iter()
                     .map(|&index| {
                         let r = run_one(scenario, index, Some(index) == first);
-                        on_done();
+                        if let Ok(rep) = &r {
+                            on_done(&rep.stats);
+                        }
                         r
                     })
                     .collect::<Result<_, _>>()
