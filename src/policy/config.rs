@@ -72,7 +72,8 @@ pub struct EndpointPolicy {
     #[serde(default)]
     pub max_concurrency: Option<u32>,
     /// An attempt with no answer after this long is abandoned (cancelled)
-    /// and counts as a failure of the endpoint.
+    /// and counts as a failure of the endpoint. Default 60 s.
+    #[serde(default = "default_attempt_timeout")]
     pub attempt_timeout: Span,
     /// Requests per minute the endpoint accepts (its published rate limit).
     /// The router never dispatches a request the limit would reject: while
@@ -136,16 +137,24 @@ impl ClassShares {
     }
 }
 
+/// The attempt timeout of an endpoint that sets none.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Span = Span::from_secs(60);
+
+fn default_attempt_timeout() -> Span {
+    DEFAULT_ATTEMPT_TIMEOUT
+}
+
 impl Default for EndpointPolicy {
-    /// An unnamed endpoint with no caps and a 30 s attempt timeout; handy
-    /// with struct update syntax (`..Default::default()`).
+    /// An unnamed endpoint with no caps and the default attempt timeout
+    /// ([`DEFAULT_ATTEMPT_TIMEOUT`]); handy with struct update syntax
+    /// (`..Default::default()`).
     fn default() -> Self {
         EndpointPolicy {
             name: String::new(),
             provider: String::new(),
             region: String::new(),
             max_concurrency: None,
-            attempt_timeout: Span::from_secs(30),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             rpm: None,
             tpm: None,
             breaker: None,
@@ -233,6 +242,40 @@ pub struct ChainStep {
     pub tier: Tier,
 }
 
+/// One step of a chain as it may be written: an endpoint's name alone, or a
+/// [`ChainStep`] table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "not a chain entry: expected an endpoint name such as \"sonnet@anthropic/eu\" or a table such as { endpoint = \"sonnet@anthropic/eu\", tier = 1 }"
+)]
+pub enum ChainEntry {
+    /// Just the endpoint's name; its tier is its position in the chain
+    /// (0 for the first), at most 3.
+    Name(String),
+    /// An endpoint with an explicit tier.
+    Step(ChainStep),
+}
+
+impl ChainEntry {
+    /// The step this entry is at position `position` of a chain.
+    pub fn step(self, position: usize) -> ChainStep {
+        match self {
+            ChainEntry::Name(endpoint) => ChainStep {
+                endpoint,
+                tier: Tier(position.min(3) as u8),
+            },
+            ChainEntry::Step(step) => step,
+        }
+    }
+}
+
+/// Reads a chain written with either form of [`ChainEntry`].
+fn chain_steps<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ChainStep>, D::Error> {
+    let entries = Vec::<ChainEntry>::deserialize(deserializer)?;
+    Ok(entries.into_iter().enumerate().map(|(i, e)| e.step(i)).collect())
+}
+
 /// Retries: how many attempts one call may make in all, and the backoff
 /// between an attempt's failure and the next dispatch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -289,6 +332,10 @@ pub struct TenantPolicy {
     /// SLA class.
     pub class: SlaClass,
     /// The ordered fallback chain: the router tries the first eligible step.
+    /// Each step is written as a table (`{ endpoint = "a", tier = 1 }`) or
+    /// as just the endpoint's name, whose tier is then its position in the
+    /// chain, at most 3 (see [`ChainEntry`]).
+    #[serde(deserialize_with = "chain_steps")]
     pub chain: Vec<ChainStep>,
     /// Retries and backoff.
     #[serde(default)]
@@ -393,13 +440,16 @@ impl Default for TenantPolicy {
     }
 }
 
-/// The router's whole configuration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The router's whole configuration. The default has no endpoints, no
+/// tenants and every router-wide setting at its default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterConfig {
     /// Every endpoint the router may dispatch to.
+    #[serde(default)]
     pub endpoints: Vec<EndpointPolicy>,
     /// Every tenant.
+    #[serde(default)]
     pub tenants: Vec<TenantPolicy>,
     /// Seed of the router's own random generator (retry jitter). The same
     /// seed and inputs give the same decisions.
@@ -419,139 +469,3 @@ pub struct RouterConfig {
     #[serde(default)]
     pub max_queue: Option<u32>,
 }
-
-/// A configuration the router cannot run with. Each variant is a sentence a
-/// user can act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConfigError {
-    /// Two endpoints share a name.
-    DuplicateEndpoint(String),
-    /// Two tenants share a name.
-    DuplicateTenant(String),
-    /// A chain names an endpoint that is not configured.
-    UnknownEndpoint {
-        /// The tenant whose chain it is.
-        tenant: String,
-        /// The unknown name.
-        endpoint: String,
-    },
-    /// A tenant has an empty chain.
-    EmptyChain(String),
-    /// A tier above 4.
-    TierOutOfRange {
-        /// The tenant whose chain it is.
-        tenant: String,
-        /// The tier given.
-        tier: u8,
-    },
-    /// `max_attempts` is zero.
-    ZeroAttempts(String),
-    /// An endpoint's concurrency cap is zero.
-    ZeroConcurrency(String),
-    /// An endpoint's attempt timeout is zero.
-    ZeroAttemptTimeout(String),
-    /// Two workflows of one tenant share a name.
-    DuplicateWorkflow {
-        /// The tenant.
-        tenant: String,
-        /// The repeated workflow name.
-        workflow: String,
-    },
-    /// More endpoints or tenants than ids can number (over 4 billion).
-    TooMany(&'static str),
-    /// A ratio or fraction outside 0 to 1.
-    RatioOutOfRange {
-        /// Where it is, e.g. `endpoint "a": breaker.error_ratio`.
-        field: String,
-        /// The value given.
-        value: String,
-    },
-    /// A count-type limit (breaker probes, rpm, tpm) is zero.
-    ZeroLimit {
-        /// Where it is, e.g. `tenant "t": max_concurrency`.
-        field: String,
-    },
-    /// The tenant's constraints (allowed tiers, regions) remove every step
-    /// of the chain of one of its workflows.
-    NoUsableStep {
-        /// The tenant.
-        tenant: String,
-        /// The workflow.
-        workflow: String,
-    },
-    /// An endpoint's `reserved` shares sum to more than 1.
-    ReservedOverOne {
-        /// The endpoint.
-        endpoint: String,
-        /// The sum of its shares, as written in the message.
-        sum: String,
-    },
-    /// An endpoint reserves shares but has no `max_concurrency` to take
-    /// them of.
-    ReservedWithoutCap(String),
-    /// A duration that must be positive is zero.
-    ZeroSpan {
-        /// Where it is, e.g. `endpoint "a": breaker.window`.
-        field: String,
-    },
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConfigError::DuplicateEndpoint(n) => write!(f, "endpoint {n:?} is defined twice"),
-            ConfigError::DuplicateTenant(n) => write!(f, "tenant {n:?} is defined twice"),
-            ConfigError::UnknownEndpoint { tenant, endpoint } => {
-                write!(f, "tenant {tenant:?}: chain names unknown endpoint {endpoint:?}")
-            }
-            ConfigError::EmptyChain(t) => write!(f, "tenant {t:?}: chain is empty, expected at least one endpoint"),
-            ConfigError::TierOutOfRange { tenant, tier } => {
-                write!(f, "tenant {tenant:?}: tier {tier} is out of range, expected 0 to 4")
-            }
-            ConfigError::ZeroAttempts(t) => {
-                write!(f, "tenant {t:?}: retry.max_attempts must be at least 1")
-            }
-            ConfigError::ZeroConcurrency(e) => {
-                write!(
-                    f,
-                    "endpoint {e:?}: max_concurrency must be at least 1 (omit it for no cap)"
-                )
-            }
-            ConfigError::ZeroAttemptTimeout(e) => write!(
-                f,
-                "endpoint {e:?}: attempt_timeout must be longer than zero, e.g. \"30s\""
-            ),
-            ConfigError::DuplicateWorkflow { tenant, workflow } => {
-                write!(f, "tenant {tenant:?}: workflow {workflow:?} is defined twice")
-            }
-            ConfigError::TooMany(what) => {
-                write!(f, "too many {what}: at most 4294967295 are supported")
-            }
-            ConfigError::RatioOutOfRange { field, value } => {
-                write!(f, "{field} is {value}, expected a number from 0 to 1")
-            }
-            ConfigError::ZeroLimit { field } => {
-                write!(f, "{field} must be at least 1 (omit it for no limit)")
-            }
-            ConfigError::NoUsableStep { tenant, workflow } => write!(
-                f,
-                "tenant {tenant:?}, workflow {workflow:?}: allowed tiers and regions leave no \
-                 step of the chain to serve at; allow more tiers or regions, or add an \
-                 endpoint that fits"
-            ),
-            ConfigError::ReservedOverOne { endpoint, sum } => write!(
-                f,
-                "endpoint {endpoint:?}: reserved shares sum to {sum}, expected at most 1 \
-                 (they are shares of max_concurrency)"
-            ),
-            ConfigError::ReservedWithoutCap(e) => write!(
-                f,
-                "endpoint {e:?}: reserved needs max_concurrency to take its shares of; set \
-                 max_concurrency or remove reserved"
-            ),
-            ConfigError::ZeroSpan { field } => write!(f, "{field} must be longer than zero"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}

@@ -4,10 +4,12 @@
 //! [`Router`] is the one entry point; its doc comment is the contract.
 //!
 //! Code map:
-//! - `config`: the serde configuration ([`RouterConfig`]) and [`ConfigError`];
+//! - `config`: the serde configuration ([`RouterConfig`]);
+//! - `error`: [`ConfigError`], one per problem, and the [`Setting`] it is about;
 //! - `types`: the values crossing the boundary (ids, [`CallRequest`],
 //!   [`Outcome`], [`Action`], [`AuditEvent`]);
-//! - `plan`: validation and the resolved, id-indexed configuration;
+//! - `plan`: validation (every problem, [`RouterConfig::problems`]) and the
+//!   resolved, id-indexed configuration;
 //! - `router`: the call life cycle and the per-endpoint run-time state;
 //! - `queue`: per-endpoint, per-class waiting queues, weighted fair between
 //!   the tenants of a class, with load shedding;
@@ -24,7 +26,8 @@
 //! - `wait`: a tenant's `max_wait` in a busy endpoint's queue, and the
 //!   per-endpoint latency estimates behind early deadline failures.
 //!
-//! Tests: `tests` (life cycle), `tests_resilience`, `tests_hedge`,
+//! Tests: `tests` (life cycle), `tests_config` (the file form and its
+//! validation), `tests_resilience`, `tests_hedge`,
 //! `tests_fair`, `tests_budget`, `tests_wait` (`max_wait`, deadline
 //! awareness), `tests_sessions` (session affinity), `tests_reserved` (reserved slots per
 //! class), `tests_serde` (the audit log's JSON form) and `tests_props`
@@ -39,6 +42,7 @@ mod breaker;
 mod budget;
 mod calls;
 mod config;
+mod error;
 mod hedge;
 mod lifecycle;
 mod limiter;
@@ -54,6 +58,8 @@ mod wait;
 mod tests;
 #[cfg(test)]
 mod tests_budget;
+#[cfg(test)]
+mod tests_config;
 #[cfg(test)]
 mod tests_fair;
 #[cfg(test)]
@@ -73,5 +79,6 @@ mod tests_wait;
 
 pub use budget::{BudgetPolicy, BudgetStatus};
 pub use config::*;
+pub use error::{ConfigError, Owner, Setting};
 pub use router::Router;
 pub use types::*;

@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 use super::breaker::Breaker;
 use super::budget::{Budget, BudgetStatus};
 use super::calls::{AttemptIndex, CallState, Calls};
-use super::config::{ConfigError, RouterConfig, Tier};
+use super::config::{RouterConfig, Tier};
+use super::error::ConfigError;
 use super::lifecycle::Ending;
 use super::limiter::TokenBucket;
 use super::plan::Plan;
@@ -308,9 +309,11 @@ pub(super) struct TenantState {
 }
 
 impl Router {
-    /// Checks `config` and builds a router with no calls.
+    /// Checks `config` and builds a router with no calls; a configuration
+    /// with problems is rejected with the first of them (all of them:
+    /// [`RouterConfig::problems`]).
     pub fn new(config: RouterConfig) -> Result<Router, ConfigError> {
-        let plan = Plan::resolve(&config)?;
+        let plan = Plan::resolve(&config).map_err(|mut problems| problems.swap_remove(0))?;
         let n = plan.endpoints.len();
         let endpoints = plan
             .endpoints
