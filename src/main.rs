@@ -173,6 +173,7 @@ fn main() -> ExitCode {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let s = scenario::load(path).map_err(Failure::input)?;
+    print_warnings(path, &s.warnings);
     println!(
         "{}: ok ({} endpoints, {} tenants, {} clauses)",
         path.display(),
@@ -181,6 +182,15 @@ fn validate(path: &Path) -> Result<(), Failure> {
         s.tenants.iter().map(|t| t.clauses.len()).sum::<usize>()
     );
     Ok(())
+}
+
+/// Prints a loaded scenario's warnings on stderr, one a line, placed like
+/// its problems: `warning: FILE:LINE: PATH: MESSAGE`.
+fn print_warnings(file: &Path, warnings: &[scenario::Problem]) {
+    for w in warnings {
+        let line = w.line.map(|l| format!(":{l}")).unwrap_or_default();
+        eprintln!("warning: {}{line}: {}: {}", file.display(), w.path, w.message);
+    }
 }
 
 fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
@@ -229,6 +239,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         return run_shard(args, shard);
     }
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
+    print_warnings(&args.scenario, &scenario.warnings);
     let bytes =
         std::fs::read(&args.scenario).map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
     if let Some(seed) = args.sim.seed {

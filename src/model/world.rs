@@ -373,7 +373,7 @@ impl World {
                 let window = t
                     .chain
                     .iter()
-                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint()))
+                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint))
                     .filter_map(|e| e.context_window)
                     .min();
                 if let Some(window) = window {

@@ -26,7 +26,7 @@ latency = {{ model = "exponential", mean = "{mean_ms}ms" }}
 name = "t"
 class = "gold"
 chain = ["server"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "w"
