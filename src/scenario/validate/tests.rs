@@ -565,3 +565,28 @@ fn rate_is_required_without_replay_and_refused_with_it() {
         &["rate is not used with replay"],
     );
 }
+
+#[test]
+fn a_cap_above_the_providers_slots_is_a_warning_not_an_error() {
+    let warnings = |source: &str| match crate::scenario::parse(source, Path::new("t.toml")) {
+        Ok(s) => s.warnings,
+        Err(e) => panic!("{e}"),
+    };
+    // BASE's first endpoint: cap 8 over 4 slots, no provider queue.
+    let w = warnings(BASE);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(
+        (w[0].path.as_str(), w[0].line),
+        ("endpoints[0].max_concurrency", Some(9))
+    );
+    assert!(w[0].message.contains("refuses at once with a 503"), "{w:#?}");
+    // With a provider queue and one class only, nothing is overtaken.
+    let queued = edit("concurrency = 4\n", "concurrency = 4\nqueue_limit = 8\n");
+    assert_eq!(warnings(&queued), Vec::new());
+    // Within the slots, or left out (the default: the slots): nothing to say.
+    assert_eq!(
+        warnings(&edit("max_concurrency = 8", "max_concurrency = 4")),
+        Vec::new()
+    );
+    assert_eq!(warnings(&edit("max_concurrency = 8\n", "")), Vec::new());
+}
