@@ -281,7 +281,8 @@ fn chain_steps<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
-    /// Attempts per call across the whole chain, at least 1.
+    /// Attempts per call across the whole chain, at least 1. Default 3.
+    #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Delay before the first retry; doubles each retry.
     #[serde(default)]
@@ -299,10 +300,14 @@ fn default_backoff_max() -> Span {
     Span::from_secs(10)
 }
 
+fn default_max_attempts() -> u32 {
+    3
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 3,
+            max_attempts: default_max_attempts(),
             backoff: Span::ZERO,
             backoff_max: default_backoff_max(),
             jitter: 0.0,

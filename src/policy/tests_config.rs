@@ -147,4 +147,12 @@ fn each_setting_has_one_default_in_the_file_and_in_rust() {
     );
     let r: RouterConfig = toml::from_str("").unwrap();
     assert_eq!(r, RouterConfig::default());
+    let retry: RetryPolicy = toml::from_str("backoff = \"1s\"\n").unwrap();
+    assert_eq!(
+        retry,
+        RetryPolicy {
+            backoff: Span::from_secs(1),
+            ..RetryPolicy::default()
+        }
+    );
 }
