@@ -18,7 +18,7 @@ use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
 mod cli;
-use cli::{CheckArgs, FrontierArgs, check, frontier};
+use cli::{CheckArgs, FitArgs, FrontierArgs, check, fit, frontier};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -56,6 +56,9 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Fit a scenario (endpoints, incidents, workloads) to production logs:
+    /// LiteLLM spend logs or OTLP GenAI spans.
+    Fit(FitArgs),
 }
 
 #[derive(clap::Args)]
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
+        Command::Fit(args) => fit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

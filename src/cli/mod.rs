@@ -13,6 +13,9 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+mod fit;
+pub(crate) use fit::{FitArgs, fit};
+
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {
     /// The scenario file (TOML).

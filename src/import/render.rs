@@ -62,6 +62,28 @@ pub fn router_part(import: &Import, source: &str) -> String {
     out
 }
 
+/// The router configuration in a router part as [`router_part`] writes it
+/// (`[router]`, `[[endpoints]]` and `[[tenants]]` with the router's keys
+/// only): what a tool that needs the router's settings alone reads back.
+pub fn parse_router_part(text: &str) -> Result<RouterConfig, toml::de::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RouterPart {
+        #[serde(default)]
+        router: RouterConfig,
+        #[serde(default)]
+        endpoints: Vec<EndpointPolicy>,
+        #[serde(default)]
+        tenants: Vec<TenantPolicy>,
+    }
+    let part: RouterPart = toml::from_str(text)?;
+    Ok(RouterConfig {
+        endpoints: part.endpoints,
+        tenants: part.tenants,
+        ..part.router
+    })
+}
+
 /// A whole scenario: the router part with the provider's side of each
 /// endpoint, a provider outage process per provider, one tenant per model
 /// group (per team and model group when the source names teams) with one

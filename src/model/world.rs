@@ -86,6 +86,14 @@ pub struct CallRecord {
     pub input_tokens: u32,
     /// Output tokens.
     pub output_tokens: u32,
+    /// When it ended (`None`: still in flight when the run stopped).
+    pub ended: Option<Time>,
+    /// The endpoint that served it, or its last attempt's (`None`: never dispatched).
+    pub endpoint: Option<u32>,
+    /// Whether it was served.
+    pub served: bool,
+    /// Whether capacity turned an attempt away (a 429 or a full provider queue).
+    pub refused: bool,
 }
 
 /// Per-call and audit records of one replication, kept only when asked for.
@@ -722,6 +730,16 @@ impl World {
     ) {
         let Some(info) = self.calls.remove(call.0) else { return };
         let success = served.is_some();
+        // Call ids count from 0 and the log keeps the first calls, so the
+        // record of call `i` is the log's `i`-th.
+        if let Some(rec) = self.call_log.as_mut().and_then(|log| log.get_mut(call.0 as usize)) {
+            rec.ended = Some(now);
+            rec.endpoint = served
+                .map(|s| s.1)
+                .or((info.last_endpoint != NO_ENDPOINT).then_some(info.last_endpoint));
+            rec.served = success;
+            rec.refused = info.refused;
+        }
         let (tenant, workflow) = (info.tenant as usize, info.workflow as usize);
         if success {
             self.stats.completed += 1;
@@ -834,6 +852,10 @@ impl World {
                             workflow,
                             input_tokens,
                             output_tokens,
+                            ended: None,
+                            endpoint: None,
+                            served: false,
+                            refused: false,
                         });
                     }
                     self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);

@@ -483,6 +483,14 @@ pub enum TokenDist {
         /// Log-space standard deviation.
         sigma: f64,
     },
+    /// An empirical law given by equally spaced quantiles: `quantiles[0]` is
+    /// the minimum, the last the maximum, and `quantiles[k]` the
+    /// k/(n-1)-quantile; a draw interpolates linearly between neighbours
+    /// and rounds (what `slaplan fit` writes when no parametric law fits).
+    Empirical {
+        /// Non-decreasing token counts, at least two.
+        quantiles: Vec<u32>,
+    },
 }
 
 /// A contract term, judged per calendar month.

@@ -288,6 +288,26 @@ impl Checker<'_, '_> {
 
     fn tokens(&mut self, path: String, dist: &TokenDist) {
         match *dist {
+            TokenDist::Empirical { ref quantiles } => {
+                if quantiles.len() < 2 {
+                    self.report(
+                        format!("{path}.quantiles"),
+                        format!(
+                            "{} value(s): expected at least two token counts, the minimum first and the maximum last",
+                            quantiles.len()
+                        ),
+                    );
+                } else if let Some(k) = quantiles.windows(2).position(|w| w[1] < w[0]) {
+                    self.report(
+                        format!("{path}.quantiles[{}]", k + 1),
+                        format!(
+                            "{} is below the value before it ({}): expected non-decreasing quantiles",
+                            quantiles[k + 1],
+                            quantiles[k]
+                        ),
+                    );
+                }
+            }
             TokenDist::Constant { .. } => {}
             TokenDist::Uniform { min, max } => {
                 if min > max {

@@ -4,6 +4,7 @@ mod check;
 mod clauses;
 mod common;
 mod determinism;
+mod fit;
 mod frontier;
 mod import_litellm;
 mod outages;

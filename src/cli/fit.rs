@@ -1,0 +1,77 @@
+//! `fit`: a scenario calibrated from production logs, and its fit report.
+
+use std::path::PathBuf;
+
+use slaplan::fit::{self, FitError};
+use slaplan::policy::RouterConfig;
+
+use super::Failure;
+
+#[derive(clap::Args)]
+pub(crate) struct FitArgs {
+    /// Log files: LiteLLM spend logs (StandardLoggingPayload JSON lines) or
+    /// OTLP JSON lines (the collector's file exporter), in any mix.
+    #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
+    logs: Vec<PathBuf>,
+    /// Where to write the fitted scenario (TOML).
+    #[arg(long)]
+    out: PathBuf,
+    /// The router's policy: the router part of a scenario, such as
+    /// `import-litellm` writes. Without it the policy is inferred from usage
+    /// and says so.
+    #[arg(long)]
+    router: Option<PathBuf>,
+    /// Also write the fit report (fit.md, laws.csv, qq.csv) into this directory.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+}
+
+fn failure(e: FitError) -> Failure {
+    match e {
+        FitError::Write { .. } | FitError::Invalid(_) => Failure::runtime(e),
+        _ => Failure::input(e),
+    }
+}
+
+pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
+    let router = match &args.router {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::input(format!("{}: cannot read the router file: {e}", path.display())))?;
+            // The router part of a scenario, as `import-litellm` writes it,
+            // or the router core's own file form.
+            let config = slaplan::import::render::parse_router_part(&text)
+                .or_else(|e| toml::from_str::<RouterConfig>(&text).map_err(|_| e))
+                .map_err(|e| {
+                    Failure::input(format!(
+                        "{}: not a router part of a scenario (as `import-litellm` writes): {e}",
+                        path.display()
+                    ))
+                })?;
+            Some((config, path.display().to_string()))
+        }
+    };
+    let fitted = fit::fit_logs(&args.logs).map_err(failure)?;
+    let text = fitted
+        .scenario_toml(router.as_ref().map(|(r, p)| (r, p.as_str())))
+        .map_err(failure)?;
+    if let Some(dir) = &args.report {
+        fitted.write_report(dir).map_err(failure)?;
+    }
+    super::super::write_via_temp(&args.out, text.as_bytes())
+        .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", args.out.display())))?;
+    let c = &fitted.counts;
+    println!(
+        "fitted {} endpoint(s) and {} workflow(s) from {} row(s) ({} model calls); wrote {}",
+        fitted.endpoints.len(),
+        fitted.workflows.len(),
+        c.rows,
+        c.model,
+        args.out.display()
+    );
+    if let Some(dir) = &args.report {
+        println!("wrote {}", dir.join("fit.md").display());
+    }
+    Ok(())
+}
