@@ -22,7 +22,7 @@ use std::path::Path;
 use chrono::{NaiveDate, NaiveDateTime};
 
 pub use error::{Problem, ScenarioError};
-pub use profiles::{OutageProfile, PROVIDERS_TOML, Renewal, Scope, profile, profiles};
+pub use profiles::{OutageProfile, PROVIDERS_TOML, ProfileProcess, Renewal, Scope, profile, profiles};
 pub use spans::SourceMap;
 pub use types::*;
 
