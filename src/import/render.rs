@@ -230,11 +230,26 @@ fn profile_for(provider: &str) -> Option<&'static OutageProfile> {
 }
 
 /// The conservative stand-in for a provider without a profile: the
-/// embedded profile with the lowest cited availability.
+/// embedded profile with the lowest cited mean daily availability.
 fn generic_profile() -> Option<&'static OutageProfile> {
-    profiles()
+    profiles().iter().min_by(|a, b| a.cited.mean.total_cmp(&b.cited.mean))
+}
+
+/// `partial outages every 17.1 days for 86 minutes; major ...` (means).
+fn processes_of(profile: &OutageProfile) -> String {
+    let each: Vec<String> = profile
+        .processes
         .iter()
-        .min_by(|a, b| a.cited_daily_availability.total_cmp(&b.cited_daily_availability))
+        .map(|p| {
+            format!(
+                "{} outages every {:.1} days for {:.0} minutes",
+                p.name,
+                p.mtbf.as_nanos() as f64 / 86_400e9,
+                p.mttr.as_nanos() as f64 / 60e9
+            )
+        })
+        .collect();
+    each.join("; ")
 }
 
 /// One stochastic outage process per provider (per endpoint for those with
@@ -268,9 +283,9 @@ fn outage_processes(out: &mut String, endpoints: &[EndpointPolicy]) {
         };
         let _ = writeln!(
             out,
-            "\n[[outage_processes]]\n# {note} (MTBF {}, MTTR {}).\n{kind} = {}\nprofile = {}",
-            profile.mtbf,
-            profile.mttr,
+            "\n[[outage_processes]]\n# {note}: mean daily availability {}; {}, on average.\n{kind} = {}\nprofile = {}",
+            profile.cited.mean,
+            processes_of(profile),
             toml::Value::String(name.to_string()),
             toml::Value::String(profile.name.clone()),
         );
