@@ -22,8 +22,8 @@ use super::Problem;
 use super::spans::{SourceMap, line_of_offset};
 use crate::policy::{EndpointPolicy, TenantPolicy, WorkflowPolicy};
 
-/// The keys of an `[[endpoints]]` table that the simulated world reads
-/// (the rest are [`EndpointPolicy`]'s). A field added to
+/// The keys of an `[[endpoints]]` table that the simulated world (or, for
+/// `upstream`, the gateway) reads (the rest are [`EndpointPolicy`]'s). A field added to
 /// [`super::Endpoint`] must be listed here, or it is refused as unknown.
 pub const ENDPOINT_WORLD_KEYS: &[&str] = &[
     "concurrency",
@@ -39,11 +39,13 @@ pub const ENDPOINT_WORLD_KEYS: &[&str] = &[
     "cost_per_million_output",
     "quality",
     "context_window",
+    "upstream",
 ];
 
 /// The keys of a `[[tenants]]` table beside [`TenantPolicy`]'s (whose own
-/// `workflows` these replace).
-pub const TENANT_OWN_KEYS: &[&str] = &["workflows", "clauses"];
+/// `workflows` these replace). A field added to [`super::Tenant`] must be
+/// listed here, or it is refused as unknown.
+pub const TENANT_OWN_KEYS: &[&str] = &["workflows", "clauses", "auth"];
 
 /// The keys of a `[[tenants.workflows]]` table that the workload reads
 /// (the rest are [`WorkflowPolicy`]'s). A field added to

@@ -13,6 +13,7 @@ use crate::time::Span;
 
 mod priority;
 mod router;
+mod serving;
 mod workload;
 
 pub use priority::warnings;
@@ -33,6 +34,7 @@ pub fn check(scenario: &Scenario, source: &str) -> Vec<Problem> {
     c.tenants(scenario);
     c.outage_processes(scenario);
     c.router(scenario);
+    c.serving(scenario);
     let mut problems = c.problems;
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     problems
@@ -458,8 +460,12 @@ impl Checker<'_, '_> {
 /// A clause metric's name and its fields: (field, required, example).
 fn clause_fields(metric: ClauseMetric) -> (&'static str, &'static [(&'static str, bool, &'static str)]) {
     match metric {
-        ClauseMetric::Latency | ClauseMetric::TaskLatency => (
-            "latency",
+        ClauseMetric::Latency | ClauseMetric::TaskLatency | ClauseMetric::Ttft => (
+            if metric == ClauseMetric::Ttft {
+                "ttft"
+            } else {
+                "latency"
+            },
             &[
                 ("percentile", true, "percentile = 95"),
                 ("threshold", true, "threshold = \"4s\""),
