@@ -11,6 +11,7 @@
 //! importers only build [`RouterConfig`] values and text, and never print.
 
 pub mod litellm;
+mod litellm_pools;
 pub mod render;
 
 use std::fmt;

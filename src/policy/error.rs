@@ -165,6 +165,25 @@ pub enum ConfigError {
         /// Where it is, e.g. endpoint `"a"`, `breaker.window`.
         field: Setting,
     },
+    /// A pool (the consecutive steps of a chain at one tier) holds more
+    /// endpoints than the router balances over (64).
+    PoolTooLarge {
+        /// The tenant whose chain it is.
+        tenant: String,
+        /// The pool's tier.
+        tier: u8,
+        /// Its endpoints.
+        size: usize,
+    },
+    /// A pool names the same endpoint twice.
+    DuplicatePoolMember {
+        /// The tenant whose chain it is.
+        tenant: String,
+        /// The pool's tier.
+        tier: u8,
+        /// The repeated endpoint.
+        endpoint: String,
+    },
 }
 
 impl ConfigError {
@@ -177,7 +196,9 @@ impl ConfigError {
             ConfigError::DuplicateTenant(t) => Setting::tenant(t, "name"),
             ConfigError::UnknownEndpoint { tenant, .. }
             | ConfigError::EmptyChain(tenant)
-            | ConfigError::TierOutOfRange { tenant, .. } => Setting::tenant(tenant, "chain"),
+            | ConfigError::TierOutOfRange { tenant, .. }
+            | ConfigError::PoolTooLarge { tenant, .. }
+            | ConfigError::DuplicatePoolMember { tenant, .. } => Setting::tenant(tenant, "chain"),
             ConfigError::ZeroAttempts(t) => Setting::tenant(t, "retry.max_attempts"),
             ConfigError::ZeroConcurrency(e) => Setting::endpoint(e, "max_concurrency"),
             ConfigError::ZeroAttemptTimeout(e) => Setting::endpoint(e, "attempt_timeout"),
@@ -248,6 +269,16 @@ impl fmt::Display for ConfigError {
                  max_concurrency or remove reserved"
             ),
             ConfigError::ZeroSpan { field } => write!(f, "{field} must be longer than zero"),
+            ConfigError::PoolTooLarge { tenant, tier, size } => write!(
+                f,
+                "tenant {tenant:?}: the pool at tier {tier} has {size} endpoints, expected at most 64 \
+                 (consecutive chain steps at one tier form a pool)"
+            ),
+            ConfigError::DuplicatePoolMember { tenant, tier, endpoint } => write!(
+                f,
+                "tenant {tenant:?}: endpoint {endpoint:?} appears twice in the pool at tier {tier}; \
+                 list each endpoint of a pool once"
+            ),
         }
     }
 }

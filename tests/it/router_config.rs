@@ -97,12 +97,16 @@ seed = 9
 [router]
 max_queue = 7
 breaker = { open_for = "5s" }
+balance = "least_outstanding"
+max_retry_after = "2m"
 
 [[endpoints]]
 name = "a"
 concurrency = 3
 max_concurrency = 2
 attempt_timeout = "5s"
+weight = 4
+first_token_timeout = "2s"
 latency = { model = "exponential", mean = "1s" }
 
 [[tenants]]
@@ -110,6 +114,10 @@ name = "t"
 class = "silver"
 chain = ["a"]
 retry = { max_attempts = 2, backoff = "1s", backoff_max = "3s", jitter = 0.5 }
+degrade_after = 5
+promote_after = "1m"
+notice_interval = "10m"
+balance = "weighted_random"
 
 [[tenants.workflows]]
 name = "w"
@@ -126,17 +134,25 @@ target = 0.99
 seed = 9
 max_queue = 7
 breaker = { open_for = "5s" }
+balance = "least_outstanding"
+max_retry_after = "2m"
 
 [[endpoints]]
 name = "a"
 max_concurrency = 2
 attempt_timeout = "5s"
+weight = 4
+first_token_timeout = "2s"
 
 [[tenants]]
 name = "t"
 class = "silver"
 chain = ["a"]
 retry = { max_attempts = 2, backoff = "1s", backoff_max = "3s", jitter = 0.5 }
+degrade_after = 5
+promote_after = "1m"
+notice_interval = "10m"
+balance = "weighted_random"
 workflows = [{ name = "w", allowed_tiers = [0] }]
 availability_target = 0.99
 "#,
@@ -187,4 +203,53 @@ rate = 8
     assert!(stderr.contains("a gold call can wait behind bronze ones"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok ("));
+}
+
+/// One endpoint whose first token comes after exactly 2 s (no noise, no
+/// decode, slots to spare), with the router's `first_token_timeout`.
+fn first_token_scenario(first_token_timeout: &str) -> String {
+    format!(
+        r#"
+[simulation]
+start = "2026-01-01"
+duration = "10m"
+
+[[endpoints]]
+name = "a"
+concurrency = 50
+first_token_timeout = "{first_token_timeout}"
+latency = {{ model = "lognormal", ttft = "2s", per_output_token = "10ms" }}
+
+[[tenants]]
+name = "t"
+class = "gold"
+chain = ["a"]
+retry = {{ max_attempts = 1 }}
+
+[[tenants.workflows]]
+name = "w"
+rate = 1
+output_tokens = {{ dist = "constant", value = 100 }}
+
+[[tenants.clauses]]
+metric = "latency"
+percentile = 50
+threshold = "1h"
+"#
+    )
+}
+
+#[test]
+fn the_simulator_reports_first_tokens_so_first_token_timeout_acts_as_in_production() {
+    // Hand-worked: every attempt's first token comes 2 s after dispatch and
+    // its answer 3 s after (2 s + 100 tokens x 10 ms). A first-token limit of
+    // 1 s abandons every attempt (one attempt each: every call fails); one of
+    // 2.5 s lets each through, the whole answer (3 s) being longer than the
+    // limit does not matter.
+    let cut = crate::common::replicate(&scenario(&first_token_scenario("1s")), 1);
+    assert!(cut[0].stats.calls > 500, "{:?}", cut[0].stats);
+    assert_eq!(cut[0].stats.completed, 0, "{:?}", cut[0].stats);
+    let kept = crate::common::replicate(&scenario(&first_token_scenario("2500ms")), 1);
+    assert_eq!(kept[0].stats.completed, kept[0].stats.calls, "{:?}", kept[0].stats);
+    assert_eq!(kept[0].attainment[0].value, Some(3000.0));
 }
