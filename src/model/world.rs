@@ -76,6 +76,12 @@ pub enum Event {
         /// What the router is told: a 5xx or a 429 with its retry-after.
         outcome: Outcome,
     },
+    /// The first token of an attempt reaches the router (only on endpoints
+    /// with a `first_token_timeout`, the one router setting that needs it).
+    FirstToken {
+        /// The attempt.
+        attempt: AttemptId,
+    },
     /// The router asked to be woken.
     RouterWake,
 }
@@ -225,6 +231,9 @@ pub struct World {
     /// Whether the timeline (outages and tier rows) is kept.
     timeline: bool,
     endpoint_names: Vec<String>,
+    /// Per endpoint: whether the router is told each attempt's first token
+    /// (its `first_token_timeout` is set).
+    reports_first_token: Vec<bool>,
 }
 
 impl World {
@@ -260,7 +269,7 @@ impl World {
                 let window = t
                     .chain
                     .iter()
-                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint()))
+                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint))
                     .filter_map(|e| e.context_window)
                     .min();
                 if let Some(window) = window {
@@ -310,6 +319,11 @@ impl World {
             ),
             timeline: false,
             endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
+            reports_first_token: scenario
+                .endpoints
+                .iter()
+                .map(|e| e.first_token_timeout.is_some())
+                .collect(),
         })
     }
 
@@ -472,6 +486,11 @@ impl World {
             Admission::Serve(s) => Some(ServiceSpan::new(ep, now, s, call.input_tokens, call.output_tokens)),
             _ => None,
         };
+        if let Some(span) = &service
+            && self.reports_first_token[ei]
+        {
+            q.schedule(span.first_token, Event::FirstToken { attempt });
+        }
         let state = match admission {
             Admission::Serve(s) => AttemptState::InService(q.schedule(
                 now + s,
@@ -529,13 +548,11 @@ impl World {
             if let Some(info) = self.attempts.get_mut(next.0) {
                 info.state = AttemptState::InService(ev);
                 let ep = &self.endpoints[ei];
-                info.service = Some(ServiceSpan::new(
-                    ep,
-                    now,
-                    service,
-                    info.input_tokens,
-                    info.output_tokens,
-                ));
+                let span = ServiceSpan::new(ep, now, service, info.input_tokens, info.output_tokens);
+                if self.reports_first_token[ei] {
+                    q.schedule(span.first_token, Event::FirstToken { attempt: next });
+                }
+                info.service = Some(span);
             }
         }
     }
@@ -893,6 +910,7 @@ impl Model for World {
                 }
                 self.router.on_outcome(now, attempt, outcome);
             }
+            Event::FirstToken { attempt } => self.router.on_first_token(now, attempt),
             Event::RouterWake => {
                 if self.wake == Some(now) {
                     self.wake = None;

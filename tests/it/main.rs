@@ -16,6 +16,7 @@ mod outages;
 mod probability;
 mod queueing;
 mod report;
+mod router_config;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;

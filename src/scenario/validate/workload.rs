@@ -7,6 +7,26 @@ use crate::time::Span;
 impl Checker<'_, '_> {
     /// Checks profiles, bursts, batches, deadline and shape of `w`.
     pub(super) fn workload(&mut self, path: &str, w: &Workflow) {
+        if w.replay.is_some() {
+            // The trace gives the arrivals: a drawn-arrival setting beside it
+            // would be silently unused (batches do add their tasks).
+            for (field, given) in [
+                ("rate", w.rate.is_some()),
+                ("diurnal", w.diurnal.is_some()),
+                ("weekly", w.weekly.is_some()),
+                ("bursts", w.bursts.is_some()),
+            ] {
+                if given {
+                    self.report(
+                        format!("{path}.{field}"),
+                        format!(
+                            "{field} is not used with replay (the trace gives the arrivals): expected no \
+                             {field} beside replay; remove it, or remove replay to draw arrivals"
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(d) = &w.diurnal {
             self.factors(format!("{path}.diurnal"), d, 24, "hour of day (hour 0 first)");
         }
