@@ -11,14 +11,16 @@ mod arrivals;
 mod endpoint;
 mod outage;
 mod session;
+pub mod status_page;
 mod task;
 mod trace;
 mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
-pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
+pub use endpoint::{Admission, Bucket, EndpointSim, Incident, Pace, ServiceTime};
 pub use outage::{process_incidents, renewal_incidents, timeline};
+pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
     DEFAULT_LOOKAHEAD, Node, RecordedSession, Replay, ReplayRules, ReplayRulesError, ReplayedRecord, ReplayedSession,

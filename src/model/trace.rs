@@ -32,6 +32,11 @@
 //! - [`TraceFormat::Mooncake`]: the Mooncake trace, JSONL with `timestamp`
 //!   (milliseconds), `input_length`, `output_length`; `hash_ids` and other
 //!   keys are ignored.
+//! - [`TraceFormat::SlaplanLog`]: the request log `slaplan serve` writes
+//!   (JSONL): `arrival` (RFC 3339 UTC, e.g. `2026-11-30T01:02:03.123456789Z`)
+//!   is the timestamp; `tenant`, `workflow`, `task`, `session`,
+//!   `input_tokens`, `output_tokens` as in the generic schema; the other
+//!   keys of the log are ignored.
 //!
 //! Files are UTF-8 (a leading byte-order mark is skipped), one record per
 //! line with `\n` or `\r\n` endings; blank lines are skipped and counted. Offsets are relative to the first record's
@@ -75,6 +80,9 @@
 //!   spans whose `parentSpanId` names them.
 //! - [`SessionFormat::CopilotAgent`]: the GitHub Copilot coding-agent trace,
 //!   one session per line (see `copilot.rs`).
+//! - [`SessionFormat::SlaplanLog`]: the gateway's request log, a session
+//!   being one task's calls, each from its `arrival` to its `end` (see
+//!   `gateway_log.rs`).
 //!
 //! Times are read exactly (OTLP nanoseconds; Copilot ISO 8601 timestamps to
 //! the nanosecond, `duration_ms` rounded to the nearest nanosecond).
@@ -94,10 +102,12 @@
 mod copilot;
 mod error;
 mod field;
+mod gateway_log;
 mod reader;
 mod replay;
 mod session;
 mod sessions;
+mod slaplan_log;
 
 pub use error::{SessionError, TraceError};
 pub use reader::TraceReader;
@@ -135,6 +145,8 @@ pub enum TraceFormat {
     Azure,
     /// The Mooncake trace (JSONL).
     Mooncake,
+    /// The request log of `slaplan serve` (JSONL).
+    SlaplanLog,
 }
 
 #[cfg(test)]

@@ -172,6 +172,7 @@ pub fn open_replay(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<
         TraceFormatName::Generic => TraceFormat::Generic,
         TraceFormatName::Azure => TraceFormat::Azure,
         TraceFormatName::Mooncake => TraceFormat::Mooncake,
+        TraceFormatName::SlaplanLog => TraceFormat::SlaplanLog,
         TraceFormatName::Otlp | TraceFormatName::CopilotAgent => {
             return Err(format!(
                 "format {:?} records whole sessions: expected mode = \"closed_loop\"",
@@ -195,10 +196,11 @@ pub fn open_sessions(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Resul
     let format = match cfg.format {
         TraceFormatName::Otlp => SessionFormat::Otlp,
         TraceFormatName::CopilotAgent => SessionFormat::CopilotAgent,
+        TraceFormatName::SlaplanLog => SessionFormat::SlaplanLog,
         other => {
             return Err(format!(
                 "format {:?} records no call ends, tools or sessions: a closed-loop replay expects \
-                 format \"otlp\" or \"copilot-agent\"",
+                 format \"otlp\", \"copilot-agent\" or \"slaplan-log\"",
                 other.name()
             ));
         }

@@ -25,8 +25,9 @@ pub struct ReplaySource {
     /// The trace file, relative to the scenario file.
     pub path: String,
     /// Its layout: `"generic"` (slaplan's CSV/JSONL schema), `"azure"`,
-    /// `"mooncake"`, `"otlp"` (OpenTelemetry GenAI spans) or
-    /// `"copilot-agent"` (the GitHub Copilot coding-agent trace).
+    /// `"mooncake"`, `"slaplan-log"` (the request log of `slaplan serve`),
+    /// `"otlp"` (OpenTelemetry GenAI spans) or `"copilot-agent"` (the
+    /// GitHub Copilot coding-agent trace).
     pub format: TraceFormatName,
     /// `"arrivals"` (each row starts a task shaped by `shape`; the row
     /// formats' default) or `"closed_loop"` (each recorded session is
@@ -61,6 +62,9 @@ pub enum TraceFormatName {
     Azure,
     /// The Mooncake trace: JSONL with `timestamp` (ms), `input_length`, `output_length`.
     Mooncake,
+    /// The request log of `slaplan serve` (JSONL, `arrival` as timestamp).
+    #[serde(rename = "slaplan-log")]
+    SlaplanLog,
     /// OpenTelemetry GenAI spans (OTLP JSON lines): one session per trace.
     Otlp,
     /// The GitHub Copilot coding-agent trace: one session per JSON line.
@@ -69,10 +73,16 @@ pub enum TraceFormatName {
 }
 
 impl TraceFormatName {
-    /// Whether the format records whole sessions (call ends, tools,
-    /// parents), which only a closed-loop replay uses.
-    pub fn records_sessions(self) -> bool {
+    /// Whether the format records only whole sessions, which replay in
+    /// closed loop only (the default mode for them).
+    pub fn closed_loop_only(self) -> bool {
         matches!(self, TraceFormatName::Otlp | TraceFormatName::CopilotAgent)
+    }
+
+    /// Whether the format records what a closed-loop replay needs: call
+    /// ends and the task or session of each call.
+    pub fn records_sessions(self) -> bool {
+        self.closed_loop_only() || self == TraceFormatName::SlaplanLog
     }
 
     /// Its name in the scenario file.
@@ -81,6 +91,7 @@ impl TraceFormatName {
             TraceFormatName::Generic => "generic",
             TraceFormatName::Azure => "azure",
             TraceFormatName::Mooncake => "mooncake",
+            TraceFormatName::SlaplanLog => "slaplan-log",
             TraceFormatName::Otlp => "otlp",
             TraceFormatName::CopilotAgent => "copilot-agent",
         }
@@ -103,7 +114,7 @@ impl ReplaySource {
     pub fn closed_loop(&self) -> bool {
         match self.mode {
             Some(mode) => mode == ReplayMode::ClosedLoop,
-            None => self.format.records_sessions(),
+            None => self.format.closed_loop_only(),
         }
     }
 }

@@ -262,6 +262,62 @@ fn looped_sessions_arrive_at_their_scaled_recorded_starts() {
     assert_eq!(starts, expected);
 }
 
+fn gateway_log() -> String {
+    format!(r#"{{ path = "{FIXTURES}/gateway_requests.jsonl", format = "slaplan-log", mode = "closed_loop" }}"#)
+}
+
+#[test]
+fn the_gateway_request_log_replays_each_task_in_closed_loop() {
+    // gateway_requests.jsonl, written in order of the calls' ends: task t1
+    // a chain of three calls, task t2 two overlapping calls joined by a
+    // third, and a call of no task. Every recorded duration is the k = 1
+    // latency of its output tokens, so at k = 1 each call is where the log
+    // has it (offsets from the earliest arrival).
+    let (stats, calls, tasks) = run(&gateway_log(), 1, "");
+    let recorded = [
+        (0, 500, 1000, 30),
+        (200, 1_700, 700, 130),
+        (250, 750, 700, 30),
+        (1_000, 2_000, 1500, 80),
+        (2_000, 2_550, 600, 35),
+        (2_300, 2_600, 1800, 10),
+        (3_000, 3_200, 100, 0),
+    ];
+    let timed = |t: &[(u64, u64, u32, u32)]| -> Vec<Timed> {
+        t.iter().map(|&(s, e, i, o)| (at(s), Some(at(e)), i, o)).collect()
+    };
+    assert_eq!(timeline(&calls), timed(&recorded));
+    assert_eq!((stats.calls, stats.tasks, stats.tasks_succeeded), (7, 3, 3));
+    let spans = |tasks: &[TaskRecord]| {
+        let mut v: Vec<_> = tasks.iter().map(|t| (t.started, t.ended)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        spans(&tasks),
+        vec![(at(0), at(2_600)), (at(200), at(2_550)), (at(3_000), at(3_200))]
+    );
+
+    // By hand at twice the latency: t1 0→1.0, 0.5 s of think time, 1.5→3.5,
+    // 0.3 s, 3.8→4.4; t2's parallel calls 0.2→3.2 and 0.25→1.25, its third
+    // 0.3 s after the later of them, 3.5→4.6; the lone call 3.0→3.4.
+    let (_, calls, tasks) = run(&gateway_log(), 2, "");
+    let hand = [
+        (0, 1_000, 1000, 30),
+        (200, 3_200, 700, 130),
+        (250, 1_250, 700, 30),
+        (1_500, 3_500, 1500, 80),
+        (3_000, 3_400, 100, 0),
+        (3_500, 4_600, 600, 35),
+        (3_800, 4_400, 1800, 10),
+    ];
+    assert_eq!(timeline(&calls), timed(&hand));
+    assert_eq!(
+        spans(&tasks),
+        vec![(at(0), at(4_400)), (at(200), at(4_600)), (at(3_000), at(3_400))]
+    );
+}
+
 fn run_cli(out: &Path, threads: u32) {
     let status = slaplan()
         .args(["run", "--threads", &threads.to_string(), "--out"])
@@ -370,6 +426,16 @@ fn every_malformed_row_exits_2_naming_the_file_line_and_field() {
             "timestamp,input_tokens,output_tokens\n0,1,2\n".into(),
             r#"format = "generic", mode = "closed_loop""#,
             "mode: format \"generic\" records no call ends",
+        ),
+        (
+            fs::read_to_string(repo_path(&format!("{FIXTURES}/gateway_requests.jsonl")))
+                .unwrap()
+                .replace(
+                    r#""end":"2026-11-30T10:00:02.550000000Z""#,
+                    r#""end":"2026-11-30T10:00:01Z""#,
+                ),
+            r#"format = "slaplan-log", mode = "closed_loop""#,
+            "trace.jsonl:5: field end: expected a time no earlier than arrival, got \"2026-11-30T10:00:01Z\"",
         ),
         (format!("{good}\n"), &none, "lookahead: 0 sessions"),
         ("\n".into(), copilot, "the file has no session with a model call"),

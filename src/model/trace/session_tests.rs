@@ -520,3 +520,105 @@ fn otlp_model_spans_need_their_tokens_and_a_spend_log_is_not_otlp() {
         "spend.jsonl:1: field record: expected OTLP JSON spans (objects with \"resourceSpans\"), got a litellm log"
     );
 }
+
+#[test]
+fn the_gateway_log_groups_a_tasks_calls_by_arrival_with_parallel_calls_joined() {
+    // Lines come in order of their ends, tasks interleaved: t1 is a chain
+    // (0→0.5, then 1.0→2.0, then 2.3→2.6 s); t2 has two overlapping calls
+    // (0.2→1.7, 0.25→0.75) that the third (2.0→2.55) joins 0.3 s after the
+    // later end; a call with neither task nor session is its own session.
+    let all = sessions("gateway_requests.jsonl", SessionFormat::SlaplanLog, DEFAULT_LOOKAHEAD);
+    let heads: Vec<_> = all
+        .iter()
+        .map(|s| {
+            (
+                s.id.as_str(),
+                s.line,
+                s.calls(),
+                s.tenant.as_deref(),
+                s.workflow.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        heads,
+        vec![
+            ("task t1", 1, 3, Some("acme"), Some("agent")),
+            ("task t2", 2, 3, Some("acme"), Some("agent")),
+            ("call on line 7", 7, 1, Some("acme"), Some("agent")),
+        ]
+    );
+    let call = |input, output| Work::Call { input, output };
+    assert_eq!(
+        shape(&all[0]),
+        vec![
+            (ms(0), call(1000, 30), 0, vec![1]),
+            (ms(500), call(1500, 80), 1, vec![2]),
+            (ms(300), call(1800, 10), 1, vec![]),
+        ]
+    );
+    // t2 starts at 0.2 s: the 0.2 s call first, the 0.25 s call 50 ms after
+    // the session's start, both joined by the last.
+    assert_eq!(
+        shape(&all[1]),
+        vec![
+            (ms(0), call(700, 130), 0, vec![2]),
+            (ms(50), call(700, 30), 0, vec![2]),
+            (ms(300), call(600, 35), 2, vec![]),
+        ]
+    );
+    assert_eq!(all[1].start - all[0].start, 200 * MS);
+    assert_eq!(shape(&all[2]), vec![(ms(0), call(100, 0), 0, vec![])]);
+}
+
+#[test]
+fn every_malformed_gateway_log_row_names_its_line_and_field() {
+    let good = r#"{"call":0,"tenant":"a","workflow":"w","task":"t","session":null,"arrival":"2026-11-30T10:00:00Z","first_token":null,"end":"2026-11-30T10:00:01Z","input_tokens":10,"output_tokens":2,"usage":true,"endpoint":"m","tier":0,"attempts":1,"outcome":"success","status":200}"#;
+    let cases: Vec<(String, &str)> = vec![
+        ("{oops".into(), "field record: expected one JSON object per line"),
+        ("[1]".into(), "field record: expected a JSON object, got [1]"),
+        (
+            good.replace(r#""end":"2026-11-30T10:00:01Z","#, ""),
+            "field end: expected an RFC 3339 UTC time",
+        ),
+        (
+            good.replace("10:00:01Z", "10:00:61Z"),
+            "field end: expected an RFC 3339 UTC time such as \"2026-11-30T01:02:03.123456789Z\", got \"2026-11-30T10:00:61Z\"",
+        ),
+        (
+            good.replace("10:00:00Z", "10:00:02Z"),
+            "field end: expected a time no earlier than arrival, got \"2026-11-30T10:00:01Z\"",
+        ),
+        (
+            good.replace(r#""arrival":"2026-11-30T10:00:00Z""#, r#""arrival":12"#),
+            "field arrival: expected an RFC 3339 UTC time",
+        ),
+        (
+            good.replace(r#""input_tokens":10"#, r#""input_tokens":-1"#),
+            "field input_tokens: expected a whole number of tokens (0 to 4294967295), got -1",
+        ),
+        (
+            good.replace(r#""output_tokens":2,"#, ""),
+            "field output_tokens: expected a whole number of tokens (0 to 4294967295), got nothing",
+        ),
+        (
+            good.replace(r#""task":"t""#, r#""task":5"#),
+            "field task: expected text, got 5",
+        ),
+        (
+            good.replace(r#""status":200"#, r#""status":"ok""#),
+            "field record: expected a request-log line of slaplan serve (see its schema)",
+        ),
+    ];
+    for (row, expected) in cases {
+        let text = format!("{good}\n{row}\n");
+        let e = SessionReader::from_bytes("requests.jsonl", text.into_bytes(), SessionFormat::SlaplanLog, 10)
+            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
+            .expect_err(&row);
+        let e = e.to_string();
+        assert!(
+            e.starts_with(&format!("requests.jsonl:2: {expected}")),
+            "expected {expected:?}, got {e:?}"
+        );
+    }
+}

@@ -6,7 +6,8 @@
 //! # Grouping and order
 //!
 //! Steps are read in file order and grouped by session (OTLP: the trace id;
-//! the Copilot trace: one session per line). A session stays open until
+//! the gateway's request log: the task; the Copilot trace: one session per
+//! line). A session stays open until
 //! `lookahead` other sessions have begun since its latest step; then (or at
 //! the end of the file) it is complete and compiled. A step of a session
 //! that completed fewer than `lookahead` sessions ago is an error naming its
@@ -28,12 +29,12 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::copilot;
 use super::error::SessionError;
 use super::reader::{Lines, Origin};
 use super::replay::{ReplayRules, scale};
 use super::session::{RecordedSession, Step, StepKind, compile};
 use super::{TraceError, error::shown};
+use super::{copilot, gateway_log};
 use crate::logs::{CallRecord, LogFormat, LogReader, RecordKind, Status};
 use crate::time::Span;
 
@@ -44,6 +45,8 @@ pub enum SessionFormat {
     Otlp,
     /// The GitHub Copilot coding-agent trace: one session per JSON line.
     CopilotAgent,
+    /// The gateway's request log (a session is a task's calls).
+    SlaplanLog,
 }
 
 impl SessionFormat {
@@ -52,6 +55,7 @@ impl SessionFormat {
         match self {
             SessionFormat::Otlp => "startTimeUnixNano",
             SessionFormat::CopilotAgent => "timestamp",
+            SessionFormat::SlaplanLog => "arrival",
         }
     }
 
@@ -60,6 +64,7 @@ impl SessionFormat {
         match self {
             SessionFormat::Otlp => "traceId",
             SessionFormat::CopilotAgent => "session_id",
+            SessionFormat::SlaplanLog => "task",
         }
     }
 
@@ -67,7 +72,7 @@ impl SessionFormat {
     fn id_fields(self) -> (&'static str, &'static str) {
         match self {
             SessionFormat::Otlp => ("spanId", "parentSpanId"),
-            SessionFormat::CopilotAgent => ("message_id", "request_id"),
+            SessionFormat::CopilotAgent | SessionFormat::SlaplanLog => ("message_id", "request_id"),
         }
     }
 }
@@ -78,6 +83,7 @@ pub const DEFAULT_LOOKAHEAD: u64 = 1000;
 enum Input {
     Otlp(Box<LogReader>),
     Copilot(Lines),
+    GatewayLog(Lines),
 }
 
 /// A session being read.
@@ -208,6 +214,7 @@ impl SessionReader {
                 Input::Otlp(Box::new(reader))
             }
             SessionFormat::CopilotAgent => Input::Copilot(Lines::new(origin.open(&file)?)),
+            SessionFormat::SlaplanLog => Input::GatewayLog(Lines::new(origin.open(&file)?)),
         };
         Ok(SessionReader {
             file,
@@ -268,6 +275,13 @@ impl SessionReader {
                     self.complete(id, steps)?;
                     self.forget_old();
                     Ok(())
+                }
+            },
+            Input::GatewayLog(lines) => match lines.next_line(&self.file)? {
+                None => self.end_of_file(),
+                Some((line, text)) => {
+                    let (key, step) = gateway_log::step(&self.file, line, text)?;
+                    self.add(key, step)
                 }
             },
         }

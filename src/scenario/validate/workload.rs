@@ -62,19 +62,20 @@ impl Checker<'_, '_> {
     /// Checks that a replay's mode fits its format.
     fn replay(&mut self, path: &str, r: &ReplaySource) {
         let format = r.format.name();
-        match (r.mode, r.format.records_sessions()) {
-            (Some(ReplayMode::Arrivals), true) => self.report(
+        match r.mode {
+            Some(ReplayMode::Arrivals) if r.format.closed_loop_only() => self.report(
                 format!("{path}.mode"),
                 format!(
                     "format {format:?} records whole agent sessions, which replay in closed loop only: \
                      expected mode = \"closed_loop\" (or no mode)"
                 ),
             ),
-            (Some(ReplayMode::ClosedLoop), false) => self.report(
+            Some(ReplayMode::ClosedLoop) if !r.format.records_sessions() => self.report(
                 format!("{path}.mode"),
                 format!(
                     "format {format:?} records no call ends, tools or sessions, which a closed-loop replay \
-                     needs: expected format \"otlp\" or \"copilot-agent\", or mode = \"arrivals\""
+                     needs: expected format \"otlp\", \"copilot-agent\" or \"slaplan-log\", or mode = \
+                     \"arrivals\""
                 ),
             ),
             _ => {}
