@@ -13,6 +13,7 @@ mod outage;
 mod session;
 pub mod status_page;
 mod task;
+mod tiers;
 mod trace;
 mod workload;
 mod world;
