@@ -20,6 +20,7 @@
 use serde_json::{Map, Value};
 
 use super::TraceError;
+use super::error::shown_json;
 use super::field;
 use super::session::{Step, StepKind};
 
@@ -35,16 +36,12 @@ struct At<'a> {
 
 impl At<'_> {
     fn bad(&self, field: &str, expected: &str, got: &Value) -> TraceError {
-        let mut text = got.to_string();
-        if text.chars().count() > 60 {
-            text = format!("{}…", text.chars().take(60).collect::<String>());
-        }
         TraceError::Field {
             file: self.file.into(),
             line: self.line,
             field: field.into(),
             expected: expected.into(),
-            got: text,
+            got: shown_json(got),
         }
     }
 

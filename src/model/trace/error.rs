@@ -168,3 +168,14 @@ pub(super) fn shown(text: &str) -> String {
         format!("{head:?}…")
     }
 }
+
+/// A JSON value as the file has it (strings in their quotes), shortened
+/// like [`shown`].
+pub(super) fn shown_json(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 60 {
+        text
+    } else {
+        format!("{}…", text.chars().take(60).collect::<String>())
+    }
+}

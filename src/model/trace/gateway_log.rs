@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::TraceError;
-use super::error::shown;
+use super::error::shown_json;
 use super::session::{Step, StepKind};
 use super::slaplan_log::{EXPECT_ARRIVAL, arrival};
 use crate::gateway::RequestLine;
@@ -39,32 +39,32 @@ pub(super) fn step(file: &str, line: u64, text: &str) -> Result<(String, Step), 
         )
     })?;
     let Some(obj) = value.as_object() else {
-        return Err(bad("record", "a JSON object", shown(&value.to_string())));
+        return Err(bad("record", "a JSON object", shown_json(&value)));
     };
     // The fields a replay uses, each checked for a message naming it.
     let time = |key: &str| match obj.get(key) {
         None | Some(Value::Null) => Err(missing(key, EXPECT_ARRIVAL)),
         Some(v) => arrival(v)
             .map(|(t, _)| t)
-            .ok_or_else(|| bad(key, EXPECT_ARRIVAL, shown(&v.to_string()))),
+            .ok_or_else(|| bad(key, EXPECT_ARRIVAL, shown_json(v))),
     };
     let (start, end) = (time("arrival")?, time("end")?);
     if end < start {
-        let got = obj.get("end").map(|v| v.to_string()).unwrap_or_default();
-        return Err(bad("end", "a time no earlier than arrival", shown(&got)));
+        let got = obj.get("end").map(shown_json).unwrap_or_default();
+        return Err(bad("end", "a time no earlier than arrival", got));
     }
     for key in ["input_tokens", "output_tokens"] {
         match obj.get(key) {
             None | Some(Value::Null) => return Err(missing(key, EXPECT_TOKENS)),
             Some(v) if v.as_u64().and_then(|n| u32::try_from(n).ok()).is_none() => {
-                return Err(bad(key, EXPECT_TOKENS, shown(&v.to_string())));
+                return Err(bad(key, EXPECT_TOKENS, shown_json(v)));
             }
             Some(_) => {}
         }
     }
     for key in ["tenant", "workflow", "task", "session"] {
         if let Some(v) = obj.get(key).filter(|v| !matches!(v, Value::Null | Value::String(_))) {
-            return Err(bad(key, "text", shown(&v.to_string())));
+            return Err(bad(key, "text", shown_json(v)));
         }
     }
     // Then the whole line against the gateway's own schema.
