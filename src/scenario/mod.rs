@@ -162,21 +162,32 @@ fn check_traces(scenario: &Scenario, source: &str) -> Vec<Problem> {
                 loop_to_fill: false,
                 ..cfg.clone()
             };
-            match crate::model::open_replay(&once, &scenario.base_dir, scenario.simulation.duration) {
-                Ok(replay) => {
-                    let mut rows = 0u64;
-                    for row in replay {
+            let (dir, period) = (&scenario.base_dir, scenario.simulation.duration);
+            type Rows = Box<dyn Iterator<Item = Result<(), String>>>;
+            let (rows, empty): (Result<Rows, String>, &str) = if cfg.closed_loop() {
+                let sessions = crate::model::open_sessions(&once, dir, period);
+                let rows = sessions.map(|r| Box::new(r.map(|s| s.map(|_| ()).map_err(|e| e.to_string()))) as Rows);
+                (rows, "the file has no session with a model call: expected at least one")
+            } else {
+                let replay = crate::model::open_replay(&once, dir, period);
+                let rows = replay.map(|r| Box::new(r.map(|s| s.map(|_| ()).map_err(|e| e.to_string()))) as Rows);
+                (rows, "the trace has no rows: expected at least one call")
+            };
+            match rows {
+                Ok(rows) => {
+                    let before = problems.len();
+                    let mut count = 0u64;
+                    for row in rows {
                         match row {
-                            Ok(_) => rows += 1,
+                            Ok(()) => count += 1,
                             Err(e) => {
-                                problems.push(Problem::new(&field, map.nearest_line(&field), e.to_string()));
+                                problems.push(Problem::new(&field, map.nearest_line(&field), e));
                                 break;
                             }
                         }
                     }
-                    if rows == 0 && problems.is_empty() {
-                        let message = "the trace has no rows: expected at least one call";
-                        problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), message));
+                    if count == 0 && problems.len() == before {
+                        problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), empty));
                     }
                 }
                 Err(e) => problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), e)),

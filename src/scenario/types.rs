@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::policy::{EndpointPolicy, RouterConfig, TenantPolicy, WorkflowPolicy};
 
-pub use super::workload::{Batch, Bursts, CountDist, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
+pub use super::workload::{Batch, Bursts, CountDist, ReplayMode, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
 use crate::time::Span;
 
 /// A whole scenario: the simulated period, the endpoints, the tenants.
@@ -441,7 +441,8 @@ pub struct Workflow {
     #[serde(default)]
     pub migration_tokens: u32,
     /// Replay arrivals and token counts from a trace instead of `rate`
-    /// (each trace row is one task; its first call carries the row's tokens).
+    /// (each trace row is one task; its first call carries the row's
+    /// tokens), or replay recorded agent sessions whole, in closed loop.
     #[serde(default)]
     pub replay: Option<ReplaySource>,
     /// Prompt tokens per call.

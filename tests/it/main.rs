@@ -2,6 +2,7 @@
 
 mod check;
 mod clauses;
+mod closed_loop;
 mod closed_pipe;
 mod common;
 mod determinism;

@@ -1,7 +1,7 @@
 //! Checks of a workflow's arrival profiles and task shape.
 
 use super::Checker;
-use crate::scenario::{CountDist, Shape, Step, Workflow};
+use crate::scenario::{CountDist, ReplayMode, ReplaySource, Shape, Step, Workflow};
 use crate::time::Span;
 
 impl Checker<'_, '_> {
@@ -66,6 +66,9 @@ impl Checker<'_, '_> {
         if let Some(d) = w.deadline {
             self.positive_span(format!("{path}.deadline"), d, "60s");
         }
+        if let Some(r) = &w.replay {
+            self.replay(&format!("{path}.replay"), r);
+        }
         match &w.shape {
             Shape::Single => {}
             Shape::Chain(step) => self.step(&format!("{path}.shape"), step),
@@ -73,6 +76,42 @@ impl Checker<'_, '_> {
                 self.count(format!("{path}.shape.agents"), agents);
                 self.step(&format!("{path}.shape.agent"), agent);
             }
+        }
+    }
+
+    /// Checks that a replay's mode fits its format.
+    fn replay(&mut self, path: &str, r: &ReplaySource) {
+        let format = r.format.name();
+        match r.mode {
+            Some(ReplayMode::Arrivals) if r.format.closed_loop_only() => self.report(
+                format!("{path}.mode"),
+                format!(
+                    "format {format:?} records whole agent sessions, which replay in closed loop only: \
+                     expected mode = \"closed_loop\" (or no mode)"
+                ),
+            ),
+            Some(ReplayMode::ClosedLoop) if !r.format.records_sessions() => self.report(
+                format!("{path}.mode"),
+                format!(
+                    "format {format:?} records no call ends, tools or sessions, which a closed-loop replay \
+                     needs: expected format \"otlp\", \"copilot-agent\" or \"slaplan-log\", or mode = \
+                     \"arrivals\""
+                ),
+            ),
+            _ => {}
+        }
+        match r.lookahead {
+            Some(0) => self.report(
+                format!("{path}.lookahead"),
+                "0 sessions: expected at least 1 (1: each session's steps are contiguous and sessions \
+                 come in order of their start)"
+                    .into(),
+            ),
+            Some(_) if !r.closed_loop() => self.report(
+                format!("{path}.lookahead"),
+                "lookahead applies to closed-loop replay only: expected no lookahead with mode = \"arrivals\"".into(),
+            ),
+            _ => {}
         }
     }
 
