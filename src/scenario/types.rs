@@ -177,6 +177,12 @@ pub struct Endpoint {
     /// the pool has one).
     #[serde(default)]
     pub weight: Option<u32>,
+    /// `slaplan serve` only: a streamed attempt with no first token this
+    /// long after its dispatch is cut (the router's
+    /// `EndpointPolicy::first_token_timeout`). The simulated world has no
+    /// first token, so `run` ignores it.
+    #[serde(default)]
+    pub first_token_timeout: Option<Span>,
     /// Where `slaplan serve` sends this endpoint's attempts (ignored by the
     /// simulator).
     #[serde(default)]
