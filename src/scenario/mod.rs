@@ -6,6 +6,7 @@
 //! `tenants[2].workflows[0].rate`), the line where it can be found, and what
 //! was expected. It does not simulate anything.
 
+pub mod capacity;
 mod decode;
 mod error;
 mod profiles;
