@@ -107,6 +107,12 @@ struct SimArgs {
     /// Override the scenario's master seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Stop with exit 2 when one replication has more calls than this in
+    /// flight (the overload guard; default: the scenario's
+    /// `max_live_calls`, else half the available memory shared by the
+    /// worker threads, at about 512 bytes a call).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_live_calls: Option<u64>,
     /// Probability a clause must hold with to be called enforceable, in (0, 1).
     #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
     confidence: f64,
@@ -306,6 +312,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .num_threads(threads)
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start {threads} worker threads: {e}")))?;
+    cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
 
     let progress = Progress::start("replications", replications, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
@@ -432,6 +439,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| default_out(&args.scenario, &format!("-shard-{}-of-{}", spec.index, spec.count)));
     let (pool, threads) = worker_pool(args.sim.threads)?;
+    cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let indices = spec.replications(replications);
     let progress = Progress::start("replications", indices.len() as u64, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json

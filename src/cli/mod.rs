@@ -13,6 +13,7 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+pub(crate) mod guard;
 pub(crate) mod progress;
 pub(crate) mod stdout;
 use progress::Progress;
@@ -129,7 +130,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         proposal.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(baseline.simulation.replications));
-    let (pool, _) = worker_pool(args.sim.threads)?;
+    let (pool, threads) = worker_pool(args.sim.threads)?;
+    guard::apply(&mut baseline, args.sim.max_live_calls, threads);
+    guard::apply(&mut proposal, args.sim.max_live_calls, threads);
     let progress = Progress::start(
         "replications (baseline, then proposal)",
         2 * replications,
@@ -265,7 +268,8 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
-    let (pool, _) = worker_pool(args.sim.threads)?;
+    let (pool, threads) = worker_pool(args.sim.threads)?;
+    guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let out = args
         .out
         .clone()

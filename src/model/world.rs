@@ -17,10 +17,12 @@ use super::trace::RecordedSession;
 use super::workload::{Source, open_replay, open_sessions};
 
 mod ending;
+mod guard;
 mod ids;
 mod stats;
 
 use ending::ServiceSpan;
+pub use guard::Overload;
 use ids::IdWindow;
 pub use stats::RunStats;
 
@@ -156,11 +158,17 @@ pub struct RunResult {
     pub timeline: Option<Vec<TimelineRow>>,
     /// Per-call and audit samples, when asked for.
     pub samples: Samples,
+    /// Set when the overload guard stopped the run early: then nothing
+    /// else here is a judgement of the period.
+    pub overload: Option<Overload>,
 }
 
-/// A replication that cannot be built.
+/// A replication that cannot be built, or was stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The overload guard stopped it.
+    #[error("{0}")]
+    Overload(Overload),
     /// The router rejected its configuration.
     #[error("router configuration: {0}")]
     Router(ConfigError),
@@ -261,6 +269,12 @@ pub struct World {
     /// Per endpoint: whether the router is told each attempt's first token
     /// (its `first_token_timeout` is set).
     reports_first_token: Vec<bool>,
+    /// Calls submitted and not yet ended.
+    live_calls: u64,
+    /// The overload guard's limit on `live_calls`, and its verdict.
+    live_limit: Option<u64>,
+    replication: u64,
+    overload: Option<Overload>,
 }
 
 impl World {
@@ -356,6 +370,10 @@ impl World {
                 .iter()
                 .map(|e| e.first_token_timeout.is_some())
                 .collect(),
+            live_calls: 0,
+            live_limit: scenario.simulation.max_live_calls.map(|n| n.get()),
+            replication,
+            overload: None,
         })
     }
 
@@ -468,7 +486,41 @@ impl World {
             measures,
             timeline,
             samples,
+            overload: self.overload,
         }
+    }
+
+    /// The overload guard fired: note where the calls piled up and stop
+    /// (an empty queue ends the engine's loop).
+    fn stop_overloaded(&mut self, now: Time, live: u64, q: &mut EventQueue<Event>) {
+        let queue = (0..self.endpoint_names.len())
+            .map(|e| (e, self.router.queue_depth(EndpointId(e as u32))))
+            .filter(|&(_, waiting)| waiting > 0)
+            .max_by_key(|&(e, waiting)| (waiting, std::cmp::Reverse(e)))
+            .map(|(e, waiting)| (self.endpoint_names[e].clone(), waiting));
+        let mut by_tenant = vec![0u64; self.router.config().tenants.len()];
+        for (_, call) in self.calls.entries() {
+            if let Some(n) = by_tenant.get_mut(call.tenant as usize) {
+                *n += 1;
+            }
+        }
+        let mut tenants: Vec<(String, u64)> = by_tenant
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, n)| n > 0)
+            .map(|(t, n)| (self.router.config().tenants[t].name.clone(), n))
+            .collect();
+        tenants.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        tenants.truncate(3);
+        self.overload = Some(Overload {
+            replication: self.replication,
+            at: now - Time::ZERO,
+            live,
+            limit: self.live_limit.unwrap_or(0),
+            queue,
+            tenants,
+        });
+        q.clear();
     }
 
     /// Counts every degradation still untold as unnotified, closes open
@@ -634,6 +686,7 @@ impl World {
         q: &mut EventQueue<Event>,
     ) {
         let Some(info) = self.calls.remove(call.0) else { return };
+        self.live_calls -= 1;
         let success = served.is_some();
         // Call ids count from 0 and the log keeps the first calls, so the
         // record of call `i` is the log's `i`-th.
@@ -787,7 +840,12 @@ impl World {
                             refused: false,
                         });
                     }
+                    self.live_calls += 1;
                     self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
+                    if self.live_limit.is_some_and(|limit| self.live_calls > limit) {
+                        self.stop_overloaded(now, self.live_calls, q);
+                        return;
+                    }
                 }
                 Effect::Think { agent, after } => {
                     q.schedule(now + after, Event::ThinkDone { agent });
@@ -910,6 +968,11 @@ impl Model for World {
     type Event = Event;
 
     fn handle(&mut self, now: Time, event: Event, q: &mut EventQueue<Event>) {
+        if self.overload.is_some() {
+            // Stopped by the overload guard: what was scheduled while it
+            // fired is dropped.
+            return;
+        }
         match event {
             Event::Arrival { source } => {
                 let end = self.end;

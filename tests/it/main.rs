@@ -14,6 +14,7 @@ mod hedges;
 mod import_litellm;
 mod open_calls;
 mod outages;
+mod overload;
 mod probability;
 mod queueing;
 mod report;
