@@ -20,7 +20,7 @@ use slaplan::sla::Clause;
 mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
-use cli::{CheckArgs, FitArgs, FrontierArgs, check, fit, frontier};
+use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -61,6 +61,12 @@ enum Command {
     /// LiteLLM spend logs or OTLP GenAI spans; or, with --status-page,
     /// provider outage profiles to status-page histories.
     Fit(FitArgs),
+    /// Serve the scenario's router on real traffic: an OpenAI-compatible
+    /// gateway in front of the endpoints' upstreams.
+    Serve(ServeArgs),
+    /// Emulate the scenario's endpoints in wall-clock time as
+    /// OpenAI-compatible upstreams (for tests and load tests).
+    Emulate(EmulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -183,6 +189,8 @@ fn main() -> ExitCode {
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
         Command::Fit(args) => fit(args),
+        Command::Serve(args) => serve(args),
+        Command::Emulate(args) => emulate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

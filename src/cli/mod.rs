@@ -19,6 +19,8 @@ use progress::Progress;
 use stdout::{out, outln};
 mod fit;
 pub(crate) use fit::{FitArgs, fit};
+mod serve;
+pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {

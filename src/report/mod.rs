@@ -17,7 +17,7 @@ pub mod review;
 mod table;
 
 pub use files::{
-    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl,
+    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
     write_dir_atomically, write_outputs,
 };
 pub use grid::grid;

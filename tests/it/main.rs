@@ -8,6 +8,7 @@ mod determinism;
 mod exact_thresholds;
 mod fit;
 mod frontier;
+mod gateway;
 mod hedges;
 mod import_litellm;
 mod open_calls;
