@@ -59,7 +59,8 @@ enum Command {
         out: PathBuf,
     },
     /// Fit a scenario (endpoints, incidents, workloads) to production logs:
-    /// LiteLLM spend logs or OTLP GenAI spans.
+    /// LiteLLM spend logs or OTLP GenAI spans; or, with --status-page,
+    /// provider outage profiles to status-page histories.
     Fit(FitArgs),
     /// Serve the scenario's router on real traffic: an OpenAI-compatible
     /// gateway in front of the endpoints' upstreams.

@@ -24,6 +24,7 @@ mod scenario_errors;
 mod scripted_availability;
 mod sessions;
 mod shard_merge;
+mod status_page_fit;
 mod trace_replay;
 mod windows_parquet;
 mod workloads;
