@@ -235,6 +235,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let clauses = Clause::all(&scenario);
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args
             .scenario
@@ -263,7 +265,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
 
-    let clauses = Clause::all(&scenario);
     let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
     let totals = plan::totals(&reps);
     let meta = RunMeta::new(
@@ -388,6 +389,8 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let clauses = Clause::all(&scenario);
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
     let out = args
         .out
         .clone()

@@ -13,6 +13,9 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+mod reach;
+pub(crate) use reach::Judged;
+
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {
     /// The scenario file (TOML).
@@ -119,7 +122,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         baseline.simulation.seed = seed;
         proposal.simulation.seed = seed;
     }
-    let replications = u64::from(args.sim.replications.unwrap_or(baseline.simulation.replications));
+    // Every clause of the proposal is judged (the baseline's are among them).
+    let proposal_clauses = Clause::all(&proposal);
+    let judged = Judged::all(&proposal, &proposal_clauses, args.sim.confidence);
+    let replications = judged.search_replications(args.sim.replications);
+    judged.warn_if_unreachable(replications);
     let (pool, _) = worker_pool(args.sim.threads)?;
     let simulate = |s: &Scenario| {
         pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
@@ -228,7 +235,6 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     if let Some(seed) = args.sim.seed {
         scenario.simulation.seed = seed;
     }
-    let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
     let (pool, _) = worker_pool(args.sim.threads)?;
     let out = args
         .out
@@ -241,7 +247,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         })?),
         None => None,
     };
-    let simulate = |s: &Scenario| {
+    let simulate = |s: &Scenario, replications: u64| {
         pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
             .map_err(Failure::input)
     };
@@ -261,13 +267,21 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         if judged.is_empty() {
             return Err(Failure::input("no clause to make enforceable"));
         }
+        let reach = Judged {
+            scenario: &scenario,
+            clauses: &clauses,
+            indices: judged.clone(),
+            required: args.sim.confidence,
+        };
+        let replications = reach.search_replications(args.sim.replications);
+        reach.require_reachable(replications, "the capacity search")?;
         let mut probes: Vec<Vec<String>> = Vec::new();
         let mut error = None;
         let start = scenario.endpoints[ei].concurrency;
         let answer = fr::bisect_capacity(start, args.max_capacity, |c| {
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
-            let reps = match simulate(&s) {
+            let reps = match simulate(&s, replications) {
                 Ok(r) => r,
                 Err(e) => {
                     error.get_or_insert(e);
@@ -291,12 +305,20 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 judged.len(),
                 if pass { "passes" } else { "fails" }
             );
+            let [metric, statistics] = reach::shortfalls(&s, &clauses, &judged, &summary);
+            for (why, list) in [("the metric", &metric), ("the statistics", &statistics)] {
+                for clause in list {
+                    println!("  short on {why}: {clause}");
+                }
+            }
             probes.push(vec![
                 c.to_string(),
                 pass.to_string(),
                 ok.to_string(),
                 judged.len().to_string(),
                 worst,
+                metric.join("; "),
+                statistics.join("; "),
             ]);
             pass
         });
@@ -312,15 +334,26 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 "enforceable",
                 "clauses",
                 "weakest_clause",
+                "short_on_metric",
+                "short_on_statistics",
             ],
             &probes,
         )?;
         match answer {
             Some(c) => println!("smallest concurrency of {endpoint} making every clause enforceable: {c}"),
-            None => println!(
-                "no concurrency of {endpoint} up to {} makes every clause enforceable",
-                args.max_capacity
-            ),
+            None => {
+                println!(
+                    "no concurrency of {endpoint} up to {} makes every clause enforceable",
+                    args.max_capacity
+                );
+                if let Some(last) = probes.last().filter(|p| !p[5].is_empty()) {
+                    println!(
+                        "at concurrency {}, still short on the metric (breached in too many windows: \
+                         more replications cannot prove them): {}",
+                        last[0], last[5]
+                    );
+                }
+            }
         }
         println!("wrote {}", out.join("capacity.csv").display());
         return Ok(());
@@ -353,7 +386,15 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
     let clause = &clauses[global];
-    let reps = simulate(&scenario)?;
+    let reach = Judged {
+        scenario: &scenario,
+        clauses: &clauses,
+        indices: vec![global],
+        required: args.sim.confidence,
+    };
+    let replications = reach.search_replications(args.sim.replications);
+    reach.warn_if_unreachable(replications);
+    let reps = simulate(&scenario, replications)?;
     let f = fr::frontier(
         reps.iter().flat_map(|r| &r.attainment),
         global,

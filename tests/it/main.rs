@@ -9,6 +9,7 @@ mod import_litellm;
 mod outages;
 mod probability;
 mod queueing;
+mod reach;
 mod report;
 mod run_cli;
 mod scenario_errors;
