@@ -129,6 +129,12 @@ struct Failure {
     message: String,
 }
 
+impl From<report::OutputError> for Failure {
+    fn from(e: report::OutputError) -> Failure {
+        Failure::runtime(e)
+    }
+}
+
 impl Failure {
     fn input(message: impl ToString) -> Failure {
         Failure {
@@ -142,6 +148,13 @@ impl Failure {
             message: message.to_string(),
         }
     }
+    /// Adds that the output directory `out` was left as it was.
+    fn nothing_written(self, out: &Path) -> Failure {
+        Failure {
+            message: format!("{}; nothing was written to {}", self.message, out.display()),
+            ..self
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -153,6 +166,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    cli::interrupt::install();
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { scenario } => validate(&scenario),
@@ -162,6 +176,7 @@ fn main() -> ExitCode {
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
     };
+    cli::interrupt::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
@@ -199,25 +214,10 @@ fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
     }
     match &args.out {
         None => print!("{text}"),
-        Some(out) => write_via_temp(out, text.as_bytes())
+        Some(out) => report::write_file_atomically(out, text.as_bytes())
             .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into
-/// place, so `path` is never left half-written.
-fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -288,11 +288,16 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(limit) = args.audit_sample {
         extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
     }
-    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps, &extra).map_err(Failure::runtime)?;
-
-    if args.report {
-        write_review(&out)?;
-    }
+    // The review report goes into the directory before it is put in place.
+    let review = |tmp: &Path| {
+        if args.report {
+            write_review(tmp).map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    report::write_outputs_and(&out, &meta, &scenario, &clauses, &summary, &reps, &extra, review)
+        .map_err(|f: Failure| f.nothing_written(&out))?;
     print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
@@ -418,7 +423,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         wall_seconds: started.elapsed().as_secs_f64(),
         threads,
     };
-    shard::write_shard(&out, &meta, &bytes, &reps).map_err(Failure::runtime)?;
+    shard::write_shard(&out, &meta, &bytes, &reps).map_err(|e| Failure::runtime(e).nothing_written(&out))?;
     println!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),
@@ -477,7 +482,8 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
             calls_per_second: totals.calls as f64 / f64::max(wall, 1e-9),
         },
     );
-    report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[]).map_err(Failure::runtime)?;
+    report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[])
+        .map_err(|e| Failure::runtime(e).nothing_written(&args.out))?;
     print!("{}", report::attainment_table(&scenario, &clauses, &summary));
     println!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",

@@ -13,6 +13,7 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+pub(crate) mod interrupt;
 mod reach;
 pub(crate) use reach::Judged;
 
@@ -171,7 +172,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&out).map_err(|e| Failure::runtime(format!("cannot create {}: {e}", out.display())))?;
     let path = out.join("check.csv");
     let write = || -> Result<(), Box<dyn std::error::Error>> {
-        let mut w = csv::Writer::from_path(&path)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "tenant",
             "clause",
@@ -205,7 +206,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 r.change(),
             ])?;
         }
-        w.flush()?;
+        report::write_file_atomically(&path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
@@ -218,12 +219,12 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), F
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut w = csv::Writer::from_path(path)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(header)?;
         for r in rows {
             w.write_record(r)?;
         }
-        w.flush()?;
+        report::write_file_atomically(path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))

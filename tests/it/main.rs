@@ -3,6 +3,7 @@
 mod check;
 mod clauses;
 mod common;
+mod crash_safe;
 mod determinism;
 mod frontier;
 mod import_litellm;
