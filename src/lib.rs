@@ -7,9 +7,13 @@
 //! - `model`: endpoints, workloads and the simulated world that drives the router core.
 //! - `scenario`: the scenario file and its validation.
 //! - `import`: other routers' configuration files (LiteLLM) as a router config.
+//! - `fit`: scenarios calibrated from production logs (`slaplan fit`).
+//! - `logs`: production logs (LiteLLM spend logs, OTLP GenAI spans) as call records.
 //! - `sla`: clauses, windows and attainment.
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
+//! - `gateway`, `emulate`: `slaplan serve` (the router core on real HTTP
+//!   traffic) and `slaplan emulate` (the endpoints in wall-clock time).
 //!
 //! Everything but `time` and `policy` needs the default `cli` feature.
 
@@ -19,9 +23,17 @@ pub mod policy;
 pub mod time;
 
 #[cfg(feature = "cli")]
+pub mod emulate;
+#[cfg(feature = "cli")]
 pub mod engine;
 #[cfg(feature = "cli")]
+pub mod fit;
+#[cfg(feature = "cli")]
+pub mod gateway;
+#[cfg(feature = "cli")]
 pub mod import;
+#[cfg(feature = "cli")]
+pub mod logs;
 #[cfg(feature = "cli")]
 pub mod model;
 #[cfg(feature = "cli")]

@@ -18,7 +18,9 @@ use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
 mod cli;
-use cli::{CheckArgs, FrontierArgs, check, frontier};
+use cli::progress::Progress;
+use cli::stdout::{note, out, outln};
+use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -55,6 +57,15 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Fit a scenario (endpoints, incidents, workloads) to production logs:
+    /// LiteLLM spend logs or OTLP GenAI spans.
+    Fit(FitArgs),
+    /// Serve the scenario's router on real traffic: an OpenAI-compatible
+    /// gateway in front of the endpoints' upstreams.
+    Serve(ServeArgs),
+    /// Emulate the scenario's endpoints in wall-clock time as
+    /// OpenAI-compatible upstreams (for tests and load tests).
+    Emulate(EmulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -64,6 +75,9 @@ struct MergeArgs {
     /// Shard directories written by `slaplan run --shard i/N`, in any order.
     #[arg(required = true)]
     shards: Vec<PathBuf>,
+    /// No progress on standard error.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -90,6 +104,10 @@ struct SimArgs {
     /// Probability a clause must hold with to be called enforceable, in (0, 1).
     #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
     confidence: f64,
+    /// No progress on standard error (by default a bar on a terminal, else
+    /// a line every 10 s).
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -155,6 +173,14 @@ impl Failure {
             ..self
         }
     }
+    /// Standard output was closed by its reader (`| head`): a normal end,
+    /// exit 0 and no message.
+    fn closed_stdout() -> Failure {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -166,7 +192,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    cli::interrupt::install();
+    // `serve` and `emulate` stop on SIGINT/SIGTERM by draining their
+    // connections; every other command writes outputs and is interrupted.
+    if !matches!(cli.command, Command::Serve(_) | Command::Emulate(_)) {
+        cli::interrupt::install();
+    }
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { scenario } => validate(&scenario),
@@ -175,12 +205,16 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
+        Command::Fit(args) => fit(args),
+        Command::Serve(args) => serve(args),
+        Command::Emulate(args) => emulate(args),
     };
     cli::interrupt::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.code == 0 => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            note!("error: {}", f.message);
             ExitCode::from(f.code)
         }
     }
@@ -188,14 +222,13 @@ fn main() -> ExitCode {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let s = scenario::load(path).map_err(Failure::input)?;
-    println!(
+    outln!(
         "{}: ok ({} endpoints, {} tenants, {} clauses)",
         path.display(),
         s.endpoints.len(),
         s.tenants.len(),
         s.tenants.iter().map(|t| t.clauses.len()).sum::<usize>()
-    );
-    Ok(())
+    )
 }
 
 fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
@@ -207,13 +240,13 @@ fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
         args.config.display()
     );
     for u in &import.unmapped {
-        eprintln!("unmapped: {}: {}", u.path, u.reason);
+        note!("unmapped: {}: {}", u.path, u.reason);
     }
     for note in &import.notes {
-        eprintln!("note: {note}");
+        note!("note: {note}");
     }
     match &args.out {
-        None => print!("{text}"),
+        None => out!("{text}")?,
         Some(out) => report::write_file_atomically(out, text.as_bytes())
             .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
     }
@@ -255,14 +288,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start {threads} worker threads: {e}")))?;
 
-    let progress = progress_bar(replications);
+    let progress = Progress::start("replications", replications, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
-    let tick = || progress.inc(1);
+    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let reps = pool
-        .install(|| plan::run_replications(&scenario, 0..replications, &tick))
+        .install(|| plan::run_replications_observed(&scenario, 0..replications, &tick))
         .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish_and_clear();
+    progress.finish();
     let wall = started.elapsed().as_secs_f64();
 
     let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
@@ -298,40 +331,37 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     report::write_outputs_and(&out, &meta, &scenario, &clauses, &summary, &reps, &extra, review)
         .map_err(|f: Failure| f.nothing_written(&out))?;
-    print!("{}", report::attainment_table(&scenario, &clauses, &summary));
-    println!(
-        "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
+    out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
+    outln!(
+        "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
         replications,
         scenario.simulation.duration,
         meta.windows.len(),
         meta.seed,
-        totals.calls,
-        totals.failed,
+        report::outcome_counts(&totals),
         wall,
         meta.timing.calls_per_second / 1e6
-    );
-    println!("wrote {}", out.display());
-    Ok(())
+    )?;
+    outln!("wrote {}", out.display())
 }
 
 /// `report OUT`: the review report of an existing output directory.
 fn review_report(out: &Path) -> Result<(), Failure> {
     let summary = write_review(out)?;
     for line in &summary.unavailable {
-        println!("{line}");
+        outln!("{line}")?;
     }
     let charts = summary
         .written
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "svg"))
         .count();
-    println!(
+    outln!(
         "wrote {} and {} ({charts} chart(s) in {})",
         out.join("report.html").display(),
         out.join("report.md").display(),
         out.join("charts").display()
-    );
-    Ok(())
+    )
 }
 
 /// Writes the review report into `out`; bad input exits 2, failing to
@@ -352,18 +382,6 @@ fn audit_sample(scenario: &Scenario, limit: usize) -> Result<Vec<u8>, Failure> {
     let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
     let (_, _, samples) = world.log_audit(limit).run_sampled();
     Ok(report::audit_jsonl(scenario, &samples.audit))
-}
-
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() || total < 2 {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications ({eta} left)") {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn worker_pool(threads: Option<u32>) -> Result<(rayon::ThreadPool, usize), Failure> {
@@ -402,14 +420,14 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         .unwrap_or_else(|| default_out(&args.scenario, &format!("-shard-{}-of-{}", spec.index, spec.count)));
     let (pool, threads) = worker_pool(args.sim.threads)?;
     let indices = spec.replications(replications);
-    let progress = progress_bar(indices.len() as u64);
+    let progress = Progress::start("replications", indices.len() as u64, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json
     let started = Instant::now();
-    let tick = || progress.inc(1);
+    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let reps = pool
-        .install(|| plan::run_indices(&scenario, &indices, &tick))
+        .install(|| plan::run_indices_observed(&scenario, &indices, &tick))
         .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish_and_clear();
+    progress.finish();
     let meta = ShardMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: args.scenario.display().to_string(),
@@ -424,23 +442,28 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         threads,
     };
     shard::write_shard(&out, &meta, &bytes, &reps).map_err(|e| Failure::runtime(e).nothing_written(&out))?;
-    println!(
+    outln!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),
         meta.seed,
         out.display()
-    );
-    Ok(())
+    )
 }
 
 /// `merge OUT SHARD...`: exactly the outputs of the unsharded run.
 fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let progress = Progress::start("shards read", args.shards.len() as u64, args.quiet);
     let shards = args
         .shards
         .iter()
-        .map(|d| shard::read_shard(d))
-        .collect::<Result<Vec<_>, _>>()
+        .map(|d| {
+            let s = shard::read_shard(d)?;
+            progress.done(s.replications.iter().map(|r| r.stats.calls).sum());
+            Ok(s)
+        })
+        .collect::<Result<Vec<_>, shard::ShardError>>()
         .map_err(Failure::input)?;
+    progress.finish();
     let first = &shards[0];
     let meta0 = first.meta.clone();
     let bytes = first.scenario_bytes.clone();
@@ -484,13 +507,12 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     );
     report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[])
         .map_err(|e| Failure::runtime(e).nothing_written(&args.out))?;
-    print!("{}", report::attainment_table(&scenario, &clauses, &summary));
-    println!(
+    out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
+    outln!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",
         args.shards.len(),
         meta.replications,
         meta.seed,
         args.out.display()
-    );
-    Ok(())
+    )
 }

@@ -5,6 +5,8 @@
 
 use slaplan::report;
 
+use super::stdout::note;
+
 /// Exit code of an interrupted command (128 + SIGINT, the shell's
 /// convention), for SIGTERM as well.
 const INTERRUPTED: i32 = 130;
@@ -25,10 +27,10 @@ pub(crate) fn install() {
                 continue;
             };
             if committed.is_empty() {
-                eprintln!("interrupted by {name}: no output written, existing outputs left as they were");
+                note!("interrupted by {name}: no output written, existing outputs left as they were");
             } else {
                 let paths: Vec<String> = committed.iter().map(|p| p.display().to_string()).collect();
-                eprintln!("interrupted by {name} after writing {}", paths.join(", "));
+                note!("interrupted by {name} after writing {}", paths.join(", "));
             }
             std::process::exit(INTERRUPTED);
         }

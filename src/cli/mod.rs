@@ -16,6 +16,14 @@ use super::{Failure, SimArgs, default_out, worker_pool};
 pub(crate) mod interrupt;
 mod reach;
 pub(crate) use reach::Judged;
+pub(crate) mod progress;
+pub(crate) mod stdout;
+use progress::Progress;
+use stdout::{out, outln};
+mod fit;
+pub(crate) use fit::{FitArgs, fit};
+mod serve;
+pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {
@@ -129,25 +137,43 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     let replications = judged.search_replications(args.sim.replications);
     judged.warn_if_unreachable(replications);
     let (pool, _) = worker_pool(args.sim.threads)?;
+    let progress = Progress::start(
+        "replications (baseline, then proposal)",
+        2 * replications,
+        args.sim.quiet,
+    );
+    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let simulate = |s: &Scenario| {
-        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
+        pool.install(|| plan::run_replications_observed(s, 0..replications, &tick))
             .map_err(Failure::input)
             .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, plan::INTERVAL_LEVEL))
     };
     let base_summary = simulate(&baseline)?;
     let prop_summary = simulate(&proposal)?;
+    progress.finish();
     let rows: Vec<Comparison> = chk::compare(&baseline, &base_summary, &proposal, &prop_summary);
-    let cells = |r: &Comparison| -> Vec<String> {
+    let clauses = Clause::all(&proposal);
+    let p50 = |c: &Clause, s: Option<&slaplan::plan::ClauseSummary>| {
+        s.and_then(|s| s.metric_quantiles)
+            .map_or_else(|| "-".into(), |q| report::format_value(c, q[1]))
+    };
+    let cells = |(r, c): (&Comparison, &Clause)| -> Vec<String> {
         vec![
             r.tenant.clone(),
             r.clause.clone(),
             r.baseline.as_ref().map(chk::cell).unwrap_or_else(|| "-".into()),
             chk::cell(&r.proposal),
+            format!("{} -> {}", p50(c, r.baseline.as_ref()), p50(c, Some(&r.proposal))),
             r.change(),
         ]
     };
-    let shown: Vec<Vec<String>> = rows.iter().filter(|r| r.notable()).map(cells).collect();
-    print!(
+    let shown: Vec<Vec<String>> = rows
+        .iter()
+        .zip(&clauses)
+        .filter(|(r, _)| r.notable())
+        .map(cells)
+        .collect();
+    out!(
         "{}",
         report::grid(
             &[
@@ -155,16 +181,20 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 "clause",
                 "baseline P(hold) [95% CI] verdict",
                 "proposal P(hold) [95% CI] verdict",
+                "metric p50",
                 "change"
             ],
             &shown
         )
-    );
+    )?;
     let unchanged = rows.iter().filter(|r| !r.notable()).count();
-    println!(
-        "\n{unchanged} existing clause(s) unchanged; {} replication(s), seed {}, common random numbers",
-        replications, baseline.simulation.seed
-    );
+    outln!(
+        "\n{unchanged} existing clause(s) unchanged (verdict, P(hold), and metric p50 within {}%); {} \
+         replication(s), seed {}, common random numbers",
+        chk::METRIC_CHANGE * 100.0,
+        replications,
+        baseline.simulation.seed
+    )?;
     let out = args
         .out
         .clone()
@@ -186,6 +216,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "proposal_ci_high",
             "proposal_verdict",
             "change",
+            "baseline_metric_p50",
+            "proposal_metric_p50",
+            "metric_change",
         ])?;
         let f = |x: f64| format!("{x:.6}");
         for r in &rows {
@@ -204,14 +237,16 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 f(p.ci_high),
                 p.verdict.label().replace(' ', "_"),
                 r.change(),
+                b.and_then(|b| b.metric_quantiles).map(|q| f(q[1])).unwrap_or_default(),
+                p.metric_quantiles.map(|q| f(q[1])).unwrap_or_default(),
+                r.metric_move().map(|m| f(m.relative)).unwrap_or_default(),
             ])?;
         }
         report::write_file_atomically(&path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    outln!("wrote {}", path.display())
 }
 
 fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), Failure> {
@@ -249,8 +284,13 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         None => None,
     };
     let simulate = |s: &Scenario, replications: u64| {
-        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
-            .map_err(Failure::input)
+        let progress = Progress::start("replications", replications, args.sim.quiet);
+        let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+        let reps = pool
+            .install(|| plan::run_replications_observed(s, 0..replications, &tick))
+            .map_err(Failure::input);
+        progress.finish();
+        reps
     };
 
     if let Some(endpoint) = &args.capacity {
@@ -280,6 +320,9 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         let mut error = None;
         let start = scenario.endpoints[ei].concurrency;
         let answer = fr::bisect_capacity(start, args.max_capacity, |c| {
+            if error.is_some() {
+                return false;
+            }
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
             let reps = match simulate(&s, replications) {
@@ -301,15 +344,21 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 .map(|w| format!("{} {}", clauses[w.clause].tenant_name, clauses[w.clause].describe(&s)))
                 .unwrap_or_default();
             let pass = ok == judged.len();
-            println!(
+            if let Err(e) = outln!(
                 "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {}",
                 judged.len(),
                 if pass { "passes" } else { "fails" }
-            );
+            ) {
+                error.get_or_insert(e);
+                return false;
+            }
             let [metric, statistics] = reach::shortfalls(&s, &clauses, &judged, &summary);
             for (why, list) in [("the metric", &metric), ("the statistics", &statistics)] {
                 for clause in list {
-                    println!("  short on {why}: {clause}");
+                    if let Err(e) = outln!("  short on {why}: {clause}") {
+                        error.get_or_insert(e);
+                        return false;
+                    }
                 }
             }
             probes.push(vec![
@@ -341,23 +390,23 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             &probes,
         )?;
         match answer {
-            Some(c) => println!("smallest concurrency of {endpoint} making every clause enforceable: {c}"),
+            Some(c) => outln!("smallest concurrency of {endpoint} making every clause enforceable: {c}")?,
             None => {
-                println!(
+                outln!(
                     "no concurrency of {endpoint} up to {} makes every clause enforceable",
                     args.max_capacity
-                );
+                )?;
                 if let Some(last) = probes.last().filter(|p| !p[5].is_empty()) {
-                    println!(
+                    outln!(
                         "at concurrency {}, still short on the metric (breached in too many windows: \
                          more replications cannot prove them): {}",
-                        last[0], last[5]
-                    );
+                        last[0],
+                        last[5]
+                    )?;
                 }
             }
         }
-        println!("wrote {}", out.join("capacity.csv").display());
-        return Ok(());
+        return outln!("wrote {}", out.join("capacity.csv").display());
     }
 
     let Some(ti) = tenant_index else {
@@ -448,17 +497,21 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                     format!("{}%", slaplan::sla::trim_pct(p.threshold)),
                 ),
             };
-            println!(
+            outln!(
                 "{what}: {what_best} at {} confidence: {value} (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
-                args.sim.confidence, p.probability, p.ci_low, p.ci_high, p.met, p.windows
-            );
+                args.sim.confidence,
+                p.probability,
+                p.ci_low,
+                p.ci_high,
+                p.met,
+                p.windows
+            )?;
         }
-        None => println!(
+        None => outln!(
             "{what}: no threshold is enforceable at {} confidence with {} window(s); run more replications",
             args.sim.confidence,
             f.points.first().map_or(0, |p| p.windows)
-        ),
+        )?,
     }
-    println!("wrote {}", out.join("frontier.csv").display());
-    Ok(())
+    outln!("wrote {}", out.join("frontier.csv").display())
 }

@@ -8,6 +8,7 @@ use slaplan::scenario::Scenario;
 use slaplan::sla::Clause;
 
 use super::Failure;
+use super::stdout::note;
 
 /// What a command will judge: the scenario, its clauses and the indices of
 /// those whose verdicts it reports.
@@ -53,7 +54,7 @@ impl<'a> Judged<'a> {
         if margin <= own {
             return own;
         }
-        eprintln!(
+        note!(
             "note: running {margin} replications, the fewest that can prove {} confidence for every judged clause \
              with {} breached window to spare (the scenario has {own}; choose with --replications)",
             self.required,
@@ -67,7 +68,7 @@ impl<'a> Judged<'a> {
     pub fn warn_if_unreachable(&self, replications: u64) {
         let r = self.reach(replications);
         if !r.is_reachable() {
-            eprintln!("warning: {}", self.explain(&r));
+            note!("warning: {}", self.explain(&r));
         }
     }
 

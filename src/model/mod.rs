@@ -10,14 +10,16 @@
 mod arrivals;
 mod endpoint;
 mod outage;
+pub mod status_page;
 mod task;
 mod trace;
 mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
-pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
+pub use endpoint::{Admission, Bucket, EndpointSim, Incident, Pace, ServiceTime};
 pub use outage::{process_incidents, renewal_incidents, timeline};
+pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
     Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,

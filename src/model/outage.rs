@@ -2,11 +2,13 @@
 //! replication, and the merge of every incident that hits one endpoint into
 //! one timeline of disjoint stretches.
 //!
-//! A process alternates up times and repair times drawn from its laws; its
-//! incidents hit every endpoint in its scope (one endpoint, a provider's
-//! endpoints, a region's endpoints) at the same instants. Where incidents
-//! overlap, the more severe mode is in force (`Down` > `Hang` > `Brownout` >
-//! `QuotaSqueeze`; two of one kind combine to the worst of each parameter).
+//! A process alternates up times and repair times drawn from its laws (a
+//! process naming a profile is several such processes, one per process of
+//! the profile, drawn independently); its incidents hit every endpoint in
+//! its scope (one endpoint, a provider's endpoints, a region's endpoints)
+//! at the same instants. Where incidents overlap, the more severe mode is
+//! in force (`Down` > `Hang` > `Brownout` > `QuotaSqueeze`; two of one kind
+//! combine to the worst of each parameter).
 //! This module owns no runtime state: the endpoint consults the timeline.
 
 use rand::RngExt;
@@ -72,15 +74,21 @@ pub fn renewal_incidents(process: &Renewal, rng: &mut Rng, horizon: Time) -> Vec
 }
 
 /// The stream name of process `index` of `processes`: `outages/<scope>`,
-/// with `#k` appended for the k-th (k ≥ 1) earlier process of the same scope
-/// so that two processes on one scope are independent.
+/// with `:<name>` appended for a profile's process (e.g.
+/// `outages/provider/openai:major`) and `#k` for the k-th (k ≥ 1) earlier
+/// process of the same name, so that two processes on one scope are
+/// independent.
 fn stream_name(processes: &[(Scope<'_>, Renewal)], index: usize) -> String {
-    let label = processes[index].0.label();
-    let repeats = processes[..index].iter().filter(|(s, _)| s.label() == label).count();
+    let label = |(scope, renewal): &(Scope<'_>, Renewal)| match renewal.component {
+        Some(name) => format!("{}:{name}", scope.label()),
+        None => scope.label(),
+    };
+    let own = label(&processes[index]);
+    let repeats = processes[..index].iter().filter(|p| label(p) == own).count();
     if repeats == 0 {
-        format!("outages/{label}")
+        format!("outages/{own}")
     } else {
-        format!("outages/{label}#{repeats}")
+        format!("outages/{own}#{repeats}")
     }
 }
 
@@ -91,7 +99,8 @@ pub fn process_incidents(scenario: &Scenario, replication: u64, horizon: Time) -
     let processes: Vec<(Scope<'_>, Renewal)> = scenario
         .outage_processes
         .iter()
-        .filter_map(|p| Some((p.scope()?, p.renewal()?)))
+        .filter_map(|p| Some((p.scope()?, p.renewals())))
+        .flat_map(|(scope, renewals)| renewals.into_iter().map(move |r| (scope, r)))
         .collect();
     let mut per_endpoint = vec![Vec::new(); scenario.endpoints.len()];
     for (i, (scope, renewal)) in processes.iter().enumerate() {

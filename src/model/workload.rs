@@ -22,12 +22,19 @@ pub enum Tokens {
     Uniform(u32, u32),
     /// Rounded lognormal, at least 1.
     Lognormal(LogNormal<f64>),
+    /// Equally spaced quantiles, interpolated linearly and rounded.
+    Empirical(Vec<u32>),
 }
 
 impl Tokens {
     /// From the scenario's description (validated).
     pub fn from_config(dist: &TokenDist) -> Tokens {
         match *dist {
+            TokenDist::Empirical { ref quantiles } => match quantiles.len() {
+                0 => Tokens::Constant(0),
+                1 => Tokens::Constant(quantiles[0]),
+                _ => Tokens::Empirical(quantiles.clone()),
+            },
             TokenDist::Constant { value } => Tokens::Constant(value),
             TokenDist::Uniform { min, max } => Tokens::Uniform(min, max.max(min)),
             TokenDist::Lognormal { mean, sigma } => {
@@ -47,6 +54,12 @@ impl Tokens {
             Tokens::Constant(v) => *v,
             Tokens::Uniform(lo, hi) => rng.random_range(*lo..=*hi),
             Tokens::Lognormal(d) => d.sample(rng).round().clamp(1.0, f64::from(u32::MAX)) as u32,
+            Tokens::Empirical(q) => {
+                let x = rng.random::<f64>() * (q.len() - 1) as f64;
+                let k = (x as usize).min(q.len() - 2);
+                let (lo, hi) = (f64::from(q[k]), f64::from(q[k + 1]));
+                (lo + (hi - lo) * (x - k as f64)).round() as u32
+            }
         }
     }
 }
@@ -156,6 +169,7 @@ pub fn open_replay(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<
         TraceFormatName::Generic => TraceFormat::Generic,
         TraceFormatName::Azure => TraceFormat::Azure,
         TraceFormatName::Mooncake => TraceFormat::Mooncake,
+        TraceFormatName::SlaplanLog => TraceFormat::SlaplanLog,
     };
     let reader = TraceReader::open(base_dir.join(&cfg.path), format).map_err(|e| e.to_string())?;
     let rules = ReplayRules {

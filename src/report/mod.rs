@@ -19,10 +19,10 @@ mod table;
 
 pub use atomic::{finish, interrupt, write_dir_atomically, write_file_atomically};
 pub use files::{
-    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, write_outputs,
-    write_outputs_and,
+    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
+    write_outputs, write_outputs_and,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
-pub use table::attainment_table;
+pub use table::{attainment_table, format_value, outcome_counts};

@@ -5,9 +5,9 @@
 //!
 //! Layout: `*.toml` are scenarios (`validate`), `clause/*.txt` one-line
 //! clauses (`check --clause`), `litellm/*.yaml` LiteLLM configs
-//! (`import-litellm`), `shard/*/` shard directories (`merge`), `report/*/`
-//! output directories (`report`), `trace/*/scenario.toml` scenarios whose
-//! trace is bad (`run`).
+//! (`import-litellm`), `logs/*.jsonl` production logs (`fit`), `shard/*/`
+//! shard directories (`merge`), `report/*/` output directories (`report`),
+//! `trace/*/scenario.toml` scenarios whose trace is bad (`run`).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -21,11 +21,24 @@ fn feed(path: &Path, kind: &str, scratch: &Path) -> Output {
         "scenario" => cmd.arg("validate").arg(path),
         "clause" => {
             let clause = std::fs::read_to_string(path).unwrap();
-            cmd.args(["check", "--tenant", "bronze-co", "--clause", clause.trim_end_matches('\n'), "--out"])
-                .arg(scratch.join("check"))
-                .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+            cmd.args([
+                "check",
+                "--tenant",
+                "bronze-co",
+                "--clause",
+                clause.trim_end_matches('\n'),
+                "--out",
+            ])
+            .arg(scratch.join("check"))
+            .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
         }
         "litellm" => cmd.arg("import-litellm").arg(path),
+        "logs" => cmd
+            .arg("fit")
+            .arg("--log")
+            .arg(path)
+            .arg("--out")
+            .arg(scratch.join("fitted.toml")),
         "shard" => cmd.arg("merge").arg(scratch.join("merged")).arg(path),
         "report" => {
             // `report` writes into the directory: work on a copy.
@@ -67,6 +80,7 @@ fn corpus() -> Vec<(PathBuf, &'static str)> {
     for (sub, kind) in [
         ("clause", "clause"),
         ("litellm", "litellm"),
+        ("logs", "logs"),
         ("shard", "shard"),
         ("report", "report"),
         ("trace", "trace"),
@@ -102,6 +116,9 @@ fn every_bad_input_exits_2_with_a_message_and_no_panic() {
         }
         *by_kind.entry(*kind).or_insert(0) += 1;
     }
-    println!("{} bad inputs, all exit 2 with a message, no panic: {by_kind:?}", corpus.len());
+    println!(
+        "{} bad inputs, all exit 2 with a message, no panic: {by_kind:?}",
+        corpus.len()
+    );
     assert!(corpus.len() >= 11, "{corpus:?}");
 }

@@ -3,11 +3,17 @@
 mod bad_inputs;
 mod check;
 mod clauses;
+mod closed_pipe;
 mod common;
 mod crash_safe;
 mod determinism;
+mod exact_thresholds;
+mod fit;
 mod frontier;
+mod gateway;
+mod hedges;
 mod import_litellm;
+mod open_calls;
 mod outages;
 mod probability;
 mod queueing;

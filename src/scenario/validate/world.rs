@@ -170,12 +170,18 @@ impl Checker<'_, '_> {
                     None => {}
                 }
             }
-            if let Some(r) = p.renewal() {
+            for r in p.renewals() {
                 self.cycle_count(&path, r.mtbf + r.mttr, scenario.simulation.duration);
             }
+            // A profile's lognormal repairs take a written repair_sigma.
+            let profile_repair = base.and_then(|b| {
+                b.processes
+                    .iter()
+                    .find_map(|c| c.repair.filter(|l| *l == Law::Lognormal))
+            });
             for (field, law, sigma) in [
                 ("uptime", p.uptime, p.uptime_sigma),
-                ("repair", p.repair, p.repair_sigma),
+                ("repair", p.repair.or(profile_repair), p.repair_sigma),
             ] {
                 if let Some(s) = sigma {
                     self.sigma(format!("{path}.{field}_sigma"), s);
@@ -190,8 +196,13 @@ impl Checker<'_, '_> {
                     }
                 }
             }
-            // Parameters written here must fit the mode in force (written or the profile's).
-            let kind = p.mode.or(base.map(|b| b.mode)).unwrap_or_default();
+            // Parameters written here must fit the mode in force (written or
+            // the profile's: a brownout process's if there is one).
+            let brownout_parameters = p.latency_factor.is_some() || p.error_probability.is_some();
+            let kind = p
+                .mode
+                .or(base.map(|b| b.mode_for_parameters(brownout_parameters)))
+                .unwrap_or_default();
             self.mode_fields(&path, kind, p.latency_factor, p.error_probability, p.rpm);
         }
     }

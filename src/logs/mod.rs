@@ -1,0 +1,195 @@
+//! Production logs: one [`CallRecord`] per model call (or tool call, or
+//! agent run) that happened, read in streaming from the formats people
+//! already have.
+//!
+//! This module owns reading log files into records. It knows nothing of
+//! scenarios, fitting or judging: `fit` (and later `judge`) consume the
+//! records.
+//!
+//! # Formats
+//!
+//! - [`LogFormat::Litellm`]: LiteLLM's spend-log export, its
+//!   `StandardLoggingPayload` as JSON lines (`litellm/types/utils.py`):
+//!   `startTime`, `endTime`, `completionStartTime` (epoch seconds),
+//!   `status` (`success` or `failure`), `prompt_tokens`,
+//!   `completion_tokens`, `model_group`, `model`, `model_id`, `api_base`,
+//!   `custom_llm_provider`, `trace_id`, `response_cost`,
+//!   `error_information.{error_code,error_class}`, and `metadata`
+//!   (`user_api_key_team_alias`, `user_api_key_team_id`,
+//!   `user_api_key_alias`, `user_api_key_hash`, `spend_logs_metadata`).
+//! - [`LogFormat::Otlp`]: OpenTelemetry spans as the collector's file
+//!   exporter writes them: one `ExportTraceServiceRequest` JSON object per
+//!   line, `resourceSpans[].scopeSpans[].spans[]`, with the GenAI semantic
+//!   conventions (`gen_ai.operation.name`, `gen_ai.request.model`,
+//!   `gen_ai.provider.name` or `gen_ai.system`, `gen_ai.usage.*`,
+//!   `error.type`, `gen_ai.conversation.id`, `gen_ai.agent.name`).
+//!
+//! A file's format is recognised from its first non-blank line. Rows are
+//! read one line at a time: memory does not grow with the file. A row that
+//! cannot be read is a [`LogError`] naming the file, the 1-based line and
+//! the field; readers stop at the first one.
+//!
+//! **Architecture Invariant:** readers never print and never guess a value
+//! a row does not hold: an absent optional field is `None`, an absent or
+//! malformed required one is an error.
+
+mod error;
+mod litellm;
+mod otlp;
+mod reader;
+
+pub use error::LogError;
+pub use litellm::to_line as litellm_line;
+pub use reader::LogReader;
+
+/// What a record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// One request to a model endpoint (an attempt, when a router retried).
+    Model,
+    /// A tool the agent ran (`execute_tool` spans).
+    Tool,
+    /// An agent run (`invoke_agent` spans): the parent of its calls and tools.
+    Agent,
+}
+
+/// How a record ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Served.
+    Ok,
+    /// An error answer (5xx, connection, anything but the two below).
+    Error,
+    /// A 429: the provider's rate limit.
+    RateLimited,
+    /// No answer in time.
+    Timeout,
+}
+
+impl Status {
+    /// Lower-case name, as the fit report writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+            Status::RateLimited => "rate_limited",
+            Status::Timeout => "timeout",
+        }
+    }
+
+    /// Classifies an error by its type or code as logs write it (`429`,
+    /// `RateLimitError`, `rate_limit_exceeded`, `408`, `Timeout`, ...).
+    pub fn of_error(kind: &str) -> Status {
+        let k = kind.to_ascii_lowercase();
+        if k == "429" || k.contains("ratelimit") || k.contains("rate_limit") || k.contains("too_many_requests") {
+            Status::RateLimited
+        } else if k == "408" || k == "504" || k.contains("timeout") || k.contains("timed_out") || k.contains("deadline")
+        {
+            Status::Timeout
+        } else {
+            Status::Error
+        }
+    }
+}
+
+/// The layout of a log file; see the module docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// LiteLLM's `StandardLoggingPayload`, one JSON object per line.
+    Litellm,
+    /// OTLP JSON from the OpenTelemetry collector's file exporter.
+    Otlp,
+}
+
+impl LogFormat {
+    /// Its name in messages and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Litellm => "litellm",
+            LogFormat::Otlp => "otlp",
+        }
+    }
+}
+
+/// One model call (or tool call, or agent run) that happened. Times are
+/// nanoseconds since the Unix epoch (UTC).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRecord {
+    /// Model call, tool call or agent run.
+    pub kind: RecordKind,
+    /// The tenant: a team, a service, whoever the platform bills.
+    pub tenant: Option<String>,
+    /// The API key (alias or hash) the call came with.
+    pub key: Option<String>,
+    /// The kind of task inside the tenant.
+    pub workflow: Option<String>,
+    /// The task (agent run, trace) the call belongs to.
+    pub task: Option<String>,
+    /// The conversation or session.
+    pub session: Option<String>,
+    /// This record's own span id, if the log has spans.
+    pub span: Option<String>,
+    /// The parent span (an agent run, an orchestrator).
+    pub parent: Option<String>,
+    /// Groups the attempts of one call (a router's retries and fallbacks).
+    pub call: Option<String>,
+    /// When the request left (ns since the epoch).
+    pub start: u64,
+    /// When the first token came back, if the log says.
+    pub first_token: Option<u64>,
+    /// When the answer (or the error) was complete.
+    pub end: u64,
+    /// Prompt tokens, if the log says.
+    pub input_tokens: Option<u32>,
+    /// Generated tokens, if the log says.
+    pub output_tokens: Option<u32>,
+    /// The model group (what the client asked for).
+    pub model_group: Option<String>,
+    /// The endpoint (deployment) that served or failed it: `model@provider[/where]`.
+    pub endpoint: Option<String>,
+    /// The provider.
+    pub provider: Option<String>,
+    /// How it ended.
+    pub status: Status,
+    /// The error's type or code, as the log wrote it.
+    pub error_type: Option<String>,
+    /// Price in USD, if the log says.
+    pub cost: Option<f64>,
+}
+
+impl CallRecord {
+    /// A successful model call of the given times and tokens, every other
+    /// field empty: a starting point for writers and tests.
+    pub fn model(start: u64, end: u64, input_tokens: u32, output_tokens: u32) -> CallRecord {
+        CallRecord {
+            kind: RecordKind::Model,
+            tenant: None,
+            key: None,
+            workflow: None,
+            task: None,
+            session: None,
+            span: None,
+            parent: None,
+            call: None,
+            start,
+            first_token: None,
+            end,
+            input_tokens: Some(input_tokens),
+            output_tokens: Some(output_tokens),
+            model_group: None,
+            endpoint: None,
+            provider: None,
+            status: Status::Ok,
+            error_type: None,
+            cost: None,
+        }
+    }
+
+    /// `end - start`, in nanoseconds.
+    pub fn duration(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+#[cfg(test)]
+mod tests;
