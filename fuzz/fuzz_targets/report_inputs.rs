@@ -17,12 +17,30 @@ use slaplan::report::review::{content, html, inputs, markdown};
 
 const FILES: [(&str, &[u8]); 7] = [
     ("run.json", include_bytes!("../../tests/fixtures/report/full/run.json")),
-    ("summary.csv", include_bytes!("../../tests/fixtures/report/full/summary.csv")),
-    ("windows.csv", include_bytes!("../../tests/fixtures/report/full/windows.csv")),
-    ("latency.csv", include_bytes!("../../tests/fixtures/report/full/latency.csv")),
-    ("budget.csv", include_bytes!("../../tests/fixtures/report/full/budget.csv")),
-    ("timeline.csv", include_bytes!("../../tests/fixtures/report/full/timeline.csv")),
-    ("drivers.csv", include_bytes!("../../tests/fixtures/report/full/drivers.csv")),
+    (
+        "summary.csv",
+        include_bytes!("../../tests/fixtures/report/full/summary.csv"),
+    ),
+    (
+        "windows.csv",
+        include_bytes!("../../tests/fixtures/report/full/windows.csv"),
+    ),
+    (
+        "latency.csv",
+        include_bytes!("../../tests/fixtures/report/full/latency.csv"),
+    ),
+    (
+        "budget.csv",
+        include_bytes!("../../tests/fixtures/report/full/budget.csv"),
+    ),
+    (
+        "timeline.csv",
+        include_bytes!("../../tests/fixtures/report/full/timeline.csv"),
+    ),
+    (
+        "drivers.csv",
+        include_bytes!("../../tests/fixtures/report/full/drivers.csv"),
+    ),
 ];
 
 /// A directory of this process on a RAM file system where there is one.

@@ -47,7 +47,10 @@ fn base() -> &'static (PathBuf, Vec<Vec<u8>>) {
             threads: 1,
         };
         shard::write_shard(&real, &meta, SCENARIO.as_bytes(), &reps).expect("write the real shard");
-        let files = NAMES.iter().map(|n| std::fs::read(real.join(n)).expect("read back")).collect();
+        let files = NAMES
+            .iter()
+            .map(|n| std::fs::read(real.join(n)).expect("read back"))
+            .collect();
         let dir = root.join("fuzz");
         std::fs::create_dir_all(&dir).expect("fuzz work directory");
         (dir, files)
@@ -77,7 +80,10 @@ fuzz_target!(|data: &[u8]| {
     };
     scenario.simulation.seed = seed;
     let clauses = Clause::all(&scenario);
-    let windows: Vec<usize> = report::clause_windows(&scenario, &clauses).iter().map(Vec::len).collect();
+    let windows: Vec<usize> = report::clause_windows(&scenario, &clauses)
+        .iter()
+        .map(Vec::len)
+        .collect();
     if shard::check_judgements(&reps, &windows).is_err() {
         return;
     }
