@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod check;
 mod clauses;
+mod closed_loop;
 mod closed_pipe;
 mod common;
 mod crash_safe;
@@ -19,6 +20,7 @@ mod probability;
 mod queueing;
 mod reach;
 mod report;
+mod router_config;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;
