@@ -160,6 +160,12 @@ struct Failure {
     message: String,
 }
 
+impl From<report::OutputError> for Failure {
+    fn from(e: report::OutputError) -> Failure {
+        Failure::runtime(e)
+    }
+}
+
 impl Failure {
     fn input(message: impl ToString) -> Failure {
         Failure {
@@ -171,6 +177,13 @@ impl Failure {
         Failure {
             code: 1,
             message: message.to_string(),
+        }
+    }
+    /// Adds that the output directory `out` was left as it was.
+    fn nothing_written(self, out: &Path) -> Failure {
+        Failure {
+            message: format!("{}; nothing was written to {}", self.message, out.display()),
+            ..self
         }
     }
     /// Standard output was closed by its reader (`| head`): a normal end,
@@ -192,6 +205,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // `serve` and `emulate` stop on SIGINT/SIGTERM by draining their
+    // connections; every other command writes outputs and is interrupted.
+    if !matches!(cli.command, Command::Serve(_) | Command::Emulate(_)) {
+        cli::interrupt::install();
+    }
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { scenario } => validate(&scenario),
@@ -204,6 +222,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Emulate(args) => emulate(args),
     };
+    cli::interrupt::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) if f.code == 0 => ExitCode::SUCCESS,
@@ -259,25 +278,10 @@ fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
     }
     match target {
         None => out!("{text}")?,
-        Some(out) => write_via_temp(out, text.as_bytes())
+        Some(out) => report::write_file_atomically(out, text.as_bytes())
             .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into
-/// place, so `path` is never left half-written.
-fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -296,6 +300,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let clauses = Clause::all(&scenario);
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args
             .scenario
@@ -325,7 +331,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     progress.finish();
     let wall = started.elapsed().as_secs_f64();
 
-    let clauses = Clause::all(&scenario);
     let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
     let totals = plan::totals(&reps);
     let meta = RunMeta::new(
@@ -349,11 +354,16 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(limit) = args.audit_sample {
         extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
     }
-    report::write_outputs(&out, &meta, &scenario, &clauses, &summary, &reps, &extra).map_err(Failure::runtime)?;
-
-    if args.report {
-        write_review(&out)?;
-    }
+    // The review report goes into the directory before it is put in place.
+    let review = |tmp: &Path| {
+        if args.report {
+            write_review(tmp).map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    report::write_outputs_and(&out, &meta, &scenario, &clauses, &summary, &reps, &extra, review)
+        .map_err(|f: Failure| f.nothing_written(&out))?;
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
@@ -435,6 +445,8 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let clauses = Clause::all(&scenario);
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
     let out = args
         .out
         .clone()
@@ -463,7 +475,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         wall_seconds: started.elapsed().as_secs_f64(),
         threads,
     };
-    shard::write_shard(&out, &meta, &bytes, &reps).map_err(Failure::runtime)?;
+    shard::write_shard(&out, &meta, &bytes, &reps).map_err(|e| Failure::runtime(e).nothing_written(&out))?;
     outln!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),
@@ -527,7 +539,8 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
             calls_per_second: totals.calls as f64 / f64::max(wall, 1e-9),
         },
     );
-    report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[]).map_err(Failure::runtime)?;
+    report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[])
+        .map_err(|e| Failure::runtime(e).nothing_written(&args.out))?;
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",

@@ -77,7 +77,7 @@ pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
     if let Some(dir) = &args.report {
         fitted.write_report(dir).map_err(failure)?;
     }
-    super::super::write_via_temp(&args.out, text.as_bytes())
+    slaplan::report::write_file_atomically(&args.out, text.as_bytes())
         .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", args.out.display())))?;
     let c = &fitted.counts;
     outln!(
@@ -100,7 +100,7 @@ fn fit_status_pages(args: &FitArgs) -> Result<(), Failure> {
     if let Some(dir) = &args.report {
         fitted.write_report(dir).map_err(failure)?;
     }
-    super::super::write_via_temp(&args.out, text.as_bytes())
+    slaplan::report::write_file_atomically(&args.out, text.as_bytes())
         .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", args.out.display())))?;
     let days: usize = fitted.profiles.iter().map(|p| p.record.table.days).sum();
     let names: Vec<&str> = fitted.profiles.iter().map(|p| p.name.as_str()).collect();

@@ -14,6 +14,9 @@ use slaplan::report;
 use super::{Failure, SimArgs, default_out, worker_pool};
 
 pub(crate) mod guard;
+pub(crate) mod interrupt;
+mod reach;
+pub(crate) use reach::Judged;
 pub(crate) mod progress;
 pub(crate) mod stdout;
 use progress::Progress;
@@ -129,7 +132,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         baseline.simulation.seed = seed;
         proposal.simulation.seed = seed;
     }
-    let replications = u64::from(args.sim.replications.unwrap_or(baseline.simulation.replications));
+    // Every clause of the proposal is judged (the baseline's are among them).
+    let proposal_clauses = Clause::all(&proposal);
+    let judged = Judged::all(&proposal, &proposal_clauses, args.sim.confidence);
+    let replications = judged.search_replications(args.sim.replications);
+    judged.warn_if_unreachable(replications);
     let (pool, threads) = worker_pool(args.sim.threads)?;
     guard::apply(&mut baseline, args.sim.max_live_calls, threads);
     guard::apply(&mut proposal, args.sim.max_live_calls, threads);
@@ -198,7 +205,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&out).map_err(|e| Failure::runtime(format!("cannot create {}: {e}", out.display())))?;
     let path = out.join("check.csv");
     let write = || -> Result<(), Box<dyn std::error::Error>> {
-        let mut w = csv::Writer::from_path(&path)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "tenant",
             "clause",
@@ -238,7 +245,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 r.metric_move().map(|m| f(m.relative)).unwrap_or_default(),
             ])?;
         }
-        w.flush()?;
+        report::write_file_atomically(&path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
@@ -250,12 +257,12 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), F
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut w = csv::Writer::from_path(path)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(header)?;
         for r in rows {
             w.write_record(r)?;
         }
-        w.flush()?;
+        report::write_file_atomically(path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
@@ -267,7 +274,6 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     if let Some(seed) = args.sim.seed {
         scenario.simulation.seed = seed;
     }
-    let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
     let (pool, threads) = worker_pool(args.sim.threads)?;
     guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let out = args
@@ -281,7 +287,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         })?),
         None => None,
     };
-    let simulate = |s: &Scenario| {
+    let simulate = |s: &Scenario, replications: u64| {
         let progress = Progress::start("replications", replications, args.sim.quiet);
         let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
         let reps = pool
@@ -306,6 +312,14 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         if judged.is_empty() {
             return Err(Failure::input("no clause to make enforceable"));
         }
+        let reach = Judged {
+            scenario: &scenario,
+            clauses: &clauses,
+            indices: judged.clone(),
+            required: args.sim.confidence,
+        };
+        let replications = reach.search_replications(args.sim.replications);
+        reach.require_reachable(replications, "the capacity search")?;
         let mut probes: Vec<Vec<String>> = Vec::new();
         let mut error = None;
         let start = scenario.endpoints[ei].concurrency;
@@ -315,7 +329,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             }
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
-            let reps = match simulate(&s) {
+            let reps = match simulate(&s, replications) {
                 Ok(r) => r,
                 Err(e) => {
                     error.get_or_insert(e);
@@ -342,12 +356,23 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 error.get_or_insert(e);
                 return false;
             }
+            let [metric, statistics] = reach::shortfalls(&s, &clauses, &judged, &summary);
+            for (why, list) in [("the metric", &metric), ("the statistics", &statistics)] {
+                for clause in list {
+                    if let Err(e) = outln!("  short on {why}: {clause}") {
+                        error.get_or_insert(e);
+                        return false;
+                    }
+                }
+            }
             probes.push(vec![
                 c.to_string(),
                 pass.to_string(),
                 ok.to_string(),
                 judged.len().to_string(),
                 worst,
+                metric.join("; "),
+                statistics.join("; "),
             ]);
             pass
         });
@@ -363,15 +388,27 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 "enforceable",
                 "clauses",
                 "weakest_clause",
+                "short_on_metric",
+                "short_on_statistics",
             ],
             &probes,
         )?;
         match answer {
             Some(c) => outln!("smallest concurrency of {endpoint} making every clause enforceable: {c}")?,
-            None => outln!(
-                "no concurrency of {endpoint} up to {} makes every clause enforceable",
-                args.max_capacity
-            )?,
+            None => {
+                outln!(
+                    "no concurrency of {endpoint} up to {} makes every clause enforceable",
+                    args.max_capacity
+                )?;
+                if let Some(last) = probes.last().filter(|p| !p[5].is_empty()) {
+                    outln!(
+                        "at concurrency {}, still short on the metric (breached in too many windows: \
+                         more replications cannot prove them): {}",
+                        last[0],
+                        last[5]
+                    )?;
+                }
+            }
         }
         return outln!("wrote {}", out.join("capacity.csv").display());
     }
@@ -403,7 +440,15 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
     let clause = &clauses[global];
-    let reps = simulate(&scenario)?;
+    let reach = Judged {
+        scenario: &scenario,
+        clauses: &clauses,
+        indices: vec![global],
+        required: args.sim.confidence,
+    };
+    let replications = reach.search_replications(args.sim.replications);
+    reach.warn_if_unreachable(replications);
+    let reps = simulate(&scenario, replications)?;
     let f = fr::frontier(
         reps.iter().flat_map(|r| &r.attainment),
         global,

@@ -11,6 +11,7 @@ pub mod check;
 pub mod frontier;
 pub mod grammar;
 mod interval;
+pub mod reach;
 pub mod shard;
 mod summary;
 

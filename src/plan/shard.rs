@@ -235,6 +235,17 @@ pub fn read_shard(dir: &Path) -> Result<Shard, ShardError> {
         path: p.clone(),
         why: format!("{e} (is this a directory written by `slaplan run --shard`?)"),
     })?;
+    for (field, value) in [
+        ("required_confidence", meta.required_confidence),
+        ("interval_level", meta.interval_level),
+    ] {
+        if !(value > 0.0 && value < 1.0) {
+            return Err(ShardError::Corrupt {
+                path: p,
+                why: format!("field \"{field}\": expected a probability strictly between 0 and 1, got {value}"),
+            });
+        }
+    }
     let p = dir.join("replications.json");
     let text = fs::read_to_string(&p).map_err(io(&p))?;
     let records: Vec<ReplicationRecord> = serde_json::from_str(&text).map_err(|e| ShardError::Corrupt {

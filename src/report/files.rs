@@ -193,7 +193,7 @@ pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError 
 
 /// Writes every output file into `out`, plus the `extra` files (name,
 /// bytes), atomically: into a sibling temporary
-/// directory first, renamed into place when complete.
+/// directory first, put in place when complete ([`super::atomic`]).
 pub fn write_outputs(
     out: &Path,
     meta: &RunMeta,
@@ -203,15 +203,35 @@ pub fn write_outputs(
     replications: &[Replication],
     extra: &[(&str, Vec<u8>)],
 ) -> Result<(), OutputError> {
-    write_dir_atomically(
+    let no_more = |_: &Path| Ok::<(), OutputError>(());
+    write_outputs_and(out, meta, scenario, clauses, summary, replications, extra, no_more)
+}
+
+/// As [`write_outputs`], then `and` adds files to the directory (the review
+/// report) before it is put in place, so they appear with the rest or not
+/// at all.
+#[allow(clippy::too_many_arguments)]
+pub fn write_outputs_and<E: From<OutputError>>(
+    out: &Path,
+    meta: &RunMeta,
+    scenario: &Scenario,
+    clauses: &[Clause],
+    summary: &[ClauseSummary],
+    replications: &[Replication],
+    extra: &[(&str, Vec<u8>)],
+    and: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    super::atomic::write_dir_atomically(
         out,
         |tmp| {
             let windows = clause_windows(scenario, clauses);
             write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
             let rows = window_rows(clauses, &windows, replications)?;
             let table = windows_table(&rows);
-            table.write_csv(&tmp.join("windows.csv"))?;
-            table.write_parquet(&tmp.join("windows.parquet"))?;
+            table.write_csv(&tmp.join("windows.csv")).map_err(OutputError::from)?;
+            table
+                .write_parquet(&tmp.join("windows.parquet"))
+                .map_err(OutputError::from)?;
             measures::write_latency(&tmp.join("latency.csv"), clauses, replications)?;
             measures::write_budget(&tmp.join("budget.csv"), clauses, &windows, replications)?;
             measures::write_timeline(&tmp.join("timeline.csv"), replications)?;
@@ -227,48 +247,10 @@ pub fn write_outputs(
                 let path = tmp.join(name);
                 fs::write(&path, bytes).map_err(io_err(&path))?;
             }
-            Ok(())
+            and(tmp)
         },
-        |path, source| OutputError::Io { path, source },
+        |path, source| E::from(OutputError::Io { path, source }),
     )
-}
-
-/// Creates directory `out` atomically: `fill` writes its files into a
-/// temporary sibling, which is renamed to `out` only if `fill` succeeds (an
-/// existing `out` is replaced); on failure nothing is left behind. `io`
-/// turns a file-system error on a path into the caller's error type.
-pub fn write_dir_atomically<E>(
-    out: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), E>,
-    io: impl Fn(PathBuf, std::io::Error) -> E,
-) -> Result<(), E> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| io(parent.to_path_buf(), e))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| io(tmp.clone(), e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| io(tmp.clone(), e))?;
-    if let Err(e) = fill(&tmp) {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if out.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(out, &old).map_err(|e| io(out.to_path_buf(), e))?;
-        fs::rename(&tmp, out).map_err(|e| io(out.to_path_buf(), e))?;
-        let _ = fs::remove_dir_all(&old);
-    } else {
-        fs::rename(&tmp, out).map_err(|e| io(out.to_path_buf(), e))?;
-    }
-    Ok(())
 }
 
 pub(super) fn csv_writer(path: &Path) -> Result<csv::Writer<fs::File>, OutputError> {

@@ -9,6 +9,7 @@
 //! renamed into place at the end, so a failed run never leaves a half-written
 //! result.
 
+mod atomic;
 mod columns;
 mod files;
 mod grid;
@@ -16,9 +17,10 @@ mod measures;
 pub mod review;
 mod table;
 
+pub use atomic::{finish, interrupt, write_dir_atomically, write_file_atomically};
 pub use files::{
     EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
-    write_dir_atomically, write_outputs,
+    write_outputs, write_outputs_and,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};

@@ -1,10 +1,12 @@
 //! slaplan's one integration-test binary.
 
+mod bad_inputs;
 mod check;
 mod clauses;
 mod closed_loop;
 mod closed_pipe;
 mod common;
+mod crash_safe;
 mod determinism;
 mod exact_thresholds;
 mod fit;
@@ -17,6 +19,7 @@ mod outages;
 mod overload;
 mod probability;
 mod queueing;
+mod reach;
 mod report;
 mod router_config;
 mod run_cli;
