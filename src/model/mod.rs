@@ -23,7 +23,8 @@ pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
-    Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader, TraceRecord,
+    EXPECT_LOG_TIME, Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader,
+    TraceRecord, log_instant,
 };
 pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay};
-pub use world::{BuildError, CallRecord, RunResult, RunStats, Samples, TimelineRow, World};
+pub use world::{BuildError, CallRecord, RequestLog, RunResult, RunStats, Samples, TimelineRow, World};

@@ -83,6 +83,7 @@ mod slaplan_log;
 pub use error::TraceError;
 pub use reader::TraceReader;
 pub use replay::{Replay, ReplayRules, ReplayRulesError, ReplayedRecord};
+pub use slaplan_log::{EXPECT_ARRIVAL as EXPECT_LOG_TIME, instant as log_instant};
 
 use crate::time::Span;
 
