@@ -149,12 +149,17 @@ fn schema_error(row: &Row, value: &Value, e: &serde_json::Error) -> LogError {
     let (Some(fields), Some(obj)) = (sample.as_object(), value.as_object()) else {
         return row.bad("row", "a request-log JSON object", value);
     };
+    // Compared as `from_value` words it (`from_slice` adds the column).
+    let Err(base) = serde_json::from_value::<RequestLine>(value.clone()) else {
+        return row.bad("row", &format!("a request-log line ({message})"), value);
+    };
+    let base = base.to_string();
     let mut fixed = obj.clone();
     for (key, good) in fields {
         let Some(got) = obj.get(key) else { continue };
         fixed.insert(key.clone(), good.clone());
         let still = serde_json::from_value::<RequestLine>(Value::Object(fixed.clone()));
-        if still.as_ref().err().map(ToString::to_string) != Some(message.clone()) {
+        if still.as_ref().err().map(ToString::to_string) != Some(base.clone()) {
             return row.bad(key, &expected(key), got);
         }
     }
