@@ -41,8 +41,9 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
-    /// Translate a LiteLLM router config (YAML) into slaplan's router config
-    /// (TOML); settings that do not map are listed on stderr.
+    /// Translate a LiteLLM router config (YAML) into the router part of a
+    /// scenario (TOML), or a whole scenario with --scenario; settings that do
+    /// not map are listed on stderr.
     ImportLitellm(ImportArgs),
     /// Combine the shard directories of `run --shard` into the outputs of
     /// one unsharded run.
@@ -90,9 +91,14 @@ struct MergeArgs {
 struct ImportArgs {
     /// The LiteLLM config file (YAML, with `model_list`).
     config: PathBuf,
-    /// Write the router config to this file (default: standard output).
-    #[arg(long)]
+    /// Write the router part of a scenario to this file (default: standard
+    /// output).
+    #[arg(long, conflicts_with = "scenario")]
     out: Option<PathBuf>,
+    /// Write a whole runnable scenario to this file instead: the imported
+    /// router settings plus generic defaults, each marked as an assumption.
+    #[arg(long, value_name = "OUT.toml")]
+    scenario: Option<PathBuf>,
 }
 
 /// The Monte Carlo settings shared by `run`, `check` and `frontier`.
@@ -214,6 +220,7 @@ fn main() -> ExitCode {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let s = scenario::load(path).map_err(Failure::input)?;
+    print_warnings(path, &s.warnings);
     outln!(
         "{}: ok ({} endpoints, {} tenants, {} clauses)",
         path.display(),
@@ -223,21 +230,38 @@ fn validate(path: &Path) -> Result<(), Failure> {
     )
 }
 
+/// Prints a loaded scenario's warnings on stderr, one a line, placed like
+/// its problems: `warning: FILE:LINE: PATH: MESSAGE`.
+fn print_warnings(file: &Path, warnings: &[scenario::Problem]) {
+    for w in warnings {
+        let line = w.line.map(|l| format!(":{l}")).unwrap_or_default();
+        note!("warning: {}{line}: {}: {}", file.display(), w.path, w.message);
+    }
+}
+
 fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
     let import = slaplan::import::litellm::load(&args.config).map_err(Failure::input)?;
-    let body = toml::to_string_pretty(&import.router)
-        .map_err(|e| Failure::runtime(format!("cannot write the router config as TOML: {e}")))?;
-    let text = format!(
-        "# Router config imported from {} by `slaplan import-litellm`.\n\n{body}",
-        args.config.display()
-    );
+    let source = args.config.display().to_string();
+    let (text, target) = match &args.scenario {
+        Some(target) => {
+            let text = slaplan::import::render::scenario(&import, &source);
+            // Never write a scenario slaplan itself would reject.
+            scenario::parse(&text, target)
+                .map_err(|e| Failure::runtime(format!("the written scenario would not load: {e}")))?;
+            (text, Some(target))
+        }
+        None => (
+            slaplan::import::render::router_part(&import, &source),
+            args.out.as_ref(),
+        ),
+    };
     for u in &import.unmapped {
         note!("unmapped: {}: {}", u.path, u.reason);
     }
     for note in &import.notes {
         note!("note: {note}");
     }
-    match &args.out {
+    match target {
         None => out!("{text}")?,
         Some(out) => write_via_temp(out, text.as_bytes())
             .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
@@ -269,6 +293,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         return run_shard(args, shard);
     }
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
+    print_warnings(&args.scenario, &scenario.warnings);
     let bytes =
         std::fs::read(&args.scenario).map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
     if let Some(seed) = args.sim.seed {

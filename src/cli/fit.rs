@@ -17,8 +17,9 @@ pub(crate) struct FitArgs {
     /// Where to write the fitted scenario (TOML).
     #[arg(long)]
     out: PathBuf,
-    /// The router's policy: a slaplan router file such as `import-litellm`
-    /// writes. Without it the policy is inferred from usage and says so.
+    /// The router's policy: the router part of a scenario, such as
+    /// `import-litellm` writes. Without it the policy is inferred from usage
+    /// and says so.
     #[arg(long)]
     router: Option<PathBuf>,
     /// Also write the fit report (fit.md, laws.csv, qq.csv) into this directory.
@@ -39,12 +40,16 @@ pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Failure::input(format!("{}: cannot read the router file: {e}", path.display())))?;
-            let config: RouterConfig = toml::from_str(&text).map_err(|e| {
-                Failure::input(format!(
-                    "{}: not a slaplan router file (as `import-litellm` writes): {e}",
-                    path.display()
-                ))
-            })?;
+            // The router part of a scenario, as `import-litellm` writes it,
+            // or the router core's own file form.
+            let config = slaplan::import::render::parse_router_part(&text)
+                .or_else(|e| toml::from_str::<RouterConfig>(&text).map_err(|_| e))
+                .map_err(|e| {
+                    Failure::input(format!(
+                        "{}: not a router part of a scenario (as `import-litellm` writes): {e}",
+                        path.display()
+                    ))
+                })?;
             Some((config, path.display().to_string()))
         }
     };

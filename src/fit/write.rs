@@ -35,9 +35,8 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The router's settings as scenario keys: `(key, inline TOML value)`.
-/// Follows the scenario syntax on `main`; the only place to change when it
-/// renames a key.
+/// The router's settings as scenario keys: `(key, inline TOML value)`. A
+/// scenario embeds the router's own types, so the keys are the router's.
 pub fn policy_keys(value: &toml::Table, skip: &[&str]) -> Vec<(String, String)> {
     value
         .iter()
@@ -54,15 +53,7 @@ fn endpoint_policy(e: &EndpointPolicy) -> Vec<(String, String)> {
 
 fn tenant_policy(t: &TenantPolicy) -> Vec<(String, String)> {
     let table = toml::Table::try_from(t).unwrap_or_default();
-    let mut keys = policy_keys(&table, &["name", "chain", "retry", "workflows"]);
-    keys.push(("max_attempts".into(), t.retry.max_attempts.to_string()));
-    if t.retry.backoff > Span::ZERO {
-        keys.push(("backoff".into(), quote(&t.retry.backoff.to_string())));
-    }
-    if t.retry.jitter > 0.0 {
-        keys.push(("jitter".into(), t.retry.jitter.to_string()));
-    }
-    keys
+    policy_keys(&table, &["name", "chain", "workflows"])
 }
 
 /// The router endpoint matching a log endpoint: the same name, else the
@@ -181,7 +172,10 @@ impl Fit {
             "concurrency = {slots}  # not in a log: the fewest slots that keep waiting under 1% (Erlang C) at the \
              busiest minute's load ({load:.2} in flight); the latency law already holds the provider's queueing"
         );
-        let _ = writeln!(o, "queue_limit = {slots}  # as many again may wait");
+        let _ = writeln!(
+            o,
+            "queue_limit = {slots}  # as many again may wait at the provider, if max_concurrency lets them"
+        );
         let (f, n) = e.errors_outside;
         let ep = e.error_probability;
         let _ = writeln!(
@@ -338,12 +332,7 @@ impl Fit {
         if let Some(p) = policy {
             let _ = writeln!(o, "# router settings of {:?} from the router file:", p.name);
             for (k, v) in endpoint_policy(p) {
-                let key = if k == "max_concurrency" {
-                    "max_in_flight".to_string()
-                } else {
-                    k
-                };
-                let _ = writeln!(o, "{key} = {v}");
+                let _ = writeln!(o, "{k} = {v}");
             }
         }
         if let Some(p) = self.processes.get(name) {
@@ -473,7 +462,7 @@ impl Fit {
                     );
                     let _ = writeln!(
                         o,
-                        "max_attempts = 1  # not in a log: retries are the router's; set them"
+                        "retry = {{ max_attempts = 1 }}  # not in a log: retries are the router's; set them"
                     );
                 }
             }

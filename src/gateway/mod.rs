@@ -77,10 +77,10 @@ impl Gateway {
             .map(|t| {
                 let mut steps: Vec<(EndpointId, String)> = Vec::new();
                 for c in &t.chain {
-                    if let Some(id) = router.endpoint_id(c.endpoint())
+                    if let Some(id) = router.endpoint_id(&c.endpoint)
                         && !steps.iter().any(|(e, _)| *e == id)
                     {
-                        steps.push((id, c.endpoint().to_string()));
+                        steps.push((id, c.endpoint.clone()));
                     }
                 }
                 steps

@@ -100,6 +100,17 @@ struct Settings {
     disable_cooldowns: Option<bool>,
     #[serde(default)]
     routing_strategy: Option<String>,
+    /// Per-team settings (`litellm_settings` only): the teams a scenario
+    /// written from this import gets tenants for.
+    #[serde(default)]
+    default_team_settings: Option<Vec<Team>>,
+}
+
+/// One entry of `default_team_settings`; only the team's id is read (its
+/// callbacks are not modelled).
+#[derive(Deserialize)]
+struct Team {
+    team_id: String,
 }
 
 const TOP_KEYS: &[&str] = &["model_list", "router_settings", "litellm_settings"];
@@ -138,6 +149,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "cooldown_time",
     "retry_after",
     "disable_cooldowns",
+    "default_team_settings",
     "routing_strategy",
 ];
 
@@ -176,6 +188,7 @@ pub fn parse(text: &str, file: &str) -> Result<Import, ImportError> {
     let mut unmapped = Vec::new();
     report_unknown(&value, &mut unmapped);
     let mut notes = Vec::new();
+    let teams = teams(&parsed, file, &mut unmapped, &mut notes)?;
     let router = translate(parsed, file, &mut unmapped, &mut notes)?;
     Router::new(router.clone()).map_err(|source| ImportError::Router {
         file: file.to_string(),
@@ -185,6 +198,7 @@ pub fn parse(text: &str, file: &str) -> Result<Import, ImportError> {
         router,
         unmapped,
         notes,
+        teams,
     })
 }
 
@@ -385,6 +399,60 @@ fn pick<T: Clone>(
         (None, Some(l)) => Some((l, format!("litellm_settings.{key}"))),
         (None, None) => None,
     }
+}
+
+/// The team ids of `litellm_settings.default_team_settings`, in file order
+/// (a second entry for one team is reported and dropped). Teams that only
+/// `router_settings` names are not LiteLLM's: reported unmapped.
+fn teams(
+    file_cfg: &LiteLlmFile,
+    file: &str,
+    unmapped: &mut Vec<Unmapped>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>, ImportError> {
+    if file_cfg
+        .router_settings
+        .as_ref()
+        .is_some_and(|s| s.default_team_settings.is_some())
+    {
+        unmapped.push(Unmapped::new(
+            "router_settings.default_team_settings",
+            "LiteLLM reads team settings from litellm_settings only",
+        ));
+    }
+    let Some(list) = file_cfg
+        .litellm_settings
+        .as_ref()
+        .and_then(|s| s.default_team_settings.as_ref())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut teams: Vec<String> = Vec::with_capacity(list.len());
+    for (i, team) in list.iter().enumerate() {
+        if team.team_id.is_empty() {
+            return Err(field(
+                file,
+                format!("litellm_settings.default_team_settings[{i}].team_id"),
+                "is empty, expected the team's id, e.g. \"support\"",
+            ));
+        }
+        if teams.contains(&team.team_id) {
+            unmapped.push(Unmapped::new(
+                format!("litellm_settings.default_team_settings[{i}]"),
+                format!("a second entry for team {:?}; the first one is used", team.team_id),
+            ));
+        } else {
+            teams.push(team.team_id.clone());
+        }
+    }
+    if !teams.is_empty() {
+        notes.push(format!(
+            "default_team_settings names {} team(s): their callbacks are not modelled; a scenario written with \
+             --scenario gets one tenant per team and model group",
+            teams.len()
+        ));
+    }
+    Ok(teams)
 }
 
 /// A model group: its name and its deployments' endpoint names, best first.

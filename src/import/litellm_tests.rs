@@ -469,3 +469,14 @@ fn odd_documents_give_errors_not_panics() {
         assert!(e.starts_with("litellm.yaml"), "{text:?}: {e}");
     }
 }
+
+#[test]
+fn the_router_part_reads_back_as_the_imported_config() {
+    let i = import(AZURE_OPENAI);
+    let text = super::render::router_part(&i, "litellm.yaml");
+    assert!(text.contains("\n[router]\nbreaker = "), "{text}");
+    match super::render::parse_router_part(&text) {
+        Ok(config) => assert_eq!(config, i.router, "{text}"),
+        Err(e) => panic!("{e}\n{text}"),
+    }
+}

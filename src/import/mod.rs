@@ -1,5 +1,6 @@
 //! Importers: other routers' configuration files turned into a
-//! [`RouterConfig`], with a list of everything that did not map.
+//! [`RouterConfig`], with a list of everything that did not map, and
+//! rendered in the scenario's form ([`render`]).
 //!
 //! This module owns reading foreign formats and explaining the translation;
 //! it does not run anything. The result is validated with
@@ -7,10 +8,11 @@
 //! [`Import`] is always a configuration the router accepts.
 //!
 //! **Architecture Invariant:** the router core knows nothing about importers;
-//! importers only build [`RouterConfig`] values and never print.
+//! importers only build [`RouterConfig`] values and text, and never print.
 
 pub mod litellm;
 mod litellm_pools;
+pub mod render;
 
 use std::fmt;
 
@@ -26,6 +28,10 @@ pub struct Import {
     /// How settings were approximated or which defaults were assumed, one
     /// sentence each.
     pub notes: Vec<String>,
+    /// The callers the source file names (LiteLLM teams), in file order;
+    /// empty when it names none. A router has no use for them; a scenario
+    /// written from the import ([`render::scenario`]) gets tenants for them.
+    pub teams: Vec<String>,
 }
 
 /// One setting of the source file the import could not express.

@@ -3,8 +3,9 @@
 //! already have.
 //!
 //! This module owns reading log files into records. It knows nothing of
-//! scenarios, fitting or judging: `fit` and `judge` consume the
-//! records.
+//! scenarios, fitting, judging or replaying: `fit` and `judge` consume the
+//! records, and a closed-loop replay (`model::trace`) groups OTLP records
+//! into agent sessions.
 //!
 //! # Formats
 //!

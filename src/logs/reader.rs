@@ -82,6 +82,12 @@ impl LogReader {
         self.rows
     }
 
+    /// The 1-based line of the record returned last (the records of one
+    /// OTLP line share it).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// The next non-blank line into `self.buf`, with its 1-based number.
     fn next_line(&mut self) -> Result<Option<u64>, LogError> {
         loop {

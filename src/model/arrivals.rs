@@ -61,7 +61,8 @@ impl Arrivals {
         let bursts = workflow.bursts.as_ref().map(|b| BurstState::start(b, &mut rng));
         let burst_peak = bursts.as_ref().map_or(1.0, |b| b.factor.max(1.0));
         let max = |xs: &[f64]| xs.iter().copied().fold(0.0, f64::max);
-        let base = (workflow.rate / 1e9).max(0.0);
+        // A replaying workflow has no rate: the trace gives its arrivals.
+        let base = (workflow.rate.unwrap_or(0.0) / 1e9).max(0.0);
         let peak = base * max(&diurnal) * max(&weekly) * burst_peak;
         Arrivals {
             base,
@@ -207,8 +208,11 @@ mod tests {
 
     fn workflow(rate: f64) -> Workflow {
         Workflow {
-            name: "w".into(),
-            rate,
+            router: crate::policy::WorkflowPolicy {
+                name: "w".into(),
+                allowed_tiers: None,
+            },
+            rate: Some(rate),
             diurnal: None,
             weekly: None,
             bursts: None,
@@ -217,7 +221,6 @@ mod tests {
             shape: Shape::Single,
             input_tokens: TokenDist::Constant { value: 1 },
             output_tokens: TokenDist::Constant { value: 1 },
-            allowed_tiers: None,
             migration_tokens: 0,
             replay: None,
         }

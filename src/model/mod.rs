@@ -10,6 +10,7 @@
 mod arrivals;
 mod endpoint;
 mod outage;
+mod session;
 pub mod status_page;
 mod task;
 mod tiers;
@@ -23,8 +24,11 @@ pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
-    EXPECT_LOG_TIME, Replay, ReplayRules, ReplayRulesError, ReplayedRecord, TraceError, TraceFormat, TraceReader,
-    TraceRecord, log_instant,
+    DEFAULT_LOOKAHEAD, EXPECT_LOG_TIME, Node, RecordedSession, Replay, ReplayRules, ReplayRulesError, ReplayedRecord,
+    ReplayedSession, SessionError, SessionFormat, SessionReader, SessionReplay, Step, StepKind, TraceError,
+    TraceFormat, TraceReader, TraceRecord, Work, log_instant,
 };
-pub use workload::{Count, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay};
-pub use world::{BuildError, CallRecord, RequestLog, RunResult, RunStats, Samples, TimelineRow, World};
+pub use workload::{
+    Count, SessionFeed, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay, open_sessions,
+};
+pub use world::{BuildError, CallRecord, RequestLog, RunResult, RunStats, Samples, TaskRecord, TimelineRow, World};

@@ -16,11 +16,15 @@
 //! ended before its deadline; its first failure ends it at once (calls still
 //! in flight for it are then ignored).
 //!
+//! A *replayed* task walks a recorded session's graph instead of a shape
+//! (see [`super::session`]).
+//!
 //! This module decides; the world carries out the [`Effect`]s it returns.
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
+use super::session::SessionRun;
 use super::workload::{Source, StepPlan, TaskPlan};
 use crate::time::{Span, Time};
 
@@ -65,7 +69,7 @@ pub enum Effect {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
+pub(super) enum Role {
     /// Runs chain steps.
     Worker,
     /// A swarm root making its orchestrator call.
@@ -74,13 +78,16 @@ enum Role {
     Join,
     /// A swarm root making its aggregator call.
     Aggregator,
+    /// A node of a replayed session's graph, waiting out its delay or doing
+    /// its work.
+    Node(u32),
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Agent {
-    task: u32,
+pub(super) struct Agent {
+    pub(super) task: u32,
     parent: Option<AgentId>,
-    role: Role,
+    pub(super) role: Role,
     steps_left: u32,
     followups_left: u32,
     context: u32,
@@ -90,30 +97,32 @@ struct Agent {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Task {
-    source: u32,
-    started: Time,
-    deadline: Option<Time>,
-    live_agents: u32,
-    ended: bool,
-    endpoint: Option<u32>,
+pub(super) struct Task {
+    pub(super) source: u32,
+    pub(super) started: Time,
+    pub(super) deadline: Option<Time>,
+    pub(super) live_agents: u32,
+    pub(super) ended: bool,
+    pub(super) endpoint: Option<u32>,
+    /// The replayed session it walks, if it is one.
+    pub(super) run: Option<u32>,
 }
 
 /// A slab: dense slots reused through a free list, so memory follows the
 /// number of live entries, not the number ever created.
-struct Slab<T> {
+pub(super) struct Slab<T> {
     slots: Vec<Option<T>>,
     free: Vec<u32>,
 }
 
 impl<T> Slab<T> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Slab {
             slots: Vec::new(),
             free: Vec::new(),
         }
     }
-    fn insert(&mut self, value: T) -> u32 {
+    pub(super) fn insert(&mut self, value: T) -> u32 {
         match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(value);
@@ -125,13 +134,13 @@ impl<T> Slab<T> {
             }
         }
     }
-    fn get(&self, i: u32) -> Option<&T> {
+    pub(super) fn get(&self, i: u32) -> Option<&T> {
         self.slots.get(i as usize)?.as_ref()
     }
-    fn get_mut(&mut self, i: u32) -> Option<&mut T> {
+    pub(super) fn get_mut(&mut self, i: u32) -> Option<&mut T> {
         self.slots.get_mut(i as usize)?.as_mut()
     }
-    fn remove(&mut self, i: u32) -> Option<T> {
+    pub(super) fn remove(&mut self, i: u32) -> Option<T> {
         let v = self.slots.get_mut(i as usize)?.take();
         if v.is_some() {
             self.free.push(i);
@@ -145,8 +154,10 @@ impl<T> Slab<T> {
 
 /// Every task and agent in flight.
 pub struct Tasks {
-    tasks: Slab<Task>,
-    agents: Slab<Agent>,
+    pub(super) tasks: Slab<Task>,
+    pub(super) agents: Slab<Agent>,
+    /// The graphs of replayed sessions in flight.
+    pub(super) runs: Slab<SessionRun>,
 }
 
 impl Default for Tasks {
@@ -161,6 +172,7 @@ impl Tasks {
         Tasks {
             tasks: Slab::new(),
             agents: Slab::new(),
+            runs: Slab::new(),
         }
     }
 
@@ -235,6 +247,7 @@ impl Tasks {
             live_agents: 0,
             ended: false,
             endpoint: None,
+            run: None,
         });
         let root = match &src.plan.shape {
             TaskPlan::Single => self.spawn(task, None, Role::Worker, 1),
@@ -259,7 +272,7 @@ impl Tasks {
         }
     }
 
-    fn spawn(&mut self, task: u32, parent: Option<AgentId>, role: Role, steps: u32) -> AgentId {
+    pub(super) fn spawn(&mut self, task: u32, parent: Option<AgentId>, role: Role, steps: u32) -> AgentId {
         let context = parent.and_then(|p| self.agents.get(p)).map_or(0, |p| p.context);
         if let Some(t) = self.tasks.get_mut(task) {
             t.live_agents += 1;
@@ -317,6 +330,10 @@ impl Tasks {
             self.abandon(agent);
             return;
         };
+        if let Role::Node(node) = a.role {
+            self.node_done(now, a.task, node, Some(agent), out);
+            return;
+        }
         let is_root = a.parent.is_none();
         let plan = Self::step_plan(src, a.role, is_root).cloned();
         // Context grows by each output: a worker's under its own step plan,
@@ -353,7 +370,7 @@ impl Tasks {
                 }
             }
             Role::Aggregator => self.finish_agent(now, agent, src, out),
-            Role::Join => {}
+            Role::Join | Role::Node(_) => {}
             Role::Worker => {
                 if a.followups_left > 0 {
                     if let Some(ag) = self.agents.get_mut(agent) {
@@ -384,6 +401,10 @@ impl Tasks {
         };
         if self.tasks.get(a.task).is_none_or(|t| t.ended) {
             self.abandon(agent);
+            return;
+        }
+        if let Role::Node(node) = a.role {
+            self.node_tool_done(now, a.task, node, agent, out);
             return;
         }
         let plan = Self::step_plan(src, a.role, a.parent.is_none()).cloned();
@@ -418,7 +439,10 @@ impl Tasks {
             self.abandon(agent);
             return;
         }
-        let _ = now;
+        if let Role::Node(node) = a.role {
+            self.node_work(now, a.task, node, Some(agent), out);
+            return;
+        }
         self.call(agent, src, out);
     }
 
@@ -487,7 +511,7 @@ impl Tasks {
         }
     }
 
-    fn fail(&mut self, _now: Time, task: u32, out: &mut Vec<Effect>) {
+    pub(super) fn fail(&mut self, _now: Time, task: u32, out: &mut Vec<Effect>) {
         let Some(t) = self.tasks.get_mut(task) else { return };
         if !t.ended {
             t.ended = true;
@@ -501,7 +525,7 @@ impl Tasks {
 
     /// Drops an agent of an ended task; a swarm root waiting only for it
     /// goes too, so nothing of a failed task outlives its last call.
-    fn abandon(&mut self, agent: AgentId) {
+    pub(super) fn abandon(&mut self, agent: AgentId) {
         let parent = self.agents.get(agent).and_then(|a| a.parent);
         self.drop_agent(agent);
         if let Some(p) = parent
@@ -514,13 +538,15 @@ impl Tasks {
         }
     }
 
-    fn drop_agent(&mut self, agent: AgentId) {
+    pub(super) fn drop_agent(&mut self, agent: AgentId) {
         let Some(a) = self.agents.remove(agent) else { return };
         let Some(t) = self.tasks.get_mut(a.task) else { return };
         t.live_agents = t.live_agents.saturating_sub(1);
         if t.live_agents == 0 {
             // A failed swarm may still have sub-agents; the task lives until the last goes.
-            self.tasks.remove(a.task);
+            if let Some(run) = self.tasks.remove(a.task).and_then(|t| t.run) {
+                self.runs.remove(run);
+            }
         }
     }
 }

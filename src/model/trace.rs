@@ -62,6 +62,31 @@
 //!
 //! [`TraceReader`] and [`Replay`] are `Send`, so each replication can own one.
 //!
+//! # Recorded agent sessions (closed-loop replay)
+//!
+//! [`SessionReader`] reads whole agent sessions instead of rows: every
+//! model call with its recorded tokens, every tool with its recorded
+//! duration and failure, every agent run, with their recorded times; it
+//! compiles each session into a [`RecordedSession`], the graph of who waits
+//! for whom (see `session.rs` for the rules), and hands sessions out in
+//! order of their start, in memory bounded by the sessions open at once
+//! and a look-ahead (see `sessions.rs`). [`SessionReplay`] applies the same
+//! [`ReplayRules`] to session starts as [`Replay`] does to rows. Formats
+//! ([`SessionFormat`]):
+//!
+//! - [`SessionFormat::Otlp`]: OTLP JSON GenAI spans (read by
+//!   [`crate::logs::LogReader`]); a session is a trace (`traceId`), agent
+//!   runs (`invoke_agent`) and tools (`execute_tool`) are scopes for the
+//!   spans whose `parentSpanId` names them.
+//! - [`SessionFormat::CopilotAgent`]: the GitHub Copilot coding-agent trace,
+//!   one session per line (see `copilot.rs`).
+//! - [`SessionFormat::SlaplanLog`]: the gateway's request log, a session
+//!   being one task's calls, each from its `arrival` to its `end` (see
+//!   `gateway_log.rs`).
+//!
+//! Times are read exactly (OTLP nanoseconds; Copilot ISO 8601 timestamps to
+//! the nanosecond, `duration_ms` rounded to the nearest nanosecond).
+//!
 //! ```
 //! # use slaplan::model::{ReplayRules, TraceFormat, TraceReader};
 //! # use slaplan::time::Span;
@@ -74,15 +99,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod copilot;
 mod error;
 mod field;
+mod gateway_log;
 mod reader;
 mod replay;
+mod session;
+mod sessions;
 mod slaplan_log;
 
-pub use error::TraceError;
+pub use error::{SessionError, TraceError};
 pub use reader::TraceReader;
 pub use replay::{Replay, ReplayRules, ReplayRulesError, ReplayedRecord};
+pub use session::{Node, RecordedSession, Step, StepKind, Work};
+pub use sessions::{DEFAULT_LOOKAHEAD, ReplayedSession, SessionFormat, SessionReader, SessionReplay};
 pub use slaplan_log::{EXPECT_ARRIVAL as EXPECT_LOG_TIME, instant as log_instant};
 
 use crate::time::Span;
@@ -119,5 +150,7 @@ pub enum TraceFormat {
     SlaplanLog,
 }
 
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,10 @@ use crate::engine::Rng;
 use crate::policy::{TenantId, WorkflowId};
 use std::path::Path;
 
-use super::trace::{Replay, ReplayRules, TraceFormat, TraceReader};
+use super::trace::{
+    DEFAULT_LOOKAHEAD, RecordedSession, Replay, ReplayRules, SessionFormat, SessionReader, SessionReplay, TraceFormat,
+    TraceReader,
+};
 use crate::scenario::{CountDist, ReplaySource, Shape, Step, TokenDist, ToolStep, TraceFormatName, Workflow};
 use crate::time::Span;
 use chrono::NaiveDateTime;
@@ -170,6 +173,12 @@ pub fn open_replay(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<
         TraceFormatName::Azure => TraceFormat::Azure,
         TraceFormatName::Mooncake => TraceFormat::Mooncake,
         TraceFormatName::SlaplanLog => TraceFormat::SlaplanLog,
+        TraceFormatName::Otlp | TraceFormatName::CopilotAgent => {
+            return Err(format!(
+                "format {:?} records whole sessions: expected mode = \"closed_loop\"",
+                cfg.format.name()
+            ));
+        }
     };
     let reader = TraceReader::open(base_dir.join(&cfg.path), format).map_err(|e| e.to_string())?;
     let rules = ReplayRules {
@@ -178,6 +187,65 @@ pub fn open_replay(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<
         ..ReplayRules::default()
     };
     rules.apply(reader).map_err(|e| e.to_string())
+}
+
+/// Opens the recorded sessions a workflow replays in closed loop, with
+/// their time shaping applied; `period` is the simulated period (for
+/// looping). Errors are sentences naming the file, the line and the field.
+pub fn open_sessions(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<SessionReplay, String> {
+    let format = match cfg.format {
+        TraceFormatName::Otlp => SessionFormat::Otlp,
+        TraceFormatName::CopilotAgent => SessionFormat::CopilotAgent,
+        TraceFormatName::SlaplanLog => SessionFormat::SlaplanLog,
+        other => {
+            return Err(format!(
+                "format {:?} records no call ends, tools or sessions: a closed-loop replay expects \
+                 format \"otlp\", \"copilot-agent\" or \"slaplan-log\"",
+                other.name()
+            ));
+        }
+    };
+    let lookahead = cfg.lookahead.unwrap_or(DEFAULT_LOOKAHEAD);
+    let reader = SessionReader::open(base_dir.join(&cfg.path), format, lookahead).map_err(|e| e.to_string())?;
+    let rules = ReplayRules {
+        time_scale: cfg.time_scale,
+        loop_to_fill: cfg.loop_to_fill.then_some(period),
+        ..ReplayRules::default()
+    };
+    rules.apply_sessions(reader).map_err(|e| e.to_string())
+}
+
+/// Recorded sessions feeding one workflow in closed loop, with the session
+/// filter applied: the next session waits here from its scheduling to its
+/// arrival.
+pub struct SessionFeed {
+    replay: SessionReplay,
+    tenant: Option<String>,
+    workflow: Option<String>,
+    next: Option<RecordedSession>,
+}
+
+impl SessionFeed {
+    /// Reads the next session for this workflow and keeps it; returns its
+    /// offset. A read error ends the feed (the whole file was checked at
+    /// load time).
+    pub fn advance(&mut self) -> Option<Span> {
+        loop {
+            let r = self.replay.next()?.ok()?;
+            let wanted = |filter: &Option<String>, value: &Option<String>| {
+                filter.as_ref().is_none_or(|f| value.as_deref() == Some(f.as_str()))
+            };
+            if wanted(&self.tenant, &r.session.tenant) && wanted(&self.workflow, &r.session.workflow) {
+                self.next = Some(r.session);
+                return Some(r.at);
+            }
+        }
+    }
+
+    /// The session read by the last [`SessionFeed::advance`], if not yet taken.
+    pub fn take(&mut self) -> Option<RecordedSession> {
+        self.next.take()
+    }
 }
 
 /// A replayed trace feeding one workflow, with the row filter applied.
@@ -220,6 +288,9 @@ pub struct Source {
     pub rng: Rng,
     /// A replayed trace, replacing `arrivals` when present.
     pub trace: Option<TraceFeed>,
+    /// Recorded sessions replayed in closed loop, replacing `arrivals`
+    /// and `shape` when present.
+    pub sessions: Option<SessionFeed>,
 }
 
 impl Source {
@@ -238,6 +309,18 @@ impl Source {
             replay,
             tenant: cfg.tenant.clone(),
             workflow: cfg.workflow.clone(),
+        });
+        self
+    }
+
+    /// Replays the sessions of `replay` (filtered by `cfg`'s tenant and
+    /// workflow) in closed loop instead of drawing arrivals and shapes.
+    pub fn with_sessions(mut self, replay: SessionReplay, cfg: &ReplaySource) -> Source {
+        self.sessions = Some(SessionFeed {
+            replay,
+            tenant: cfg.tenant.clone(),
+            workflow: cfg.workflow.clone(),
+            next: None,
         });
         self
     }
@@ -282,6 +365,7 @@ impl Source {
             },
             rng: work_rng,
             trace: None,
+            sessions: None,
         }
     }
 }

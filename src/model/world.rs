@@ -13,7 +13,8 @@ use super::endpoint::{Admission, AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
 use super::tiers::TenantTiers;
-use super::workload::{Source, open_replay};
+use super::trace::RecordedSession;
+use super::workload::{Source, open_replay, open_sessions};
 
 mod ending;
 mod ids;
@@ -45,6 +46,12 @@ pub enum Event {
         input: u32,
         /// The row's output tokens.
         output: u32,
+    },
+    /// A recorded session of source `source` starts (closed-loop replay;
+    /// the session waits in the source's feed).
+    SessionArrival {
+        /// Index into the world's sources.
+        source: u32,
     },
     /// A new task from batch `batch` of source `source`.
     BatchArrival {
@@ -79,6 +86,12 @@ pub enum Event {
         /// What the router is told: a 5xx or a 429 with its retry-after.
         outcome: Outcome,
     },
+    /// The first token of an attempt reaches the router (only on endpoints
+    /// with a `first_token_timeout`, the one router setting that needs it).
+    FirstToken {
+        /// The attempt.
+        attempt: AttemptId,
+    },
     /// The router asked to be woken.
     RouterWake,
 }
@@ -106,11 +119,28 @@ pub struct CallRecord {
     pub refused: bool,
 }
 
+/// One ended task, kept only when asked for ([`World::log_tasks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskRecord {
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its workflow.
+    pub workflow: WorkflowId,
+    /// When it arrived.
+    pub started: Time,
+    /// When it ended (succeeded, or failed).
+    pub ended: Time,
+    /// Whether it succeeded (by its deadline).
+    pub succeeded: bool,
+}
+
 /// Per-call and audit records of one replication, kept only when asked for.
 #[derive(Clone, Debug, Default)]
 pub struct Samples {
     /// The first calls submitted.
     pub calls: Vec<CallRecord>,
+    /// The first tasks to end.
+    pub tasks: Vec<TaskRecord>,
     /// The router's first audit events.
     pub audit: Vec<AuditEvent>,
 }
@@ -223,6 +253,9 @@ pub struct World {
     /// Per-call records, only when asked for.
     call_log: Option<Vec<CallRecord>>,
     call_log_limit: usize,
+    /// Ended tasks, only when asked for.
+    task_log: Vec<TaskRecord>,
+    task_log_limit: usize,
     /// Audit events, only when asked for.
     audit_log: Vec<AuditEvent>,
     audit_log_limit: usize,
@@ -235,6 +268,9 @@ pub struct World {
     endpoint_names: Vec<String>,
     /// The calls as the gateway's request log, when asked for.
     request_log: Option<RequestLog>,
+    /// Per endpoint: whether the router is told each attempt's first token
+    /// (its `first_token_timeout` is set).
+    reports_first_token: Vec<bool>,
 }
 
 impl World {
@@ -270,16 +306,19 @@ impl World {
                 let window = t
                     .chain
                     .iter()
-                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint()))
+                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint))
                     .filter_map(|e| e.context_window)
                     .min();
                 if let Some(window) = window {
                     source = source.with_context_cap(window);
                 }
                 if let Some(cfg) = &w.replay {
-                    let replay = open_replay(cfg, &scenario.base_dir, scenario.simulation.duration)
-                        .map_err(BuildError::Trace)?;
-                    source = source.with_trace(replay, cfg);
+                    let (dir, period) = (&scenario.base_dir, scenario.simulation.duration);
+                    source = if cfg.closed_loop() {
+                        source.with_sessions(open_sessions(cfg, dir, period).map_err(BuildError::Trace)?, cfg)
+                    } else {
+                        source.with_trace(open_replay(cfg, dir, period).map_err(BuildError::Trace)?, cfg)
+                    };
                 }
                 sources.push(source);
             }
@@ -310,6 +349,8 @@ impl World {
             wake: None,
             call_log: None,
             call_log_limit: 0,
+            task_log: Vec::new(),
+            task_log_limit: 0,
             audit_log: Vec::new(),
             audit_log_limit: 0,
             stats: RunStats::default(),
@@ -321,6 +362,11 @@ impl World {
             timeline: false,
             endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
             request_log: None,
+            reports_first_token: scenario
+                .endpoints
+                .iter()
+                .map(|e| e.first_token_timeout.is_some())
+                .collect(),
         })
     }
 
@@ -344,6 +390,13 @@ impl World {
     /// schema (for `judge`).
     pub fn write_requests(mut self, log: RequestLog) -> World {
         self.request_log = Some(log);
+        self
+    }
+
+    /// Keeps a record of the first `limit` tasks to end (for replay
+    /// checks); off by default.
+    pub fn log_tasks(mut self, limit: usize) -> World {
+        self.task_log_limit = limit;
         self
     }
 
@@ -381,7 +434,13 @@ impl World {
         for i in 0..self.sources.len() {
             let end = self.end;
             let src = &mut self.sources[i];
-            if let Some(feed) = &mut src.trace {
+            if let Some(feed) = &mut src.sessions {
+                if let Some(at) = feed.advance()
+                    && Time::ZERO + at < end
+                {
+                    queue.schedule(Time::ZERO + at, Event::SessionArrival { source: i as u32 });
+                }
+            } else if let Some(feed) = &mut src.trace {
                 if let Some((at, input, output)) = feed.next_row() {
                     queue.schedule(
                         Time::ZERO + at,
@@ -416,6 +475,7 @@ impl World {
         self.judge_open(horizon);
         let samples = Samples {
             calls: self.call_log.take().unwrap_or_default(),
+            tasks: std::mem::take(&mut self.task_log),
             audit: std::mem::take(&mut self.audit_log),
         };
         let timeline = self.finish_timeline();
@@ -496,6 +556,11 @@ impl World {
             Admission::Serve(s) => Some(ServiceSpan::new(ep, now, s, call.input_tokens, call.output_tokens)),
             _ => None,
         };
+        if let Some(span) = &service
+            && self.reports_first_token[ei]
+        {
+            q.schedule(span.first_token, Event::FirstToken { attempt });
+        }
         let state = match admission {
             Admission::Serve(s) => AttemptState::InService(q.schedule(
                 now + s,
@@ -553,13 +618,11 @@ impl World {
             if let Some(info) = self.attempts.get_mut(next.0) {
                 info.state = AttemptState::InService(ev);
                 let ep = &self.endpoints[ei];
-                info.service = Some(ServiceSpan::new(
-                    ep,
-                    now,
-                    service,
-                    info.input_tokens,
-                    info.output_tokens,
-                ));
+                let span = ServiceSpan::new(ep, now, service, info.input_tokens, info.output_tokens);
+                if self.reports_first_token[ei] {
+                    q.schedule(span.first_token, Event::FirstToken { attempt: next });
+                }
+                info.service = Some(span);
             }
         }
     }
@@ -705,6 +768,16 @@ impl World {
         self.effects = effects;
     }
 
+    /// Starts the replay of a recorded session from `source` at `now`.
+    fn start_session(&mut self, now: Time, source: u32, session: RecordedSession, q: &mut EventQueue<Event>) {
+        self.stats.tasks += 1;
+        let mut effects = std::mem::take(&mut self.effects);
+        let deadline = self.sources[source as usize].plan.deadline;
+        self.tasks.start_session(now, source, deadline, session, &mut effects);
+        self.apply(now, &mut effects, q);
+        self.effects = effects;
+    }
+
     /// Carries out the task layer's effects (draining `effects`).
     fn apply(&mut self, now: Time, effects: &mut Vec<Effect>, q: &mut EventQueue<Event>) {
         for effect in effects.drain(..) {
@@ -781,6 +854,15 @@ impl World {
                     let src = &self.sources[source as usize];
                     if latency.is_some() {
                         self.stats.tasks_succeeded += 1;
+                    }
+                    if self.task_log.len() < self.task_log_limit {
+                        self.task_log.push(TaskRecord {
+                            tenant: src.tenant,
+                            workflow: src.workflow,
+                            started,
+                            ended: now,
+                            succeeded: latency.is_some(),
+                        });
                     }
                     self.recorder
                         .task_done(src.tenant.0 as usize, src.workflow.0 as usize, started, latency);
@@ -897,6 +979,21 @@ impl Model for World {
                 }
                 self.start_task_with(now, source, Some((input, output)), q);
             }
+            Event::SessionArrival { source } => {
+                let end = self.end;
+                let feed = self.sources[source as usize].sessions.as_mut();
+                if let Some(feed) = feed {
+                    let session = feed.take();
+                    if let Some(at) = feed.advance()
+                        && Time::ZERO + at < end
+                    {
+                        q.schedule(Time::ZERO + at, Event::SessionArrival { source });
+                    }
+                    if let Some(session) = session {
+                        self.start_session(now, source, session, q);
+                    }
+                }
+            }
             Event::BatchArrival { source, batch } => {
                 let end = self.end;
                 if let Some(next) = self.sources[source as usize].batches[batch as usize].next(end) {
@@ -944,6 +1041,7 @@ impl Model for World {
                 }
                 self.router.on_outcome(now, attempt, outcome);
             }
+            Event::FirstToken { attempt } => self.router.on_first_token(now, attempt),
             Event::RouterWake => {
                 if self.wake == Some(now) {
                     self.wake = None;

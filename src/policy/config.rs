@@ -72,7 +72,8 @@ pub struct EndpointPolicy {
     #[serde(default)]
     pub max_concurrency: Option<u32>,
     /// An attempt with no answer after this long is abandoned (cancelled)
-    /// and counts as a failure of the endpoint.
+    /// and counts as a failure of the endpoint. Default 60 s.
+    #[serde(default = "default_attempt_timeout")]
     pub attempt_timeout: Span,
     /// Requests per minute the endpoint accepts (its published rate limit).
     /// The router never dispatches a request the limit would reject: while
@@ -172,16 +173,24 @@ impl ClassShares {
     }
 }
 
+/// The attempt timeout of an endpoint that sets none.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Span = Span::from_secs(60);
+
+fn default_attempt_timeout() -> Span {
+    DEFAULT_ATTEMPT_TIMEOUT
+}
+
 impl Default for EndpointPolicy {
-    /// An unnamed endpoint with no caps and a 30 s attempt timeout; handy
-    /// with struct update syntax (`..Default::default()`).
+    /// An unnamed endpoint with no caps and the default attempt timeout
+    /// ([`DEFAULT_ATTEMPT_TIMEOUT`]); handy with struct update syntax
+    /// (`..Default::default()`).
     fn default() -> Self {
         EndpointPolicy {
             name: String::new(),
             provider: String::new(),
             region: String::new(),
             max_concurrency: None,
-            attempt_timeout: Span::from_secs(30),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             rpm: None,
             tpm: None,
             breaker: None,
@@ -271,12 +280,47 @@ pub struct ChainStep {
     pub tier: Tier,
 }
 
+/// One step of a chain as it may be written: an endpoint's name alone, or a
+/// [`ChainStep`] table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "not a chain entry: expected an endpoint name such as \"sonnet@anthropic/eu\" or a table such as { endpoint = \"sonnet@anthropic/eu\", tier = 1 }"
+)]
+pub enum ChainEntry {
+    /// Just the endpoint's name; its tier is its position in the chain
+    /// (0 for the first), at most 3.
+    Name(String),
+    /// An endpoint with an explicit tier.
+    Step(ChainStep),
+}
+
+impl ChainEntry {
+    /// The step this entry is at position `position` of a chain.
+    pub fn step(self, position: usize) -> ChainStep {
+        match self {
+            ChainEntry::Name(endpoint) => ChainStep {
+                endpoint,
+                tier: Tier(position.min(3) as u8),
+            },
+            ChainEntry::Step(step) => step,
+        }
+    }
+}
+
+/// Reads a chain written with either form of [`ChainEntry`].
+fn chain_steps<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ChainStep>, D::Error> {
+    let entries = Vec::<ChainEntry>::deserialize(deserializer)?;
+    Ok(entries.into_iter().enumerate().map(|(i, e)| e.step(i)).collect())
+}
+
 /// Retries: how many attempts one call may make in all, and the backoff
 /// between an attempt's failure and the next dispatch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
-    /// Attempts per call across the whole chain, at least 1.
+    /// Attempts per call across the whole chain, at least 1. Default 3.
+    #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Delay before the first retry; doubles each retry.
     #[serde(default)]
@@ -294,10 +338,14 @@ fn default_backoff_max() -> Span {
     Span::from_secs(10)
 }
 
+fn default_max_attempts() -> u32 {
+    3
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 3,
+            max_attempts: default_max_attempts(),
             backoff: Span::ZERO,
             backoff_max: default_backoff_max(),
             jitter: 0.0,
@@ -327,6 +375,10 @@ pub struct TenantPolicy {
     /// SLA class.
     pub class: SlaClass,
     /// The ordered fallback chain: the router tries the first eligible step.
+    /// Each step is written as a table (`{ endpoint = "a", tier = 1 }`) or
+    /// as just the endpoint's name, whose tier is then its position in the
+    /// chain, at most 3 (see [`ChainEntry`]).
+    #[serde(deserialize_with = "chain_steps")]
     pub chain: Vec<ChainStep>,
     /// Retries and backoff.
     #[serde(default)]
@@ -466,13 +518,16 @@ impl Default for TenantPolicy {
     }
 }
 
-/// The router's whole configuration.
+/// The router's whole configuration. The default has no endpoints, no
+/// tenants and every router-wide setting at its default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterConfig {
     /// Every endpoint the router may dispatch to.
+    #[serde(default)]
     pub endpoints: Vec<EndpointPolicy>,
     /// Every tenant.
+    #[serde(default)]
     pub tenants: Vec<TenantPolicy>,
     /// Seed of the router's own random generator (retry jitter). The same
     /// seed and inputs give the same decisions.

@@ -1,11 +1,98 @@
-//! [`ConfigError`]: every reason the router refuses a configuration, each
-//! a sentence a user can act on.
+//! What is wrong with a [`RouterConfig`](super::RouterConfig): one
+//! [`ConfigError`] per problem, each naming the [`Setting`] it is about.
 //!
-//! The router core cannot depend on thiserror, so the messages are written
-//! out by hand in `Display`.
+//! This module owns the wording of configuration problems and where they
+//! are; the checks themselves live in `plan`. A setting is named by its
+//! owner (the router, an endpoint, a tenant, a workflow) and its key path
+//! inside that owner, so a file format that embeds the router's types (a
+//! scenario) can point at the line.
+
+use std::fmt;
+
+/// Who a setting belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// The router-wide settings of [`RouterConfig`](super::RouterConfig).
+    Router,
+    /// The endpoint with this name.
+    Endpoint(String),
+    /// The tenant with this name.
+    Tenant(String),
+    /// A workflow of a tenant.
+    Workflow {
+        /// The tenant's name.
+        tenant: String,
+        /// The workflow's name.
+        workflow: String,
+    },
+}
+
+/// One setting of a [`RouterConfig`](super::RouterConfig): its owner and
+/// its key path there, e.g. endpoint `"a"` and `breaker.error_ratio`. The
+/// key is empty for the owner as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// Whose setting it is.
+    pub owner: Owner,
+    /// The key path inside the owner, dotted (`retry.max_attempts`).
+    pub key: String,
+}
+
+impl Setting {
+    /// A router-wide setting.
+    pub fn router(key: impl Into<String>) -> Setting {
+        Setting {
+            owner: Owner::Router,
+            key: key.into(),
+        }
+    }
+
+    /// A setting of the endpoint called `name`.
+    pub fn endpoint(name: &str, key: impl Into<String>) -> Setting {
+        Setting {
+            owner: Owner::Endpoint(name.to_string()),
+            key: key.into(),
+        }
+    }
+
+    /// A setting of the tenant called `name`.
+    pub fn tenant(name: &str, key: impl Into<String>) -> Setting {
+        Setting {
+            owner: Owner::Tenant(name.to_string()),
+            key: key.into(),
+        }
+    }
+
+    /// A setting of workflow `workflow` of tenant `tenant`.
+    pub fn workflow(tenant: &str, workflow: &str, key: impl Into<String>) -> Setting {
+        Setting {
+            owner: Owner::Workflow {
+                tenant: tenant.to_string(),
+                workflow: workflow.to_string(),
+            },
+            key: key.into(),
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    /// `endpoint "a": breaker.error_ratio`, `tenant "t": retry.jitter`,
+    /// `tenant "t", workflow "w": allowed_tiers`, `budget.period`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sep = if self.key.is_empty() { "" } else { ": " };
+        match &self.owner {
+            Owner::Router => write!(f, "{}", self.key),
+            Owner::Endpoint(e) => write!(f, "endpoint {e:?}{sep}{}", self.key),
+            Owner::Tenant(t) => write!(f, "tenant {t:?}{sep}{}", self.key),
+            Owner::Workflow { tenant, workflow } => {
+                write!(f, "tenant {tenant:?}, workflow {workflow:?}{sep}{}", self.key)
+            }
+        }
+    }
+}
 
 /// A configuration the router cannot run with. Each variant is a sentence a
-/// user can act on.
+/// user can act on; [`ConfigError::setting`] says which setting it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
     /// Two endpoints share a name.
@@ -45,15 +132,15 @@ pub enum ConfigError {
     TooMany(&'static str),
     /// A ratio or fraction outside 0 to 1.
     RatioOutOfRange {
-        /// Where it is, e.g. `endpoint "a": breaker.error_ratio`.
-        field: String,
+        /// Where it is, e.g. endpoint `"a"`, `breaker.error_ratio`.
+        field: Setting,
         /// The value given.
         value: String,
     },
     /// A count-type limit (breaker probes, rpm, tpm) is zero.
     ZeroLimit {
-        /// Where it is, e.g. `tenant "t": max_concurrency`.
-        field: String,
+        /// Where it is, e.g. tenant `"t"`, `max_concurrency`.
+        field: Setting,
     },
     /// The tenant's constraints (allowed tiers, regions) remove every step
     /// of the chain of one of its workflows.
@@ -75,8 +162,8 @@ pub enum ConfigError {
     ReservedWithoutCap(String),
     /// A duration that must be positive is zero.
     ZeroSpan {
-        /// Where it is, e.g. `endpoint "a": breaker.window`.
-        field: String,
+        /// Where it is, e.g. endpoint `"a"`, `breaker.window`.
+        field: Setting,
     },
     /// A pool (the consecutive steps of a chain at one tier) holds more
     /// endpoints than the router balances over (64).
@@ -99,8 +186,37 @@ pub enum ConfigError {
     },
 }
 
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl ConfigError {
+    /// The setting this problem is about. For a problem in a chain (an
+    /// unknown endpoint, a tier out of range) it is the whole `chain`; for
+    /// a repeated name, the `name` of the later owner.
+    pub fn setting(&self) -> Setting {
+        match self {
+            ConfigError::DuplicateEndpoint(e) => Setting::endpoint(e, "name"),
+            ConfigError::DuplicateTenant(t) => Setting::tenant(t, "name"),
+            ConfigError::UnknownEndpoint { tenant, .. }
+            | ConfigError::EmptyChain(tenant)
+            | ConfigError::TierOutOfRange { tenant, .. }
+            | ConfigError::PoolTooLarge { tenant, .. }
+            | ConfigError::DuplicatePoolMember { tenant, .. } => Setting::tenant(tenant, "chain"),
+            ConfigError::ZeroAttempts(t) => Setting::tenant(t, "retry.max_attempts"),
+            ConfigError::ZeroConcurrency(e) => Setting::endpoint(e, "max_concurrency"),
+            ConfigError::ZeroAttemptTimeout(e) => Setting::endpoint(e, "attempt_timeout"),
+            ConfigError::DuplicateWorkflow { tenant, workflow } => Setting::workflow(tenant, workflow, "name"),
+            ConfigError::TooMany(what) => Setting::router(*what),
+            ConfigError::RatioOutOfRange { field, .. }
+            | ConfigError::ZeroLimit { field }
+            | ConfigError::ZeroSpan { field } => field.clone(),
+            ConfigError::NoUsableStep { tenant, workflow } => Setting::workflow(tenant, workflow, ""),
+            ConfigError::ReservedOverOne { endpoint, .. } | ConfigError::ReservedWithoutCap(endpoint) => {
+                Setting::endpoint(endpoint, "reserved")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::DuplicateEndpoint(n) => write!(f, "endpoint {n:?} is defined twice"),
             ConfigError::DuplicateTenant(n) => write!(f, "tenant {n:?} is defined twice"),

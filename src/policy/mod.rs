@@ -4,12 +4,12 @@
 //! [`Router`] is the one entry point; its doc comment is the contract.
 //!
 //! Code map:
-//! - `config`: the serde configuration ([`RouterConfig`]); `error`:
-//!   [`ConfigError`];
+//! - `config`: the serde configuration ([`RouterConfig`]);
+//! - `error`: [`ConfigError`], one per problem, and the [`Setting`] it is about;
 //! - `types`: the values crossing the boundary (ids, [`CallRequest`],
 //!   [`Outcome`], [`Action`], [`AuditEvent`]);
-//! - `plan`: validation and the resolved, id-indexed configuration (chains
-//!   split into pools);
+//! - `plan`: validation (every problem, [`RouterConfig::problems`]) and the
+//!   resolved, id-indexed configuration (chains split into pools);
 //! - `router`: the public API and the per-endpoint and per-tenant run-time
 //!   state; `contract.md` is the [`Router`] doc comment, the contract;
 //! - `route`: the chain walk pool by pool, balancing inside a pool,
@@ -33,7 +33,8 @@
 //! - `wait`: a tenant's `max_wait` in a busy endpoint's queue, and the
 //!   per-endpoint latency estimates behind early deadline failures.
 //!
-//! Tests: `tests` (life cycle), `tests_resilience`, `tests_hedge`,
+//! Tests: `tests` (life cycle), `tests_config` (the file form and its
+//! validation), `tests_resilience`, `tests_hedge`,
 //! `tests_fair`, `tests_budget`, `tests_wait` (`max_wait`, deadline
 //! awareness), `tests_sessions` (session affinity), `tests_reserved`
 //! (reserved slots per class), `tests_serde` (the audit log's JSON form),
@@ -76,6 +77,8 @@ mod tests;
 #[cfg(test)]
 mod tests_budget;
 #[cfg(test)]
+mod tests_config;
+#[cfg(test)]
 mod tests_fair;
 #[cfg(test)]
 mod tests_gateway;
@@ -104,7 +107,7 @@ mod tests_wait;
 
 pub use budget::{BudgetPolicy, BudgetStatus};
 pub use config::*;
-pub use error::ConfigError;
+pub use error::{ConfigError, Owner, Setting};
 pub use reload::ReloadReport;
 pub use router::Router;
 pub use types::*;

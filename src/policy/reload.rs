@@ -71,7 +71,7 @@ impl Router {
     /// start, for `max_wait`, is kept; fair-queuing positions are not).
     /// A configuration the router rejects leaves it untouched.
     pub fn reload(&mut self, now: Time, config: RouterConfig) -> Result<ReloadReport, ConfigError> {
-        let plan = Plan::resolve(&config)?;
+        let plan = Plan::resolve(&config).map_err(|mut problems| problems.swap_remove(0))?;
         let now = self.advance(now);
         let mut report = ReloadReport::default();
         let endpoint_map: Vec<Option<u32>> = self

@@ -108,9 +108,11 @@ pub(super) struct TenantState {
 }
 
 impl Router {
-    /// Checks `config` and builds a router with no calls.
+    /// Checks `config` and builds a router with no calls; a configuration
+    /// with problems is rejected with the first of them (all of them:
+    /// [`RouterConfig::problems`]).
     pub fn new(config: RouterConfig) -> Result<Router, ConfigError> {
-        let plan = Plan::resolve(&config)?;
+        let plan = Plan::resolve(&config).map_err(|mut problems| problems.swap_remove(0))?;
         let n = plan.endpoints.len();
         let endpoints = plan
             .endpoints

@@ -1,36 +1,55 @@
 //! From TOML text to [`Scenario`], reporting every syntax and type error
 //! rather than the first.
 //!
-//! `toml::from_str` stops at the first error. When it fails, this module
-//! deserializes the document again piece by piece (the simulation table,
-//! each endpoint and its latency and outages, each tenant and its chain,
-//! workflows and clauses) so that independent mistakes in different pieces
-//! are all reported. Each error is placed with [`SourceMap`]: its line, and
-//! the field path its span falls in. Range and cross-reference checks are
-//! not done here but in [`super::validate`].
+//! `toml::from_str` stops at the first error, and an error inside a type
+//! flattened into an endpoint, tenant or workflow loses its place. When the
+//! whole document fails, this module deserializes it again piece by piece
+//! (the simulation table, `[router]`, each endpoint and its latency and
+//! outages, each tenant and its chain, workflows and clauses), each
+//! flattened table once per part (the router's keys as the router's type,
+//! then the whole table), so that independent mistakes in different pieces
+//! are all reported, each at its field. Keys that no part of a table knows
+//! are found by [`keys::unknown_keys`]. Each error is placed with
+//! [`SourceMap`]: its line, and the field path its span falls in. Range and
+//! cross-reference checks are not done here but in [`super::validate`] and
+//! by the router.
 
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use toml::Spanned;
 use toml::de::DeValue;
 
+use super::keys::{self, Table, elements, only};
 use super::spans::{SourceMap, line_of_offset};
-use super::{ChainEntry, Clause, Endpoint, Latency, Outage, Problem, Scenario, Simulation};
-use super::{RouterSection, Tenant, Workflow};
+use super::{Clause, Endpoint, Latency, Outage, Problem, Scenario, Simulation};
+use super::{Tenant, Workflow};
+use crate::policy::{ChainEntry, EndpointPolicy, RouterConfig, TenantPolicy, WorkflowPolicy};
 
-/// The scenario in `map`, or every syntax or type error found in it.
+/// The scenario in `map`, or every syntax or type error and unknown key
+/// found in it.
 pub fn decode(map: &SourceMap<'_>) -> Result<Scenario, Vec<Problem>> {
     if !map.syntax_errors().is_empty() {
         let mut problems: Vec<Problem> = map.syntax_errors().iter().map(|e| syntax_problem(map, e)).collect();
         dedup(&mut problems);
         return Err(problems);
     }
+    let unknown = keys::unknown_keys(map);
     let first = match Scenario::deserialize(map.root().clone().into_deserializer()) {
-        Ok(scenario) => return Ok(scenario),
-        Err(e) => problem(map, &e, ""),
+        Ok(scenario) if unknown.is_empty() => return Ok(scenario),
+        Ok(_) => None,
+        Err(e) => Some(problem(map, &e, "")),
     };
-    let mut problems = vec![first];
+    let mut problems = unknown;
     pieces(map, &mut problems);
+    // The whole document's error is one of the pieces' unless none of them
+    // lies where it does (say, an unknown top-level key).
+    if let Some(first) = first
+        && !problems
+            .iter()
+            .any(|p| p.path == first.path || is_inside(&p.path, &first.path))
+    {
+        problems.insert(0, first);
+    }
     dedup(&mut problems);
     Err(problems)
 }
@@ -52,11 +71,11 @@ fn pieces(map: &SourceMap<'_>, problems: &mut Vec<Problem>) {
         )),
     }
     if let Some(router) = root.get("router") {
-        piece::<RouterSection>(map, router, "router", problems);
+        piece::<RouterConfig>(map, router, "router", problems);
     }
     for (i, endpoint) in elements(root.get("endpoints")) {
         let path = format!("endpoints[{i}]");
-        if piece::<Endpoint>(map, endpoint, &path, problems) {
+        if flattened::<EndpointPolicy, Endpoint>(map, endpoint, &path, Table::Endpoint, problems) {
             continue;
         }
         if let Some(latency) = child(endpoint, "latency") {
@@ -68,19 +87,40 @@ fn pieces(map: &SourceMap<'_>, problems: &mut Vec<Problem>) {
     }
     for (i, tenant) in elements(root.get("tenants")) {
         let path = format!("tenants[{i}]");
-        if piece::<Tenant>(map, tenant, &path, problems) {
+        if flattened::<TenantPolicy, Tenant>(map, tenant, &path, Table::Tenant, problems) {
             continue;
         }
         for (j, entry) in elements(child(tenant, "chain")) {
             piece::<ChainEntry>(map, entry, &format!("{path}.chain[{j}]"), problems);
         }
         for (j, workflow) in elements(child(tenant, "workflows")) {
-            piece::<Workflow>(map, workflow, &format!("{path}.workflows[{j}]"), problems);
+            let wpath = format!("{path}.workflows[{j}]");
+            flattened::<WorkflowPolicy, Workflow>(map, workflow, &wpath, Table::Workflow, problems);
         }
         for (j, clause) in elements(child(tenant, "clauses")) {
             piece::<Clause>(map, clause, &format!("{path}.clauses[{j}]"), problems);
         }
     }
+}
+
+/// Deserializes a table that flattens router type `R` into `T`: first its
+/// router keys alone as an `R` (so an error there keeps its field), then
+/// the whole table as a `T` (for the rest). Returns whether both passed.
+/// The whole table's error is dropped when it only repeats, without its
+/// place, a problem of the router part.
+fn flattened<R: DeserializeOwned, T: DeserializeOwned>(
+    map: &SourceMap<'_>,
+    value: &Spanned<DeValue<'_>>,
+    path: &str,
+    table: Table,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let router = only(value, &table.router_keys());
+    let router_ok = piece::<R>(map, &router, path, problems);
+    let mut whole = Vec::new();
+    let whole_ok = piece::<T>(map, value, path, &mut whole);
+    problems.extend(whole.into_iter().filter(|p| router_ok || p.path != path));
+    router_ok && whole_ok
 }
 
 /// Deserializes one piece as a `T`; on error adds it and returns false.
@@ -105,17 +145,6 @@ fn child<'a, 's>(value: &'a Spanned<DeValue<'s>>, key: &str) -> Option<&'a Spann
         DeValue::Table(t) => t.get(key),
         _ => None,
     }
-}
-
-/// The elements of an array value, numbered; nothing for anything else.
-fn elements<'a, 's>(
-    value: Option<&'a Spanned<DeValue<'s>>>,
-) -> impl Iterator<Item = (usize, &'a Spanned<DeValue<'s>>)> {
-    let items: &'a [Spanned<DeValue<'s>>] = match value.map(Spanned::get_ref) {
-        Some(DeValue::Array(a)) => a,
-        _ => &[],
-    };
-    items.iter().enumerate()
 }
 
 /// A problem for a toml error: the path its span falls in (else

@@ -8,6 +8,7 @@
 
 mod decode;
 mod error;
+pub mod keys;
 mod profiles;
 #[cfg(test)]
 mod robustness_tests;
@@ -27,7 +28,7 @@ pub use serving::{TenantAuth, Upstream};
 pub use spans::SourceMap;
 pub use types::*;
 
-use crate::policy::{ChainStep, EndpointPolicy, RetryPolicy, RouterConfig, TenantPolicy, Tier, WorkflowPolicy};
+use crate::policy::{EndpointPolicy, RouterConfig, TenantPolicy};
 use crate::time::Span;
 
 /// Reads, parses and validates the scenario at `path`.
@@ -48,8 +49,10 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Parses and validates scenario text; `path` is only used in messages.
 ///
 /// Every problem found is reported, sorted by line: all TOML syntax errors;
-/// else every type error (one per independent piece of the file); else
-/// every semantic problem from [`validate::check`].
+/// else every type error (one per independent piece of the file) and
+/// unknown key; else every semantic problem, the world's and the router's
+/// own ([`validate::check`]); else a problem in a replayed trace. A loaded
+/// scenario carries its [`Scenario::warnings`].
 pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let map = SourceMap::parse(source);
     let scenario = decode::decode(&map).map_err(|mut problems| {
@@ -66,12 +69,7 @@ pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     if !problems.is_empty() {
         return Err(ScenarioError::new(path, problems));
     }
-    // The router core has the last word on its own settings: whatever it
-    // would reject is reported here, before anything runs.
-    if let Err(e) = crate::policy::Router::new(scenario.router_config()) {
-        let problem = Problem::new("", None, format!("the router configuration is not usable: {e}"));
-        return Err(ScenarioError::single(path, problem));
-    }
+    scenario.warnings = validate::warnings(&scenario, source);
     Ok(scenario)
 }
 
@@ -105,94 +103,48 @@ impl Scenario {
         parse_datetime(&self.simulation.start).unwrap_or_default()
     }
 
-    /// The router configuration this scenario implies: the part a production
-    /// router would load.
+    /// The router configuration this scenario implies: what a production
+    /// router would load. It is the embedded router settings as written,
+    /// plus what only the scenario knows:
+    /// - an endpoint's `max_concurrency` defaults to its provider
+    ///   `concurrency` (slots), so calls beyond the slots wait in the
+    ///   router's class-ordered queues rather than the provider's FIFO;
+    /// - a tenant's `workflows` are the scenario's workflows' router settings;
+    /// - a tenant's `availability_target` defaults to its strictest
+    ///   `availability` clause below 1;
+    /// - the seed is `simulation.seed` (the simulator then derives one per
+    ///   replication).
     pub fn router_config(&self) -> RouterConfig {
         RouterConfig {
             endpoints: self
                 .endpoints
                 .iter()
                 .map(|e| EndpointPolicy {
-                    name: e.name.clone(),
-                    provider: e.provider.clone(),
-                    region: e.region.clone(),
-                    max_concurrency: Some(e.max_in_flight.unwrap_or(e.concurrency.saturating_add(e.queue_limit))),
-                    attempt_timeout: e.attempt_timeout,
-                    rpm: e.rpm,
-                    tpm: e.tpm,
-                    breaker: e.breaker.clone(),
-                    expected_latency: e.expected_latency,
-                    reserved: e.reserved,
-                    weight: e.weight,
-                    // The simulated world does not report first tokens.
-                    first_token_timeout: None,
+                    max_concurrency: e
+                        .router
+                        .max_concurrency
+                        .or((e.concurrency > 0).then_some(e.concurrency)),
+                    ..e.router.clone()
                 })
                 .collect(),
             tenants: self
                 .tenants
                 .iter()
                 .map(|t| TenantPolicy {
-                    name: t.name.clone(),
-                    class: t.class,
-                    chain: t
-                        .chain
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| match c {
-                            ChainEntry::Name(n) => ChainStep {
-                                endpoint: n.clone(),
-                                tier: Tier(i.min(3) as u8),
-                            },
-                            ChainEntry::Step { endpoint, tier } => ChainStep {
-                                endpoint: endpoint.clone(),
-                                tier: *tier,
-                            },
-                        })
-                        .collect(),
-                    retry: RetryPolicy {
-                        max_attempts: t.max_attempts,
-                        backoff: t.backoff,
-                        jitter: t.jitter,
-                        ..RetryPolicy::default()
-                    },
-                    workflows: t
-                        .workflows
-                        .iter()
-                        .map(|w| WorkflowPolicy {
-                            name: w.name.clone(),
-                            allowed_tiers: w.allowed_tiers.clone(),
-                        })
-                        .collect(),
-                    allowed_tiers: t.allowed_tiers.clone(),
-                    regions: t.regions.clone(),
-                    requires_consent: t.requires_consent.clone(),
-                    notify_on_degradation: t.notify_on_degradation,
-                    notice_interval: t.notice_interval,
-                    degrade_after: t.degrade_after,
-                    promote_after: t.promote_after,
-                    balance: t.balance,
-                    latency_ceiling: t.latency_ceiling,
-                    max_suspend: t.max_suspend,
-                    hedge_after: t.hedge_after,
-                    availability_target: t.availability_target.or_else(|| {
+                    workflows: t.workflows.iter().map(|w| w.router.clone()).collect(),
+                    availability_target: t.router.availability_target.or_else(|| {
                         t.clauses
                             .iter()
                             .filter(|c| c.metric == ClauseMetric::Availability)
                             .filter_map(|c| c.target)
-                            .filter(|x| *x < 1.0)
+                            .filter(|x| *x > 0.0 && *x < 1.0)
                             .reduce(f64::max)
                     }),
-                    weight: t.weight,
-                    max_concurrency: t.max_concurrency,
-                    max_wait: t.max_wait,
+                    ..t.router.clone()
                 })
                 .collect(),
             seed: self.simulation.seed,
-            budget: self.router.budget.clone(),
-            max_queue: self.router.max_queue,
-            breaker: self.router.breaker.clone(),
-            balance: self.router.balance,
-            max_retry_after: self.router.max_retry_after,
+            ..self.router.clone()
         }
     }
 }
@@ -210,21 +162,32 @@ fn check_traces(scenario: &Scenario, source: &str) -> Vec<Problem> {
                 loop_to_fill: false,
                 ..cfg.clone()
             };
-            match crate::model::open_replay(&once, &scenario.base_dir, scenario.simulation.duration) {
-                Ok(replay) => {
-                    let mut rows = 0u64;
-                    for row in replay {
+            let (dir, period) = (&scenario.base_dir, scenario.simulation.duration);
+            type Rows = Box<dyn Iterator<Item = Result<(), String>>>;
+            let (rows, empty): (Result<Rows, String>, &str) = if cfg.closed_loop() {
+                let sessions = crate::model::open_sessions(&once, dir, period);
+                let rows = sessions.map(|r| Box::new(r.map(|s| s.map(|_| ()).map_err(|e| e.to_string()))) as Rows);
+                (rows, "the file has no session with a model call: expected at least one")
+            } else {
+                let replay = crate::model::open_replay(&once, dir, period);
+                let rows = replay.map(|r| Box::new(r.map(|s| s.map(|_| ()).map_err(|e| e.to_string()))) as Rows);
+                (rows, "the trace has no rows: expected at least one call")
+            };
+            match rows {
+                Ok(rows) => {
+                    let before = problems.len();
+                    let mut count = 0u64;
+                    for row in rows {
                         match row {
-                            Ok(_) => rows += 1,
+                            Ok(()) => count += 1,
                             Err(e) => {
-                                problems.push(Problem::new(&field, map.nearest_line(&field), e.to_string()));
+                                problems.push(Problem::new(&field, map.nearest_line(&field), e));
                                 break;
                             }
                         }
                     }
-                    if rows == 0 && problems.is_empty() {
-                        let message = "the trace has no rows: expected at least one call";
-                        problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), message));
+                    if count == 0 && problems.len() == before {
+                        problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), empty));
                     }
                 }
                 Err(e) => problems.push(Problem::new(format!("{field}.path"), map.nearest_line(&field), e)),

@@ -1,18 +1,32 @@
 //! The scenario file's serde types: what a user writes.
 //!
-//! Every field is documented in the README's scenario reference. Types here
-//! only parse; [`super::validate`] checks ranges and cross-references and
-//! reports every problem at once.
+//! An endpoint, a tenant and a workflow embed the router's own types
+//! ([`EndpointPolicy`], [`TenantPolicy`], [`WorkflowPolicy`]) with
+//! `#[serde(flatten)]`, beside what only the simulated world knows, and
+//! `[router]` is the router's [`RouterConfig`] itself (its endpoints and
+//! tenants are the lists here): every router setting exists once, with one
+//! default and one validation, and a field added to the router appears in
+//! scenarios as is. Serde cannot refuse unknown keys next to a flattened
+//! type, so [`super::decode`] does: a key no part of a table knows is an
+//! error with its line.
+//!
+//! Each of the three derefs to its router type, so `endpoint.name` or
+//! `tenant.class` reads the router's field: the scenario's type is the
+//! router's, with the world's fields beside it.
+//!
+//! Every field is documented in `scenarios/README.md`. Types here only
+//! parse; [`super::validate`] and the router ([`RouterConfig::problems`])
+//! check ranges and cross-references and report every problem at once.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::policy::{BalancePolicy, BreakerPolicy, BudgetPolicy, ClassShares, SlaClass, Tier};
+use crate::policy::{EndpointPolicy, RouterConfig, TenantPolicy, WorkflowPolicy};
 
-pub use super::workload::{Batch, Bursts, CountDist, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
+pub use super::workload::{Batch, Bursts, CountDist, ReplayMode, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
 use crate::time::Span;
 
 /// A whole scenario: the simulated period, the endpoints, the tenants.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// The simulated period and the seed.
@@ -23,9 +37,11 @@ pub struct Scenario {
     /// Every tenant.
     #[serde(default)]
     pub tenants: Vec<Tenant>,
-    /// Router-wide policy.
+    /// Router-wide policy: the router's own configuration, whose endpoints
+    /// and tenants are the lists above (so they stay empty here, as does
+    /// its seed, which the simulator derives from `simulation.seed`).
     #[serde(default)]
-    pub router: RouterSection,
+    pub router: RouterConfig,
     /// The directory relative paths (traces) are resolved against: the
     /// scenario file's own directory. Not written in the file.
     #[serde(skip)]
@@ -33,49 +49,15 @@ pub struct Scenario {
     /// Stochastic outages: renewal processes per endpoint, provider or region.
     #[serde(default)]
     pub outage_processes: Vec<OutageProcess>,
-}
-
-/// Router-wide policy: what the router applies to every endpoint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouterSection {
-    /// The circuit breaker of every endpoint without its own (none: no breakers).
-    #[serde(default)]
-    pub breaker: Option<BreakerPolicy>,
-    /// Error-budget windows and alert thresholds.
-    #[serde(default)]
-    pub budget: BudgetPolicy,
-    /// Calls waiting for one endpoint beyond this are shed, lowest class first.
-    #[serde(default)]
-    pub max_queue: Option<u32>,
-    /// How pools (consecutive chain steps at one tier) spread calls:
-    /// `"p2c_peak_ewma"` (default), `"least_outstanding"` or
-    /// `"weighted_random"`.
-    #[serde(default)]
-    pub balance: BalancePolicy,
-    /// The longest cooldown a 429's retry-after imposes (default 10 min).
-    #[serde(default = "default_max_retry_after")]
-    pub max_retry_after: Span,
-}
-
-fn default_max_retry_after() -> Span {
-    Span::from_mins(10)
-}
-
-impl Default for RouterSection {
-    fn default() -> Self {
-        RouterSection {
-            breaker: None,
-            budget: BudgetPolicy::default(),
-            max_queue: None,
-            balance: BalancePolicy::default(),
-            max_retry_after: default_max_retry_after(),
-        }
-    }
+    /// Settings that are valid but probably not what the author wants
+    /// (e.g. one that lets a lower SLA class delay a higher one), found at
+    /// load with their lines. Not written in the file.
+    #[serde(skip)]
+    pub warnings: Vec<super::Problem>,
 }
 
 /// The simulated period.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Simulation {
     /// First simulated instant, UTC: `"2026-01-01"` or `"2026-01-01T00:00:00"`.
@@ -94,30 +76,22 @@ fn one() -> u32 {
     1
 }
 
-/// One model at one provider in one region.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One model at one provider in one region: what the router is configured
+/// with, and what the simulated provider does.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Endpoint {
-    /// Unique name, e.g. `"sonnet@anthropic/eu"`.
-    pub name: String,
-    /// Provider (shared fate).
-    #[serde(default)]
-    pub provider: String,
-    /// Region (data residency).
-    #[serde(default)]
-    pub region: String,
+    /// The router's settings for this endpoint: `name`, `provider`,
+    /// `region`, `max_concurrency` (in a scenario it defaults to
+    /// `concurrency`, see [`Scenario::router_config`]), `attempt_timeout`,
+    /// `rpm`, `tpm`, `breaker`, `expected_latency`, `reserved`, ...
+    #[serde(flatten)]
+    pub router: EndpointPolicy,
     /// Provider-side concurrency slots serving this endpoint for us.
     pub concurrency: u32,
     /// Provider-side queue length beyond the slots; an arrival to a full
     /// queue gets a 503 at once.
     #[serde(default)]
     pub queue_limit: u32,
-    /// The router's own cap on attempts in flight here (default: `concurrency`).
-    #[serde(default)]
-    pub max_in_flight: Option<u32>,
-    /// The router abandons an attempt after this long.
-    #[serde(default = "default_attempt_timeout")]
-    pub attempt_timeout: Span,
     /// Probability that an attempt fails with a 5xx after its service time.
     #[serde(default)]
     pub error_probability: f64,
@@ -129,25 +103,6 @@ pub struct Endpoint {
     /// Scripted incidents.
     #[serde(default)]
     pub outages: Vec<Outage>,
-    /// Requests per minute the router allows itself here (none: no limit).
-    #[serde(default)]
-    pub rpm: Option<u32>,
-    /// Tokens (input + output) per minute the router allows itself here.
-    #[serde(default)]
-    pub tpm: Option<u64>,
-    /// This endpoint's own circuit breaker, overriding `router.breaker`.
-    #[serde(default)]
-    pub breaker: Option<BreakerPolicy>,
-    /// The router's prior for an attempt's latency here, before it has
-    /// observed any (for deadline awareness).
-    #[serde(default)]
-    pub expected_latency: Option<Span>,
-    /// Shares of the router's concurrency cap here reserved per SLA class,
-    /// e.g. `{ gold = 0.5, silver = 0.2 }` (sum at most 1): each class gets
-    /// `floor(share × cap)` slots the others may only borrow while none of
-    /// its calls waits for this endpoint. Default: nothing reserved.
-    #[serde(default)]
-    pub reserved: ClassShares,
     /// Requests per minute the provider grants our API key here (none: no
     /// limit); beyond it an attempt gets a 429 with a retry-after.
     #[serde(default)]
@@ -172,23 +127,22 @@ pub struct Endpoint {
     /// larger attempt fails at once, like a 400.
     #[serde(default)]
     pub context_window: Option<u32>,
-    /// This endpoint's share of its pool under weighted random balancing
-    /// (default: its `rpm`, else `tpm`, else equal, when every member of
-    /// the pool has one).
-    #[serde(default)]
-    pub weight: Option<u32>,
     /// Where `slaplan serve` sends this endpoint's attempts (ignored by the
     /// simulator).
     #[serde(default)]
     pub upstream: Option<super::serving::Upstream>,
 }
 
-fn full_quality() -> f64 {
-    1.0
+impl std::ops::Deref for Endpoint {
+    type Target = EndpointPolicy;
+
+    fn deref(&self) -> &EndpointPolicy {
+        &self.router
+    }
 }
 
-fn default_attempt_timeout() -> Span {
-    Span::from_secs(60)
+fn full_quality() -> f64 {
+    1.0
 }
 
 fn default_error_latency() -> Span {
@@ -196,7 +150,7 @@ fn default_error_latency() -> Span {
 }
 
 /// Service time of one attempt, from the moment it holds a slot.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Latency {
     /// `(ttft + per_input_token × in + per_output_token × out) × noise`,
@@ -223,7 +177,7 @@ pub enum Latency {
 }
 
 /// A scripted incident.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outage {
     /// When it starts, as an offset from the simulation start (`"9d"`) or a
@@ -254,7 +208,7 @@ impl Outage {
 
 /// The kind of an outage, as written (`mode = "brownout"`); its parameters
 /// are sibling fields of the outage.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutageKind {
     /// Every attempt fails fast with a 5xx (after `error_latency`).
@@ -365,7 +319,7 @@ impl OutageMode {
 /// A stochastic outage process: an alternating renewal process of up
 /// times and repair times, hitting one endpoint, every endpoint of a
 /// provider, or every endpoint in a region, all at the same instants.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutageProcess {
     /// Scope: one endpoint, by name.
@@ -414,7 +368,7 @@ pub struct OutageProcess {
 }
 
 /// A law of positive durations with a given mean.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Law {
     /// Exponential (memoryless).
@@ -423,146 +377,47 @@ pub enum Law {
     Lognormal,
 }
 
-/// A customer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A customer: the router's settings for it, its workflows and its
+/// contract clauses.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Tenant {
-    /// Unique name.
-    pub name: String,
-    /// SLA class: `"gold"`, `"silver"` or `"bronze"`.
-    pub class: SlaClass,
-    /// Ordered fallback chain: endpoint names (tier = position) or
-    /// `{ endpoint = "...", tier = N }` tables.
-    pub chain: Vec<ChainEntry>,
-    /// Attempts per call across the chain.
-    #[serde(default = "default_attempts")]
-    pub max_attempts: u32,
-    /// Backoff before the first retry; doubles each retry.
-    #[serde(default)]
-    pub backoff: Span,
+    /// The router's settings for this tenant: `name`, `class`, `chain`,
+    /// `retry`, `allowed_tiers`, `regions`, ... Its `workflows` stay empty
+    /// here: the tenant's workflows are the list below, whose router
+    /// settings [`Scenario::router_config`] copies in.
+    #[serde(flatten)]
+    pub router: TenantPolicy,
     /// The tenant's workflows.
     pub workflows: Vec<Workflow>,
     /// The tenant's contract clauses.
     #[serde(default)]
     pub clauses: Vec<Clause>,
-    /// Random share (0 to 1) added to each backoff delay, to spread retries.
-    #[serde(default)]
-    pub jitter: f64,
-    /// Tiers the tenant may be served at, e.g. `[0, 1]` for "never below
-    /// tier 1" (empty: all).
-    #[serde(default)]
-    pub allowed_tiers: Vec<Tier>,
-    /// Data residency: regions the tenant may be served in (empty: any).
-    #[serde(default)]
-    pub regions: Vec<String>,
-    /// Tiers that need the tenant's consent: calls suspend instead.
-    #[serde(default)]
-    pub requires_consent: Vec<Tier>,
-    /// Notify the tenant when it is degraded and when it recovers.
-    #[serde(default)]
-    pub notify_on_degradation: bool,
-    /// Shortest time between two notices (default 0).
-    #[serde(default)]
-    pub notice_interval: Span,
-    /// Calls in a row leaving the tenant's tier before it is degraded
-    /// (default 3).
-    #[serde(default = "default_degrade_after")]
-    pub degrade_after: u32,
-    /// Least time at a lower tier before a probe of the better tiers, and
-    /// between probes (default 30 s).
-    #[serde(default = "default_promote_after")]
-    pub promote_after: Span,
-    /// This tenant's pool balancing, overriding `router.balance`.
-    #[serde(default)]
-    pub balance: Option<BalancePolicy>,
-    /// An attempt slower than this is abandoned and the call falls back.
-    #[serde(default)]
-    pub latency_ceiling: Option<Span>,
-    /// A suspended call fails after this long.
-    #[serde(default = "default_max_suspend")]
-    pub max_suspend: Span,
-    /// Hedging: with no answer after this long, a second attempt goes to the
-    /// next eligible step; the first success wins.
-    #[serde(default)]
-    pub hedge_after: Option<Span>,
-    /// Weight in the fair share between tenants of one class (default 1).
-    #[serde(default = "one_u32")]
-    pub weight: u32,
-    /// The tenant's attempts in flight across all endpoints, at most.
-    #[serde(default)]
-    pub max_concurrency: Option<u32>,
-    /// A call waiting this long for a busy, rate-limited or open endpoint is
-    /// dispatched on the next step that can take it at once ("fallback
-    /// within X when the primary is unavailable").
-    #[serde(default)]
-    pub max_wait: Option<Span>,
-    /// The availability target the router's error budget tracks (default:
-    /// the tenant's strictest availability clause, if any).
-    #[serde(default)]
-    pub availability_target: Option<f64>,
     /// How `slaplan serve` recognises this tenant's API key (ignored by the
     /// simulator).
     #[serde(default)]
     pub auth: Option<super::serving::TenantAuth>,
 }
 
-fn one_u32() -> u32 {
-    1
-}
+impl std::ops::Deref for Tenant {
+    type Target = TenantPolicy;
 
-fn default_degrade_after() -> u32 {
-    3
-}
-
-fn default_promote_after() -> Span {
-    Span::from_secs(30)
-}
-
-fn default_max_suspend() -> Span {
-    Span::from_mins(10)
-}
-
-fn default_attempts() -> u32 {
-    3
-}
-
-/// One step of a fallback chain, in either of its two written forms.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "not a chain entry: expected an endpoint name such as \"sonnet@anthropic/eu\" or a table such as { endpoint = \"sonnet@anthropic/eu\", tier = 1 }"
-)]
-pub enum ChainEntry {
-    /// Just the endpoint name; its tier is its position in the chain.
-    Name(String),
-    /// An endpoint with an explicit tier.
-    Step {
-        /// Endpoint name.
-        endpoint: String,
-        /// Tier, 0 to 4.
-        tier: Tier,
-    },
-}
-
-impl ChainEntry {
-    /// The endpoint's name.
-    pub fn endpoint(&self) -> &str {
-        match self {
-            ChainEntry::Name(n) => n,
-            ChainEntry::Step { endpoint, .. } => endpoint,
-        }
+    fn deref(&self) -> &TenantPolicy {
+        &self.router
     }
 }
 
 /// A kind of agent task inside a tenant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Workflow {
-    /// Unique within the tenant.
-    pub name: String,
+    /// The router's settings for this workflow: `name` (unique within the
+    /// tenant) and `allowed_tiers`.
+    #[serde(flatten)]
+    pub router: WorkflowPolicy,
     /// Base Poisson arrival rate of tasks, per second (a task is one call
-    /// unless `shape` says otherwise), before the profiles below.
-    pub rate: f64,
+    /// unless `shape` says otherwise), before the profiles below. Required
+    /// unless the workflow replays a trace, where it must be left out.
+    #[serde(default)]
+    pub rate: Option<f64>,
     /// 24 factors multiplying `rate` by hour of day (UTC, hour 0 first).
     #[serde(default)]
     pub diurnal: Option<Vec<f64>>,
@@ -586,7 +441,8 @@ pub struct Workflow {
     #[serde(default)]
     pub migration_tokens: u32,
     /// Replay arrivals and token counts from a trace instead of `rate`
-    /// (each trace row is one task; its first call carries the row's tokens).
+    /// (each trace row is one task; its first call carries the row's
+    /// tokens), or replay recorded agent sessions whole, in closed loop.
     #[serde(default)]
     pub replay: Option<ReplaySource>,
     /// Prompt tokens per call.
@@ -595,10 +451,14 @@ pub struct Workflow {
     /// Output tokens per call.
     #[serde(default = "default_output_tokens")]
     pub output_tokens: TokenDist,
-    /// Tiers this workflow may be served at, overriding the tenant's
-    /// (e.g. tier 2 allowed for summarization, not for code generation).
-    #[serde(default)]
-    pub allowed_tiers: Option<Vec<Tier>>,
+}
+
+impl std::ops::Deref for Workflow {
+    type Target = WorkflowPolicy;
+
+    fn deref(&self) -> &WorkflowPolicy {
+        &self.router
+    }
 }
 
 fn default_input_tokens() -> TokenDist {
@@ -610,7 +470,7 @@ fn default_output_tokens() -> TokenDist {
 }
 
 /// A distribution of token counts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TokenDist {
     /// Always `value`.
@@ -643,7 +503,7 @@ pub enum TokenDist {
 }
 
 /// A contract term, judged per calendar month.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Clause {
     /// What is measured: `"latency"`, `"ttft"`, `"availability"`,
@@ -688,7 +548,7 @@ pub struct Clause {
 }
 
 /// What a clause measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClauseMetric {
     /// A percentile of call latency (submission to completion) ≤ threshold.

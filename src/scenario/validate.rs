@@ -8,14 +8,18 @@
 use chrono::NaiveDateTime;
 
 use super::spans::SourceMap;
-use super::{ChainEntry, ClauseMetric, Endpoint, Latency, Problem, Scenario, Simulation, Tenant, TokenDist, Workflow};
-use crate::policy::Tier;
+use super::{ClauseMetric, Endpoint, Latency, Problem, Scenario, Simulation, Tenant, TokenDist, Workflow};
 use crate::time::Span;
 
+mod priority;
+mod router;
 mod serving;
 mod workload;
 
-/// Every problem with `scenario`; `source` is its text, for line numbers.
+pub use priority::warnings;
+
+/// Every problem with `scenario`: the world's checks here and the router's
+/// own ([`Checker::router`]); `source` is its text, for line numbers.
 /// Problems are sorted by line (those without one last), otherwise in the
 /// order they were found.
 pub fn check(scenario: &Scenario, source: &str) -> Vec<Problem> {
@@ -25,9 +29,11 @@ pub fn check(scenario: &Scenario, source: &str) -> Vec<Problem> {
         problems: Vec::new(),
     };
     let start = c.simulation(&scenario.simulation);
+    c.router_section();
     c.endpoints(scenario, start);
     c.tenants(scenario);
     c.outage_processes(scenario);
+    c.router(scenario);
     c.serving(scenario);
     let mut problems = c.problems;
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
@@ -90,6 +96,26 @@ impl Checker<'_, '_> {
         start
     }
 
+    /// `[router]` is the router's configuration without the parts a
+    /// scenario writes elsewhere: its endpoints and tenants are the
+    /// scenario's lists, its seed comes from `simulation.seed`.
+    fn router_section(&mut self) {
+        let elsewhere = [
+            ("endpoints", "the endpoints are the scenario's [[endpoints]] tables"),
+            ("tenants", "the tenants are the scenario's [[tenants]] tables"),
+            (
+                "seed",
+                "the simulator seeds the router from simulation.seed, one stream per replication: set simulation.seed",
+            ),
+        ];
+        for (key, instead) in elsewhere {
+            let path = format!("router.{key}");
+            if self.map.line(&path).is_some() {
+                self.report(path, format!("not a [router] key in a scenario: {instead}"));
+            }
+        }
+    }
+
     fn endpoints(&mut self, scenario: &Scenario, start: Option<NaiveDateTime>) {
         if scenario.endpoints.is_empty() {
             self.report(
@@ -99,27 +125,18 @@ impl Checker<'_, '_> {
         }
         for (i, e) in scenario.endpoints.iter().enumerate() {
             let path = format!("endpoints[{i}]");
-            self.name(
-                &path,
-                &e.name,
-                scenario.endpoints[..i].iter().position(|o| o.name == e.name),
-                "endpoints",
-            );
+            self.empty_name(&path, &e.router.name);
             self.endpoint(&path, e, start, scenario.simulation.duration);
         }
     }
 
-    /// Reports an empty name, or one already used by `earlier` of `list`.
-    fn name(&mut self, path: &str, name: &str, earlier: Option<usize>, list: &str) {
+    /// Reports an empty name (names label every output; the router checks
+    /// that they are unique).
+    fn empty_name(&mut self, path: &str, name: &str) {
         if name.trim().is_empty() {
             self.report(
                 format!("{path}.name"),
                 "the name is empty: expected a non-empty name".into(),
-            );
-        } else if let Some(j) = earlier {
-            self.report(
-                format!("{path}.name"),
-                format!("{name:?} is already the name of {list}[{j}]: expected a unique name"),
             );
         }
     }
@@ -131,13 +148,6 @@ impl Checker<'_, '_> {
                 "0 slots can serve nothing: expected 1 or more".into(),
             );
         }
-        if e.max_in_flight == Some(0) {
-            self.report(
-                format!("{path}.max_in_flight"),
-                "0 would send nothing here: expected 1 or more, or leave it out".into(),
-            );
-        }
-        self.positive_span(format!("{path}.attempt_timeout"), e.attempt_timeout, "20s");
         let p = e.error_probability;
         if !(0.0..=1.0).contains(&p) {
             self.report(
@@ -207,64 +217,34 @@ impl Checker<'_, '_> {
         }
         for (i, t) in scenario.tenants.iter().enumerate() {
             let path = format!("tenants[{i}]");
-            self.name(
-                &path,
-                &t.name,
-                scenario.tenants[..i].iter().position(|o| o.name == t.name),
-                "tenants",
-            );
-            self.chain(&path, t, scenario);
-            if t.max_attempts == 0 {
-                self.report(
-                    format!("{path}.max_attempts"),
-                    "0 attempts would send no call: expected 1 or more".into(),
-                );
-            }
+            self.empty_name(&path, &t.router.name);
+            self.chain(&path, t);
             self.workflows(&path, t);
             self.clauses(&path, t);
         }
     }
 
-    fn chain(&mut self, path: &str, t: &Tenant, scenario: &Scenario) {
-        if t.chain.is_empty() {
-            self.report(
-                format!("{path}.chain"),
-                "the fallback chain is empty: expected at least one endpoint name".into(),
-            );
-        }
-        let names: Vec<&str> = scenario.endpoints.iter().map(|e| e.name.as_str()).collect();
-        for (j, entry) in t.chain.iter().enumerate() {
-            let epath = match entry {
-                ChainEntry::Name(_) => format!("{path}.chain[{j}]"),
-                ChainEntry::Step { .. } => format!("{path}.chain[{j}].endpoint"),
+    /// A chain names each endpoint at most once (the router checks that
+    /// the chain is not empty, that each endpoint exists and each tier).
+    fn chain(&mut self, path: &str, t: &Tenant) {
+        let chain = &t.router.chain;
+        for (j, step) in chain.iter().enumerate() {
+            let Some(k) = chain[..j].iter().position(|o| o.endpoint == step.endpoint) else {
+                continue;
             };
-            let name = entry.endpoint();
-            if !names.contains(&name) {
-                let hint = match closest(name, &names) {
-                    Some(near) => format!(" (did you mean {near:?}?)"),
-                    None => String::new(),
-                };
-                self.report(
-                    epath.clone(),
-                    format!(
-                        "unknown endpoint {name:?}{hint}: expected one of the [[endpoints]] names: {}",
-                        quoted_list(&names)
-                    ),
-                );
-            } else if let Some(k) = t.chain[..j].iter().position(|o| o.endpoint() == name) {
-                self.report(
-                    epath.clone(),
-                    format!("endpoint {name:?} is already chain[{k}]: expected each endpoint at most once in a chain"),
-                );
-            }
-            if let ChainEntry::Step { tier, .. } = entry
-                && *tier > Tier::SUSPEND
-            {
-                self.report(
-                    format!("{path}.chain[{j}].tier"),
-                    format!("tier {} does not exist: expected 0 to 4", tier.0),
-                );
-            }
+            let entry = format!("{path}.chain[{j}]");
+            let epath = if self.map.line(&format!("{entry}.endpoint")).is_some() {
+                format!("{entry}.endpoint")
+            } else {
+                entry
+            };
+            self.report(
+                epath,
+                format!(
+                    "endpoint {:?} is already chain[{k}]: expected each endpoint at most once in a chain",
+                    step.endpoint
+                ),
+            );
         }
     }
 
@@ -277,27 +257,31 @@ impl Checker<'_, '_> {
         }
         for (j, w) in t.workflows.iter().enumerate() {
             let wpath = format!("{path}.workflows[{j}]");
-            self.name(
-                &wpath,
-                &w.name,
-                t.workflows[..j].iter().position(|o| o.name == w.name),
-                &format!("{path}.workflows"),
-            );
+            self.empty_name(&wpath, &w.router.name);
             self.workflow(&wpath, w);
         }
     }
 
     fn workflow(&mut self, path: &str, w: &Workflow) {
-        if !(w.rate.is_finite() && w.rate >= 0.0) {
-            let what = if w.rate < 0.0 {
-                "is negative"
-            } else {
-                "is not a finite number"
-            };
-            self.report(
+        match (w.rate, &w.replay) {
+            (None, None) => self.report(
                 format!("{path}.rate"),
-                format!("{} {what}: expected calls per second, 0 or more, e.g. 1.5", w.rate),
-            );
+                "a workflow needs a rate unless it replays a trace: expected tasks per second, e.g. \
+                 rate = 1.5 (or rate = 0 with batches only), or replay = { ... }"
+                    .into(),
+            ),
+            (Some(rate), None) if !(rate.is_finite() && rate >= 0.0) => {
+                let what = if rate < 0.0 {
+                    "is negative"
+                } else {
+                    "is not a finite number"
+                };
+                self.report(
+                    format!("{path}.rate"),
+                    format!("{rate} {what}: expected calls per second, 0 or more, e.g. 1.5"),
+                );
+            }
+            _ => {}
         }
         self.tokens(format!("{path}.input_tokens"), &w.input_tokens);
         self.tokens(format!("{path}.output_tokens"), &w.output_tokens);
@@ -452,9 +436,9 @@ impl Checker<'_, '_> {
                 );
             }
             if let Some(w) = &clause.workflow
-                && !t.workflows.iter().any(|x| &x.name == w)
+                && !t.workflows.iter().any(|x| &x.router.name == w)
             {
-                let names: Vec<&str> = t.workflows.iter().map(|x| x.name.as_str()).collect();
+                let names: Vec<&str> = t.workflows.iter().map(|x| x.router.name.as_str()).collect();
                 let hint = match closest(w, &names) {
                     Some(near) => format!(" (did you mean {near:?}?)"),
                     None => String::new(),
@@ -464,7 +448,7 @@ impl Checker<'_, '_> {
                     format!(
                         "tenant {:?} has no workflow {w:?}{hint}: expected one of {}, or leave it \
                          out to cover all the tenant's calls",
-                        t.name,
+                        t.router.name,
                         quoted_list(&names)
                     ),
                 );
@@ -540,7 +524,7 @@ fn quoted_list(names: &[&str]) -> String {
 
 /// The candidate nearest to `name` by edit distance, if within 3 edits
 /// (and closer than rewriting `name` entirely); ties go to the first.
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = 3.min(name.chars().count().saturating_sub(1));
     candidates
         .iter()

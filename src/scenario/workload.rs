@@ -17,15 +17,27 @@ pub struct Bursts {
     pub mean_off: Span,
 }
 
-/// Arrivals and token counts replayed from a recorded trace.
+/// Arrivals and token counts replayed from a recorded trace, or whole
+/// recorded agent sessions replayed in closed loop.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaySource {
     /// The trace file, relative to the scenario file.
     pub path: String,
     /// Its layout: `"generic"` (slaplan's CSV/JSONL schema), `"azure"`,
-    /// `"mooncake"` or `"slaplan-log"` (the request log of `slaplan serve`).
+    /// `"mooncake"`, `"slaplan-log"` (the request log of `slaplan serve`),
+    /// `"otlp"` (OpenTelemetry GenAI spans) or `"copilot-agent"` (the
+    /// GitHub Copilot coding-agent trace).
     pub format: TraceFormatName,
+    /// `"arrivals"` (each row starts a task shaped by `shape`; the row
+    /// formats' default) or `"closed_loop"` (each recorded session is
+    /// replayed whole; the session formats' default).
+    #[serde(default)]
+    pub mode: Option<ReplayMode>,
+    /// Closed loop: how many sessions may begin between two steps of one
+    /// session, and how far out of start order sessions may be (default 1000).
+    #[serde(default)]
+    pub lookahead: Option<u64>,
     /// Replay speed: 2.0 replays twice as fast (default 1).
     #[serde(default = "one")]
     pub time_scale: f64,
@@ -53,6 +65,58 @@ pub enum TraceFormatName {
     /// The request log of `slaplan serve` (JSONL, `arrival` as timestamp).
     #[serde(rename = "slaplan-log")]
     SlaplanLog,
+    /// OpenTelemetry GenAI spans (OTLP JSON lines): one session per trace.
+    Otlp,
+    /// The GitHub Copilot coding-agent trace: one session per JSON line.
+    #[serde(rename = "copilot-agent")]
+    CopilotAgent,
+}
+
+impl TraceFormatName {
+    /// Whether the format records only whole sessions, which replay in
+    /// closed loop only (the default mode for them).
+    pub fn closed_loop_only(self) -> bool {
+        matches!(self, TraceFormatName::Otlp | TraceFormatName::CopilotAgent)
+    }
+
+    /// Whether the format records what a closed-loop replay needs: call
+    /// ends and the task or session of each call.
+    pub fn records_sessions(self) -> bool {
+        self.closed_loop_only() || self == TraceFormatName::SlaplanLog
+    }
+
+    /// Its name in the scenario file.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormatName::Generic => "generic",
+            TraceFormatName::Azure => "azure",
+            TraceFormatName::Mooncake => "mooncake",
+            TraceFormatName::SlaplanLog => "slaplan-log",
+            TraceFormatName::Otlp => "otlp",
+            TraceFormatName::CopilotAgent => "copilot-agent",
+        }
+    }
+}
+
+/// How a replayed trace drives its workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayMode {
+    /// Each row is a task arriving at its time, shaped by the workflow's `shape`.
+    Arrivals,
+    /// Each recorded session is one task replaying its calls, tools and
+    /// gaps, each call waiting for the simulated answers before it.
+    ClosedLoop,
+}
+
+impl ReplaySource {
+    /// Whether the replay is closed loop (explicitly, or by the format's default).
+    pub fn closed_loop(&self) -> bool {
+        match self.mode {
+            Some(mode) => mode == ReplayMode::ClosedLoop,
+            None => self.format.closed_loop_only(),
+        }
+    }
 }
 
 /// A batch of tasks submitted every day at a fixed time.

@@ -148,7 +148,7 @@ fn a_metric_that_moves_is_listed_though_its_verdict_holds() {
     let gold = dir.path().join("gold.toml");
     fs::write(
         &gold,
-        "[[tenants]]\nname = \"gold-co\"\nclass = \"gold\"\nchain = [\"shared\"]\nmax_attempts = 1\n\n\
+        "[[tenants]]\nname = \"gold-co\"\nclass = \"gold\"\nchain = [\"shared\"]\nretry = { max_attempts = 1 }\n\n\
          [[tenants.workflows]]\nname = \"chat\"\nrate = 3.0\n",
     )
     .unwrap();

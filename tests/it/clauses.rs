@@ -46,8 +46,7 @@ latency = { model = "exponential", mean = "80ms" }
 name = "a"
 class = "gold"
 chain = ["primary", { endpoint = "secondary", tier = 1 }]
-max_attempts = 2
-backoff = "150ms"
+retry = { max_attempts = 2, backoff = "150ms" }
 notify_on_degradation = true
 
 [[tenants.workflows]]
@@ -78,8 +77,7 @@ window = "day"
 name = "b"
 class = "gold"
 chain = ["primary", { endpoint = "secondary", tier = 1 }]
-max_attempts = 2
-backoff = "150ms"
+retry = { max_attempts = 2, backoff = "150ms" }
 
 [[tenants.workflows]]
 name = "w"
@@ -94,7 +92,7 @@ window = "day"
 name = "c"
 class = "gold"
 chain = ["primary"]
-max_attempts = 1
+retry = { max_attempts = 1 }
 
 [[tenants.workflows]]
 name = "w"
@@ -274,7 +272,7 @@ seed = 3
 name = "e"
 concurrency = 1
 queue_limit = 0
-max_in_flight = 100
+max_concurrency = 100
 attempt_timeout = "1m"
 latency = {{ model = "lognormal", ttft = "10s" }}
 
@@ -282,11 +280,10 @@ latency = {{ model = "lognormal", ttft = "10s" }}
 name = "t"
 class = "gold"
 chain = ["e"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "w"
-rate = 0
 replay = {{ path = "trace.csv", format = "generic" }}
 
 [[tenants.clauses]]

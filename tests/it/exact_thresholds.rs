@@ -31,8 +31,7 @@ latency = { model = "exponential", mean = "50ms" }
 name = "t"
 class = "gold"
 chain = ["primary", "secondary"]
-max_attempts = 2
-backoff = "50ms"
+retry = { max_attempts = 2, backoff = "50ms" }
 
 [[tenants.workflows]]
 name = "w"

@@ -53,7 +53,7 @@ outages = [{{ start = "6d", duration = "30m", mode = "hang" }}]
 name = "insurer"
 class = "gold"
 chain = ["gpt-4o@openai"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "claims"
@@ -73,7 +73,7 @@ output_tokens = {{ dist = "lognormal", mean = 90, sigma = 0.3 }}
 name = "tutor"
 class = "silver"
 chain = ["claude@anthropic"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "homework"

@@ -8,7 +8,8 @@
 //!
 //! - `hog` (no hedging) takes endpoint `a`'s only slot for 3 s: billed whole,
 //!   1000 × 3 + 200 × 15 = 6000 µUSD.
-//! - `t` goes to `a` too and waits in its provider queue; at 1 s it is
+//! - `t` goes to `a` too (the router's cap there, 2, lets it through) and
+//!   waits in its provider queue; at 1 s it is
 //!   hedged to `b`, which answers at 1.5 s; the attempt still queued at `a`
 //!   is cancelled and costs nothing. `b` bills 1000 × 1 + 200 × 5 = 2000
 //!   µUSD. Its first token came from `b`: 1 s + 100 ms.
@@ -30,6 +31,7 @@ seed = 1
 name = "a"
 concurrency = 1
 queue_limit = 1
+max_concurrency = 2
 cost_per_million_input = 3
 cost_per_million_output = 15
 latency = { model = "lognormal", ttft = "1s", per_output_token = "10ms" }

@@ -2,6 +2,7 @@
 
 mod check;
 mod clauses;
+mod closed_loop;
 mod closed_pipe;
 mod common;
 mod determinism;
@@ -17,6 +18,7 @@ mod outages;
 mod probability;
 mod queueing;
 mod report;
+mod router_config;
 mod run_cli;
 mod scenario_errors;
 mod scripted_availability;

@@ -73,7 +73,7 @@ mttr = "30m"
 name = "t"
 class = "gold"
 chain = CHAIN
-max_attempts = ATTEMPTS
+retry = { max_attempts = ATTEMPTS }
 
 [[tenants.workflows]]
 name = "w"
@@ -139,7 +139,7 @@ outages = [{ start = "0s", duration = "11d", mode = "brownout", latency_factor =
 name = "t"
 class = "gold"
 chain = ["e"]
-max_attempts = 1
+retry = { max_attempts = 1 }
 
 [[tenants.workflows]]
 name = "w"
@@ -186,7 +186,7 @@ latency = { model = "lognormal", ttft = "100ms", sigma = 0 }
 name = "t"
 class = "gold"
 chain = ["e"]
-max_attempts = 1
+retry = { max_attempts = 1 }
 
 [[tenants.workflows]]
 name = "w"

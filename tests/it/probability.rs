@@ -37,7 +37,7 @@ mode = "down"
 name = "t"
 class = "gold"
 chain = ["e"]
-max_attempts = 1
+retry = { max_attempts = 1 }
 
 [[tenants.workflows]]
 name = "w"

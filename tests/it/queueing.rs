@@ -26,7 +26,7 @@ latency = {{ model = "exponential", mean = "{mean_ms}ms" }}
 name = "t"
 class = "gold"
 chain = ["server"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "w"
@@ -113,6 +113,134 @@ fn mmc_mean_wait_matches_erlang_c_within_two_percent() {
     );
 }
 
+/// Gold and bronze share one endpoint with `c` slots and a provider queue,
+/// bronze offering far more than the slots serve. `cap`, if any, is the
+/// router's `max_concurrency` there.
+fn priority_scenario(cap: Option<u32>) -> String {
+    let cap = cap.map(|c| format!("max_concurrency = {c}")).unwrap_or_default();
+    format!(
+        r#"
+[simulation]
+start = "2026-03-01"
+duration = "2h"
+seed = 5
+
+[[endpoints]]
+name = "shared"
+concurrency = 4
+queue_limit = 64
+{cap}
+attempt_timeout = "1h"
+latency = {{ model = "exponential", mean = "1s" }}
+
+[[tenants]]
+name = "gold"
+class = "gold"
+chain = ["shared"]
+retry = {{ max_attempts = 1 }}
+
+[[tenants.workflows]]
+name = "w"
+rate = 1
+
+[[tenants.clauses]]
+metric = "latency"
+percentile = 50
+threshold = "1h"
+
+[[tenants]]
+name = "bronze"
+class = "bronze"
+chain = ["shared"]
+retry = {{ max_attempts = 1 }}
+
+[[tenants.workflows]]
+name = "flood"
+rate = 8
+"#
+    )
+}
+
+/// The `q`-quantile of `Exp(a) + Exp(b)` (`a != b`), by bisection on its
+/// survival function `(b e^{-a t} - a e^{-b t}) / (b - a)`.
+fn hypoexponential_quantile(a: f64, b: f64, q: f64) -> f64 {
+    let survival = |t: f64| (b * (-a * t).exp() - a * (-b * t).exp()) / (b - a);
+    let (mut lo, mut hi) = (0.0, 100.0 / a.min(b));
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if survival(mid) > 1.0 - q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+#[test]
+fn hypoexponential_quantile_matches_a_hand_worked_case() {
+    // Exp(3) + Exp(1): S(t) = (3 e^-t - e^-3t) / 2; at the median x = e^-t
+    // solves 3x - x^3 = 1, x = 0.347296 (2 cos 80°), t = 1.057 s.
+    let x = 2.0 * (80f64).to_radians().cos();
+    assert!((3.0 * x - x.powi(3) - 1.0).abs() < 1e-12);
+    assert!((hypoexponential_quantile(3.0, 1.0, 0.5) - (-x.ln())).abs() < 1e-9);
+}
+
+#[test]
+fn gold_waits_only_for_the_next_free_slot_behind_a_bronze_flood() {
+    // Regression: with queue_limit set, the router's cap used to default to
+    // slots + queue (68 here), so bronze calls filled the provider's FIFO
+    // queue and every gold call waited behind about 64 of them (~17 s).
+    // Now the cap defaults to the 4 slots: waiting calls stay in the
+    // router's class-ordered queues.
+    //
+    // Closed form (non-preemptive priority, M/M/c, overload): bronze keeps
+    // every slot busy, so slots free as a Poisson process of rate c·mu = 4/s,
+    // and each frees to the first waiting gold call. Gold's waiting calls
+    // then form an M/M/1 queue (lambda = 1/s, rate 4/s): its wait is
+    // Exp(c·mu - lambda) = Exp(3/s), and its latency Exp(3) + Exp(1)
+    // (service): mean 1/3 + 1 s, median 1.057 s.
+    let (c_mu, lambda, mu) = (4.0, 1.0, 1.0);
+    let theory_mean = 1000.0 * (1.0 / (c_mu - lambda) + 1.0 / mu);
+    let theory_p50 = 1000.0 * hypoexponential_quantile(c_mu - lambda, mu, 0.5);
+    let s = scenario(&priority_scenario(None));
+    let reps = replicate(&s, 16);
+    let means: Vec<f64> = reps.iter().map(|r| r.attainment[0].mean_latency_ms.unwrap()).collect();
+    let p50s: Vec<f64> = reps.iter().map(|r| r.attainment[0].value.unwrap()).collect();
+    let (mean, half) = t_interval(&means, 0.99);
+    eprintln!("gold behind a bronze flood: mean {mean:.1} ± {half:.1} ms (theory {theory_mean:.1})");
+    assert!(
+        (mean - theory_mean).abs() <= half + 0.001 * mean,
+        "gold mean latency {mean:.1} ± {half:.1} ms, theory {theory_mean:.1} ms"
+    );
+    let (p50, half) = t_interval(&p50s, 0.99);
+    eprintln!("gold behind a bronze flood: p50 {p50:.1} ± {half:.1} ms (theory {theory_p50:.1})");
+    assert!(
+        (p50 - theory_p50).abs() <= half + 0.001 * p50,
+        "gold p50 {p50:.1} ± {half:.1} ms, theory {theory_p50:.1} ms"
+    );
+    assert!(half / theory_p50 < 0.03, "p50 interval too wide: ±{half:.1} ms");
+}
+
+#[test]
+fn a_cap_above_the_slots_hands_gold_to_the_providers_fifo_and_is_warned_about() {
+    // What the scenario asks for explicitly still happens: with the old
+    // default written out, gold waits behind the provider's queue of bronze
+    // calls, and validation says so.
+    let s = scenario(&priority_scenario(Some(68)));
+    assert_eq!(s.warnings.len(), 1, "{:#?}", s.warnings);
+    assert_eq!(s.warnings[0].path, "endpoints[0].max_concurrency");
+    assert!(
+        s.warnings[0].message.contains("first-come-first-served"),
+        "{:?}",
+        s.warnings[0]
+    );
+    let reps = replicate(&s, 2);
+    let p50 = reps[0].attainment[0].value.unwrap();
+    // 64 bronze calls ahead, served 4 at a time at 1 s each: about 16 s more.
+    assert!(p50 > 10_000.0, "gold p50 {p50:.1} ms: not behind the provider's queue");
+}
+
 /// Two endpoints at tier 0 of one chain are one pool: with one slot each,
 /// no provider-side queue (so the router holds every waiting call, in one
 /// queue for the pool, served by whichever endpoint frees first) and
@@ -142,7 +270,7 @@ seed = 11
 name = "t"
 class = "gold"
 chain = [{{ endpoint = "left", tier = 0 }}, {{ endpoint = "right", tier = 0 }}]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "w"

@@ -183,3 +183,28 @@ fn the_quickstart_scenario_validates() {
         "scenarios/quickstart.toml: ok (3 endpoints, 3 tenants, 8 clauses)\n"
     );
 }
+
+#[test]
+fn keys_of_the_earlier_format_name_their_new_spelling() {
+    let file = fixture("renamed_keys");
+    let stderr = rejected(&validate(&file));
+    let expected = format!(
+        "error: {file}: 3 problems\n\
+         \x20 {file}:9: endpoints[0].max_in_flight: `max_in_flight` is now `max_concurrency` (the router's cap on attempts in flight here; default: the endpoint's `concurrency`)\n\
+         \x20 {file}:21: tenants[0].max_attempts: `max_attempts` is now `retry.max_attempts`: write e.g. retry = {{ max_attempts = 3 }}\n\
+         \x20 {file}:22: tenants[0].jitter: `jitter` is now `retry.jitter`: write e.g. retry = {{ jitter = 0.2 }}\n"
+    );
+    assert_eq!(stderr, expected);
+}
+
+#[test]
+fn the_router_cores_own_problems_come_with_their_lines() {
+    let file = fixture("router_settings");
+    let stderr = rejected(&validate(&file));
+    let expected = format!(
+        "error: {file}: 2 problems\n\
+         \x20 {file}:14: endpoints[1].reserved: reserved shares sum to 1.2, expected at most 1 (they are shares of max_concurrency)\n\
+         \x20 {file}:21: tenants[0].retry.max_attempts: retry.max_attempts must be at least 1\n"
+    );
+    assert_eq!(stderr, expected);
+}

@@ -43,7 +43,7 @@ latency = {{ model = "exponential", mean = "80ms" }}
 name = "t"
 class = "gold"
 chain = ["primary", "secondary"]
-max_attempts = {max_attempts}
+retry = {{ max_attempts = {max_attempts} }}
 
 [[tenants.workflows]]
 name = "w"

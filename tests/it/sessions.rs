@@ -56,7 +56,7 @@ outages = [{ start = "13h", duration = "11h" }]
 name = "t"
 class = "gold"
 chain = ["a", "b"]
-max_attempts = 2
+retry = { max_attempts = 2 }
 
 [[tenants.workflows]]
 name = "w"

@@ -57,7 +57,7 @@ target = 0.995
 name = "failing"
 class = "silver"
 chain = ["broken"]
-max_attempts = 1
+retry = { max_attempts = 1 }
 
 [[tenants.workflows]]
 name = "jobs"

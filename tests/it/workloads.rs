@@ -166,7 +166,7 @@ latency = {{ model = "lognormal", ttft = "100ms", per_input_token = "1us", per_o
 name = "t"
 class = "gold"
 chain = ["e"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "w"
@@ -315,7 +315,6 @@ chain = ["e"]
 
 [[tenants.workflows]]
 name = "replayed"
-rate = 0
 replay = {{ path = "{}", format = "{name}" }}
 "#,
             path.display()

@@ -74,6 +74,12 @@ pub enum TraceError {
         /// This line's timestamp as written.
         got: String,
     },
+    /// A log (OTLP spans) could not be read; the message names file, line and field.
+    #[error(transparent)]
+    Log(#[from] crate::logs::LogError),
+    /// Recorded sessions could not be grouped or ordered.
+    #[error(transparent)]
+    Session(Box<SessionError>),
     /// Looping was asked for, but the trace spans no time, so a lap has no length.
     #[error(
         "{file}:{line}: field {field}: expected a trace of two or more distinct times to loop it, \
@@ -91,6 +97,67 @@ pub enum TraceError {
     },
 }
 
+/// Why recorded agent sessions could not be read for a closed-loop replay;
+/// part of [`TraceError`].
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// A step of a session came after the session was complete: more than
+    /// `lookahead` other sessions began between two of its steps.
+    #[error(
+        "{file}:{line}: field {field}: expected the steps of session {session:?} within {lookahead} sessions \
+         of each other, got a step after {between} other sessions began since its previous one (line \
+         {previous_line}): group the file by session, or raise the replay's lookahead"
+    )]
+    Scattered {
+        /// The file.
+        file: String,
+        /// The line of the late step.
+        line: u64,
+        /// The field holding the session's id.
+        field: String,
+        /// The session's id.
+        session: String,
+        /// The line of its previous step.
+        previous_line: u64,
+        /// Sessions begun in between.
+        between: u64,
+        /// The replay's lookahead.
+        lookahead: u64,
+    },
+    /// A session starts before one already replayed: the file is not in
+    /// order of session start, within the lookahead.
+    #[error(
+        "{file}:{line}: field {field}: expected a session starting no earlier than session {previous:?} \
+         (line {previous_line}), already replayed, got session {session:?} starting {earlier_ns} ns before \
+         it: sessions must come in order of their start within lookahead = {lookahead} sessions; sort the \
+         file by session start, or raise the replay's lookahead"
+    )]
+    OutOfOrder {
+        /// The file.
+        file: String,
+        /// The line of the session's first step.
+        line: u64,
+        /// The field holding start times.
+        field: String,
+        /// The session's id.
+        session: String,
+        /// The session already replayed.
+        previous: String,
+        /// Its first line.
+        previous_line: u64,
+        /// How much earlier this one starts, in nanoseconds.
+        earlier_ns: u128,
+        /// The replay's lookahead.
+        lookahead: u64,
+    },
+}
+
+impl From<SessionError> for TraceError {
+    fn from(e: SessionError) -> TraceError {
+        TraceError::Session(Box::new(e))
+    }
+}
+
 /// `text` quoted, shortened to a readable length.
 pub(super) fn shown(text: &str) -> String {
     const MAX: usize = 60;
@@ -99,5 +166,16 @@ pub(super) fn shown(text: &str) -> String {
     } else {
         let head: String = text.chars().take(MAX).collect();
         format!("{head:?}…")
+    }
+}
+
+/// A JSON value as the file has it (strings in their quotes), shortened
+/// like [`shown`].
+pub(super) fn shown_json(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= 60 {
+        text
+    } else {
+        format!("{}…", text.chars().take(60).collect::<String>())
     }
 }

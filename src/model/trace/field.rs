@@ -98,6 +98,44 @@ pub(super) fn datetime(text: &str) -> Option<i128> {
     Some(secs * i128::from(NANOS_PER_SEC) + i128::from(second_nanos))
 }
 
+/// An ISO 8601 date-time: [`datetime`] followed by `Z`, `+HH:MM` or
+/// `-HH:MM` (or nothing: UTC), to nanoseconds since 1970-01-01 UTC.
+pub(super) fn iso_datetime(text: &str) -> Option<i128> {
+    let (civil, offset_minutes) = if let Some(civil) = text.strip_suffix('Z').or_else(|| text.strip_suffix('z')) {
+        (civil, 0)
+    } else if text.len() >= 25
+        && text.is_char_boundary(text.len() - 6)
+        && matches!(text.as_bytes()[text.len() - 6], b'+' | b'-')
+    {
+        let (civil, zone) = text.split_at(text.len() - 6);
+        let z = zone.as_bytes();
+        if z[3] != b':' || !z[1..3].iter().chain(&z[4..6]).all(u8::is_ascii_digit) {
+            return None;
+        }
+        let digits = |a: u8, b: u8| i64::from(a - b'0') * 10 + i64::from(b - b'0');
+        let (h, m) = (digits(z[1], z[2]), digits(z[4], z[5]));
+        if h > 23 || m > 59 {
+            return None;
+        }
+        let sign = if z[0] == b'-' { -1 } else { 1 };
+        (civil, sign * (h * 60 + m))
+    } else {
+        (text, 0)
+    };
+    let local = datetime(civil)?;
+    Some(local - i128::from(offset_minutes) * 60 * i128::from(NANOS_PER_SEC))
+}
+
+/// A JSON number of milliseconds (at least 0, no more than about 52 days
+/// of nanoseconds for exactness) as nanoseconds, rounded to the nearest.
+pub(super) fn millis(value: f64) -> Option<u64> {
+    if !value.is_finite() || value < 0.0 {
+        return None;
+    }
+    let nanos = (value * 1e6).round();
+    (nanos < 1.8e19).then_some(nanos as u64)
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -185,6 +223,42 @@ mod tests {
             "2023-11-16 18:15:46.",
         ] {
             assert_eq!(datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn iso_datetimes_take_zones() {
+        let base = datetime("2026-06-01 12:00:00").unwrap();
+        assert_eq!(iso_datetime("2026-06-01T12:00:00Z"), Some(base));
+        assert_eq!(iso_datetime("2026-06-01T12:00:00"), Some(base));
+        assert_eq!(iso_datetime("2026-06-01T12:00:00+00:00"), Some(base));
+        assert_eq!(iso_datetime("2026-06-01T14:00:00+02:00"), Some(base));
+        assert_eq!(iso_datetime("2026-06-01T07:30:00-04:30"), Some(base));
+        assert_eq!(iso_datetime("2026-06-01T12:00:00.1234567Z"), Some(base + 123_456_700));
+        assert_eq!(iso_datetime("2026-06-01T13:00:00.5+01:00"), Some(base + 500_000_000));
+        assert_eq!(iso_datetime("2026-06-01T12:00:00.1234567"), Some(base + 123_456_700));
+        assert_eq!(iso_datetime("2026-06-02T00:00:00+12:00"), Some(base));
+        for bad in [
+            "2026-06-01T12:00:00+2:00",
+            "2026-06-01T12:00:00+24:00",
+            "2026-06-01T12:00:00+02:60",
+            "2026-06-01T12:00:00+0200",
+            "2026-06-01",
+            "12:00:00Z",
+            "2026-06-01T12:00:00ZZ",
+        ] {
+            assert_eq!(iso_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn millis_round_to_the_nanosecond() {
+        assert_eq!(millis(1234.567), Some(1_234_567_000));
+        assert_eq!(millis(0.0), Some(0));
+        assert_eq!(millis(0.0000004), Some(0));
+        assert_eq!(millis(1.5e9), Some(1_500_000_000_000_000));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e20] {
+            assert_eq!(millis(bad), None, "{bad}");
         }
     }
 

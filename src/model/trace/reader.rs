@@ -40,15 +40,16 @@ pub struct TraceReader {
     done: bool,
 }
 
+/// Where a trace's bytes come from (kept to read it again for looping).
 #[derive(Clone)]
-enum Origin {
+pub(super) enum Origin {
     File(PathBuf),
     Bytes(Arc<[u8]>),
 }
 
 /// The input, line by line. Lines are counted here rather than by the `csv`
 /// crate, whose line numbers drift on CRLF files and after blank lines.
-struct Lines {
+pub(super) struct Lines {
     input: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
     line: u64,
@@ -151,13 +152,7 @@ impl TraceReader {
     }
 
     fn start(file: String, origin: Origin, format: TraceFormat) -> Result<TraceReader, TraceError> {
-        let mut input: Box<dyn BufRead + Send> = match &origin {
-            Origin::File(path) => match File::open(path) {
-                Ok(f) => Box::new(BufReader::with_capacity(BUFFER, f)),
-                Err(source) => return Err(TraceError::Open { file, source }),
-            },
-            Origin::Bytes(bytes) => Box::new(Cursor::new(Arc::clone(bytes))),
-        };
+        let mut input = origin.open(&file)?;
         let jsonl = match format {
             TraceFormat::Azure => false,
             TraceFormat::Mooncake | TraceFormat::SlaplanLog => true,
@@ -289,9 +284,36 @@ impl Iterator for TraceReader {
     }
 }
 
+impl Origin {
+    /// Opens the input from its start.
+    pub(super) fn open(&self, file: &str) -> Result<Box<dyn BufRead + Send>, TraceError> {
+        Ok(match self {
+            Origin::File(path) => match File::open(path) {
+                Ok(f) => Box::new(BufReader::with_capacity(BUFFER, f)),
+                Err(source) => {
+                    return Err(TraceError::Open {
+                        file: file.to_string(),
+                        source,
+                    });
+                }
+            },
+            Origin::Bytes(bytes) => Box::new(Cursor::new(Arc::clone(bytes))),
+        })
+    }
+}
+
 impl Lines {
+    /// Lines of `input`, from line 1.
+    pub(super) fn new(input: Box<dyn BufRead + Send>) -> Lines {
+        Lines {
+            input,
+            buf: Vec::new(),
+            line: 0,
+        }
+    }
+
     /// The next non-blank line without its line ending, and its 1-based number.
-    fn next_line(&mut self, file: &str) -> Result<Option<(u64, &str)>, TraceError> {
+    pub(super) fn next_line(&mut self, file: &str) -> Result<Option<(u64, &str)>, TraceError> {
         loop {
             self.buf.clear();
             let read = self

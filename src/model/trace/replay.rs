@@ -63,17 +63,23 @@ pub struct Replay {
 }
 
 impl ReplayRules {
-    /// Replays `reader` under these rules.
-    pub fn apply(self, reader: TraceReader) -> Result<Replay, ReplayRulesError> {
+    /// `time_scale` in parts per billion, checked.
+    pub(super) fn scale_ppb(&self) -> Result<u128, ReplayRulesError> {
         let ppb = (self.time_scale * PPB as f64).round();
         if !(1.0..=1e30).contains(&ppb) {
             return Err(ReplayRulesError::TimeScale(self.time_scale));
         }
+        Ok(ppb as u128)
+    }
+
+    /// Replays `reader` under these rules.
+    pub fn apply(self, reader: TraceReader) -> Result<Replay, ReplayRulesError> {
+        let scale_ppb = self.scale_ppb()?;
         Ok(Replay {
             reader,
             tenant: self.default_tenant,
             workflow: self.default_workflow,
-            scale_ppb: ppb as u128,
+            scale_ppb,
             period: self.loop_to_fill,
             lap: 0,
             lap_length: None,
@@ -89,11 +95,6 @@ impl Replay {
     /// first lap has been read to its end and looping was asked for.
     pub fn lap_length(&self) -> Option<Span> {
         self.lap_length.map(Span::from_nanos)
-    }
-
-    fn scale(&self, at: Span) -> u64 {
-        let nanos = (u128::from(at.as_nanos()) * PPB + self.scale_ppb / 2) / self.scale_ppb;
-        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
     /// Starts the next lap, or ends the replay.
@@ -143,7 +144,7 @@ impl Replay {
                 }
                 return Ok(None);
             };
-            let scaled = self.scale(record.at);
+            let scaled = scale(record.at.as_nanos(), self.scale_ppb);
             if self.lap == 0 {
                 self.last_scaled = scaled;
             }
@@ -175,4 +176,11 @@ impl Iterator for Replay {
         }
         item
     }
+}
+
+/// `nanos` divided by a time scale given in parts per billion, halves
+/// rounded up.
+pub(super) fn scale(nanos: u64, scale_ppb: u128) -> u64 {
+    let scaled = (u128::from(nanos) * PPB + scale_ppb / 2) / scale_ppb;
+    u64::try_from(scaled).unwrap_or(u64::MAX)
 }

@@ -14,7 +14,7 @@ replications = 2
 [[endpoints]]
 name = "sonnet@anthropic/eu"
 concurrency = 4
-max_in_flight = 8
+max_concurrency = 8
 attempt_timeout = "20s"
 error_probability = 0.01
 latency = { model = "lognormal", ttft = "300ms", sigma = 0.3 }
@@ -29,7 +29,7 @@ latency = { model = "exponential", mean = "500ms" }
 name = "hospital"
 class = "gold"
 chain = ["sonnet@anthropic/eu", { endpoint = "haiku@bedrock/eu", tier = 4 }]
-max_attempts = 3
+retry = { max_attempts = 3 }
 
 [[tenants.workflows]]
 name = "triage"
@@ -132,16 +132,16 @@ fn endpoint_checks() {
         &["expected 1 or more"],
     );
     one(
-        &edit("max_in_flight = 8", "max_in_flight = 0"),
-        "endpoints[0].max_in_flight",
+        &edit("max_concurrency = 8", "max_concurrency = 0"),
+        "endpoints[0].max_concurrency",
         Some(9),
-        &["expected 1 or more"],
+        &["max_concurrency must be at least 1"],
     );
     one(
         &edit("\"20s\"", "\"0ms\""),
         "endpoints[0].attempt_timeout",
         Some(10),
-        &["expected a positive duration"],
+        &["attempt_timeout must be longer than zero"],
     );
     for bad in ["1.5", "-0.1", "nan"] {
         one(
@@ -267,9 +267,9 @@ fn chain_checks() {
     );
     one(
         &edit("max_attempts = 3", "max_attempts = 0"),
-        "tenants[0].max_attempts",
+        "tenants[0].retry.max_attempts",
         Some(24),
-        &["expected 1 or more"],
+        &["retry.max_attempts must be at least 1"],
     );
 }
 
@@ -409,4 +409,184 @@ fn suggestions_need_a_near_name() {
     assert_eq!(closest("sonet", &["sonnet", "haiku"]), Some("sonnet"));
     assert_eq!(closest("ab", &["xy"]), None);
     assert_eq!(closest("gpt-4o", &["sonnet", "haiku"]), None);
+}
+
+#[test]
+fn the_routers_own_checks_come_with_their_lines() {
+    // Checked by the router core (RouterConfig::problems), placed here.
+    one(
+        &edit(
+            "max_concurrency = 8",
+            "max_concurrency = 8\nbreaker = { error_ratio = 2 }",
+        ),
+        "endpoints[0].breaker.error_ratio",
+        Some(10),
+        &["breaker.error_ratio is 2, expected a number from 0 to 1"],
+    );
+    one(
+        &edit(
+            "retry = { max_attempts = 3 }",
+            "retry = { max_attempts = 3, jitter = 1.5 }",
+        ),
+        "tenants[0].retry.jitter",
+        Some(24),
+        &["retry.jitter is 1.5"],
+    );
+    one(
+        &edit(
+            "max_concurrency = 8",
+            "max_concurrency = 8\nreserved = { gold = 0.8, bronze = 0.4 }",
+        ),
+        "endpoints[0].reserved",
+        Some(10),
+        &["reserved shares sum to 1.2"],
+    );
+    one(
+        &edit(
+            "replications = 2",
+            "replications = 2\n\n[router]\nbudget = { period = \"0s\" }",
+        ),
+        "router.budget.period",
+        Some(7),
+        &["budget.period must be longer than zero"],
+    );
+}
+
+#[test]
+fn every_router_problem_is_reported_at_once_with_the_worlds() {
+    let source = edit("max_concurrency = 8", "max_concurrency = 0")
+        .replace("retry = { max_attempts = 3 }", "retry = { max_attempts = 0 }")
+        .replace("rate = 1.5", "rate = -2");
+    let p = problems(&source);
+    let places: Vec<(&str, Option<usize>)> = p.iter().map(|p| (p.path.as_str(), p.line)).collect();
+    assert_eq!(
+        places,
+        [
+            ("endpoints[0].max_concurrency", Some(9)),
+            ("tenants[0].retry.max_attempts", Some(24)),
+            ("tenants[0].workflows[0].rate", Some(28)),
+        ],
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn renamed_keys_say_their_new_name() {
+    one(
+        &edit("max_concurrency = 8", "max_in_flight = 8"),
+        "endpoints[0].max_in_flight",
+        Some(9),
+        &["`max_in_flight` is now `max_concurrency`"],
+    );
+    for (old, new) in [
+        ("max_attempts = 3", "retry.max_attempts"),
+        ("backoff = \"1s\"", "retry.backoff"),
+        ("jitter = 0.1", "retry.jitter"),
+    ] {
+        let key = old.split(' ').next().unwrap_or_default();
+        one(
+            &edit("retry = { max_attempts = 3 }", old),
+            &format!("tenants[0].{key}"),
+            Some(24),
+            &[&format!("`{key}` is now `{new}`")],
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_beside_an_embedded_router_type_is_an_error() {
+    one(
+        &edit(
+            "error_probability = 0.01",
+            "error_probability = 0.01\nerror_probabilty = 0.02",
+        ),
+        "endpoints[0].error_probabilty",
+        Some(12),
+        &["unknown key `error_probabilty`", "did you mean `error_probability`?"],
+    );
+    one(
+        &edit("rate = 1.5", "rate = 1.5\nalowed_tiers = [0]"),
+        "tenants[0].workflows[0].alowed_tiers",
+        Some(29),
+        &["did you mean `allowed_tiers`?"],
+    );
+}
+
+#[test]
+fn a_type_error_in_an_embedded_router_field_keeps_its_place() {
+    // Flattened fields lose their spans in serde; decode reads them again.
+    one(
+        &edit("\"20s\"", "20"),
+        "endpoints[0].attempt_timeout",
+        Some(10),
+        &["a bare number (20) is not a duration"],
+    );
+    one(
+        &edit("class = \"gold\"", "class = \"golden\""),
+        "tenants[0].class",
+        Some(22),
+        &["unknown variant `golden`"],
+    );
+}
+
+#[test]
+fn router_keys_a_scenario_writes_elsewhere_are_refused() {
+    for (key, words) in [
+        ("seed = 3", "simulation.seed"),
+        ("endpoints = []", "[[endpoints]] tables"),
+        ("tenants = []", "[[tenants]] tables"),
+    ] {
+        let name = key.split(' ').next().unwrap_or_default();
+        one(
+            &edit("replications = 2", &format!("replications = 2\n\n[router]\n{key}")),
+            &format!("router.{name}"),
+            Some(7),
+            &["not a [router] key in a scenario", words],
+        );
+    }
+}
+
+#[test]
+fn rate_is_required_without_replay_and_refused_with_it() {
+    one(
+        &edit("rate = 1.5\n", ""),
+        "tenants[0].workflows[0].rate",
+        Some(26),
+        &["needs a rate unless it replays a trace"],
+    );
+    let replaying = edit(
+        "rate = 1.5",
+        "rate = 1.5\nreplay = { path = \"t.csv\", format = \"generic\" }",
+    );
+    one(
+        &replaying,
+        "tenants[0].workflows[0].rate",
+        Some(28),
+        &["rate is not used with replay"],
+    );
+}
+
+#[test]
+fn a_cap_above_the_providers_slots_is_a_warning_not_an_error() {
+    let warnings = |source: &str| match crate::scenario::parse(source, Path::new("t.toml")) {
+        Ok(s) => s.warnings,
+        Err(e) => panic!("{e}"),
+    };
+    // BASE's first endpoint: cap 8 over 4 slots, no provider queue.
+    let w = warnings(BASE);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(
+        (w[0].path.as_str(), w[0].line),
+        ("endpoints[0].max_concurrency", Some(9))
+    );
+    assert!(w[0].message.contains("refuses at once with a 503"), "{w:#?}");
+    // With a provider queue and one class only, nothing is overtaken.
+    let queued = edit("concurrency = 4\n", "concurrency = 4\nqueue_limit = 8\n");
+    assert_eq!(warnings(&queued), Vec::new());
+    // Within the slots, or left out (the default: the slots): nothing to say.
+    assert_eq!(
+        warnings(&edit("max_concurrency = 8", "max_concurrency = 4")),
+        Vec::new()
+    );
+    assert_eq!(warnings(&edit("max_concurrency = 8\n", "")), Vec::new());
 }

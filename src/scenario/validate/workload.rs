@@ -1,12 +1,32 @@
 //! Checks of a workflow's arrival profiles and task shape.
 
 use super::Checker;
-use crate::scenario::{CountDist, Shape, Step, Workflow};
+use crate::scenario::{CountDist, ReplayMode, ReplaySource, Shape, Step, Workflow};
 use crate::time::Span;
 
 impl Checker<'_, '_> {
     /// Checks profiles, bursts, batches, deadline and shape of `w`.
     pub(super) fn workload(&mut self, path: &str, w: &Workflow) {
+        if w.replay.is_some() {
+            // The trace gives the arrivals: a drawn-arrival setting beside it
+            // would be silently unused (batches do add their tasks).
+            for (field, given) in [
+                ("rate", w.rate.is_some()),
+                ("diurnal", w.diurnal.is_some()),
+                ("weekly", w.weekly.is_some()),
+                ("bursts", w.bursts.is_some()),
+            ] {
+                if given {
+                    self.report(
+                        format!("{path}.{field}"),
+                        format!(
+                            "{field} is not used with replay (the trace gives the arrivals): expected no \
+                             {field} beside replay; remove it, or remove replay to draw arrivals"
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(d) = &w.diurnal {
             self.factors(format!("{path}.diurnal"), d, 24, "hour of day (hour 0 first)");
         }
@@ -46,6 +66,9 @@ impl Checker<'_, '_> {
         if let Some(d) = w.deadline {
             self.positive_span(format!("{path}.deadline"), d, "60s");
         }
+        if let Some(r) = &w.replay {
+            self.replay(&format!("{path}.replay"), r);
+        }
         match &w.shape {
             Shape::Single => {}
             Shape::Chain(step) => self.step(&format!("{path}.shape"), step),
@@ -53,6 +76,42 @@ impl Checker<'_, '_> {
                 self.count(format!("{path}.shape.agents"), agents);
                 self.step(&format!("{path}.shape.agent"), agent);
             }
+        }
+    }
+
+    /// Checks that a replay's mode fits its format.
+    fn replay(&mut self, path: &str, r: &ReplaySource) {
+        let format = r.format.name();
+        match r.mode {
+            Some(ReplayMode::Arrivals) if r.format.closed_loop_only() => self.report(
+                format!("{path}.mode"),
+                format!(
+                    "format {format:?} records whole agent sessions, which replay in closed loop only: \
+                     expected mode = \"closed_loop\" (or no mode)"
+                ),
+            ),
+            Some(ReplayMode::ClosedLoop) if !r.format.records_sessions() => self.report(
+                format!("{path}.mode"),
+                format!(
+                    "format {format:?} records no call ends, tools or sessions, which a closed-loop replay \
+                     needs: expected format \"otlp\", \"copilot-agent\" or \"slaplan-log\", or mode = \
+                     \"arrivals\""
+                ),
+            ),
+            _ => {}
+        }
+        match r.lookahead {
+            Some(0) => self.report(
+                format!("{path}.lookahead"),
+                "0 sessions: expected at least 1 (1: each session's steps are contiguous and sessions \
+                 come in order of their start)"
+                    .into(),
+            ),
+            Some(_) if !r.closed_loop() => self.report(
+                format!("{path}.lookahead"),
+                "lookahead applies to closed-loop replay only: expected no lookahead with mode = \"arrivals\"".into(),
+            ),
+            _ => {}
         }
     }
 

@@ -252,7 +252,7 @@ name = "acme"
 class = "gold"
 chain = ["primary", "secondary"]
 auth = { api_key_env = "ACME_KEY" }
-max_attempts = 3
+retry = { max_attempts = 3 }
 [[tenants.workflows]]
 name = "chat"
 rate = 1.0
