@@ -20,7 +20,9 @@ use slaplan::sla::Clause;
 mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
-use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
+use cli::{
+    CheckArgs, EmulateArgs, FitArgs, FrontierArgs, JudgeArgs, ServeArgs, check, emulate, fit, frontier, judge, serve,
+};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -58,6 +60,10 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Judge the scenario's clauses on real request logs (the gateway's,
+    /// LiteLLM spend logs or OTLP GenAI spans): one replication's outputs,
+    /// so `report` draws the review for a real period.
+    Judge(JudgeArgs),
     /// Fit a scenario (endpoints, incidents, workloads) to production logs:
     /// LiteLLM spend logs or OTLP GenAI spans; or, with --status-page,
     /// provider outage profiles to status-page histories.
@@ -143,6 +149,10 @@ struct RunArgs {
     /// the output directory, as `slaplan report` would.
     #[arg(long, conflicts_with = "shard")]
     report: bool,
+    /// Also write replication 0's calls to FILE in the gateway's
+    /// request-log schema (what `slaplan judge` reads).
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
+    request_log: Option<PathBuf>,
 }
 
 fn parse_probability(text: &str) -> Result<f64, String> {
@@ -212,6 +222,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Judge(args) => judge(args),
         Command::Validate { scenario } => validate(&scenario),
         Command::ImportLitellm(args) => import_litellm(&args),
         Command::Merge(args) => merge(args),
@@ -364,6 +375,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     report::write_outputs_and(&out, &meta, &scenario, &clauses, &summary, &reps, &extra, review)
         .map_err(|f: Failure| f.nothing_written(&out))?;
+    if let Some(path) = &args.request_log {
+        write_request_log(&scenario, path)?;
+    }
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
@@ -415,6 +429,30 @@ fn audit_sample(scenario: &Scenario, limit: usize) -> Result<Vec<u8>, Failure> {
     let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
     let (_, _, samples) = world.log_audit(limit).run_sampled();
     Ok(report::audit_jsonl(scenario, &samples.audit))
+}
+
+/// Re-runs replication 0 (the same run as in the results) writing its calls
+/// to `path` in the gateway's request-log schema, through a temporary file
+/// renamed into place.
+fn write_request_log(scenario: &Scenario, path: &Path) -> Result<(), Failure> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let cannot = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: cannot write: {e}", path.display()));
+    let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
+    let file = std::fs::File::create(&tmp).map_err(|e| cannot(&e))?;
+    let log = slaplan::model::RequestLog::new(scenario, Box::new(std::io::BufWriter::new(file)));
+    let result = world.write_requests(log).run_full();
+    let written = match result.request_log_error {
+        Some(e) => Err(cannot(&e)),
+        None => std::fs::rename(&tmp, path).map_err(|e| cannot(&e)),
+    };
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn worker_pool(threads: Option<u32>) -> Result<(rayon::ThreadPool, usize), Failure> {

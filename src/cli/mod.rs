@@ -23,6 +23,8 @@ use progress::Progress;
 use stdout::{out, outln};
 mod fit;
 pub(crate) use fit::{FitArgs, fit};
+mod judge;
+pub(crate) use judge::{JudgeArgs, judge};
 mod serve;
 pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 

@@ -19,11 +19,14 @@ use super::workload::{Source, open_replay, open_sessions};
 mod ending;
 mod guard;
 mod ids;
+mod request_log;
 mod stats;
 
 use ending::ServiceSpan;
 pub use guard::Overload;
 use ids::IdWindow;
+use request_log::LoggedCall;
+pub use request_log::RequestLog;
 pub use stats::RunStats;
 
 /// How long after the period the world keeps running to finish calls in flight.
@@ -161,6 +164,9 @@ pub struct RunResult {
     /// Set when the overload guard stopped the run early: then nothing
     /// else here is a judgement of the period.
     pub overload: Option<Overload>,
+    /// Why the request log (see [`World::write_requests`]) could not be
+    /// written, if it could not.
+    pub request_log_error: Option<String>,
 }
 
 /// A replication that cannot be built, or was stopped.
@@ -201,6 +207,8 @@ struct CallInfo {
     /// When the first token of the attempt that served it came
     /// (`Time::MAX`: not served yet).
     first_token: Time,
+    /// Attempts dispatched.
+    attempts: u32,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -266,6 +274,8 @@ pub struct World {
     /// Whether the timeline (outages and tier rows) is kept.
     timeline: bool,
     endpoint_names: Vec<String>,
+    /// The calls as the gateway's request log, when asked for.
+    request_log: Option<RequestLog>,
     /// Per endpoint: whether the router is told each attempt's first token
     /// (its `first_token_timeout` is set).
     reports_first_token: Vec<bool>,
@@ -365,6 +375,7 @@ impl World {
             ),
             timeline: false,
             endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
+            request_log: None,
             reports_first_token: scenario
                 .endpoints
                 .iter()
@@ -390,6 +401,13 @@ impl World {
     pub fn log_calls(mut self, limit: usize) -> World {
         self.call_log = Some(Vec::new());
         self.call_log_limit = limit;
+        self
+    }
+
+    /// Writes every call, as it ends, to `log` in the gateway's request-log
+    /// schema (for `judge`).
+    pub fn write_requests(mut self, log: RequestLog) -> World {
+        self.request_log = Some(log);
         self
     }
 
@@ -479,6 +497,11 @@ impl World {
             audit: std::mem::take(&mut self.audit_log),
         };
         let timeline = self.finish_timeline();
+        let request_log_error = self
+            .request_log
+            .take()
+            .and_then(|log| log.finish().err())
+            .map(|e| e.to_string());
         let (attainment, measures) = self.recorder.finish();
         RunResult {
             attainment,
@@ -487,6 +510,7 @@ impl World {
             timeline,
             samples,
             overload: self.overload,
+            request_log_error,
         }
     }
 
@@ -712,6 +736,31 @@ impl World {
             None => info.last_endpoint,
         };
         let cause = self.cause(now, blamed);
+        if let Some(log) = &mut self.request_log {
+            log.write(&LoggedCall {
+                call: call.0,
+                tenant: info.tenant,
+                workflow: info.workflow,
+                arrival: info.submitted,
+                end: now,
+                input_tokens: info.input_tokens,
+                output_tokens: info.output_tokens,
+                served: served.map(|(t, e)| {
+                    (
+                        t,
+                        e,
+                        if info.first_token == Time::MAX {
+                            now
+                        } else {
+                            info.first_token
+                        },
+                    )
+                }),
+                reason,
+                attempts: info.attempts,
+                refused: info.refused,
+            });
+        }
         let outcome = match served {
             Some((tier, _)) => CallOutcome::Served {
                 tier,
@@ -821,6 +870,7 @@ impl World {
                         left_first: false,
                         refused: false,
                         first_token: Time::MAX,
+                        attempts: 0,
                     };
                     self.calls.insert(call.0, info);
                     self.recorder
@@ -939,6 +989,7 @@ impl World {
     fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32) {
         let Some(info) = self.calls.get_mut(call.0) else { return };
         let mut fallback = None;
+        info.attempts = info.attempts.saturating_add(1);
         if info.first_endpoint == NO_ENDPOINT {
             info.first_endpoint = endpoint;
         } else if endpoint != info.first_endpoint && !info.left_first {

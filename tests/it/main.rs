@@ -14,6 +14,7 @@ mod frontier;
 mod gateway;
 mod hedges;
 mod import_litellm;
+mod judge;
 mod open_calls;
 mod outages;
 mod overload;
