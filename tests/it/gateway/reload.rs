@@ -36,11 +36,13 @@ fn a_reload_applies_a_new_chain_and_a_refused_one_changes_nothing() {
         assert_eq!(report.calls_requeued, 0);
         assert!(report.endpoints_removed.is_empty() && report.tenants_removed.is_empty());
         call().await;
-        // Refused, each for its own reason: the router rejects a zero
-        // first-token timeout; an endpoint added; a key not in the
+        // Refused, each for its own reason: a zero first-token timeout
+        // (the scenario's one validation, which is the router's, refuses it
+        // before any reload: the binary-level test below shows a bad file
+        // leaves the running config); an endpoint added; a key not in the
         // environment. The chain stays the reloaded one.
         let zero = two_endpoints("", "first_token_timeout = \"0s\"", "");
-        let e = stack.reloader.reload(parse_for(&stack, &zero), &env).await.unwrap_err();
+        let e = slaplan::scenario::parse(&zero, std::path::Path::new("zero.toml")).unwrap_err();
         assert!(e.to_string().contains("first_token_timeout"), "{e}");
         let extra = format!(
             "{}\n[[endpoints]]\nname = \"third\"\nprovider = \"p3\"\nconcurrency = 1\nlatency = {{ model = \"lognormal\", ttft = \"40ms\", sigma = 0.0 }}\nupstream = {{ base_url = \"http://EMU/v1\" }}\n",
