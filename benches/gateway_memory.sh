@@ -34,11 +34,15 @@ emu=$(addr_of "$tmp/emu")
 pids+=($gw_pid)
 gw=$(addr_of "$tmp/gw")
 rss() { awk '/VmRSS/ {print $2}' "/proc/$gw_pid/status"; }
-echo "{\"calls\":0,\"rss_kib\":$(rss)}"
+# Calls the gateway holds state for, as its /metrics says (0 between batches
+# if nothing is kept after a call ends).
+live() { curl -s "${gw%/v1}/metrics" | awk '/^slaplan_live_calls / {print $2}'; }
+sessions() { curl -s "${gw%/v1}/metrics" | awk '/^slaplan_sessions_remembered / {print $2}'; }
+echo "{\"calls\":0,\"rss_kib\":$(rss),\"live_calls\":$(live),\"sessions\":$(sessions),\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 seconds=$(awk -v n="$per" -v r="$rate" 'BEGIN { print n / r }')
 for b in $(seq "$batches"); do
     "$loadgen" --url "$gw" --key bench-key --model bench --rate "$rate" --seconds "$seconds" --warmup 0 > "$tmp/last.json"
     errors=$(grep -o '"errors":[0-9]*' "$tmp/last.json")
-    echo "{\"calls\":$((b * per)),\"rss_kib\":$(rss),$errors}"
+    echo "{\"calls\":$((b * per)),\"rss_kib\":$(rss),\"live_calls\":$(live),\"sessions\":$(sessions),$errors,\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 done
 echo "request log: $(wc -l < "$tmp/requests.jsonl") lines" >&2

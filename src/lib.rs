@@ -10,6 +10,7 @@
 //! - `fit`: scenarios calibrated from production logs (`slaplan fit`).
 //! - `logs`: production logs (LiteLLM spend logs, OTLP GenAI spans) as call records.
 //! - `sla`: clauses, windows and attainment.
+//! - `judge`: a scenario's clauses judged on real request logs (`slaplan judge`).
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
 //! - `gateway`, `emulate`: `slaplan serve` (the router core on real HTTP
@@ -32,6 +33,8 @@ pub mod fit;
 pub mod gateway;
 #[cfg(feature = "cli")]
 pub mod import;
+#[cfg(feature = "cli")]
+pub mod judge;
 #[cfg(feature = "cli")]
 pub mod logs;
 #[cfg(feature = "cli")]

@@ -20,7 +20,9 @@ use slaplan::sla::Clause;
 mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
-use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
+use cli::{
+    CheckArgs, EmulateArgs, FitArgs, FrontierArgs, JudgeArgs, ServeArgs, check, emulate, fit, frontier, judge, serve,
+};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -58,8 +60,13 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Judge the scenario's clauses on real request logs (the gateway's,
+    /// LiteLLM spend logs or OTLP GenAI spans): one replication's outputs,
+    /// so `report` draws the review for a real period.
+    Judge(JudgeArgs),
     /// Fit a scenario (endpoints, incidents, workloads) to production logs:
-    /// LiteLLM spend logs or OTLP GenAI spans.
+    /// LiteLLM spend logs or OTLP GenAI spans; or, with --status-page,
+    /// provider outage profiles to status-page histories.
     Fit(FitArgs),
     /// Serve the scenario's router on real traffic: an OpenAI-compatible
     /// gateway in front of the endpoints' upstreams.
@@ -107,6 +114,12 @@ struct SimArgs {
     /// Override the scenario's master seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Stop with exit 2 when one replication has more calls than this in
+    /// flight (the overload guard; default: the scenario's
+    /// `max_live_calls`, else half the available memory shared by the
+    /// worker threads, at about 512 bytes a call).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_live_calls: Option<u64>,
     /// Probability a clause must hold with to be called enforceable, in (0, 1).
     #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
     confidence: f64,
@@ -138,6 +151,10 @@ struct RunArgs {
     /// the output directory, as `slaplan report` would.
     #[arg(long, conflicts_with = "shard")]
     report: bool,
+    /// Also write replication 0's calls to FILE in the gateway's
+    /// request-log schema (what `slaplan judge` reads).
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
+    request_log: Option<PathBuf>,
 }
 
 fn parse_probability(text: &str) -> Result<f64, String> {
@@ -155,6 +172,12 @@ struct Failure {
     message: String,
 }
 
+impl From<report::OutputError> for Failure {
+    fn from(e: report::OutputError) -> Failure {
+        Failure::runtime(e)
+    }
+}
+
 impl Failure {
     fn input(message: impl ToString) -> Failure {
         Failure {
@@ -166,6 +189,13 @@ impl Failure {
         Failure {
             code: 1,
             message: message.to_string(),
+        }
+    }
+    /// Adds that the output directory `out` was left as it was.
+    fn nothing_written(self, out: &Path) -> Failure {
+        Failure {
+            message: format!("{}; nothing was written to {}", self.message, out.display()),
+            ..self
         }
     }
     /// Standard output was closed by its reader (`| head`): a normal end,
@@ -187,8 +217,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // `serve` and `emulate` stop on SIGINT/SIGTERM by draining their
+    // connections; every other command writes outputs and is interrupted.
+    if !matches!(cli.command, Command::Serve(_) | Command::Emulate(_)) {
+        cli::interrupt::install();
+    }
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Judge(args) => judge(args),
         Command::Validate { scenario } => validate(&scenario),
         Command::ImportLitellm(args) => import_litellm(&args),
         Command::Merge(args) => merge(args),
@@ -199,6 +235,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Emulate(args) => emulate(args),
     };
+    cli::interrupt::finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) if f.code == 0 => ExitCode::SUCCESS,
@@ -254,25 +291,10 @@ fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
     }
     match target {
         None => out!("{text}")?,
-        Some(out) => write_via_temp(out, text.as_bytes())
+        Some(out) => report::write_file_atomically(out, text.as_bytes())
             .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into
-/// place, so `path` is never left half-written.
-fn write_via_temp(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -302,7 +324,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario, ""));
     let (pool, threads) = worker_pool(args.sim.threads)?;
+    cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let clauses = Clause::all(&scenario);
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
     let identity = RunIdentity {
         scenario: args.scenario.display().to_string(),
         scenario_sha256: sha256_hex(&bytes),
@@ -332,16 +356,21 @@ fn run(args: RunArgs) -> Result<(), Failure> {
                 extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
             }
             written = Some(sink.finish(identity, wall, threads, &extra).map_err(Failure::runtime)?);
+            // The review report goes into the directory before it is put in
+            // place.
+            if args.report {
+                write_review(tmp)?;
+            }
             Ok(())
         },
         |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
-    )?;
+    )
+    .map_err(|f: Failure| f.nothing_written(&out))?;
     let Some(Written { meta, summary }) = written else {
         return Err(Failure::runtime("the run wrote no results"));
     };
-
-    if args.report {
-        write_review(&out)?;
+    if let Some(path) = &args.request_log {
+        write_request_log(&scenario, path)?;
     }
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
@@ -405,6 +434,30 @@ fn audit_sample(scenario: &Scenario, limit: usize) -> Result<Vec<u8>, Failure> {
     Ok(report::audit_jsonl(scenario, &samples.audit))
 }
 
+/// Re-runs replication 0 (the same run as in the results) writing its calls
+/// to `path` in the gateway's request-log schema, through a temporary file
+/// renamed into place.
+fn write_request_log(scenario: &Scenario, path: &Path) -> Result<(), Failure> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let cannot = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: cannot write: {e}", path.display()));
+    let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
+    let file = std::fs::File::create(&tmp).map_err(|e| cannot(&e))?;
+    let log = slaplan::model::RequestLog::new(scenario, Box::new(std::io::BufWriter::new(file)));
+    let result = world.write_requests(log).run_full();
+    let written = match result.request_log_error {
+        Some(e) => Err(cannot(&e)),
+        None => std::fs::rename(&tmp, path).map_err(|e| cannot(&e)),
+    };
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 fn worker_pool(threads: Option<u32>) -> Result<(rayon::ThreadPool, usize), Failure> {
     let threads = threads
         .map(|t| t as usize)
@@ -434,11 +487,14 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let clauses = Clause::all(&scenario);
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_out(&args.scenario, &format!("-shard-{}-of-{}", spec.index, spec.count)));
     let (pool, threads) = worker_pool(args.sim.threads)?;
+    cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let indices = spec.replications(replications);
     let progress = Progress::start("replications", indices.len() as u64, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json
@@ -469,7 +525,8 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
             writer.finish(&meta, &bytes).map_err(Failure::runtime)
         },
         |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
-    )?;
+    )
+    .map_err(|f: Failure| f.nothing_written(&out))?;
     outln!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),

@@ -1,7 +1,9 @@
-//! `fit`: a scenario calibrated from production logs, and its fit report.
+//! `fit`: a scenario calibrated from production logs, or provider outage
+//! profiles fitted to status-page histories, and the fit report.
 
 use std::path::PathBuf;
 
+use slaplan::fit::status_page::{self, ServiceChoice};
 use slaplan::fit::{self, FitError};
 use slaplan::policy::RouterConfig;
 
@@ -12,9 +14,21 @@ use super::stdout::outln;
 pub(crate) struct FitArgs {
     /// Log files: LiteLLM spend logs (StandardLoggingPayload JSON lines) or
     /// OTLP JSON lines (the collector's file exporter), in any mix.
-    #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(long = "log", value_name = "FILE", num_args = 1.., required_unless_present = "status_page")]
     logs: Vec<PathBuf>,
-    /// Where to write the fitted scenario (TOML).
+    /// Status-page histories in the ICPE 2025 study's layout instead of
+    /// logs: daily outage minutes per service (outage_unexploded.csv) and,
+    /// optionally, incident lists (incident_stages.csv), in any order.
+    /// Writes outage profiles in data/providers.toml's format.
+    #[arg(long = "status-page", value_name = "FILE", num_args = 1.., conflicts_with_all = ["logs", "router"])]
+    status_page: Vec<PathBuf>,
+    /// With --status-page: a service to fit, as the daily record names it,
+    /// and optionally its profile's name (e.g. api=openai-like); repeat for
+    /// several. Default: every service, each profile named after it.
+    #[arg(long, value_name = "SERVICE[=PROFILE]", requires = "status_page")]
+    service: Vec<ServiceChoice>,
+    /// Where to write the fitted scenario (TOML), or with --status-page the
+    /// profiles (TOML).
     #[arg(long)]
     out: PathBuf,
     /// The router's policy: the router part of a scenario, such as
@@ -35,6 +49,9 @@ fn failure(e: FitError) -> Failure {
 }
 
 pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
+    if !args.status_page.is_empty() {
+        return fit_status_pages(&args);
+    }
     let router = match &args.router {
         None => None,
         Some(path) => {
@@ -60,7 +77,7 @@ pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
     if let Some(dir) = &args.report {
         fitted.write_report(dir).map_err(failure)?;
     }
-    super::super::write_via_temp(&args.out, text.as_bytes())
+    slaplan::report::write_file_atomically(&args.out, text.as_bytes())
         .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", args.out.display())))?;
     let c = &fitted.counts;
     outln!(
@@ -71,6 +88,31 @@ pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
         c.model,
         args.out.display()
     )?;
+    if let Some(dir) = &args.report {
+        outln!("wrote {}", dir.join("fit.md").display())?;
+    }
+    Ok(())
+}
+
+fn fit_status_pages(args: &FitArgs) -> Result<(), Failure> {
+    let fitted = status_page::fit_status_pages(&args.status_page, &args.service).map_err(failure)?;
+    let text = fitted.profiles_toml().map_err(failure)?;
+    if let Some(dir) = &args.report {
+        fitted.write_report(dir).map_err(failure)?;
+    }
+    slaplan::report::write_file_atomically(&args.out, text.as_bytes())
+        .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", args.out.display())))?;
+    let days: usize = fitted.profiles.iter().map(|p| p.record.table.days).sum();
+    let names: Vec<&str> = fitted.profiles.iter().map(|p| p.name.as_str()).collect();
+    outln!(
+        "fitted {} profile(s) ({}) to {days} service-day(s); wrote {}",
+        names.len(),
+        names.join(", "),
+        args.out.display()
+    )?;
+    for service in &fitted.without_outage {
+        outln!("{service}: no minute of outage, no profile")?;
+    }
     if let Some(dir) = &args.report {
         outln!("wrote {}", dir.join("fit.md").display())?;
     }

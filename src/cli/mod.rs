@@ -13,12 +13,18 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+pub(crate) mod guard;
+pub(crate) mod interrupt;
+mod reach;
+pub(crate) use reach::Judged;
 pub(crate) mod progress;
 pub(crate) mod stdout;
 use progress::Progress;
 use stdout::{out, outln};
 mod fit;
 pub(crate) use fit::{FitArgs, fit};
+mod judge;
+pub(crate) use judge::{JudgeArgs, judge};
 mod serve;
 pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 
@@ -133,8 +139,14 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         baseline.simulation.seed = seed;
         proposal.simulation.seed = seed;
     }
-    let replications = u64::from(args.sim.replications.unwrap_or(baseline.simulation.replications));
-    let (pool, _) = worker_pool(args.sim.threads)?;
+    // Every clause of the proposal is judged (the baseline's are among them).
+    let proposal_clauses = Clause::all(&proposal);
+    let judged = Judged::all(&proposal, &proposal_clauses, args.sim.confidence);
+    let replications = judged.search_replications(args.sim.replications);
+    judged.warn_if_unreachable(replications);
+    let (pool, threads) = worker_pool(args.sim.threads)?;
+    guard::apply(&mut baseline, args.sim.max_live_calls, threads);
+    guard::apply(&mut proposal, args.sim.max_live_calls, threads);
     let progress = Progress::start(
         "replications (baseline, then proposal)",
         2 * replications,
@@ -200,7 +212,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&out).map_err(|e| Failure::runtime(format!("cannot create {}: {e}", out.display())))?;
     let path = out.join("check.csv");
     let write = || -> Result<(), Box<dyn std::error::Error>> {
-        let mut w = csv::Writer::from_path(&path)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "tenant",
             "clause",
@@ -240,7 +252,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 r.metric_move().map(|m| f(m.relative)).unwrap_or_default(),
             ])?;
         }
-        w.flush()?;
+        report::write_file_atomically(&path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
@@ -279,12 +291,12 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), F
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut w = csv::Writer::from_path(path)?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(header)?;
         for r in rows {
             w.write_record(r)?;
         }
-        w.flush()?;
+        report::write_file_atomically(path, &w.into_inner()?)?;
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
@@ -296,8 +308,8 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     if let Some(seed) = args.sim.seed {
         scenario.simulation.seed = seed;
     }
-    let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
-    let (pool, _) = worker_pool(args.sim.threads)?;
+    let (pool, threads) = worker_pool(args.sim.threads)?;
+    guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let out = args
         .out
         .clone()
@@ -309,7 +321,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         })?),
         None => None,
     };
-    let simulate = |s: &Scenario| {
+    let simulate = |s: &Scenario, replications: u64| {
         let progress = Progress::start("replications", replications, args.sim.quiet);
         let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
         let reps = pool
@@ -334,6 +346,14 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         if judged.is_empty() {
             return Err(Failure::input("no clause to make enforceable"));
         }
+        let reach = Judged {
+            scenario: &scenario,
+            clauses: &clauses,
+            indices: judged.clone(),
+            required: args.sim.confidence,
+        };
+        let replications = reach.search_replications(args.sim.replications);
+        reach.require_reachable(replications, "the capacity search")?;
         let mut probes: Vec<Vec<String>> = Vec::new();
         let mut error = None;
         let start = scenario.endpoints[ei].concurrency;
@@ -343,7 +363,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             }
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
-            let reps = match simulate(&s) {
+            let reps = match simulate(&s, replications) {
                 Ok(r) => r,
                 Err(e) => {
                     error.get_or_insert(e);
@@ -370,12 +390,23 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 error.get_or_insert(e);
                 return false;
             }
+            let [metric, statistics] = reach::shortfalls(&s, &clauses, &judged, &summary);
+            for (why, list) in [("the metric", &metric), ("the statistics", &statistics)] {
+                for clause in list {
+                    if let Err(e) = outln!("  short on {why}: {clause}") {
+                        error.get_or_insert(e);
+                        return false;
+                    }
+                }
+            }
             probes.push(vec![
                 c.to_string(),
                 pass.to_string(),
                 ok.to_string(),
                 judged.len().to_string(),
                 worst,
+                metric.join("; "),
+                statistics.join("; "),
             ]);
             pass
         });
@@ -391,15 +422,27 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 "enforceable",
                 "clauses",
                 "weakest_clause",
+                "short_on_metric",
+                "short_on_statistics",
             ],
             &probes,
         )?;
         match answer {
             Some(c) => outln!("smallest concurrency of {endpoint} making every clause enforceable: {c}")?,
-            None => outln!(
-                "no concurrency of {endpoint} up to {} makes every clause enforceable",
-                args.max_capacity
-            )?,
+            None => {
+                outln!(
+                    "no concurrency of {endpoint} up to {} makes every clause enforceable",
+                    args.max_capacity
+                )?;
+                if let Some(last) = probes.last().filter(|p| !p[5].is_empty()) {
+                    outln!(
+                        "at concurrency {}, still short on the metric (breached in too many windows: \
+                         more replications cannot prove them): {}",
+                        last[0],
+                        last[5]
+                    )?;
+                }
+            }
         }
         return outln!("wrote {}", out.join("capacity.csv").display());
     }
@@ -433,7 +476,20 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let clause = &clauses[global];
     let judgements: Vec<slaplan::sla::Attainment> = match &args.from {
         Some(dir) => judgements_from(dir, &args.scenario, scenario.simulation.seed, global)?,
-        None => simulate(&scenario)?.into_iter().flat_map(|r| r.attainment).collect(),
+        None => {
+            let reach = Judged {
+                scenario: &scenario,
+                clauses: &clauses,
+                indices: vec![global],
+                required: args.sim.confidence,
+            };
+            let replications = reach.search_replications(args.sim.replications);
+            reach.warn_if_unreachable(replications);
+            simulate(&scenario, replications)?
+                .into_iter()
+                .flat_map(|r| r.attainment)
+                .collect()
+        }
     };
     let f = fr::frontier(
         &judgements,

@@ -1,19 +1,22 @@
 //! `slaplan serve` and `slaplan emulate`: arguments, the tokio runtime,
 //! and the signals that stop them (SIGTERM, SIGINT: stop accepting, drain
-//! in-flight calls up to the grace period, stop).
+//! in-flight calls up to the grace period, stop) or reload the served
+//! scenario (SIGHUP: a file that does not load, or that the gateway or the
+//! router refuses, leaves the running configuration as it was, and standard
+//! error says why).
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use slaplan::emulate::{EmulateConfig, Emulator};
-use slaplan::gateway::{ConnLimits, Drained, Gateway, ServeSettings};
+use slaplan::gateway::{ConnLimits, Drained, Gateway, Reloader, ServeSettings};
 use slaplan::scenario;
 use slaplan::time::Span;
 use tokio::sync::watch;
 
 use super::Failure;
+use super::stdout::{note, outln};
 
 #[derive(clap::Args)]
 pub(crate) struct ServeArgs {
@@ -103,6 +106,42 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// At every SIGHUP, loads `path` again and hands it to `reloader`; what
+/// happened goes to standard error.
+#[cfg(unix)]
+fn reload_on_hangup(path: PathBuf, reloader: Reloader) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        note!("cannot watch SIGHUP: reloading is off");
+        return;
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let shown = path.display();
+            let scenario = match scenario::load(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    note!("{shown}: reload refused, the running configuration is kept: {e}");
+                    continue;
+                }
+            };
+            match reloader.reload(scenario, &env).await {
+                Ok(report) => note!(
+                    "reloaded {shown}: {} call(s) re-queued, {} attempt(s) cancelled, breakers reset: {:?}, budgets reset: {:?}",
+                    report.calls_requeued,
+                    report.attempts_cancelled.len(),
+                    report.breakers_reset,
+                    report.budgets_reset
+                ),
+                Err(e) => note!("{shown}: reload refused, the running configuration is kept: {e}"),
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_path: PathBuf, _reloader: Reloader) {}
+
 pub(crate) fn serve(args: ServeArgs) -> Result<(), Failure> {
     let scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     let settings = ServeSettings {
@@ -121,7 +160,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<(), Failure> {
         let gateway = Gateway::new(scenario, listener, &settings, &env)
             .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
         let addr = gateway.local_addr().map_err(Failure::runtime)?;
-        println!("serving {} on http://{addr}/v1", args.scenario.display());
+        // Watching SIGHUP before the address is out: a reload sent at once
+        // must not find SIGHUP's default action (the end of the process).
+        reload_on_hangup(args.scenario.clone(), gateway.reloader());
+        outln!("serving {} on http://{addr}/v1", args.scenario.display())?;
         let drained = gateway.run(stop_on_signal()).await.map_err(Failure::runtime)?;
         let note = match drained {
             Drained::Clean => "stopped: every in-flight call finished",
@@ -129,7 +171,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<(), Failure> {
         };
         // Whoever read our address may be gone by now: a closed stdout is
         // no reason to fail a clean stop.
-        let _ = writeln!(std::io::stdout(), "{note}");
+        let _ = outln!("{note}");
         Ok(())
     })
 }
@@ -151,12 +193,12 @@ pub(crate) fn emulate(args: EmulateArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::input(format!("--listen {}: {e}", args.listen)))?;
         let emulator = Emulator::new(&scenario, listener, &config, &env);
         let addr = emulator.local_addr().map_err(Failure::runtime)?;
-        println!(
+        outln!(
             "emulating {} endpoint(s) of {} on http://{addr}/v1 (models: {})",
             emulator.models().len(),
             args.scenario.display(),
             emulator.models().join(", ")
-        );
+        )?;
         emulator.run(stop_on_signal()).await.map_err(Failure::runtime)?;
         Ok(())
     })

@@ -114,6 +114,13 @@ impl<E> EventQueue<E> {
         Some((entry.at, entry.event))
     }
 
+    /// Drops every scheduled event: a model that must stop at once (see
+    /// `model::World`'s overload guard) empties its queue.
+    pub fn clear(&mut self) {
+        self.heap.clear();
+        self.cancelled.clear();
+    }
+
     /// Pops the next live event, advancing [`EventQueue::now`] to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.pop_until(Time::MAX)

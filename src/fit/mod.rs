@@ -20,6 +20,7 @@
 mod endpoint;
 mod report;
 mod stats;
+pub mod status_page;
 mod workload;
 mod write;
 
@@ -67,6 +68,73 @@ pub enum FitError {
     /// The written scenario did not pass validation (a bug in `fit`).
     #[error("the fitted scenario does not validate (please report this): {0}")]
     Invalid(String),
+    /// A status-page record could not be opened.
+    #[error("{file}: cannot open the status-page record: {source}")]
+    RecordOpen {
+        /// The file.
+        file: String,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A status-page record could not be read part-way.
+    #[error("{file}:{line}: cannot read the status-page record: {reason}")]
+    RecordRead {
+        /// The file.
+        file: String,
+        /// The 1-based line.
+        line: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A cell of a status-page record is malformed.
+    #[error("{file}:{line}: field {field}: expected {expected}, got {got}")]
+    Record {
+        /// The file.
+        file: String,
+        /// The 1-based line.
+        line: u64,
+        /// The column (`header` for the whole header, `row` for the whole row).
+        field: String,
+        /// What the cell must hold.
+        expected: String,
+        /// What it held.
+        got: String,
+    },
+    /// Only incident lists were given.
+    #[error(
+        "{files}: no daily outage record (columns Date, Service, partial_outage_minutes, major_outage_minutes): the profiles are fitted to its minutes"
+    )]
+    NoDailyRecord {
+        /// The files, joined.
+        files: String,
+    },
+    /// `--service` names a service the daily records do not have.
+    #[error("--service {service}: no such service in the daily record(s); they have: {known}")]
+    NoService {
+        /// The service asked for.
+        service: String,
+        /// The services recorded, joined.
+        known: String,
+    },
+    /// No chosen service has a minute of outage.
+    #[error("{files}: no minute of partial or major outage for {services}: no profile to fit")]
+    NoOutageMinutes {
+        /// The files, joined.
+        files: String,
+        /// The services, joined.
+        services: String,
+    },
+    /// A record's figures contradict one another.
+    #[error("profile {profile}, process {process}: inconsistent record: {reason}")]
+    Inconsistent {
+        /// The profile.
+        profile: String,
+        /// The process (partial or major).
+        process: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The report could not be written.
     #[error("{path}: cannot write the fit report: {source}")]
     Write {

@@ -10,19 +10,25 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::{CountFit, Estimate, Fit, FitError, LatencyFit, ShapeFit, TokenFit, quantiles};
 
+/// The header of `laws.csv`.
+pub(super) const LAWS_HEADER: &str =
+    "scope,quantity,law,parameter,estimate,ci_low,ci_high,n,ks_distance,ks_p_value,note\n";
+/// The header of `qq.csv`.
+pub(super) const QQ_HEADER: &str = "scope,quantity,probability,observed,fitted\n";
+
 /// One row of `laws.csv`.
-struct Law<'a> {
-    scope: &'a str,
-    quantity: &'a str,
-    law: &'a str,
-    parameter: &'a str,
-    estimate: Estimate,
-    n: u64,
-    ks: Option<super::Ks>,
-    note: &'a str,
+pub(super) struct Law<'a> {
+    pub scope: &'a str,
+    pub quantity: &'a str,
+    pub law: &'a str,
+    pub parameter: &'a str,
+    pub estimate: Estimate,
+    pub n: u64,
+    pub ks: Option<super::Ks>,
+    pub note: &'a str,
 }
 
-fn csv_text(s: &str) -> String {
+pub(super) fn csv_text(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -30,11 +36,11 @@ fn csv_text(s: &str) -> String {
     }
 }
 
-fn num(x: f64) -> String {
+pub(super) fn num(x: f64) -> String {
     if x.is_finite() { format!("{x}") } else { String::new() }
 }
 
-fn push(out: &mut String, l: &Law<'_>) {
+pub(super) fn push(out: &mut String, l: &Law<'_>) {
     let (ksd, ksp) =
         l.ks.map_or((String::new(), String::new()), |k| (num(k.distance), num(k.p_value)));
     let _ = writeln!(
@@ -63,8 +69,7 @@ fn z(p: f64) -> f64 {
 impl Fit {
     /// `laws.csv`.
     pub fn laws_csv(&self) -> String {
-        let mut out =
-            String::from("scope,quantity,law,parameter,estimate,ci_low,ci_high,n,ks_distance,ks_p_value,note\n");
+        let mut out = String::from(LAWS_HEADER);
         let exact = |v: f64| Estimate::interval(v, v, v);
         for (name, e) in &self.endpoints {
             let scope = format!("endpoint:{name}");
@@ -370,7 +375,7 @@ impl Fit {
 
     /// `qq.csv`: observed and fitted quantiles at 1%, …, 99%.
     pub fn qq_csv(&self) -> String {
-        let mut out = String::from("scope,quantity,probability,observed,fitted\n");
+        let mut out = String::from(QQ_HEADER);
         for (name, e) in &self.endpoints {
             let mut obs = e.residual_sample.clone();
             if obs.is_empty() {
@@ -595,25 +600,34 @@ impl Fit {
     /// Writes `fit.md`, `laws.csv` and `qq.csv` into `dir` (created if
     /// needed), each through a temporary file renamed into place.
     pub fn write_report(&self, dir: &Path) -> Result<(), FitError> {
-        let io = |path: &Path, source| FitError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        for (name, text) in [
-            ("fit.md", self.summary_md()),
-            ("laws.csv", self.laws_csv()),
-            ("qq.csv", self.qq_csv()),
-        ] {
-            let path = dir.join(name);
-            let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-            std::fs::write(&tmp, text)
-                .and_then(|()| std::fs::rename(&tmp, &path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    io(&path, e)
-                })?;
-        }
-        Ok(())
+        write_files(
+            dir,
+            &[
+                ("fit.md", self.summary_md()),
+                ("laws.csv", self.laws_csv()),
+                ("qq.csv", self.qq_csv()),
+            ],
+        )
     }
+}
+
+/// Writes each `(name, text)` into `dir` (created if needed) through a
+/// temporary file renamed into place.
+pub(super) fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<(), FitError> {
+    let io = |path: &Path, source| FitError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                io(&path, e)
+            })?;
+    }
+    Ok(())
 }

@@ -76,6 +76,12 @@ pub enum GatewayError {
     /// The listener failed.
     #[error("cannot listen: {0}")]
     Listen(std::io::Error),
+    /// A reload that would add, drop or reorder tenants or endpoints.
+    #[error("a reload must keep the tenants and endpoints (names, in order); restart to change them: {0}")]
+    Reshaped(String),
+    /// The gateway stopped before the reload was applied.
+    #[error("the gateway is stopping")]
+    Stopping,
     /// The HTTP client for upstreams cannot be built.
     #[error("cannot build the upstream HTTP client: {0}")]
     Client(String),

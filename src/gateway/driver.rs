@@ -26,14 +26,15 @@ use tokio::task::AbortHandle;
 use super::clock::Clock;
 use super::config::{Resolved, UpstreamTarget};
 use super::core_api;
-use super::logs::{LogFile, RequestLine, rfc3339};
+use super::logs::{EndedCall, LogFile};
 use super::metrics::Metrics;
 use super::secret::Scrubber;
+use super::sessions::SessionMap;
 use super::upstream::{self, AttemptJob};
 use super::wire::{self, Usage};
 use crate::policy::{
-    Action, AttemptId, AuditEvent, AuditKind, BreakerState, CallId, CallRequest, EndpointId, FailReason, Outcome,
-    Router, Tier,
+    Action, AttemptId, AuditEvent, AuditKind, BreakerState, CallId, CallRequest, ConfigError, EndpointId, FailReason,
+    Outcome, ReloadReport, Router, RouterConfig, Tier,
 };
 use crate::scenario::Scenario;
 use crate::time::Time;
@@ -83,11 +84,28 @@ pub enum Command {
         /// What came back.
         answer: AttemptAnswer,
     },
+    /// Apply a new configuration (same tenants and endpoints, by name and
+    /// in order): the router's [`Router::reload`], then the upstreams.
+    Reload(Box<Reload>),
     /// Read the router's gauges into the metrics, then reply.
     Snapshot {
         /// Done.
         reply: oneshot::Sender<()>,
     },
+}
+
+/// A configuration to apply.
+pub struct Reload {
+    /// The scenario now served.
+    pub scenario: Arc<Scenario>,
+    /// Its router configuration.
+    pub config: RouterConfig,
+    /// Its upstreams, per endpoint.
+    pub upstreams: Vec<UpstreamTarget>,
+    /// Its keys to scrub.
+    pub scrubber: Scrubber,
+    /// The router's answer.
+    pub reply: oneshot::Sender<Result<ReloadReport, ConfigError>>,
 }
 
 /// What an attempt brought back.
@@ -190,6 +208,8 @@ pub struct Driver {
     attempts: HashMap<AttemptId, CallId>,
     answers: HashMap<AttemptId, AttemptAnswer>,
     breakers: Vec<BreakerState>,
+    /// The endpoint each recent session was last sent to.
+    sessions: SessionMap,
     commands_tx: mpsc::Sender<Command>,
     now: Time,
     /// The router numbers calls from 0 in submission order.
@@ -198,6 +218,11 @@ pub struct Driver {
 
 /// Commands waiting for the driver, at most (handlers wait beyond).
 const COMMAND_BACKLOG: usize = 4096;
+/// Inputs taken per wake-up of the driver, at most.
+const BATCH: usize = 64;
+/// Sessions whose endpoint is remembered, at most (least recently used
+/// forgotten first).
+const SESSIONS_REMEMBERED: usize = 65_536;
 
 impl Driver {
     /// A driver for `router`, with its handle and the channels it reads.
@@ -229,6 +254,7 @@ impl Driver {
             attempts: HashMap::new(),
             answers: HashMap::new(),
             breakers: vec![BreakerState::Closed; n],
+            sessions: SessionMap::new(SESSIONS_REMEMBERED),
             commands_tx: tx.clone(),
             now: Time::ZERO,
             next_call: 0,
@@ -271,6 +297,18 @@ impl Driver {
                     None => break,
                 },
             }
+            // Whatever else is waiting is taken in the same wake-up: one
+            // drain of the router's queued actions (in order, as one by
+            // one) and one timer reset for the lot.
+            for _ in 0..BATCH {
+                if let Ok(call) = inbox.gone.try_recv() {
+                    self.client_gone(call);
+                } else if let Ok(c) = inbox.commands.try_recv() {
+                    self.command(c);
+                } else {
+                    break;
+                }
+            }
             self.drain();
             let next = self.router.poll_timeout();
             if next != armed {
@@ -309,7 +347,9 @@ impl Driver {
                 outcome,
                 answer,
             } => self.attempt_ended(attempt, outcome, answer),
+            Command::Reload(r) => self.reload(*r),
             Command::Snapshot { reply } => {
+                self.metrics.set_state(self.calls.len(), self.sessions.len());
                 for e in 0..self.scenario.endpoints.len() {
                     let in_flight = self.router.in_flight(EndpointId(e as u32));
                     self.metrics.set_endpoint(e, in_flight, self.breakers[e]);
@@ -324,10 +364,28 @@ impl Driver {
         }
     }
 
+    /// Applies a new configuration: the router first (a configuration it
+    /// rejects changes nothing), then what attempts are sent with.
+    fn reload(&mut self, r: Reload) {
+        let now = self.tick();
+        let result = self.router.reload(now, r.config);
+        if result.is_ok() {
+            self.scenario = r.scenario;
+            self.upstreams = r.upstreams.into_iter().map(Arc::new).collect();
+            self.scrubber = Arc::new(r.scrubber);
+        }
+        let _ = r.reply.send(result);
+    }
+
     fn submit(&mut self, s: Submission) {
         let now = self.tick();
         let mut request = s.request.clone();
         request.deadline = s.deadline_after.map(|d| now + d);
+        // The session's previous endpoint; the router decides what it means.
+        request.affinity = s
+            .session
+            .as_deref()
+            .and_then(|session| self.sessions.endpoint(request.tenant.0, session));
         self.metrics.request(request.tenant.0 as usize);
         // The call is known before the router's first actions for it.
         let id = CallId(self.peek_next_call());
@@ -558,6 +616,9 @@ impl Driver {
                     self.metrics.fallback(c.tenant as usize);
                 }
                 c.attempts += 1;
+                if let Some(session) = &c.session {
+                    self.sessions.note(c.tenant, session, endpoint);
+                }
                 let job = AttemptJob {
                     attempt,
                     target: Arc::clone(&self.upstreams[endpoint.0 as usize]),
@@ -701,44 +762,29 @@ impl Driver {
         self.metrics
             .call_ended(c.tenant as usize, outcome, latency, ttft, served.map(|(_, t)| t.0));
         if let Some(log) = &self.requests {
-            let line = self.request_line(call, &c, served, outcome, status, now);
-            if !log.write(line.to_jsonl()) {
+            // Rendered (names looked up, times formatted, JSON written) by
+            // the log's writer thread, not here.
+            let ended = EndedCall {
+                call: call.0,
+                tenant: c.tenant,
+                workflow: c.workflow,
+                task: c.task.take(),
+                session: c.session.take(),
+                arrival: c.arrival,
+                first_token: c.first_token,
+                end: now,
+                usage: c.usage,
+                input_tokens: c.input_tokens,
+                output_tokens: c.output_tokens,
+                served: served.map(|(e, t)| (e.0, t.0)),
+                attempts: c.attempts,
+                outcome,
+                status,
+            };
+            let (scenario, start) = (Arc::clone(&self.scenario), self.clock.utc_start());
+            if !log.write_with(move || ended.render(&scenario, start)) {
                 self.metrics.log_dropped();
             }
-        }
-    }
-
-    fn request_line(
-        &self,
-        call: CallId,
-        c: &LiveCall,
-        served: Option<(EndpointId, Tier)>,
-        outcome: &str,
-        status: u16,
-        now: Time,
-    ) -> RequestLine {
-        let utc = |t: Time| rfc3339(self.clock.utc_start() + chrono::Duration::nanoseconds(t.as_nanos() as i64));
-        let tenant = self.scenario.tenants.get(c.tenant as usize);
-        RequestLine {
-            call: call.0,
-            tenant: tenant.map(|t| t.name.clone()).unwrap_or_default(),
-            workflow: tenant
-                .and_then(|t| t.workflows.get(c.workflow as usize))
-                .map(|w| w.name.clone())
-                .unwrap_or_default(),
-            task: c.task.clone(),
-            session: c.session.clone(),
-            arrival: utc(c.arrival),
-            first_token: c.first_token.map(utc),
-            end: utc(now),
-            input_tokens: c.usage.map_or(c.input_tokens, |u| u.input),
-            output_tokens: c.usage.map_or(c.output_tokens, |u| u.output),
-            usage: c.usage.is_some(),
-            endpoint: served.and_then(|(e, _)| self.scenario.endpoints.get(e.0 as usize).map(|x| x.name.clone())),
-            tier: served.map(|(_, t)| t.0),
-            attempts: c.attempts,
-            outcome: outcome.to_string(),
-            status,
         }
     }
 }

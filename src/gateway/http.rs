@@ -27,8 +27,11 @@ use crate::time::Span;
 /// Streamed events buffered per call between the upstream and the client.
 const CHUNK_BACKLOG: usize = 64;
 
-/// What the handlers share.
-pub struct AppState {
+/// The longest session name (`x-slaplan-session`) accepted, in bytes.
+const MAX_SESSION_NAME: usize = 256;
+
+/// The configuration the handlers read, replaced whole by a reload.
+pub struct Serving {
     /// The scenario served.
     pub scenario: Arc<Scenario>,
     /// The tenants' keys.
@@ -37,6 +40,12 @@ pub struct AppState {
     pub expected_output: Vec<Vec<u32>>,
     /// Per tenant: the endpoints of its chain (ids), and their names.
     pub chains: Vec<Vec<(EndpointId, String)>>,
+}
+
+/// What the handlers share.
+pub struct AppState {
+    /// The configuration served (a handler takes it once, at its start).
+    pub serving: std::sync::RwLock<Arc<Serving>>,
     /// The driver.
     pub driver: DriverHandle,
     /// The metrics.
@@ -89,7 +98,15 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     r
 }
 
-async fn models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+impl AppState {
+    /// The configuration served now.
+    pub fn serving(&self) -> Arc<Serving> {
+        Arc::clone(&self.serving.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let s = state.serving();
     let Some(tenant) = s
         .keys
         .tenant(headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes))
@@ -110,9 +127,28 @@ async fn models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
     axum::Json(json!({ "object": "list", "data": data })).into_response()
 }
 
-/// A header's value as text, if present and valid.
-fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+/// [`header_text`], answering the refusal from the handler.
+macro_rules! header {
+    ($headers:expr, $name:expr) => {
+        match header_text(&$headers, $name) {
+            Ok(v) => v,
+            Err(refused) => return refused,
+        }
+    };
+}
+
+/// A header's value as text, if present; a value that is not visible
+/// ASCII is refused (400) rather than taken for an absent header.
+#[allow(clippy::result_large_err)]
+fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, Response> {
+    match headers.get(name).map(HeaderValue::to_str) {
+        None => Ok(None),
+        Some(Ok(text)) => Ok(Some(text.to_string())),
+        Some(Err(_)) => {
+            let msg = format!("{name}: the value is not visible ASCII text");
+            Err(error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None))
+        }
+    }
 }
 
 /// Tells the driver when the client goes away before its call ended.
@@ -130,7 +166,8 @@ impl Drop for CallGuard {
     }
 }
 
-async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let s = state.serving();
     let Some(tenant) = s
         .keys
         .tenant(headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes))
@@ -166,7 +203,7 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
             Some("model_not_found"),
         );
     }
-    let workflow = match header_text(&headers, "x-slaplan-workflow") {
+    let workflow = match header!(headers, "x-slaplan-workflow") {
         None => 0,
         Some(name) => match t.workflows.iter().position(|w| w.name == name) {
             Some(i) => i,
@@ -176,7 +213,7 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
             }
         },
     };
-    let deadline = match header_text(&headers, "x-slaplan-deadline") {
+    let deadline = match header!(headers, "x-slaplan-deadline") {
         None => None,
         Some(text) => match Span::parse(&text) {
             Ok(span) => Some(span),
@@ -186,7 +223,7 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
             }
         },
     };
-    let priority = match header_text(&headers, "x-slaplan-priority") {
+    let priority = match header!(headers, "x-slaplan-priority") {
         None => None,
         Some(text) => match SlaClass::ALL.into_iter().find(|c| c.name() == text) {
             Some(c) => Some(c),
@@ -196,6 +233,12 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
             }
         },
     };
+    let session = header!(headers, "x-slaplan-session");
+    let task = header!(headers, "x-slaplan-task");
+    if session.as_ref().is_some_and(|v| v.len() > MAX_SESSION_NAME) {
+        let msg = format!("x-slaplan-session: longer than {MAX_SESSION_NAME} bytes");
+        return error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None);
+    }
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let client_usage = body
         .pointer("/stream_options/include_usage")
@@ -223,13 +266,14 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         stream,
         client_usage,
         body: Arc::new(body),
-        task: header_text(&headers, "x-slaplan-task"),
-        session: header_text(&headers, "x-slaplan-session"),
+        task,
+        session,
         chunks: chunks_tx,
         done: done_tx,
         reply: reply_tx,
     };
-    if s.driver
+    if state
+        .driver
         .commands
         .send(Command::Submit(Box::new(submission)))
         .await
@@ -252,7 +296,7 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
     };
     let mut guard = CallGuard {
         call,
-        gone: s.driver.gone.clone(),
+        gone: state.driver.gone.clone(),
         ended: false,
     };
     let first = tokio::select! {

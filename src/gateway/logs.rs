@@ -17,13 +17,31 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 
 use super::config::GatewayError;
+use super::wire::Usage;
+use crate::scenario::Scenario;
+use crate::time::Time;
 
 /// Lines waiting for the writer, at most.
 const BACKLOG: usize = 65_536;
 
+/// A line for the writer: written as is, or rendered there first.
+enum Pending {
+    Bytes(Vec<u8>),
+    Render(Box<dyn FnOnce() -> Vec<u8> + Send>),
+}
+
+impl Pending {
+    fn bytes(self) -> Vec<u8> {
+        match self {
+            Pending::Bytes(b) => b,
+            Pending::Render(f) => f(),
+        }
+    }
+}
+
 /// One JSONL file being written.
 pub struct LogFile {
-    tx: Option<SyncSender<Vec<u8>>>,
+    tx: Option<SyncSender<Pending>>,
     writer: Option<JoinHandle<()>>,
 }
 
@@ -34,15 +52,15 @@ impl LogFile {
             path: path.display().to_string(),
             source,
         })?;
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(BACKLOG);
+        let (tx, rx) = mpsc::sync_channel::<Pending>(BACKLOG);
         let writer = std::thread::spawn(move || {
             let mut out = BufWriter::new(file);
             while let Ok(line) = rx.recv() {
-                let _ = out.write_all(&line);
+                let _ = out.write_all(&line.bytes());
                 // Flush when the backlog is empty: lines reach the file
                 // promptly at low load, in large writes at high load.
                 while let Ok(more) = rx.try_recv() {
-                    let _ = out.write_all(&more);
+                    let _ = out.write_all(&more.bytes());
                 }
                 let _ = out.flush();
             }
@@ -56,6 +74,16 @@ impl LogFile {
 
     /// Queues `line` (ending in a newline); false if it had to be dropped.
     pub fn write(&self, line: Vec<u8>) -> bool {
+        self.send(Pending::Bytes(line))
+    }
+
+    /// Queues the line `render` makes, on the writer thread; false if it
+    /// had to be dropped.
+    pub fn write_with(&self, render: impl FnOnce() -> Vec<u8> + Send + 'static) -> bool {
+        self.send(Pending::Render(Box::new(render)))
+    }
+
+    fn send(&self, line: Pending) -> bool {
         match &self.tx {
             Some(tx) => !matches!(
                 tx.try_send(line),
@@ -123,6 +151,74 @@ impl RequestLine {
         let mut v = serde_json::to_vec(self).unwrap_or_default();
         v.push(b'\n');
         v
+    }
+}
+
+/// A call as it ended, in the driver's terms: rendered into its
+/// [`RequestLine`] by the log's writer thread.
+pub struct EndedCall {
+    /// The router's call number.
+    pub call: u64,
+    /// Tenant and workflow indices in the scenario.
+    pub tenant: u32,
+    /// See `tenant`.
+    pub workflow: u32,
+    /// `x-slaplan-task`.
+    pub task: Option<String>,
+    /// `x-slaplan-session`.
+    pub session: Option<String>,
+    /// Gateway instants.
+    pub arrival: Time,
+    /// See `arrival`.
+    pub first_token: Option<Time>,
+    /// See `arrival`.
+    pub end: Time,
+    /// The upstream's `usage`, if it sent one.
+    pub usage: Option<Usage>,
+    /// The gateway's estimates (used without `usage`).
+    pub input_tokens: u32,
+    /// See `input_tokens`.
+    pub output_tokens: u32,
+    /// Endpoint index and tier that served it.
+    pub served: Option<(u32, u8)>,
+    /// Attempts dispatched.
+    pub attempts: u32,
+    /// As in [`RequestLine::outcome`].
+    pub outcome: &'static str,
+    /// As in [`RequestLine::status`].
+    pub status: u16,
+}
+
+impl EndedCall {
+    /// The request-log line (JSON, with its newline); `start` is the UTC
+    /// wall-clock time of the gateway's instant zero.
+    pub fn render(self, scenario: &Scenario, start: chrono::NaiveDateTime) -> Vec<u8> {
+        let utc = |t: Time| rfc3339(start + chrono::Duration::nanoseconds(t.as_nanos() as i64));
+        let tenant = scenario.tenants.get(self.tenant as usize);
+        RequestLine {
+            call: self.call,
+            tenant: tenant.map(|t| t.name.clone()).unwrap_or_default(),
+            workflow: tenant
+                .and_then(|t| t.workflows.get(self.workflow as usize))
+                .map(|w| w.name.clone())
+                .unwrap_or_default(),
+            task: self.task,
+            session: self.session,
+            arrival: utc(self.arrival),
+            first_token: self.first_token.map(utc),
+            end: utc(self.end),
+            input_tokens: self.usage.map_or(self.input_tokens, |u| u.input),
+            output_tokens: self.usage.map_or(self.output_tokens, |u| u.output),
+            usage: self.usage.is_some(),
+            endpoint: self
+                .served
+                .and_then(|(e, _)| scenario.endpoints.get(e as usize).map(|x| x.name.clone())),
+            tier: self.served.map(|(_, t)| t),
+            attempts: self.attempts,
+            outcome: self.outcome.to_string(),
+            status: self.status,
+        }
+        .to_jsonl()
     }
 }
 

@@ -86,6 +86,8 @@ pub struct Metrics {
     tenants: Vec<TenantMetrics>,
     endpoints: Vec<EndpointMetrics>,
     log_dropped: Counter,
+    live_calls: Gauge,
+    sessions: Gauge,
 }
 
 impl Metrics {
@@ -104,6 +106,8 @@ impl Metrics {
         let breaker = Family::<EndpointLabel, Gauge>::default();
         let rate_limited = Family::<EndpointLabel, Counter>::default();
         let log_dropped = Counter::default();
+        let live_calls = Gauge::default();
+        let sessions = Gauge::default();
         registry.register(
             "requests",
             "Chat-completion requests accepted, per tenant",
@@ -151,6 +155,16 @@ impl Metrics {
             "log_lines_dropped",
             "Audit or request-log lines dropped because the writer fell behind",
             log_dropped.clone(),
+        );
+        registry.register(
+            "live_calls",
+            "Calls the gateway holds state for (submitted, not yet ended)",
+            live_calls.clone(),
+        );
+        registry.register(
+            "sessions_remembered",
+            "Client sessions whose last endpoint the gateway remembers (bounded)",
+            sessions.clone(),
         );
         let tenants = tenants
             .iter()
@@ -203,7 +217,15 @@ impl Metrics {
             tenants,
             endpoints,
             log_dropped,
+            live_calls,
+            sessions,
         }
+    }
+
+    /// The driver's live calls and remembered sessions.
+    pub fn set_state(&self, live_calls: usize, sessions: usize) {
+        self.live_calls.set(i64::try_from(live_calls).unwrap_or(i64::MAX));
+        self.sessions.set(i64::try_from(sessions).unwrap_or(i64::MAX));
     }
 
     /// A request of `tenant` was accepted.

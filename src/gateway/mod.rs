@@ -13,6 +13,8 @@
 //! - `core_api`: the router inputs of issue 10, in one place;
 //! - `upstream`: one attempt sent to an upstream, streamed or not;
 //! - `metrics`, `logs`: Prometheus metrics, the audit and request logs;
+//! - `sessions`: the endpoint each client session was last sent to (for
+//!   the router's session affinity), bounded;
 //! - `wire`: the OpenAI wire format; `secret`: keys that never print;
 //! - `listen`: the HTTP/1.1 accept loop with header timeouts and a
 //!   graceful drain; `clock`: the one wall clock (shared with `emulate`).
@@ -36,6 +38,7 @@ pub mod listen;
 mod logs;
 mod metrics;
 mod secret;
+mod sessions;
 mod upstream;
 pub mod wire;
 
@@ -46,10 +49,17 @@ use tokio::sync::watch;
 
 pub use config::{GatewayError, ServeSettings};
 pub use listen::{ConnLimits, Drained};
-pub use logs::RequestLine;
+pub use logs::{RequestLine, rfc3339};
 
 use crate::policy::{EndpointId, Router};
 use crate::scenario::Scenario;
+
+/// The router configuration served: the scenario's, exactly as the
+/// simulator loads it (first-token timers included: the simulator reports
+/// first tokens too).
+pub fn serving_config(scenario: &Scenario) -> crate::policy::RouterConfig {
+    scenario.router_config()
+}
 
 /// A gateway bound to its listener, ready to run.
 pub struct Gateway {
@@ -58,6 +68,101 @@ pub struct Gateway {
     driver: driver::Driver,
     inbox: driver::Inbox,
     limits: ConnLimits,
+    reloader: Reloader,
+}
+
+/// What the handlers read of a scenario.
+fn serving(scenario: &Arc<Scenario>, resolved: &config::Resolved, router: &Router) -> http::Serving {
+    let chains = scenario
+        .tenants
+        .iter()
+        .map(|t| {
+            let mut steps: Vec<(EndpointId, String)> = Vec::new();
+            for c in &t.chain {
+                if let Some(id) = router.endpoint_id(&c.endpoint)
+                    && !steps.iter().any(|(e, _)| *e == id)
+                {
+                    steps.push((id, c.endpoint.clone()));
+                }
+            }
+            steps
+        })
+        .collect();
+    http::Serving {
+        scenario: Arc::clone(scenario),
+        keys: auth::Keys::new(resolved.tenant_keys.clone()),
+        expected_output: resolved.expected_output.clone(),
+        chains,
+    }
+}
+
+/// Applies a new scenario to a running gateway (`SIGHUP`).
+#[derive(Clone)]
+pub struct Reloader {
+    /// Weak: a reloader does not keep a stopped gateway's driver alive.
+    state: std::sync::Weak<http::AppState>,
+    settings: ServeSettings,
+}
+
+impl Reloader {
+    /// Serves `scenario` from now on, through [`Router::reload`]: the
+    /// router keeps the state of what keeps its name (breakers, budgets,
+    /// calls in flight). A reload must keep the tenants and endpoints (the
+    /// same names in the same order; their settings, chains, keys and
+    /// upstreams may change). On any error nothing changes.
+    pub async fn reload(
+        &self,
+        scenario: Scenario,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<crate::policy::ReloadReport, GatewayError> {
+        let state = self.state.upgrade().ok_or(GatewayError::Stopping)?;
+        let old = state.serving();
+        let names = |s: &Scenario| -> (Vec<String>, Vec<String>) {
+            (
+                s.tenants.iter().map(|t| t.name.clone()).collect(),
+                s.endpoints.iter().map(|e| e.name.clone()).collect(),
+            )
+        };
+        let (tenants, endpoints) = names(&scenario);
+        let (old_tenants, old_endpoints) = names(&old.scenario);
+        if tenants != old_tenants {
+            return Err(GatewayError::Reshaped(format!(
+                "tenants {old_tenants:?} became {tenants:?}"
+            )));
+        }
+        if endpoints != old_endpoints {
+            return Err(GatewayError::Reshaped(format!(
+                "endpoints {old_endpoints:?} became {endpoints:?}"
+            )));
+        }
+        let resolved = config::resolve(&scenario, &self.settings, env)?;
+        let config = serving_config(&scenario);
+        // The same checks the router will make, on a router of its own, so
+        // that the chains below are the ones it applies.
+        let fresh = Router::new(config.clone()).map_err(GatewayError::Router)?;
+        let scenario = Arc::new(scenario);
+        let serving = serving(&scenario, &resolved, &fresh);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let reload = driver::Reload {
+            scenario,
+            config,
+            upstreams: resolved.upstreams.clone(),
+            scrubber: resolved.scrubber.clone(),
+            reply: tx,
+        };
+        state
+            .driver
+            .commands
+            .send(driver::Command::Reload(Box::new(reload)))
+            .await
+            .map_err(|_| GatewayError::Stopping)?;
+        let report = rx
+            .await
+            .map_err(|_| GatewayError::Stopping)?
+            .map_err(GatewayError::Router)?;
+        *state.serving.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(serving);
+        Ok(report)
+    }
 }
 
 impl Gateway {
@@ -70,22 +175,7 @@ impl Gateway {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Gateway, GatewayError> {
         let resolved = config::resolve(&scenario, settings, env)?;
-        let router = Router::new(scenario.router_config()).map_err(GatewayError::Router)?;
-        let chains = scenario
-            .tenants
-            .iter()
-            .map(|t| {
-                let mut steps: Vec<(EndpointId, String)> = Vec::new();
-                for c in &t.chain {
-                    if let Some(id) = router.endpoint_id(&c.endpoint)
-                        && !steps.iter().any(|(e, _)| *e == id)
-                    {
-                        steps.push((id, c.endpoint.clone()));
-                    }
-                }
-                steps
-            })
-            .collect();
+        let router = Router::new(serving_config(&scenario)).map_err(GatewayError::Router)?;
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .pool_idle_timeout(std::time::Duration::from_secs(60))
@@ -97,6 +187,7 @@ impl Gateway {
         let audit = settings.audit_log.as_deref().map(logs::LogFile::create).transpose()?;
         let requests = settings.request_log.as_deref().map(logs::LogFile::create).transpose()?;
         let scenario = Arc::new(scenario);
+        let serving = serving(&scenario, &resolved, &router);
         let (driver, handle, inbox) = driver::Driver::new(
             router,
             clock::Clock::start(),
@@ -108,15 +199,16 @@ impl Gateway {
             requests,
         );
         let state = Arc::new(http::AppState {
-            scenario,
-            keys: auth::Keys::new(resolved.tenant_keys.clone()),
-            expected_output: resolved.expected_output.clone(),
-            chains,
+            serving: std::sync::RwLock::new(Arc::new(serving)),
             driver: handle,
             metrics,
         });
-        let app = http::router(state, settings.body_limit);
+        let app = http::router(Arc::clone(&state), settings.body_limit);
         Ok(Gateway {
+            reloader: Reloader {
+                state: Arc::downgrade(&state),
+                settings: settings.clone(),
+            },
             listener,
             app,
             driver,
@@ -126,6 +218,11 @@ impl Gateway {
                 grace: settings.grace,
             },
         })
+    }
+
+    /// A handle that reloads the scenario while the gateway runs.
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
     }
 
     /// The address it listens on.

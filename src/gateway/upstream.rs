@@ -94,12 +94,14 @@ async fn attempt(job: &AttemptJob) -> (Outcome, AttemptAnswer) {
     match status {
         200..=299 if job.stream => streamed(job, resp).await,
         200..=299 => match read_capped(resp, MAX_ANSWER).await {
-            Some(bytes) => {
-                let usage = serde_json::from_slice::<Value>(&bytes)
-                    .ok()
-                    .and_then(|v| wire::usage(&v));
-                (Outcome::Success, AttemptAnswer::Body { bytes, usage })
-            }
+            // A 2xx whose body is not a JSON object is no answer.
+            Some(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) if v.is_object() => {
+                    let usage = wire::usage(&v);
+                    (Outcome::Success, AttemptAnswer::Body { bytes, usage })
+                }
+                _ => (Outcome::ServerError, AttemptAnswer::Nothing),
+            },
             None => (Outcome::ConnectionError, AttemptAnswer::Nothing),
         },
         429 => {
@@ -142,7 +144,10 @@ async fn read_capped(resp: reqwest::Response, cap: usize) -> Option<Bytes> {
 }
 
 /// A streamed answer: asks the driver at the first event whether this
-/// attempt is the one the client gets, then passes every event on.
+/// attempt is the one the client gets, then passes every event on. A
+/// malformed event, or one longer than [`wire::MAX_EVENT`], ends the
+/// attempt as a server error (before anything was passed on, the router
+/// may still try elsewhere).
 async fn streamed(job: &AttemptJob, resp: reqwest::Response) -> (Outcome, AttemptAnswer) {
     let mut body = resp.bytes_stream();
     let mut splitter = SseSplitter::default();
@@ -154,7 +159,13 @@ async fn streamed(job: &AttemptJob, resp: reqwest::Response) -> (Outcome, Attemp
             Some(Err(_)) => return (Outcome::ConnectionError, AttemptAnswer::Nothing),
             None => break,
         };
-        for event in splitter.push(&chunk) {
+        let Ok(events) = splitter.push(&chunk) else {
+            return (Outcome::ServerError, AttemptAnswer::Nothing);
+        };
+        for event in events {
+            if !wire::event_well_formed(&event) {
+                return (Outcome::ServerError, AttemptAnswer::Nothing);
+            }
             // Only a usage event is parsed; the others pass through as bytes.
             let has_usage = event.windows(7).any(|w| w == b"\"usage\"");
             let json = if has_usage { wire::event_json(&event) } else { None };
@@ -188,6 +199,7 @@ async fn streamed(job: &AttemptJob, resp: reqwest::Response) -> (Outcome, Attemp
     }
     if let Some(rest) = splitter.rest()
         && forwarding == Some(true)
+        && wire::event_well_formed(&rest)
     {
         let _ = job.chunks.send(rest).await;
     }

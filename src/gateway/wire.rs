@@ -77,17 +77,35 @@ pub fn sse_event(data: &[u8]) -> Bytes {
 #[derive(Default)]
 pub struct SseSplitter {
     buf: BytesMut,
+    /// Bytes of `buf` known to hold no event end.
+    scanned: usize,
 }
 
+/// The longest server-sent event accepted from an upstream, in bytes.
+pub const MAX_EVENT: usize = 1024 * 1024;
+
+/// An upstream sent an event longer than [`MAX_EVENT`] (or no event end).
+#[derive(Debug, PartialEq, Eq)]
+pub struct EventTooLong;
+
 impl SseSplitter {
-    /// Adds `chunk` and returns the events it completed.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Bytes> {
+    /// Adds `chunk` and returns the events it completed; an unfinished
+    /// event that grows past [`MAX_EVENT`] is an error (the buffer is
+    /// bounded whatever the upstream sends).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Bytes>, EventTooLong> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
-        while let Some(end) = event_end(&self.buf) {
+        // An event end may straddle the previous chunk: look 3 bytes back.
+        while let Some(end) = event_end(&self.buf[self.scanned.saturating_sub(3)..]) {
+            let end = self.scanned.saturating_sub(3) + end;
             out.push(self.buf.split_to(end).freeze());
+            self.scanned = 0;
         }
-        out
+        self.scanned = self.buf.len();
+        if self.buf.len() > MAX_EVENT {
+            return Err(EventTooLong);
+        }
+        Ok(out)
     }
 
     /// Whatever is left after the stream ended (an unterminated event).
@@ -104,6 +122,28 @@ fn event_end(buf: &[u8]) -> Option<usize> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// Whether `event` is a well-formed server-sent event of a chat stream:
+/// UTF-8, every line a field (`data:`, `event:`, `id:`, `retry:`) or a
+/// comment (`:`), and its data a JSON object or `[DONE]` (or none, for a
+/// comment-only keep-alive).
+pub fn event_well_formed(event: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(event) else {
+        return false;
+    };
+    let mut data = None;
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with(':') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("data:") {
+            data.get_or_insert(rest.trim_start());
+        } else if !["event:", "id:", "retry:"].iter().any(|f| line.starts_with(f)) {
+            return false;
+        }
+    }
+    data.is_none_or(|d| d.starts_with('{') || d.trim_end() == "[DONE]")
 }
 
 /// The JSON payload of one event (its `data:` lines joined), unless it is
@@ -128,11 +168,59 @@ mod tests {
         let text = b"data: {\"a\":1}\n\ndata: {\"b\":2}\r\n\r\ndata: [DONE]\n\n";
         for cut in 0..text.len() {
             let mut s = SseSplitter::default();
-            let mut got = s.push(&text[..cut]);
-            got.extend(s.push(&text[cut..]));
+            let mut got = s.push(&text[..cut]).unwrap();
+            got.extend(s.push(&text[cut..]).unwrap());
             let joined: Vec<u8> = got.iter().flat_map(|b| b.to_vec()).collect();
             assert_eq!(joined, text.to_vec(), "cut at {cut}");
             assert_eq!(got.len(), 3, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn events_are_reassembled_byte_by_byte() {
+        let text = b"data: {\"a\":1}\r\n\r\ndata: {\"b\":2}\n\ndata: [DONE]\n\n";
+        let mut s = SseSplitter::default();
+        let mut got = Vec::new();
+        for b in text {
+            got.extend(s.push(&[*b]).unwrap());
+        }
+        assert_eq!(got.len(), 3);
+        assert_eq!(got.concat(), text.to_vec());
+    }
+
+    #[test]
+    fn an_event_without_end_is_refused_past_the_limit() {
+        let mut s = SseSplitter::default();
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut pushed = 0;
+        let err = loop {
+            match s.push(&chunk) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(e) => break e,
+            }
+            pushed += chunk.len();
+            assert!(pushed <= MAX_EVENT, "{pushed}");
+        };
+        assert_eq!(err, EventTooLong);
+    }
+
+    #[test]
+    fn malformed_events_are_told_apart() {
+        for good in [
+            &b"data: {\"a\":1}\n\n"[..],
+            b"data: [DONE]\n\n",
+            b": keep-alive\n\n",
+            b"event: x\nid: 3\ndata: {}\r\n\r\n",
+        ] {
+            assert!(event_well_formed(good), "{}", String::from_utf8_lossy(good));
+        }
+        for bad in [
+            &b"hello\n\n"[..],
+            b"data: \xff\xfe\n\n",
+            b"data: not json\n\n",
+            b"<html>\n\n",
+        ] {
+            assert!(!event_well_formed(bad), "{}", String::from_utf8_lossy(bad));
         }
     }
 

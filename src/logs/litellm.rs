@@ -127,6 +127,8 @@ pub(super) fn record(row: &Row<'_>, value: &Value) -> Result<CallRecord, LogErro
         status,
         error_type,
         cost,
+        tier: None,
+        turned_away: status == Status::RateLimited,
     })
 }
 

@@ -3,9 +3,9 @@
 //! already have.
 //!
 //! This module owns reading log files into records. It knows nothing of
-//! scenarios, fitting, judging or replaying: `fit` (and later `judge`)
-//! consume the records, and a closed-loop replay (`model::trace`) groups
-//! OTLP records into agent sessions.
+//! scenarios, fitting, judging or replaying: `fit` and `judge` consume the
+//! records, and a closed-loop replay (`model::trace`) groups OTLP records
+//! into agent sessions.
 //!
 //! # Formats
 //!
@@ -25,6 +25,11 @@
 //!   `gen_ai.provider.name` or `gen_ai.system`, `gen_ai.usage.*`,
 //!   `error.type`, `gen_ai.conversation.id`, `gen_ai.agent.name`).
 //!
+//! - [`LogFormat::Slaplan`]: the request log `slaplan serve` writes (the
+//!   `slaplan-log` format, the gateway's `RequestLine`; README, "Request
+//!   log"): one call per line with its arrival, first token, end, tokens,
+//!   endpoint, tier, attempts, outcome and HTTP status.
+//!
 //! A file's format is recognised from its first non-blank line. Rows are
 //! read one line at a time: memory does not grow with the file. A row that
 //! cannot be read is a [`LogError`] naming the file, the 1-based line and
@@ -38,10 +43,12 @@ mod error;
 mod litellm;
 mod otlp;
 mod reader;
+mod slaplan;
 
 pub use error::LogError;
 pub use litellm::to_line as litellm_line;
 pub use reader::LogReader;
+pub use slaplan::{CLIENT_OUTCOMES, OUTCOMES as REQUEST_LOG_OUTCOMES};
 
 /// What a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +107,8 @@ pub enum LogFormat {
     Litellm,
     /// OTLP JSON from the OpenTelemetry collector's file exporter.
     Otlp,
+    /// The gateway's request log (`slaplan serve`).
+    Slaplan,
 }
 
 impl LogFormat {
@@ -108,6 +117,7 @@ impl LogFormat {
         match self {
             LogFormat::Litellm => "litellm",
             LogFormat::Otlp => "otlp",
+            LogFormat::Slaplan => "slaplan-log",
         }
     }
 }
@@ -156,6 +166,12 @@ pub struct CallRecord {
     pub error_type: Option<String>,
     /// Price in USD, if the log says.
     pub cost: Option<f64>,
+    /// The chain tier that served it, if the log says (the gateway's log).
+    pub tier: Option<u8>,
+    /// Capacity turned it away: a 429 (the provider's or the gateway's
+    /// shedding) or no endpoint able to take it. Throughput clauses count
+    /// these as not admitted.
+    pub turned_away: bool,
 }
 
 impl CallRecord {
@@ -183,6 +199,8 @@ impl CallRecord {
             status: Status::Ok,
             error_type: None,
             cost: None,
+            tier: None,
+            turned_away: false,
         }
     }
 

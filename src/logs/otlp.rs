@@ -269,6 +269,8 @@ fn span_record(row: &Row<'_>, span: &Value, path: &str, resource: &Attributes) -
         status,
         error_type,
         cost: None,
+        tier: None,
+        turned_away: status == Status::RateLimited,
     }))
 }
 

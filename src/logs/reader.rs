@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::error::{LogError, shown_json};
-use super::{CallRecord, LogFormat, litellm, otlp};
+use super::{CallRecord, LogFormat, litellm, otlp, slaplan};
 
 const BUFFER: usize = 256 * 1024;
 
@@ -120,6 +120,7 @@ impl LogReader {
         match self.format {
             LogFormat::Litellm => self.pending.push_back(litellm::record(&row, &value)?),
             LogFormat::Otlp => otlp::records(&row, &value, &mut self.pending)?,
+            LogFormat::Slaplan => self.pending.push_back(slaplan::record(&row, bytes, &value)?),
         }
         Ok(())
     }
@@ -186,13 +187,16 @@ fn recognise(file: &str, line: u64, value: &Value) -> Result<LogFormat, LogError
         Ok(LogFormat::Otlp)
     } else if obj.is_some_and(|o| o.contains_key("startTime") && o.contains_key("status")) {
         Ok(LogFormat::Litellm)
+    } else if obj.is_some_and(slaplan::recognised) {
+        Ok(LogFormat::Slaplan)
     } else {
         Err(LogError::Field {
             file: file.to_string(),
             line,
             field: "row".into(),
-            expected: "a LiteLLM StandardLoggingPayload (with \"startTime\" and \"status\") or an OTLP JSON \
-                       export (with \"resourceSpans\")"
+            expected: "a LiteLLM StandardLoggingPayload (with \"startTime\" and \"status\"), an OTLP JSON \
+                       export (with \"resourceSpans\") or a slaplan request log (with \"arrival\", \"end\" \
+                       and \"outcome\")"
                 .into(),
             got: shown_json(value),
         })

@@ -24,11 +24,11 @@ pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};
 pub use trace::{
-    DEFAULT_LOOKAHEAD, Node, RecordedSession, Replay, ReplayRules, ReplayRulesError, ReplayedRecord, ReplayedSession,
-    SessionError, SessionFormat, SessionReader, SessionReplay, Step, StepKind, TraceError, TraceFormat, TraceReader,
-    TraceRecord, Work,
+    DEFAULT_LOOKAHEAD, EXPECT_LOG_TIME, Node, RecordedSession, Replay, ReplayRules, ReplayRulesError, ReplayedRecord,
+    ReplayedSession, SessionError, SessionFormat, SessionReader, SessionReplay, Step, StepKind, TraceError,
+    TraceFormat, TraceReader, TraceRecord, Work, log_instant,
 };
 pub use workload::{
     Count, SessionFeed, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay, open_sessions,
 };
-pub use world::{BuildError, CallRecord, RunResult, RunStats, Samples, TaskRecord, TimelineRow, World};
+pub use world::{BuildError, CallRecord, RequestLog, RunResult, RunStats, Samples, TaskRecord, TimelineRow, World};

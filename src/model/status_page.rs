@@ -15,11 +15,14 @@
 //! alternating renewal process (exponential up times) that reproduces in
 //! expectation both the share of days with minutes and the share of time in
 //! outage, and picks the law of the repair times (exponential or lognormal)
-//! by Akaike's information criterion. The built-in profiles of
-//! `data/providers.toml` are this estimator's output on the study's record;
-//! `slaplan fit` is meant to call it on other status-page histories, and
-//! [`IncidentRates`] on their incident lists (the mostly mild status-page
-//! incidents, which the profiles do not simulate).
+//! by Akaike's information criterion. `slaplan fit --status-page` calls it
+//! on status-page histories in the study's layout, and the built-in
+//! profiles of `data/providers.toml` are its output on the study's record.
+//! [`IncidentRates`] are the rates of their incident lists (the mostly mild
+//! status-page incidents, which the profiles do not simulate).
+//!
+//! [`OutageRecord`], [`DailyTally`] and [`IncidentTally`] are streaming
+//! summaries: a record of any length is kept in a few numbers.
 //!
 //! This module owns arithmetic only: no I/O, no randomness.
 
@@ -136,31 +139,65 @@ pub struct DailyAvailability {
 impl DailyAvailability {
     /// The table of some days' availabilities (fractions); `None` for no day.
     pub fn of(availabilities: impl IntoIterator<Item = f64>) -> Option<DailyAvailability> {
+        let mut tally = DailyTally::default();
+        for a in availabilities {
+            tally.add(a);
+        }
+        tally.table()
+    }
+}
+
+/// [`DailyAvailability`] kept one day at a time: a fixed handful of counts
+/// and sums, whatever the number of days.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DailyTally {
+    days: usize,
+    sum: f64,
+    worst: f64,
+    /// Days at 100%, ≥ 99.9%, ≥ 99%, ≥ 90%.
+    at_least: [usize; 4],
+}
+
+impl Default for DailyTally {
+    fn default() -> Self {
+        DailyTally {
+            days: 0,
+            sum: 0.0,
+            worst: f64::INFINITY,
+            at_least: [0; 4],
+        }
+    }
+}
+
+impl DailyTally {
+    /// Adds one day's availability (a fraction).
+    pub fn add(&mut self, availability: f64) {
         // Thresholds compared with a little slack for the rounding of
         // minutes into fractions (a day of exactly 1.44 weighted minutes is
         // at 99.9%).
         const SLACK: f64 = 1e-12;
-        let (mut days, mut sum, mut worst) = (0usize, 0.0, f64::INFINITY);
-        let mut counts = [0usize; 4];
-        for a in availabilities {
-            days += 1;
-            sum += a;
-            worst = worst.min(a);
-            for (count, threshold) in counts.iter_mut().zip([1.0, 0.999, 0.99, 0.9]) {
-                if a >= threshold - SLACK {
-                    *count += 1;
-                }
+        self.days += 1;
+        self.sum += availability;
+        self.worst = self.worst.min(availability);
+        for (count, threshold) in self.at_least.iter_mut().zip([1.0, 0.999, 0.99, 0.9]) {
+            if availability >= threshold - SLACK {
+                *count += 1;
             }
         }
-        let share = |count: usize| count as f64 / days as f64;
-        (days > 0).then(|| DailyAvailability {
-            days,
-            mean: sum / days as f64,
-            worst,
-            full: share(counts[0]),
-            at_least_99_9: share(counts[1]),
-            at_least_99: share(counts[2]),
-            at_least_90: share(counts[3]),
+    }
+
+    /// The table of the days added; `None` for no day.
+    pub fn table(&self) -> Option<DailyAvailability> {
+        let days = self.days as f64;
+        let share = |count: usize| count as f64 / days;
+        (self.days > 0).then(|| DailyAvailability {
+            days: self.days,
+            mean: self.sum / days,
+            worst: self.worst,
+            full: share(self.at_least[0]),
+            at_least_99_9: share(self.at_least[1]),
+            at_least_99: share(self.at_least[2]),
+            at_least_90: share(self.at_least[3]),
         })
     }
 }
@@ -168,14 +205,17 @@ impl DailyAvailability {
 /// Status-page incidents' rates as the study computes them
 /// (`sec4-failure_recovery_analysis.ipynb`, its Table 6): MTBF the mean gap
 /// between consecutive incident starts, MTTR the mean time from an
-/// incident's first status to its resolution.
+/// incident's first status to its resolution, over the incidents that have
+/// both.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IncidentRates {
-    /// Incidents counted.
+    /// Incidents counted (starts).
     pub incidents: usize,
     /// Mean gap between consecutive starts.
     pub mtbf: Span,
-    /// Mean time to resolve.
+    /// Incidents behind the MTTR (those with a first status and a resolution).
+    pub resolved: usize,
+    /// Mean time to resolve (zero when none is resolved).
     pub mttr: Span,
 }
 
@@ -183,21 +223,66 @@ impl IncidentRates {
     /// The rates of incidents given as (first status, resolution) in any
     /// order; `None` for fewer than two (no gap between starts).
     pub fn of(incidents: &[(Time, Time)]) -> Option<IncidentRates> {
-        if incidents.len() < 2 {
+        let mut tally = IncidentTally::default();
+        for (start, end) in incidents {
+            tally.add(*start, Some(end.saturating_since(*start)));
+        }
+        tally.rates()
+    }
+}
+
+/// [`IncidentRates`] kept one incident at a time, in any order: the count,
+/// the first and last start and the total time to resolve.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct IncidentTally {
+    incidents: usize,
+    first: Option<Time>,
+    last: Option<Time>,
+    resolved: usize,
+    resolving_nanos: u128,
+}
+
+impl IncidentTally {
+    /// Adds an incident that started at `start` and, if it has both a first
+    /// status and a resolution, took `resolution` to resolve.
+    pub fn add(&mut self, start: Time, resolution: Option<Span>) {
+        self.incidents += 1;
+        self.first = Some(self.first.map_or(start, |f| f.min(start)));
+        self.last = Some(self.last.map_or(start, |l| l.max(start)));
+        if let Some(r) = resolution {
+            self.resolved += 1;
+            self.resolving_nanos += u128::from(r.as_nanos());
+        }
+    }
+
+    /// Incidents added.
+    pub fn incidents(&self) -> usize {
+        self.incidents
+    }
+
+    /// The time from the first start to the last: the sum of the gaps.
+    pub fn first_to_last(&self) -> Span {
+        match (self.first, self.last) {
+            (Some(f), Some(l)) => l.saturating_since(f),
+            _ => Span::ZERO,
+        }
+    }
+
+    /// The rates; `None` for fewer than two incidents.
+    pub fn rates(&self) -> Option<IncidentRates> {
+        if self.incidents < 2 {
             return None;
         }
-        let mut starts: Vec<Time> = incidents.iter().map(|(start, _)| *start).collect();
-        starts.sort_unstable();
-        let first_to_last = starts[starts.len() - 1].saturating_since(starts[0]);
-        let resolving: u128 = incidents
-            .iter()
-            .map(|(start, end)| u128::from(end.saturating_since(*start).as_nanos()))
-            .sum();
-        let n = incidents.len() as u128;
+        let mttr = if self.resolved == 0 {
+            0
+        } else {
+            (self.resolving_nanos / self.resolved as u128) as u64
+        };
         Some(IncidentRates {
-            incidents: incidents.len(),
-            mtbf: Span::from_nanos(first_to_last.as_nanos() / (incidents.len() as u64 - 1)),
-            mttr: Span::from_nanos((resolving / n) as u64),
+            incidents: self.incidents,
+            mtbf: Span::from_nanos(self.first_to_last().as_nanos() / (self.incidents as u64 - 1)),
+            resolved: self.resolved,
+            mttr: Span::from_nanos(mttr),
         })
     }
 }
@@ -219,6 +304,9 @@ pub struct OutageRecord {
     pub sum_ln_minutes: f64,
     /// Sum over the days with minutes of ln(minutes)².
     pub sum_sq_ln_minutes: f64,
+    /// Sum over the days of minutes²: with the rest, the day-to-day
+    /// spread behind the fit's intervals.
+    pub sum_sq_minutes: f64,
 }
 
 /// A renewal process fitted to an [`OutageRecord`].
@@ -262,16 +350,22 @@ impl OutageRecord {
     pub fn from_daily_minutes(minutes: impl IntoIterator<Item = f64>) -> OutageRecord {
         let mut r = OutageRecord::default();
         for m in minutes {
-            r.days += 1.0;
-            if m > 0.0 {
-                let ln = m.ln();
-                r.days_with_minutes += 1.0;
-                r.minutes += m;
-                r.sum_ln_minutes += ln;
-                r.sum_sq_ln_minutes += ln * ln;
-            }
+            r.add_day(m);
         }
         r
+    }
+
+    /// Adds one day with `minutes` of this kind (zero for a day without).
+    pub fn add_day(&mut self, minutes: f64) {
+        self.days += 1.0;
+        if minutes > 0.0 {
+            let ln = minutes.ln();
+            self.days_with_minutes += 1.0;
+            self.minutes += minutes;
+            self.sum_ln_minutes += ln;
+            self.sum_sq_ln_minutes += ln * ln;
+            self.sum_sq_minutes += minutes * minutes;
+        }
     }
 
     /// Share of days with minutes, f.
@@ -463,6 +557,7 @@ mod tests {
         assert_eq!(rates.incidents, 3);
         assert_eq!(rates.mtbf, Span::from_hours(60), "(2 d + 3 d) / 2");
         assert_eq!(rates.mttr, Span::from_hours(3), "(1 h + 2 h + 6 h) / 3");
+        assert_eq!(rates.resolved, 3);
         assert_eq!(IncidentRates::of(&incidents[..1]), None);
     }
 
@@ -476,6 +571,7 @@ mod tests {
             minutes: 1440.0,
             sum_ln_minutes: 10.0 * 144f64.ln(),
             sum_sq_ln_minutes: 10.0 * 144f64.ln().powi(2),
+            sum_sq_minutes: 10.0 * 144.0 * 144.0,
         };
         let fit = r.fit().unwrap();
         let up = 1.0 / 1.1f64.ln();

@@ -114,6 +114,7 @@ pub use reader::TraceReader;
 pub use replay::{Replay, ReplayRules, ReplayRulesError, ReplayedRecord};
 pub use session::{Node, RecordedSession, Step, StepKind, Work};
 pub use sessions::{DEFAULT_LOOKAHEAD, ReplayedSession, SessionFormat, SessionReader, SessionReplay};
+pub use slaplan_log::{EXPECT_ARRIVAL as EXPECT_LOG_TIME, instant as log_instant};
 
 use crate::time::Span;
 

@@ -17,11 +17,16 @@ use super::trace::RecordedSession;
 use super::workload::{Source, open_replay, open_sessions};
 
 mod ending;
+mod guard;
 mod ids;
+mod request_log;
 mod stats;
 
 use ending::ServiceSpan;
+pub use guard::Overload;
 use ids::IdWindow;
+use request_log::LoggedCall;
+pub use request_log::RequestLog;
 pub use stats::RunStats;
 
 /// How long after the period the world keeps running to finish calls in flight.
@@ -156,11 +161,20 @@ pub struct RunResult {
     pub timeline: Option<Vec<TimelineRow>>,
     /// Per-call and audit samples, when asked for.
     pub samples: Samples,
+    /// Set when the overload guard stopped the run early: then nothing
+    /// else here is a judgement of the period.
+    pub overload: Option<Overload>,
+    /// Why the request log (see [`World::write_requests`]) could not be
+    /// written, if it could not.
+    pub request_log_error: Option<String>,
 }
 
-/// A replication that cannot be built.
+/// A replication that cannot be built, or was stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The overload guard stopped it.
+    #[error("{0}")]
+    Overload(Overload),
     /// The router rejected its configuration.
     #[error("router configuration: {0}")]
     Router(ConfigError),
@@ -193,6 +207,8 @@ struct CallInfo {
     /// When the first token of the attempt that served it came
     /// (`Time::MAX`: not served yet).
     first_token: Time,
+    /// Attempts dispatched.
+    attempts: u32,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -258,9 +274,17 @@ pub struct World {
     /// Whether the timeline (outages and tier rows) is kept.
     timeline: bool,
     endpoint_names: Vec<String>,
+    /// The calls as the gateway's request log, when asked for.
+    request_log: Option<RequestLog>,
     /// Per endpoint: whether the router is told each attempt's first token
     /// (its `first_token_timeout` is set).
     reports_first_token: Vec<bool>,
+    /// Calls submitted and not yet ended.
+    live_calls: u64,
+    /// The overload guard's limit on `live_calls`, and its verdict.
+    live_limit: Option<u64>,
+    replication: u64,
+    overload: Option<Overload>,
 }
 
 impl World {
@@ -351,11 +375,16 @@ impl World {
             ),
             timeline: false,
             endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
+            request_log: None,
             reports_first_token: scenario
                 .endpoints
                 .iter()
                 .map(|e| e.first_token_timeout.is_some())
                 .collect(),
+            live_calls: 0,
+            live_limit: scenario.simulation.max_live_calls.map(|n| n.get()),
+            replication,
+            overload: None,
         })
     }
 
@@ -372,6 +401,13 @@ impl World {
     pub fn log_calls(mut self, limit: usize) -> World {
         self.call_log = Some(Vec::new());
         self.call_log_limit = limit;
+        self
+    }
+
+    /// Writes every call, as it ends, to `log` in the gateway's request-log
+    /// schema (for `judge`).
+    pub fn write_requests(mut self, log: RequestLog) -> World {
+        self.request_log = Some(log);
         self
     }
 
@@ -461,6 +497,11 @@ impl World {
             audit: std::mem::take(&mut self.audit_log),
         };
         let timeline = self.finish_timeline();
+        let request_log_error = self
+            .request_log
+            .take()
+            .and_then(|log| log.finish().err())
+            .map(|e| e.to_string());
         let (attainment, measures) = self.recorder.finish();
         RunResult {
             attainment,
@@ -468,7 +509,42 @@ impl World {
             measures,
             timeline,
             samples,
+            overload: self.overload,
+            request_log_error,
         }
+    }
+
+    /// The overload guard fired: note where the calls piled up and stop
+    /// (an empty queue ends the engine's loop).
+    fn stop_overloaded(&mut self, now: Time, live: u64, q: &mut EventQueue<Event>) {
+        let queue = (0..self.endpoint_names.len())
+            .map(|e| (e, self.router.queue_depth(EndpointId(e as u32))))
+            .filter(|&(_, waiting)| waiting > 0)
+            .max_by_key(|&(e, waiting)| (waiting, std::cmp::Reverse(e)))
+            .map(|(e, waiting)| (self.endpoint_names[e].clone(), waiting));
+        let mut by_tenant = vec![0u64; self.router.config().tenants.len()];
+        for (_, call) in self.calls.entries() {
+            if let Some(n) = by_tenant.get_mut(call.tenant as usize) {
+                *n += 1;
+            }
+        }
+        let mut tenants: Vec<(String, u64)> = by_tenant
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, n)| n > 0)
+            .map(|(t, n)| (self.router.config().tenants[t].name.clone(), n))
+            .collect();
+        tenants.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        tenants.truncate(3);
+        self.overload = Some(Overload {
+            replication: self.replication,
+            at: now - Time::ZERO,
+            live,
+            limit: self.live_limit.unwrap_or(0),
+            queue,
+            tenants,
+        });
+        q.clear();
     }
 
     /// Counts every degradation still untold as unnotified, closes open
@@ -634,6 +710,7 @@ impl World {
         q: &mut EventQueue<Event>,
     ) {
         let Some(info) = self.calls.remove(call.0) else { return };
+        self.live_calls -= 1;
         let success = served.is_some();
         // Call ids count from 0 and the log keeps the first calls, so the
         // record of call `i` is the log's `i`-th.
@@ -659,6 +736,31 @@ impl World {
             None => info.last_endpoint,
         };
         let cause = self.cause(now, blamed);
+        if let Some(log) = &mut self.request_log {
+            log.write(&LoggedCall {
+                call: call.0,
+                tenant: info.tenant,
+                workflow: info.workflow,
+                arrival: info.submitted,
+                end: now,
+                input_tokens: info.input_tokens,
+                output_tokens: info.output_tokens,
+                served: served.map(|(t, e)| {
+                    (
+                        t,
+                        e,
+                        if info.first_token == Time::MAX {
+                            now
+                        } else {
+                            info.first_token
+                        },
+                    )
+                }),
+                reason,
+                attempts: info.attempts,
+                refused: info.refused,
+            });
+        }
         let outcome = match served {
             Some((tier, _)) => CallOutcome::Served {
                 tier,
@@ -768,6 +870,7 @@ impl World {
                         left_first: false,
                         refused: false,
                         first_token: Time::MAX,
+                        attempts: 0,
                     };
                     self.calls.insert(call.0, info);
                     self.recorder
@@ -787,7 +890,12 @@ impl World {
                             refused: false,
                         });
                     }
+                    self.live_calls += 1;
                     self.stats.peak_live_calls = self.stats.peak_live_calls.max(self.calls.live() as u64);
+                    if self.live_limit.is_some_and(|limit| self.live_calls > limit) {
+                        self.stop_overloaded(now, self.live_calls, q);
+                        return;
+                    }
                 }
                 Effect::Think { agent, after } => {
                     q.schedule(now + after, Event::ThinkDone { agent });
@@ -881,6 +989,7 @@ impl World {
     fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32) {
         let Some(info) = self.calls.get_mut(call.0) else { return };
         let mut fallback = None;
+        info.attempts = info.attempts.saturating_add(1);
         if info.first_endpoint == NO_ENDPOINT {
             info.first_endpoint = endpoint;
         } else if endpoint != info.first_endpoint && !info.left_first {
@@ -910,6 +1019,11 @@ impl Model for World {
     type Event = Event;
 
     fn handle(&mut self, now: Time, event: Event, q: &mut EventQueue<Event>) {
+        if self.overload.is_some() {
+            // Stopped by the overload guard: what was scheduled while it
+            // fired is dropped.
+            return;
+        }
         match event {
             Event::Arrival { source } => {
                 let end = self.end;

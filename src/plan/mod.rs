@@ -13,6 +13,7 @@ pub mod frontier;
 pub mod grammar;
 mod interval;
 pub mod quantile;
+pub mod reach;
 pub mod shard;
 mod summary;
 
@@ -56,6 +57,9 @@ fn run_one(scenario: &Scenario, index: u64, timeline: bool) -> Result<Replicatio
         world = world.record_timeline();
     }
     let r = world.run_full();
+    if let Some(overload) = r.overload {
+        return Err(BuildError::Overload(overload));
+    }
     Ok(Replication {
         index,
         attainment: r.attainment,

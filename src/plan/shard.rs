@@ -311,6 +311,17 @@ impl ShardReader {
             path: p.clone(),
             why: format!("{e} (is this a directory written by `slaplan run --shard`?)"),
         })?;
+        for (field, value) in [
+            ("required_confidence", meta.required_confidence),
+            ("interval_level", meta.interval_level),
+        ] {
+            if !(value > 0.0 && value < 1.0) {
+                return Err(ShardError::Corrupt {
+                    path: p,
+                    why: format!("field \"{field}\": expected a probability strictly between 0 and 1, got {value}"),
+                });
+            }
+        }
         let p = dir.join("scenario.toml");
         let scenario_bytes = fs::read(&p).map_err(io(&p))?;
         let path = dir.join(REPLICATIONS_FILE);

@@ -202,42 +202,40 @@ pub(super) fn write_run_json(dir: &Path, meta: &RunMeta) -> Result<(), OutputErr
     f.write_all(b"\n").map_err(io_err(&path))
 }
 
-/// Creates directory `out` atomically: `fill` writes its files into a
-/// temporary sibling, which is renamed to `out` only if `fill` succeeds (an
-/// existing `out` is replaced); on failure nothing is left behind. `io`
-/// turns a file-system error on a path into the caller's error type.
-pub fn write_dir_atomically<E>(
+/// Writes every output file of `replications` into `out`, plus the `extra`
+/// files (name, bytes), through the one path `run` and `merge` use
+/// ([`super::OutputSink`]), atomically: into a sibling temporary directory
+/// first, put in place when complete ([`super::atomic`]). `meta` gives the
+/// run's identity and timing; its totals and `summary.csv` come from the
+/// replications.
+pub fn write_outputs(
     out: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), E>,
-    io: impl Fn(PathBuf, std::io::Error) -> E,
-) -> Result<(), E> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| io(parent.to_path_buf(), e))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| io(tmp.clone(), e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| io(tmp.clone(), e))?;
-    if let Err(e) = fill(&tmp) {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if out.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(out, &old).map_err(|e| io(out.to_path_buf(), e))?;
-        fs::rename(&tmp, out).map_err(|e| io(out.to_path_buf(), e))?;
-        let _ = fs::remove_dir_all(&old);
-    } else {
-        fs::rename(&tmp, out).map_err(|e| io(out.to_path_buf(), e))?;
-    }
-    Ok(())
+    meta: &RunMeta,
+    scenario: &Scenario,
+    clauses: &[Clause],
+    replications: &[crate::plan::Replication],
+    extra: &[(&str, Vec<u8>)],
+) -> Result<(), OutputError> {
+    super::atomic::write_dir_atomically(
+        out,
+        |tmp| {
+            let mut sink = super::sink::OutputSink::create(tmp, scenario, clauses)?;
+            for r in replications {
+                sink.add(r)?;
+            }
+            let id = RunIdentity {
+                scenario: meta.scenario.clone(),
+                scenario_sha256: meta.scenario_sha256.clone(),
+                slaplan_version: meta.slaplan_version.clone(),
+                replications: meta.replications,
+                required_confidence: meta.required_confidence,
+                interval_level: meta.interval_level,
+            };
+            sink.finish(id, meta.timing.wall_seconds, meta.timing.threads, extra)
+                .map(drop)
+        },
+        |path, source| OutputError::Io { path, source },
+    )
 }
 
 pub(super) fn csv_writer(path: &Path) -> Result<csv::Writer<fs::File>, OutputError> {

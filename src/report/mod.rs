@@ -9,6 +9,7 @@
 //! renamed into place at the end, so a failed run never leaves a half-written
 //! result.
 
+mod atomic;
 mod columns;
 mod files;
 mod grid;
@@ -18,9 +19,10 @@ pub mod review;
 mod sink;
 mod table;
 
+pub use atomic::{finish, interrupt, write_dir_atomically, write_file_atomically};
 pub use files::{
     EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
-    write_dir_atomically,
+    write_outputs,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};

@@ -6,6 +6,7 @@
 //! `tenants[2].workflows[0].rate`), the line where it can be found, and what
 //! was expected. It does not simulate anything.
 
+pub mod capacity;
 mod decode;
 mod error;
 pub mod keys;
@@ -70,6 +71,7 @@ pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         return Err(ScenarioError::new(path, problems));
     }
     scenario.warnings = validate::warnings(&scenario, source);
+    scenario.warnings.extend(capacity::warnings(&scenario, source));
     Ok(scenario)
 }
 

@@ -70,6 +70,12 @@ pub struct Simulation {
     /// Monte Carlo replications of the period (overridable on the command line).
     #[serde(default = "one")]
     pub replications: u32,
+    /// The overload guard: a replication stops, as an error, when more
+    /// calls than this are in flight at once (none: `run`, `check` and
+    /// `frontier` derive a limit from the machine's memory, or take
+    /// `--max-live-calls`).
+    #[serde(default)]
+    pub max_live_calls: Option<std::num::NonZeroU64>,
 }
 
 fn one() -> u32 {

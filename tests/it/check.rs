@@ -16,7 +16,7 @@ fn rows(csv: &str) -> Vec<Vec<String>> {
 fn a_heavy_gold_tenant_breaches_the_bronze_latency_clause() {
     let dir = tempdir();
     let out = slaplan()
-        .args(["check", "--confidence", "0.6", "--new-tenant"])
+        .args(["check", "--confidence", "0.6", "--replications", "8", "--new-tenant"])
         .arg(repo_path("tests/fixtures/heavy_gold.toml"))
         .arg("--out")
         .arg(dir.path())

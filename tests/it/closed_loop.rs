@@ -39,11 +39,10 @@ latency = {{ model = "lognormal", ttft = "{}ms", per_output_token = "{}ms" }}
 name = "t"
 class = "gold"
 chain = ["m"]
-max_attempts = 1
+retry = {{ max_attempts = 1 }}
 
 [[tenants.workflows]]
 name = "w"
-rate = 0
 replay = {replay}
 
 [[tenants.clauses]]

@@ -27,7 +27,19 @@ fn assert_normal_end(what: &str, cmd: Command) {
         Some(0),
         "{what}: exit code with a closed stdout; stderr:\n{stderr}"
     );
-    assert!(stderr.is_empty(), "{what}: expected no message, got:\n{stderr}");
+    // Only warnings may be there, a first line and indented ones: the
+    // reachability warning (issue 19: these runs use few replications on
+    // purpose) and the offered-load warning (tests/fixtures/small.toml
+    // offers its endpoints a little more than they serve).
+    let mut in_warning = false;
+    let rest: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            in_warning = l.starts_with("warning: ") || (in_warning && l.starts_with("  "));
+            !in_warning
+        })
+        .collect();
+    assert!(rest.is_empty(), "{what}: expected no message, got:\n{stderr}");
 }
 
 #[test]
@@ -132,8 +144,13 @@ fn a_closed_stdout_is_a_normal_end_for_every_command() {
     capacity
         .args([
             "frontier",
+            // The capacity search refuses to start unless its windows can
+            // prove the confidence: 3 replications of 2 monthly windows
+            // give (0.025)^(1/6) = 0.54 >= 0.5.
             "--replications",
-            "2",
+            "3",
+            "--confidence",
+            "0.5",
             "--quiet",
             "--capacity",
             "b",

@@ -9,7 +9,16 @@ use crate::common::{repo_path, slaplan, tempdir};
 fn capacity_bisection_finds_the_mmc_boundary() {
     let dir = tempdir();
     let out = slaplan()
-        .args(["frontier", "--capacity", "pool", "--confidence", "0.8", "--out"])
+        .args([
+            "frontier",
+            "--capacity",
+            "pool",
+            "--confidence",
+            "0.8",
+            "--replications",
+            "20",
+            "--out",
+        ])
         .arg(dir.path())
         .arg(repo_path("tests/fixtures/capacity.toml"))
         .output()
@@ -47,6 +56,8 @@ fn the_latency_frontier_is_read_from_the_windows() {
             "0",
             "--confidence",
             "0.6",
+            "--replications",
+            "8",
             "--out",
         ])
         .arg(dir.path())

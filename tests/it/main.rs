@@ -1,10 +1,12 @@
 //! slaplan's one integration-test binary.
 
+mod bad_inputs;
 mod check;
 mod clauses;
 mod closed_loop;
 mod closed_pipe;
 mod common;
+mod crash_safe;
 mod deploy;
 mod determinism;
 mod exact_thresholds;
@@ -13,10 +15,13 @@ mod frontier;
 mod gateway;
 mod hedges;
 mod import_litellm;
+mod judge;
 mod open_calls;
 mod outages;
+mod overload;
 mod probability;
 mod queueing;
+mod reach;
 mod report;
 mod router_config;
 mod run_cli;
@@ -25,6 +30,7 @@ mod scenario_errors;
 mod scripted_availability;
 mod sessions;
 mod shard_merge;
+mod status_page_fit;
 mod trace_replay;
 mod windows_parquet;
 mod workloads;

@@ -332,16 +332,7 @@ fn draw_charts(inputs: &Inputs) -> Result<Vec<(ChartId, ChartState)>, ReportErro
 
 /// Writes `bytes` to a temporary sibling of `path`, then renames it into place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|source| ReportError::Write {
+    super::atomic::write_file_atomically(path, bytes).map_err(|source| ReportError::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -9,14 +9,17 @@
 mod cancel;
 mod e2e;
 mod equivalence;
+mod hostile;
+mod reload;
 mod security;
+mod wiring;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use slaplan::emulate::{EmulateConfig, Emulator};
-use slaplan::gateway::{ConnLimits, Gateway, ServeSettings};
+use slaplan::gateway::{ConnLimits, Gateway, Reloader, ServeSettings};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -30,7 +33,7 @@ pub const KEYS: [(&str, &str); 5] = [
     ("UP_KEY_B", "sk-upstream-secret-bbbb"),
 ];
 
-fn env(name: &str) -> Option<String> {
+pub fn env(name: &str) -> Option<String> {
     KEYS.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_string())
 }
 
@@ -46,6 +49,8 @@ pub struct Stack {
     pub dir: tempfile::TempDir,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// Reloads the gateway's scenario.
+    pub reloader: Reloader,
 }
 
 /// Settings a test may change.
@@ -105,6 +110,7 @@ impl Stack {
         let gw_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let gateway_addr = gw_listener.local_addr().unwrap();
         let gateway = Gateway::new(scenario, gw_listener, &settings, &env).unwrap();
+        let reloader = gateway.reloader();
         let s1 = stopped.clone();
         let servers = vec![
             tokio::spawn(async move {
@@ -121,6 +127,7 @@ impl Stack {
             servers,
             dir,
             http: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            reloader,
         }
     }
 
@@ -179,6 +186,15 @@ impl Drop for Stack {
         for s in &self.servers {
             s.abort();
         }
+    }
+}
+
+/// `scenario` (as for [`Stack::start`]) with the emulator of `stack`, parsed.
+pub fn parse_for(stack: &Stack, scenario: &str) -> slaplan::scenario::Scenario {
+    let text = scenario.replace("EMU", &stack.emulator.to_string());
+    match slaplan::scenario::parse(&text, std::path::Path::new("gateway-test.toml")) {
+        Ok(s) => s,
+        Err(e) => panic!("test scenario is invalid: {e}"),
     }
 }
 

@@ -1,0 +1,10 @@
+//! The LiteLLM router config importer (YAML).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = slaplan::import::litellm::parse(text, "fuzz.yaml");
+    }
+});

@@ -1,0 +1,91 @@
+//! `merge`'s inputs: a shard directory's `run.json`, `replications.json`
+//! and `scenario.toml`, read, merged and checked against the scenario, as
+//! `slaplan merge` does before writing anything.
+//!
+//! A real shard (two replications of the shared-endpoint fixture) is made
+//! once per process; the first byte of each input picks the file the rest
+//! replaces.
+#![no_main]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use slaplan::plan::shard::{self, ShardMeta, ShardSpec};
+use slaplan::report;
+use slaplan::sla::Clause;
+
+const SCENARIO: &str = include_str!("../../tests/fixtures/shared_endpoint.toml");
+const NAMES: [&str; 3] = ["run.json", "replications.json", "scenario.toml"];
+
+/// The process's work directory and the real shard's three files.
+fn base() -> &'static (PathBuf, Vec<Vec<u8>>) {
+    static BASE: OnceLock<(PathBuf, Vec<Vec<u8>>)> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let root = if Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let root = root.join(format!("slaplan-fuzz-shard-{}", std::process::id()));
+        let real = root.join("real");
+        let scenario = slaplan::scenario::parse(SCENARIO, Path::new("shared_endpoint.toml")).expect("fixture");
+        let spec = ShardSpec::parse("1/1").expect("spec");
+        let indices = spec.replications(2);
+        let reps = slaplan::plan::run_indices(&scenario, &indices, &|| {}).expect("fixture runs");
+        let meta = ShardMeta {
+            slaplan_version: "fuzz".into(),
+            scenario: "shared_endpoint.toml".into(),
+            scenario_sha256: String::new(),
+            seed: scenario.simulation.seed,
+            replications: 2,
+            required_confidence: 0.95,
+            interval_level: 0.95,
+            shard: spec,
+            indices,
+            wall_seconds: 0.0,
+            threads: 1,
+        };
+        shard::write_shard(&real, &meta, SCENARIO.as_bytes(), &reps).expect("write the real shard");
+        let files = NAMES
+            .iter()
+            .map(|n| std::fs::read(real.join(n)).expect("read back"))
+            .collect();
+        let dir = root.join("fuzz");
+        std::fs::create_dir_all(&dir).expect("fuzz work directory");
+        (dir, files)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let (dir, files) = base();
+    let pick = usize::from(pick) % NAMES.len();
+    for (i, name) in NAMES.iter().enumerate() {
+        let bytes = if i == pick { body } else { &files[i][..] };
+        std::fs::write(dir.join(name), bytes).expect("write fuzz input");
+    }
+    let Ok(one) = shard::read_shard(dir) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&one.scenario_bytes).into_owned();
+    let (seed, required, level) = (one.meta.seed, one.meta.required_confidence, one.meta.interval_level);
+    let Ok(reps) = shard::merge_shards(vec![one]) else {
+        return;
+    };
+    let Ok(mut scenario) = slaplan::scenario::parse(&text, Path::new("scenario.toml")) else {
+        return;
+    };
+    scenario.simulation.seed = seed;
+    let clauses = Clause::all(&scenario);
+    let windows: Vec<usize> = report::clause_windows(&scenario, &clauses)
+        .iter()
+        .map(Vec::len)
+        .collect();
+    if shard::check_judgements(&reps, &windows).is_err() {
+        return;
+    }
+    let _ = slaplan::plan::summarize(&reps, clauses.len(), required, level);
+});
