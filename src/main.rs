@@ -11,9 +11,9 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
-use slaplan::plan::shard::{self, ShardMeta, ShardSpec};
-use slaplan::plan::{self, summarize};
-use slaplan::report::{self, RunIdentity, RunMeta, Timing};
+use slaplan::plan::shard::{self, MergedShards, ShardChoice, ShardMeta, ShardReader, ShardSpec, ShardWriter};
+use slaplan::plan::{self, StreamError};
+use slaplan::report::{self, OutputSink, RunIdentity, Written};
 use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
@@ -142,9 +142,11 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     audit_sample: Option<usize>,
     /// Run only shard i of N (1-based; replication r belongs to shard
-    /// r mod N + 1) and write a shard directory for `slaplan merge`.
-    #[arg(long, value_parser = ShardSpec::parse)]
-    shard: Option<ShardSpec>,
+    /// r mod N + 1) and write a shard directory for `slaplan merge`. `auto`
+    /// reads i and N from a Slurm job array (SLURM_ARRAY_TASK_*) or a
+    /// Kubernetes Indexed Job (JOB_COMPLETION_INDEX and SLAPLAN_SHARD_COUNT).
+    #[arg(long, value_name = "i/N|auto", value_parser = ShardChoice::parse)]
+    shard: Option<ShardChoice>,
     /// Also write the review report (report.html, report.md, charts/) into
     /// the output directory, as `slaplan report` would.
     #[arg(long, conflicts_with = "shard")]
@@ -300,8 +302,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
-    if let Some(shard) = args.shard {
-        return run_shard(args, shard);
+    match args.shard {
+        Some(ShardChoice::Given(spec)) => return run_shard(args, spec),
+        Some(ShardChoice::Auto) => {
+            let (spec, job) = plan::array_job::shard_from_env(|name| {
+                std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+            })
+            .map_err(Failure::input)?;
+            outln!("--shard auto: shard {spec} ({job})")?;
+            return run_shard(args, spec);
+        }
+        None => {}
     }
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     print_warnings(&args.scenario, &scenario.warnings);
@@ -311,70 +322,53 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario, ""));
+    let (pool, threads) = worker_pool(args.sim.threads)?;
+    cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let clauses = Clause::all(&scenario);
     cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .scenario
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
-        PathBuf::from("out").join(stem)
-    });
-    let threads = args
-        .sim
-        .threads
-        .map(|t| t as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start {threads} worker threads: {e}")))?;
-    cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
+    let identity = RunIdentity {
+        scenario: args.scenario.display().to_string(),
+        scenario_sha256: sha256_hex(&bytes),
+        slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
+        replications,
+        required_confidence: args.sim.confidence,
+        interval_level: plan::INTERVAL_LEVEL,
+    };
 
     let progress = Progress::start("replications", replications, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
-    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-    let reps = pool
-        .install(|| plan::run_replications_observed(&scenario, 0..replications, &tick))
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish();
-    let wall = started.elapsed().as_secs_f64();
-
-    let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
-    let totals = plan::totals(&reps);
-    let meta = RunMeta::new(
-        RunIdentity {
-            scenario: args.scenario.display().to_string(),
-            scenario_sha256: sha256_hex(&bytes),
-            slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
-            replications,
-            required_confidence: args.sim.confidence,
-            interval_level: plan::INTERVAL_LEVEL,
-        },
-        &scenario,
-        totals,
-        Timing {
-            wall_seconds: wall,
-            threads,
-            calls_per_second: totals.calls as f64 / wall.max(1e-9),
-        },
-    );
-    let mut extra = Vec::new();
-    if let Some(limit) = args.audit_sample {
-        extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
-    }
-    // The review report goes into the directory before it is put in place.
-    let review = |tmp: &Path| {
-        if args.report {
-            write_review(tmp).map(drop)
-        } else {
+    // The replications stream into the output files (a temporary directory
+    // renamed into place at the end): memory holds a few at a time.
+    let mut written: Option<Written> = None;
+    report::write_dir_atomically(
+        &out,
+        |tmp| {
+            let mut sink = OutputSink::create(tmp, &scenario, &clauses).map_err(Failure::runtime)?;
+            let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+            plan::stream_indices(&pool, &scenario, 0..replications, &tick, |r| sink.add(&r))
+                .map_err(|e| stream_failure(e, &args.scenario))?;
+            progress.finish();
+            let wall = started.elapsed().as_secs_f64();
+            let mut extra = Vec::new();
+            if let Some(limit) = args.audit_sample {
+                extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
+            }
+            written = Some(sink.finish(identity, wall, threads, &extra).map_err(Failure::runtime)?);
+            // The review report goes into the directory before it is put in
+            // place.
+            if args.report {
+                write_review(tmp)?;
+            }
             Ok(())
-        }
+        },
+        |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
+    )
+    .map_err(|f: Failure| f.nothing_written(&out))?;
+    let Some(Written { meta, summary }) = written else {
+        return Err(Failure::runtime("the run wrote no results"));
     };
-    report::write_outputs_and(&out, &meta, &scenario, &clauses, &summary, &reps, &extra, review)
-        .map_err(|f: Failure| f.nothing_written(&out))?;
     if let Some(path) = &args.request_log {
         write_request_log(&scenario, path)?;
     }
@@ -385,11 +379,20 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         scenario.simulation.duration,
         meta.windows.len(),
         meta.seed,
-        report::outcome_counts(&totals),
-        wall,
+        report::outcome_counts(&meta.totals),
+        meta.timing.wall_seconds,
         meta.timing.calls_per_second / 1e6
     )?;
     outln!("wrote {}", out.display())
+}
+
+/// A failure of a streamed run: a refused router config is bad input (exit
+/// 2), a failure to write is not (exit 1).
+fn stream_failure<E: std::fmt::Display>(e: StreamError<E>, scenario: &Path) -> Failure {
+    match e {
+        StreamError::Build(e) => Failure::input(format!("{}: {e}", scenario.display())),
+        StreamError::Sink(e) => Failure::runtime(e),
+    }
 }
 
 /// `report OUT`: the review report of an existing output directory.
@@ -474,7 +477,8 @@ fn default_out(scenario: &Path, suffix: &str) -> PathBuf {
     PathBuf::from("out").join(format!("{stem}{suffix}"))
 }
 
-/// `run --shard i/N`: the shard's replications into a shard directory.
+/// `run --shard i/N`: the shard's replications into a shard directory,
+/// written as they are simulated.
 fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     let mut scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     let bytes =
@@ -495,12 +499,7 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     let progress = Progress::start("replications", indices.len() as u64, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json
     let started = Instant::now();
-    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-    let reps = pool
-        .install(|| plan::run_indices_observed(&scenario, &indices, &tick))
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish();
-    let meta = ShardMeta {
+    let mut meta = ShardMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: args.scenario.display().to_string(),
         scenario_sha256: sha256_hex(&bytes),
@@ -510,10 +509,24 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         interval_level: plan::INTERVAL_LEVEL,
         shard: spec,
         indices,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: 0.0,
         threads,
     };
-    shard::write_shard(&out, &meta, &bytes, &reps).map_err(|e| Failure::runtime(e).nothing_written(&out))?;
+    report::write_dir_atomically(
+        &out,
+        |tmp| {
+            let mut writer = ShardWriter::create(tmp).map_err(Failure::runtime)?;
+            let indices = meta.indices.iter().copied();
+            let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+            plan::stream_indices(&pool, &scenario, indices, &tick, |r| writer.add(&r))
+                .map_err(|e| stream_failure(e, &args.scenario))?;
+            progress.finish();
+            meta.wall_seconds = started.elapsed().as_secs_f64();
+            writer.finish(&meta, &bytes).map_err(Failure::runtime)
+        },
+        |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
+    )
+    .map_err(|f: Failure| f.nothing_written(&out))?;
     outln!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),
@@ -522,34 +535,32 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     )
 }
 
-/// `merge OUT SHARD...`: exactly the outputs of the unsharded run.
+/// `merge OUT SHARD...`: exactly the outputs of the unsharded run, the
+/// shards read side by side and streamed into the output files.
 fn merge(args: MergeArgs) -> Result<(), Failure> {
-    let progress = Progress::start("shards read", args.shards.len() as u64, args.quiet);
-    let shards = args
+    let readers = args
         .shards
         .iter()
-        .map(|d| {
-            let s = shard::read_shard(d)?;
-            progress.done(s.replications.iter().map(|r| r.stats.calls).sum());
-            Ok(s)
-        })
-        .collect::<Result<Vec<_>, shard::ShardError>>()
+        .map(|d| ShardReader::open(d))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::input)?;
-    progress.finish();
-    let first = &shards[0];
-    let meta0 = first.meta.clone();
-    let bytes = first.scenario_bytes.clone();
-    if sha256_hex(&bytes) != meta0.scenario_sha256 {
+    shard::check_shards(&readers).map_err(Failure::input)?;
+    let first = &readers[0];
+    let meta0 = ShardMeta {
+        indices: Vec::new(),
+        ..first.meta.clone()
+    };
+    if sha256_hex(&first.scenario_bytes) != meta0.scenario_sha256 {
         return Err(Failure::input(format!(
             "{}: scenario.toml does not match the sha256 in run.json",
             first.dir.display()
         )));
     }
-    let (wall, threads) = shards
+    let (wall, threads) = readers
         .iter()
         .fold((0.0, 0), |(w, t), s| (w + s.meta.wall_seconds, t.max(s.meta.threads)));
-    let reps = shard::merge_shards(shards).map_err(Failure::input)?;
-    let text = String::from_utf8(bytes).map_err(|_| Failure::input("the shards' scenario.toml is not UTF-8"))?;
+    let text = String::from_utf8(first.scenario_bytes.clone())
+        .map_err(|_| Failure::input("the shards' scenario.toml is not UTF-8"))?;
     let mut scenario = scenario::parse(&text, Path::new(&meta0.scenario)).map_err(Failure::input)?;
     scenario.simulation.seed = meta0.seed;
     let clauses = Clause::all(&scenario);
@@ -557,28 +568,35 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         .iter()
         .map(Vec::len)
         .collect();
-    shard::check_judgements(&reps, &windows).map_err(Failure::input)?;
-    let summary = summarize(&reps, clauses.len(), meta0.required_confidence, meta0.interval_level);
-    let totals = plan::totals(&reps);
-    let meta = RunMeta::new(
-        RunIdentity {
-            scenario: meta0.scenario.clone(),
-            scenario_sha256: meta0.scenario_sha256.clone(),
-            slaplan_version: meta0.slaplan_version.clone(),
-            replications: meta0.replications,
-            required_confidence: meta0.required_confidence,
-            interval_level: meta0.interval_level,
+    let total = meta0.replications;
+    let mut merged = MergedShards::new(readers, windows).map_err(Failure::input)?;
+    let identity = RunIdentity {
+        scenario: meta0.scenario.clone(),
+        scenario_sha256: meta0.scenario_sha256.clone(),
+        slaplan_version: meta0.slaplan_version.clone(),
+        replications: meta0.replications,
+        required_confidence: meta0.required_confidence,
+        interval_level: meta0.interval_level,
+    };
+    let mut written: Option<Written> = None;
+    report::write_dir_atomically(
+        &args.out,
+        |tmp| {
+            let mut sink = OutputSink::create(tmp, &scenario, &clauses).map_err(Failure::runtime)?;
+            let progress = Progress::start("replications merged", total, args.quiet);
+            while let Some(r) = merged.next_replication().map_err(Failure::input)? {
+                progress.done(r.stats.calls);
+                sink.add(&r).map_err(Failure::runtime)?;
+            }
+            progress.finish();
+            written = Some(sink.finish(identity, wall, threads, &[]).map_err(Failure::runtime)?);
+            Ok(())
         },
-        &scenario,
-        totals,
-        Timing {
-            wall_seconds: wall,
-            threads,
-            calls_per_second: totals.calls as f64 / f64::max(wall, 1e-9),
-        },
-    );
-    report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[])
-        .map_err(|e| Failure::runtime(e).nothing_written(&args.out))?;
+        |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
+    )?;
+    let Some(Written { meta, summary }) = written else {
+        return Err(Failure::runtime("the merge wrote no results"));
+    };
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",

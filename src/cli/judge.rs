@@ -74,8 +74,7 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     let mut notes_json = serde_json::to_vec_pretty(&notes).map_err(Failure::runtime)?;
     notes_json.push(b'\n');
     let extra = [("coverage.csv", coverage), ("judge.json", notes_json)];
-    report::write_outputs(&args.out, &meta, &scenario, &judged.clauses, &summary, &reps, &extra)
-        .map_err(Failure::runtime)?;
+    report::write_outputs(&args.out, &meta, &scenario, &judged.clauses, &reps, &extra).map_err(Failure::runtime)?;
     if args.report {
         super::super::write_review(&args.out)?;
     }

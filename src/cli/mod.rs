@@ -50,6 +50,11 @@ pub(crate) struct FrontierArgs {
     /// Output directory for frontier.csv / capacity.csv (default: out/<scenario name>-frontier).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Judge the thresholds over the windows of an existing run of this
+    /// scenario (an output directory of `run` or `merge`, e.g. shards run on
+    /// a cluster) instead of simulating; needs --clause-index.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["clause", "capacity", "replications"])]
+    from: Option<PathBuf>,
     #[command(flatten)]
     sim: SimArgs,
 }
@@ -254,6 +259,33 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     outln!("wrote {}", path.display())
 }
 
+/// The judgements of clause `clause` in the run directory `dir`, which must
+/// be a run of the scenario file `scenario` at `seed`.
+fn judgements_from(
+    dir: &Path,
+    scenario: &Path,
+    seed: u64,
+    clause: usize,
+) -> Result<Vec<slaplan::sla::Attainment>, Failure> {
+    let run = report::readback::read_run_record(dir).map_err(Failure::input)?;
+    let bytes = std::fs::read(scenario).map_err(|e| Failure::input(format!("{}: {e}", scenario.display())))?;
+    if super::sha256_hex(&bytes) != run.scenario_sha256 {
+        return Err(Failure::input(format!(
+            "{}: a run of another scenario (its run.json's scenario_sha256 differs from {}'s)",
+            dir.display(),
+            scenario.display()
+        )));
+    }
+    if run.seed != seed {
+        return Err(Failure::input(format!(
+            "{}: a run at seed {}, not {seed}",
+            dir.display(),
+            run.seed
+        )));
+    }
+    report::readback::read_judgements(dir, clause).map_err(Failure::input)
+}
+
 fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), Failure> {
     let write = || -> Result<(), Box<dyn std::error::Error>> {
         if let Some(dir) = path.parent() {
@@ -442,17 +474,25 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
     let clause = &clauses[global];
-    let reach = Judged {
-        scenario: &scenario,
-        clauses: &clauses,
-        indices: vec![global],
-        required: args.sim.confidence,
+    let judgements: Vec<slaplan::sla::Attainment> = match &args.from {
+        Some(dir) => judgements_from(dir, &args.scenario, scenario.simulation.seed, global)?,
+        None => {
+            let reach = Judged {
+                scenario: &scenario,
+                clauses: &clauses,
+                indices: vec![global],
+                required: args.sim.confidence,
+            };
+            let replications = reach.search_replications(args.sim.replications);
+            reach.warn_if_unreachable(replications);
+            simulate(&scenario, replications)?
+                .into_iter()
+                .flat_map(|r| r.attainment)
+                .collect()
+        }
     };
-    let replications = reach.search_replications(args.sim.replications);
-    reach.warn_if_unreachable(replications);
-    let reps = simulate(&scenario, replications)?;
     let f = fr::frontier(
-        reps.iter().flat_map(|r| &r.attainment),
+        &judgements,
         global,
         clause.kind,
         args.sim.confidence,

@@ -7,10 +7,12 @@
 //! collected in index order, so results are identical for any thread count
 //! and any shard split.
 
+pub mod array_job;
 pub mod check;
 pub mod frontier;
 pub mod grammar;
 mod interval;
+pub mod quantile;
 pub mod reach;
 pub mod shard;
 mod summary;
@@ -24,7 +26,7 @@ pub use interval::clopper_pearson;
 /// Clopper-Pearson). The required probability for a verdict is separate
 /// (`--confidence`).
 pub const INTERVAL_LEVEL: f64 = 0.95;
-pub use summary::{ClauseSummary, Verdict, summarize};
+pub use summary::{ClauseSummary, Summarizer, Verdict, summarize};
 
 use crate::model::{BuildError, RunStats, TimelineRow, World};
 use crate::scenario::Scenario;
@@ -124,6 +126,58 @@ pub fn run_indices_observed(
             r
         })
         .collect()
+}
+
+/// Replications handed out by [`stream_indices`] at a time, per worker thread.
+const CHUNK_PER_THREAD: usize = 4;
+
+/// Why [`stream_indices`] stopped.
+#[derive(Debug)]
+pub enum StreamError<E> {
+    /// The scenario's router config was refused.
+    Build(BuildError),
+    /// `each` failed.
+    Sink(E),
+}
+
+/// Runs the replications listed in `indices` (ascending) in parallel on
+/// `pool`, a chunk of a few per worker thread at a time, and hands each to `each` in
+/// index order; the first keeps its timeline. Memory holds one chunk,
+/// whatever the number of replications. `on_done` sees each finished
+/// replication's counters (progress with calls per second).
+pub fn stream_indices<E>(
+    pool: &rayon::ThreadPool,
+    scenario: &Scenario,
+    indices: impl IntoIterator<Item = u64>,
+    on_done: &(dyn Fn(&RunStats) + Sync),
+    mut each: impl FnMut(Replication) -> Result<(), E>,
+) -> Result<(), StreamError<E>> {
+    let chunk = pool.current_num_threads().max(1) * CHUNK_PER_THREAD;
+    let mut indices = indices.into_iter().peekable();
+    let first = indices.peek().copied();
+    loop {
+        let batch: Vec<u64> = indices.by_ref().take(chunk).collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let reps: Vec<Replication> = pool
+            .install(|| {
+                batch
+                    .par_iter()
+                    .map(|&index| {
+                        let r = run_one(scenario, index, Some(index) == first);
+                        if let Ok(rep) = &r {
+                            on_done(&rep.stats);
+                        }
+                        r
+                    })
+                    .collect::<Result<_, _>>()
+            })
+            .map_err(StreamError::Build)?;
+        for r in reps {
+            each(r).map_err(StreamError::Sink)?;
+        }
+    }
 }
 
 /// The totals `run.json` records over `replications`: sums of the counters,

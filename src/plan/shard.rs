@@ -8,14 +8,23 @@
 //! depends only on the scenario, the seed and `r`, the union of the shards is
 //! the direct run.
 //!
-//! A shard directory holds `run.json` ([`ShardMeta`]), `replications.json`
-//! (every replication of the slice, floats written in Rust's shortest
-//! round-trip form so they are read back bit for bit) and `scenario.toml`
-//! (the scenario's bytes, so `merge` needs nothing else).
+//! A shard directory holds `run.json` ([`ShardMeta`]), `replications.jsonl`
+//! (one replication of the slice per line, in index order, floats written
+//! in Rust's shortest round-trip form so they are read back bit for bit)
+//! and `scenario.toml` (the scenario's bytes, so `merge` needs nothing
+//! else).
+//!
+//! Both sides stream: [`ShardWriter`] writes each replication as it is
+//! simulated, and [`MergedShards`] reads the shards side by side, one line
+//! of each at a time, handing out the replications of the whole run in
+//! index order. Memory holds one replication per shard, and for the
+//! coverage checks a few bytes per replication (its index in its shard's
+//! `run.json`), never the replications themselves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::fmt;
 use std::fs;
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -61,6 +70,28 @@ impl ShardSpec {
     /// The replications of `0..total` in this shard, ascending.
     pub fn replications(self, total: u64) -> Vec<u64> {
         (self.index - 1..total).step_by(self.count as usize).collect()
+    }
+}
+
+/// What `--shard` was given: a shard, or `auto` (read from a Slurm array
+/// or a Kubernetes Indexed Job: see [`super::array_job`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardChoice {
+    /// `i/N`.
+    Given(ShardSpec),
+    /// `auto`.
+    Auto,
+}
+
+impl ShardChoice {
+    /// Parses `auto` or `i/N`.
+    pub fn parse(text: &str) -> Result<ShardChoice, String> {
+        if text == "auto" {
+            return Ok(ShardChoice::Auto);
+        }
+        ShardSpec::parse(text)
+            .map(ShardChoice::Given)
+            .map_err(|e| format!("{e}, or auto (from a Slurm array or a Kubernetes Indexed Job)"))
     }
 }
 
@@ -165,144 +196,187 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ShardError + '_ {
     }
 }
 
-/// Writes a shard directory atomically (temporary sibling, then rename).
-pub fn write_shard(
-    out: &Path,
-    meta: &ShardMeta,
-    scenario_bytes: &[u8],
-    replications: &[Replication],
-) -> Result<(), ShardError> {
-    let records: Vec<ReplicationRecord> = replications
-        .iter()
-        .map(|r| ReplicationRecord {
-            index: r.index,
-            stats: r.stats,
-            attainment: r
-                .attainment
-                .iter()
-                .map(|a| AttainmentRecord {
-                    clause: a.clause,
-                    window: a.window,
-                    value: exact(a.value),
-                    met: a.met,
-                    eligible: a.eligible,
-                    succeeded: a.succeeded,
-                    mean_latency_ms: exact(a.mean_latency_ms),
-                })
-                .collect(),
-            measures: r.measures.clone(),
-            timeline: r.timeline.clone(),
-        })
-        .collect();
-    crate::report::write_dir_atomically(
-        out,
-        |tmp| {
-            let json = |v: serde_json::Result<String>, p: &Path| -> Result<String, ShardError> {
-                v.map_err(|e| ShardError::Io {
-                    path: p.to_path_buf(),
-                    source: e.into(),
-                })
-            };
-            let p = tmp.join("run.json");
-            fs::write(&p, json(serde_json::to_string_pretty(meta), &p)? + "\n").map_err(io(&p))?;
-            let p = tmp.join("replications.json");
-            fs::write(&p, json(serde_json::to_string(&records), &p)? + "\n").map_err(io(&p))?;
-            let p = tmp.join("scenario.toml");
-            fs::write(&p, scenario_bytes).map_err(io(&p))?;
-            Ok(())
-        },
-        |path, source| ShardError::Io { path, source },
-    )
+/// The replications file of a shard directory.
+pub const REPLICATIONS_FILE: &str = "replications.jsonl";
+
+fn record_of(r: &Replication) -> ReplicationRecord {
+    ReplicationRecord {
+        index: r.index,
+        stats: r.stats,
+        attainment: r
+            .attainment
+            .iter()
+            .map(|a| AttainmentRecord {
+                clause: a.clause,
+                window: a.window,
+                value: exact(a.value),
+                met: a.met,
+                eligible: a.eligible,
+                succeeded: a.succeeded,
+                mean_latency_ms: exact(a.mean_latency_ms),
+            })
+            .collect(),
+        measures: r.measures.clone(),
+        timeline: r.timeline.clone(),
+    }
 }
 
-/// One shard read back.
-pub struct Shard {
+fn replication_of(r: ReplicationRecord, path: &Path) -> Result<Replication, ShardError> {
+    let mut attainment = Vec::with_capacity(r.attainment.len());
+    for a in r.attainment {
+        attainment.push(Attainment {
+            clause: a.clause,
+            window: a.window,
+            value: parse_exact(a.value, path)?,
+            met: a.met,
+            eligible: a.eligible,
+            succeeded: a.succeeded,
+            mean_latency_ms: parse_exact(a.mean_latency_ms, path)?,
+        });
+    }
+    Ok(Replication {
+        index: r.index,
+        attainment,
+        stats: r.stats,
+        measures: r.measures,
+        timeline: r.timeline,
+    })
+}
+
+/// A shard directory being written into `dir` (a temporary directory the
+/// caller renames into place): one line per replication as it comes.
+pub struct ShardWriter {
+    dir: PathBuf,
+    lines: BufWriter<fs::File>,
+}
+
+impl ShardWriter {
+    /// Starts the shard files in `dir`.
+    pub fn create(dir: &Path) -> Result<ShardWriter, ShardError> {
+        let p = dir.join(REPLICATIONS_FILE);
+        let file = fs::File::create(&p).map_err(io(&p))?;
+        Ok(ShardWriter {
+            dir: dir.to_path_buf(),
+            lines: BufWriter::new(file),
+        })
+    }
+
+    /// Appends one replication.
+    pub fn add(&mut self, r: &Replication) -> Result<(), ShardError> {
+        let p = self.dir.join(REPLICATIONS_FILE);
+        serde_json::to_writer(&mut self.lines, &record_of(r)).map_err(|e| ShardError::Io {
+            path: p.clone(),
+            source: e.into(),
+        })?;
+        self.lines.write_all(b"\n").map_err(io(&p))
+    }
+
+    /// Writes `run.json` and `scenario.toml` and flushes the replications.
+    pub fn finish(mut self, meta: &ShardMeta, scenario_bytes: &[u8]) -> Result<(), ShardError> {
+        let p = self.dir.join(REPLICATIONS_FILE);
+        self.lines.flush().map_err(io(&p))?;
+        let p = self.dir.join("run.json");
+        let json = serde_json::to_string_pretty(meta).map_err(|e| ShardError::Io {
+            path: p.clone(),
+            source: e.into(),
+        })?;
+        fs::write(&p, json + "\n").map_err(io(&p))?;
+        let p = self.dir.join("scenario.toml");
+        fs::write(&p, scenario_bytes).map_err(io(&p))
+    }
+}
+
+/// A shard directory opened for reading: its `run.json` and scenario are
+/// read at once, its replications one line at a time.
+pub struct ShardReader {
     /// Its directory.
     pub dir: PathBuf,
     /// Its `run.json`.
     pub meta: ShardMeta,
-    /// Its replications.
-    pub replications: Vec<Replication>,
     /// The scenario's bytes.
     pub scenario_bytes: Vec<u8>,
+    path: PathBuf,
+    lines: BufReader<fs::File>,
+    line: String,
+    line_no: usize,
+    last: Option<u64>,
 }
 
-/// Reads the shard directory `dir`.
-pub fn read_shard(dir: &Path) -> Result<Shard, ShardError> {
-    let p = dir.join("run.json");
-    let text = fs::read_to_string(&p).map_err(io(&p))?;
-    let meta: ShardMeta = serde_json::from_str(&text).map_err(|e| ShardError::Corrupt {
-        path: p.clone(),
-        why: format!("{e} (is this a directory written by `slaplan run --shard`?)"),
-    })?;
-    for (field, value) in [
-        ("required_confidence", meta.required_confidence),
-        ("interval_level", meta.interval_level),
-    ] {
-        if !(value > 0.0 && value < 1.0) {
-            return Err(ShardError::Corrupt {
-                path: p,
-                why: format!("field \"{field}\": expected a probability strictly between 0 and 1, got {value}"),
-            });
+impl ShardReader {
+    /// Opens the shard directory `dir`.
+    pub fn open(dir: &Path) -> Result<ShardReader, ShardError> {
+        let p = dir.join("run.json");
+        let text = fs::read_to_string(&p).map_err(io(&p))?;
+        let meta: ShardMeta = serde_json::from_str(&text).map_err(|e| ShardError::Corrupt {
+            path: p.clone(),
+            why: format!("{e} (is this a directory written by `slaplan run --shard`?)"),
+        })?;
+        for (field, value) in [
+            ("required_confidence", meta.required_confidence),
+            ("interval_level", meta.interval_level),
+        ] {
+            if !(value > 0.0 && value < 1.0) {
+                return Err(ShardError::Corrupt {
+                    path: p,
+                    why: format!("field \"{field}\": expected a probability strictly between 0 and 1, got {value}"),
+                });
+            }
         }
+        let p = dir.join("scenario.toml");
+        let scenario_bytes = fs::read(&p).map_err(io(&p))?;
+        let path = dir.join(REPLICATIONS_FILE);
+        let file = fs::File::open(&path).map_err(io(&path))?;
+        Ok(ShardReader {
+            dir: dir.to_path_buf(),
+            meta,
+            scenario_bytes,
+            path,
+            lines: BufReader::new(file),
+            line: String::new(),
+            line_no: 0,
+            last: None,
+        })
     }
-    let p = dir.join("replications.json");
-    let text = fs::read_to_string(&p).map_err(io(&p))?;
-    let records: Vec<ReplicationRecord> = serde_json::from_str(&text).map_err(|e| ShardError::Corrupt {
-        path: p.clone(),
-        why: e.to_string(),
-    })?;
-    let mut replications = Vec::with_capacity(records.len());
-    for r in records {
-        let mut attainment = Vec::with_capacity(r.attainment.len());
-        for a in r.attainment {
-            attainment.push(Attainment {
-                clause: a.clause,
-                window: a.window,
-                value: parse_exact(a.value, &p)?,
-                met: a.met,
-                eligible: a.eligible,
-                succeeded: a.succeeded,
-                mean_latency_ms: parse_exact(a.mean_latency_ms, &p)?,
-            });
+
+    /// The next replication of the shard, or `None` at the end. Indices
+    /// must rise from line to line.
+    pub fn next_replication(&mut self) -> Result<Option<Replication>, ShardError> {
+        self.line.clear();
+        let n = self.lines.read_line(&mut self.line).map_err(io(&self.path))?;
+        if n == 0 {
+            return Ok(None);
         }
-        replications.push(Replication {
-            index: r.index,
-            attainment,
-            stats: r.stats,
-            measures: r.measures,
-            timeline: r.timeline,
-        });
+        self.line_no += 1;
+        let corrupt = |why: String| ShardError::Corrupt {
+            path: self.path.clone(),
+            why,
+        };
+        let record: ReplicationRecord =
+            serde_json::from_str(&self.line).map_err(|e| corrupt(format!("line {}: {e}", self.line_no)))?;
+        let r = replication_of(record, &self.path)?;
+        if self.last.is_some_and(|last| r.index <= last) {
+            return Err(corrupt(format!(
+                "line {}: replication {} does not follow replication {}",
+                self.line_no,
+                r.index,
+                self.last.unwrap_or_default()
+            )));
+        }
+        self.last = Some(r.index);
+        Ok(Some(r))
     }
-    let got: Vec<u64> = replications.iter().map(|r| r.index).collect();
-    if got != meta.indices {
-        return Err(ShardError::Corrupt {
-            path: p,
-            why: "its replications do not match the indices in run.json".into(),
-        });
-    }
-    let p = dir.join("scenario.toml");
-    let scenario_bytes = fs::read(&p).map_err(io(&p))?;
-    Ok(Shard {
-        dir: dir.to_path_buf(),
-        meta,
-        replications,
-        scenario_bytes,
-    })
 }
 
-/// Checks that `shards` come from the same run (scenario hash, seed,
-/// replication count, confidence, version) and cover every replication
-/// exactly once; returns every replication in index order.
-pub fn merge_shards(shards: Vec<Shard>) -> Result<Vec<Replication>, ShardError> {
+/// Checks that the shards come from the same run (scenario hash, seed,
+/// replication count, confidence, version, scenario path) and that their
+/// `run.json` indices cover every replication exactly once.
+pub fn check_shards(shards: &[ShardReader]) -> Result<(), ShardError> {
     let Some(first) = shards.first() else {
         return Err(ShardError::Mismatch("no shard directories given".into()));
     };
-    let m0 = first.meta.clone();
-    let d0 = first.dir.display().to_string();
+    let (d0, m0) = (first.dir.display().to_string(), &first.meta);
     for s in &shards[1..] {
-        let m = &s.meta;
-        let d = s.dir.display();
+        let (d, m) = (s.dir.display(), &s.meta);
         let differ = |what: &str, a: &dyn fmt::Display, b: &dyn fmt::Display| {
             ShardError::Mismatch(format!(
                 "{d0} and {d} are not shards of the same run: {what} {a} vs {b}"
@@ -344,71 +418,176 @@ pub fn merge_shards(shards: Vec<Shard>) -> Result<Vec<Replication>, ShardError> 
         }
     }
     let total = m0.replications;
-    let mut owner: BTreeMap<u64, (String, Replication)> = BTreeMap::new();
-    for s in shards {
-        let d = s.dir.display().to_string();
-        for r in s.replications {
-            if r.index >= total {
+    let count = m0.shard.count;
+    let missing_shards = |absent: String| {
+        let given: BTreeSet<u64> = shards.iter().map(|s| s.meta.shard.index).collect();
+        let names: Vec<String> = (1..=count)
+            .filter(|i| !given.contains(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        ShardError::Mismatch(format!(
+            "missing shards: {absent}; shard(s) {} not given",
+            if names.is_empty() { "?".into() } else { names.join(", ") }
+        ))
+    };
+    // Fewer replications listed than the run has: some are missing, found
+    // without allocating a slot per replication of a (possibly corrupt) count.
+    let listed: u64 = shards.iter().map(|s| s.meta.indices.len() as u64).sum();
+    if listed < total {
+        return Err(missing_shards(format!(
+            "the shards list {listed} of the run's {total} replications"
+        )));
+    }
+    // Which shard holds each replication: one entry per replication, the
+    // one record of the merge that grows with the run (4 bytes each).
+    let mut owner: Vec<u32> = vec![u32::MAX; usize::try_from(total).unwrap_or(usize::MAX)];
+    for (k, s) in shards.iter().enumerate() {
+        for &r in &s.meta.indices {
+            let Some(slot) = owner.get_mut(r as usize).filter(|_| r < total) else {
                 return Err(ShardError::Mismatch(format!(
-                    "{d} has replication {} but the run has only {total}",
-                    r.index
+                    "{} has replication {r} but the run has only {total}",
+                    s.dir.display()
+                )));
+            };
+            if *slot != u32::MAX {
+                return Err(ShardError::Mismatch(format!(
+                    "overlapping shards: replication {r} is in both {} and {}",
+                    shards[*slot as usize].dir.display(),
+                    s.dir.display()
                 )));
             }
-            if let Some((other, _)) = owner.get(&r.index) {
-                return Err(ShardError::Mismatch(format!(
-                    "overlapping shards: replication {} is in both {other} and {d}",
-                    r.index
-                )));
-            }
-            owner.insert(r.index, (d.clone(), r));
+            *slot = k as u32;
         }
     }
-    if owner.len() as u64 != total {
-        let missing: Vec<u64> = (0..total).filter(|i| !owner.contains_key(i)).collect();
+    let missing: Vec<u64> = (0..total).filter(|&i| owner[i as usize] == u32::MAX).collect();
+    if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(10).map(u64::to_string).collect();
-        let count = m0.shard.count;
-        let shards_missing: std::collections::BTreeSet<u64> = missing.iter().map(|r| r % count + 1).collect();
-        let names: Vec<String> = shards_missing.iter().map(|i| format!("{i}/{count}")).collect();
-        return Err(ShardError::Mismatch(format!(
-            "missing shards: {} of {total} replications absent (replication {}{}); shard(s) {} not given",
+        return Err(missing_shards(format!(
+            "{} of {total} replications absent (replication {}{})",
             missing.len(),
             shown.join(", "),
             if missing.len() > 10 { ", …" } else { "" },
-            names.join(", ")
         )));
     }
-    // Each shard kept its first replication's timeline; the whole run keeps
-    // replication 0's only.
-    let mut merged: Vec<Replication> = owner.into_values().map(|(_, r)| r).collect();
-    for r in merged.iter_mut().skip(1) {
-        r.timeline = None;
-    }
-    Ok(merged)
+    Ok(())
 }
 
-/// Checks that every judgement names a clause and a window of the
-/// scenario: `windows[c]` is the number of windows of clause `c`. A shard
-/// edited by hand, or written for another scenario with the same hash, is
-/// refused before anything is written.
-pub fn check_judgements(replications: &[Replication], windows: &[usize]) -> Result<(), ShardError> {
-    for r in replications {
-        if let Some(a) = r
-            .attainment
-            .iter()
-            .find(|a| windows.get(a.clause).is_none_or(|&n| a.window >= n))
-        {
+/// The replications of a whole run read from its shards side by side, in
+/// index order. Each shard's lines must be the replications its `run.json`
+/// lists, and every judgement must name a clause and window of the
+/// scenario: `windows[c]` is the number of windows of clause `c`.
+pub struct MergedShards {
+    readers: Vec<ShardReader>,
+    /// (next index, shard) of every shard not yet exhausted, smallest first.
+    heads: BinaryHeap<std::cmp::Reverse<(u64, usize)>>,
+    buffered: Vec<Option<Replication>>,
+    /// Each shard's `run.json` indices, consumed from the front.
+    expected: Vec<std::collections::VecDeque<u64>>,
+    next: u64,
+    total: u64,
+    windows: Vec<usize>,
+}
+
+impl MergedShards {
+    /// Starts reading `readers` (checked with [`check_shards`]).
+    pub fn new(mut readers: Vec<ShardReader>, windows: Vec<usize>) -> Result<MergedShards, ShardError> {
+        let total = readers.first().map_or(0, |r| r.meta.replications);
+        let expected = readers
+            .iter_mut()
+            .map(|r| std::mem::take(&mut r.meta.indices).into())
+            .collect();
+        let mut merged = MergedShards {
+            heads: BinaryHeap::new(),
+            buffered: (0..readers.len()).map(|_| None).collect(),
+            readers,
+            expected,
+            next: 0,
+            total,
+            windows,
+        };
+        for k in 0..merged.readers.len() {
+            merged.refill(k)?;
+        }
+        Ok(merged)
+    }
+
+    /// Reads shard `k`'s next replication into its slot.
+    fn refill(&mut self, k: usize) -> Result<(), ShardError> {
+        let reader = &mut self.readers[k];
+        let got = reader.next_replication()?;
+        let want = self.expected[k].pop_front();
+        let corrupt = |why: String| ShardError::Corrupt {
+            path: reader.path.clone(),
+            why,
+        };
+        match (got, want) {
+            (None, None) => Ok(()),
+            (Some(r), Some(w)) if r.index == w => {
+                check_judgements(&r, &self.windows)?;
+                self.heads.push(std::cmp::Reverse((r.index, k)));
+                self.buffered[k] = Some(r);
+                Ok(())
+            }
+            (got, want) => Err(corrupt(format!(
+                "its replications do not match the indices in run.json: found {}, run.json lists {}",
+                got.map_or("the end of the file".into(), |r| format!("replication {}", r.index)),
+                want.map_or("no more".into(), |w| format!("replication {w}"))
+            ))),
+        }
+    }
+
+    /// The next replication of the run, or `None` when all have been read.
+    /// Only replication 0 keeps its timeline, as in an unsharded run.
+    pub fn next_replication(&mut self) -> Result<Option<Replication>, ShardError> {
+        let Some(std::cmp::Reverse((index, k))) = self.heads.pop() else {
+            return if self.next == self.total {
+                Ok(None)
+            } else {
+                Err(ShardError::Mismatch(format!(
+                    "the shards end after {} of {} replications",
+                    self.next, self.total
+                )))
+            };
+        };
+        let Some(mut r) = self.buffered[k].take() else {
+            return Err(ShardError::Mismatch(format!("replication {index} was read twice")));
+        };
+        if index != self.next {
             return Err(ShardError::Mismatch(format!(
-                "replication {} judges clause {} in window {}, but the shards' scenario has {} clause(s){}",
-                r.index,
-                a.clause,
-                a.window,
-                windows.len(),
-                windows
-                    .get(a.clause)
-                    .map(|n| format!(" and {n} window(s) for that clause"))
-                    .unwrap_or_default()
+                "replication {} is missing from the shards",
+                self.next
             )));
         }
+        self.next += 1;
+        if r.index != 0 {
+            r.timeline = None;
+        }
+        self.refill(k)?;
+        Ok(Some(r))
+    }
+}
+
+/// Checks that every judgement of `r` names a clause and a window of the
+/// scenario: `windows[c]` is the number of windows of clause `c`. A shard
+/// edited by hand, or written for another scenario with the same hash, is
+/// refused.
+pub fn check_judgements(r: &Replication, windows: &[usize]) -> Result<(), ShardError> {
+    if let Some(a) = r
+        .attainment
+        .iter()
+        .find(|a| windows.get(a.clause).is_none_or(|&n| a.window >= n))
+    {
+        return Err(ShardError::Mismatch(format!(
+            "replication {} judges clause {} in window {}, but the shards' scenario has {} clause(s){}",
+            r.index,
+            a.clause,
+            a.window,
+            windows.len(),
+            windows
+                .get(a.clause)
+                .map(|n| format!(" and {n} window(s) for that clause"))
+                .unwrap_or_default()
+        )));
     }
     Ok(())
 }

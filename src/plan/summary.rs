@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::quantile::ValueStore;
 use super::{Replication, clopper_pearson};
 
 /// Whether a clause can be offered at the required confidence.
@@ -54,62 +55,107 @@ pub struct ClauseSummary {
     pub succeeded: u64,
 }
 
-/// Summarizes `replications` for `n_clauses` clauses. `required` is the
-/// probability a clause must hold with (e.g. 0.95); `level` the interval's
-/// confidence level.
-pub fn summarize(replications: &[Replication], n_clauses: usize, required: f64, level: f64) -> Vec<ClauseSummary> {
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); n_clauses];
-    let mut counts = vec![(0u64, 0u64, 0u64, 0u64); n_clauses];
-    for rep in replications {
-        for a in &rep.attainment {
-            let Some(c) = counts.get_mut(a.clause) else {
-                continue;
-            };
-            c.0 += 1;
-            c.1 += u64::from(a.met);
-            c.2 += a.eligible;
-            c.3 += a.succeeded;
-            if let Some(v) = a.value {
-                values[a.clause].push(v);
-            }
-        }
-    }
-    (0..n_clauses)
-        .map(|ci| {
-            let (windows, met, eligible, succeeded) = counts[ci];
-            let probability = if windows == 0 { 0.0 } else { met as f64 / windows as f64 };
-            let (ci_low, ci_high) = clopper_pearson(met, windows, level);
-            let verdict = if ci_low >= required {
-                Verdict::Enforceable
-            } else if probability >= required {
-                Verdict::AtRisk
-            } else {
-                Verdict::NotEnforceable
-            };
-            let v = &mut values[ci];
-            v.sort_by(f64::total_cmp);
-            let metric_quantiles =
-                (!v.is_empty()).then(|| [nearest_rank(v, 0.05), nearest_rank(v, 0.5), nearest_rank(v, 0.95)]);
-            ClauseSummary {
-                clause: ci,
-                windows,
-                met,
-                probability,
-                ci_low,
-                ci_high,
-                verdict,
-                metric_quantiles,
-                eligible,
-                succeeded,
-            }
-        })
-        .collect()
+/// The running counts of one clause.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    windows: u64,
+    met: u64,
+    eligible: u64,
+    succeeded: u64,
 }
 
-/// Nearest-rank quantile of sorted, non-empty `v`.
-fn nearest_rank(v: &[f64], q: f64) -> f64 {
-    let rank = (q * v.len() as f64).ceil().max(1.0) as usize;
-    v[rank.min(v.len()) - 1]
+/// The summary built one replication at a time, in memory that does not
+/// grow with the replications: counts per clause, and the windows' metric
+/// values in a [`ValueStore`] (spilled to disk for streamed runs) for their
+/// exact quantiles. The order replications arrive in does not matter.
+pub struct Summarizer {
+    tallies: Vec<Tally>,
+    values: ValueStore,
+}
+
+impl Summarizer {
+    /// A summary of `n_clauses` clauses keeping the metric values in `values`.
+    pub fn new(n_clauses: usize, values: ValueStore) -> Summarizer {
+        Summarizer {
+            tallies: vec![Tally::default(); n_clauses],
+            values,
+        }
+    }
+
+    /// Counts one replication's judgements (those of unknown clauses are ignored).
+    pub fn add(&mut self, rep: &Replication) -> std::io::Result<()> {
+        for a in &rep.attainment {
+            let Some(t) = self.tallies.get_mut(a.clause) else {
+                continue;
+            };
+            t.windows += 1;
+            t.met += u64::from(a.met);
+            t.eligible += a.eligible;
+            t.succeeded += a.succeeded;
+            if let Some(v) = a.value {
+                self.values.push(a.clause as u32, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summaries: `required` is the probability a clause must hold with
+    /// (e.g. 0.95); `level` the interval's confidence level.
+    pub fn finish(self, required: f64, level: f64) -> std::io::Result<Vec<ClauseSummary>> {
+        let quantiles = self.values.quantiles(&METRIC_QUANTILES)?;
+        Ok(self
+            .tallies
+            .iter()
+            .enumerate()
+            .map(|(ci, t)| {
+                let probability = if t.windows == 0 {
+                    0.0
+                } else {
+                    t.met as f64 / t.windows as f64
+                };
+                let (ci_low, ci_high) = clopper_pearson(t.met, t.windows, level);
+                let verdict = if ci_low >= required {
+                    Verdict::Enforceable
+                } else if probability >= required {
+                    Verdict::AtRisk
+                } else {
+                    Verdict::NotEnforceable
+                };
+                let metric_quantiles = quantiles.get(ci).and_then(|q| q.as_deref()).map(|q| [q[0], q[1], q[2]]);
+                ClauseSummary {
+                    clause: ci,
+                    windows: t.windows,
+                    met: t.met,
+                    probability,
+                    ci_low,
+                    ci_high,
+                    verdict,
+                    metric_quantiles,
+                    eligible: t.eligible,
+                    succeeded: t.succeeded,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The metric quantiles a summary reports: 5th, 50th and 95th percentile.
+const METRIC_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
+
+/// Summarizes `replications` held in memory for `n_clauses` clauses.
+/// `required` is the probability a clause must hold with (e.g. 0.95);
+/// `level` the interval's confidence level.
+pub fn summarize(replications: &[Replication], n_clauses: usize, required: f64, level: f64) -> Vec<ClauseSummary> {
+    let mut s = Summarizer::new(n_clauses, ValueStore::in_memory());
+    // An in-memory store never fails to write or read.
+    let summary = replications
+        .iter()
+        .try_for_each(|r| s.add(r))
+        .and_then(|()| s.finish(required, level));
+    match summary {
+        Ok(summary) => summary,
+        Err(e) => unreachable!("an in-memory value store failed: {e}"),
+    }
 }
 
 #[cfg(test)]

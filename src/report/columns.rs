@@ -10,7 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{
-    Column as FrameColumn, DataFrame, ParquetCompression, ParquetWriter, PlSmallStr, PolarsError, StatisticsOptions,
+    BatchedWriter, Column as FrameColumn, DataFrame, ParquetCompression, ParquetWriter, PlSmallStr, PolarsError,
+    StatisticsOptions,
 };
 
 /// The typed values of one column.
@@ -132,46 +133,123 @@ impl<'r, R> Table<'r, R> {
         self.with(name, cells)
     }
 
-    /// Writes the table as CSV: a header of the column names, then one
-    /// record per row.
-    pub fn write_csv(&self, path: &Path) -> Result<(), TableError> {
+    /// The table as a data frame: one chunk per column.
+    fn frame(&self) -> Result<DataFrame, PolarsError> {
+        let columns = self.columns.iter().map(|c| c.cells.to_frame_column(c.name)).collect();
+        DataFrame::new(self.rows.len(), columns)
+    }
+}
+
+/// The one Parquet configuration of every output table.
+fn parquet_writer<W: std::io::Write>(sink: W) -> ParquetWriter<W> {
+    ParquetWriter::new(sink)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::default())
+        .set_parallel(false)
+}
+
+/// A table written in parts as its rows stream in: the CSV header once, then
+/// each part's records; each part one Parquet row group. The bytes are a
+/// function of the parts, so a caller that cuts the rows into parts of a
+/// fixed size gets the same files however the rows arrived.
+pub struct TableWriter {
+    csv_path: PathBuf,
+    csv: csv::Writer<std::fs::File>,
+    parquet_path: PathBuf,
+    parquet: BatchedWriter<SharedFile>,
+    /// The Parquet file, to flush (and see its errors) after the footer.
+    parquet_file: SharedFile,
+}
+
+/// A buffered file the Parquet writer writes through while the table
+/// writer keeps a handle to flush it.
+#[derive(Clone)]
+struct SharedFile(std::sync::Arc<std::sync::Mutex<std::io::BufWriter<std::fs::File>>>);
+
+impl SharedFile {
+    fn file(&self) -> std::io::Result<std::sync::MutexGuard<'_, std::io::BufWriter<std::fs::File>>> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("a writer of this file panicked"))
+    }
+}
+
+impl std::io::Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file()?.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file()?.flush()
+    }
+}
+
+impl TableWriter {
+    /// Creates `csv_path` and `parquet_path` for the columns of `empty` (a
+    /// declaration applied to no rows: its names and types).
+    pub fn create<R>(csv_path: &Path, parquet_path: &Path, empty: &Table<'_, R>) -> Result<TableWriter, TableError> {
         let csv_err = |source| TableError::Csv {
-            path: path.to_path_buf(),
+            path: csv_path.to_path_buf(),
             source,
         };
-        let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
-        w.write_record(self.columns.iter().map(|c| c.name)).map_err(csv_err)?;
-        for i in 0..self.rows.len() {
-            w.write_record(self.columns.iter().map(|c| c.cells.text(i)))
-                .map_err(csv_err)?;
-        }
-        w.flush().map_err(|source| TableError::Io {
-            path: path.to_path_buf(),
+        let mut csv = csv::Writer::from_path(csv_path).map_err(csv_err)?;
+        csv.write_record(empty.columns.iter().map(|c| c.name))
+            .map_err(csv_err)?;
+        let pq_err = |source| TableError::Parquet {
+            path: parquet_path.to_path_buf(),
             source,
+        };
+        let file = std::fs::File::create(parquet_path).map_err(|source| TableError::Io {
+            path: parquet_path.to_path_buf(),
+            source,
+        })?;
+        let schema = empty.frame().map_err(pq_err)?.schema().as_ref().clone();
+        let parquet_file = SharedFile(std::sync::Arc::new(std::sync::Mutex::new(std::io::BufWriter::new(
+            file,
+        ))));
+        let parquet = parquet_writer(parquet_file.clone()).batched(&schema).map_err(pq_err)?;
+        Ok(TableWriter {
+            csv_path: csv_path.to_path_buf(),
+            csv,
+            parquet_path: parquet_path.to_path_buf(),
+            parquet,
+            parquet_file,
         })
     }
 
-    /// The table as Parquet bytes (see the module's invariant).
-    pub fn to_parquet(&self) -> Result<Vec<u8>, PolarsError> {
-        let columns = self.columns.iter().map(|c| c.cells.to_frame_column(c.name)).collect();
-        let mut frame = DataFrame::new(self.rows.len(), columns)?;
-        let mut bytes = Vec::new();
-        ParquetWriter::new(&mut bytes)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::default())
-            .set_parallel(false)
-            .finish(&mut frame)?;
-        Ok(bytes)
+    /// Appends the rows of `part` (declared as for [`TableWriter::create`]):
+    /// CSV records, and one Parquet row group if it has rows.
+    pub fn write<R>(&mut self, part: &Table<'_, R>) -> Result<(), TableError> {
+        for i in 0..part.rows.len() {
+            self.csv
+                .write_record(part.columns.iter().map(|c| c.cells.text(i)))
+                .map_err(|source| TableError::Csv {
+                    path: self.csv_path.clone(),
+                    source,
+                })?;
+        }
+        if !part.rows.is_empty() {
+            let pq_err = |source| TableError::Parquet {
+                path: self.parquet_path.clone(),
+                source,
+            };
+            let frame = part.frame().map_err(pq_err)?;
+            self.parquet.write_batch(&frame).map_err(pq_err)?;
+        }
+        Ok(())
     }
 
-    /// Writes the table as a Parquet file.
-    pub fn write_parquet(&self, path: &Path) -> Result<(), TableError> {
-        let bytes = self.to_parquet().map_err(|source| TableError::Parquet {
-            path: path.to_path_buf(),
+    /// Flushes the CSV and writes the Parquet footer.
+    pub fn finish(mut self) -> Result<(), TableError> {
+        self.csv.flush().map_err(|source| TableError::Io {
+            path: self.csv_path.clone(),
             source,
         })?;
-        std::fs::write(path, bytes).map_err(|source| TableError::Io {
-            path: path.to_path_buf(),
+        self.parquet.finish().map_err(|source| TableError::Parquet {
+            path: self.parquet_path.clone(),
+            source,
+        })?;
+        std::io::Write::flush(&mut self.parquet_file).map_err(|source| TableError::Io {
+            path: self.parquet_path.clone(),
             source,
         })
     }
@@ -219,18 +297,28 @@ mod tests {
             .flag("ok", |r| r.ok)
     }
 
+    /// Writes `rows` cut into parts of `part` rows; returns the CSV text and
+    /// the Parquet bytes.
+    fn write(rows: &[Row], part: usize) -> (String, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (csv, pq) = (dir.path().join("t.csv"), dir.path().join("t.parquet"));
+        let mut w = TableWriter::create(&csv, &pq, &table(&[])).unwrap();
+        for chunk in rows.chunks(part.max(1)) {
+            w.write(&table(chunk)).unwrap();
+        }
+        w.finish().unwrap();
+        (std::fs::read_to_string(csv).unwrap(), std::fs::read(pq).unwrap())
+    }
+
     #[test]
     fn csv_and_parquet_hold_the_same_typed_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let t = table(&ROWS);
-        t.write_csv(&dir.path().join("t.csv")).unwrap();
+        // Written in parts of two rows: one table all the same.
+        let (csv, parquet) = write(&ROWS, 2);
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("t.csv")).unwrap(),
+            csv,
             "n,name,x,ok\n0,a,0.333333,true\n7,\"b, with a comma\",,false\n18446744073709551615,,-2.500000,true\n"
         );
-        t.write_parquet(&dir.path().join("t.parquet")).unwrap();
-        let file = std::fs::File::open(dir.path().join("t.parquet")).unwrap();
-        let frame = ParquetReader::new(file).finish().unwrap();
+        let frame = ParquetReader::new(std::io::Cursor::new(parquet)).finish().unwrap();
         let dtypes: Vec<(String, DataType)> = frame
             .columns()
             .iter()
@@ -262,23 +350,25 @@ mod tests {
     }
 
     #[test]
-    fn parquet_bytes_depend_only_on_the_values() {
-        let a = table(&ROWS).to_parquet().unwrap();
-        assert_eq!(a, table(&ROWS).to_parquet().unwrap());
+    fn parquet_bytes_depend_only_on_the_values_and_the_cut() {
+        let a = write(&ROWS, 3).1;
+        assert_eq!(a, write(&ROWS, 3).1);
         let other = [Row {
             n: 1,
             name: "a",
             x: None,
             ok: true,
         }];
-        assert_ne!(a, table(&other).to_parquet().unwrap());
+        assert_ne!(a, write(&other, 3).1);
+        // Another cut is another set of row groups: callers cut at a fixed size.
+        assert_ne!(a, write(&ROWS, 1).1);
     }
 
     #[test]
     fn an_empty_table_is_a_valid_parquet_file() {
-        let t = table(&[]);
-        let bytes = t.to_parquet().unwrap();
-        let frame = ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap();
+        let (csv, parquet) = write(&[], 3);
+        assert_eq!(csv, "n,name,x,ok\n");
+        let frame = ParquetReader::new(std::io::Cursor::new(parquet)).finish().unwrap();
         assert_eq!(frame.height(), 0);
         assert_eq!(frame.width(), 4);
     }

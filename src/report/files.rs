@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::columns::{Table, TableError};
-use super::measures::{self, budget_consumed, clause_windows};
-use crate::plan::{ClauseSummary, Replication};
+use super::measures::budget_consumed;
+use crate::plan::ClauseSummary;
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Window, calendar_months};
 
@@ -191,65 +191,50 @@ pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError 
     }
 }
 
-/// Writes every output file into `out`, plus the `extra` files (name,
-/// bytes), atomically: into a sibling temporary
-/// directory first, put in place when complete ([`super::atomic`]).
+/// Writes `run.json` into `dir`.
+pub(super) fn write_run_json(dir: &Path, meta: &RunMeta) -> Result<(), OutputError> {
+    let path = dir.join("run.json");
+    let mut f = fs::File::create(&path).map_err(io_err(&path))?;
+    serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
+        path: path.clone(),
+        source: e.into(),
+    })?;
+    f.write_all(b"\n").map_err(io_err(&path))
+}
+
+/// Writes every output file of `replications` into `out`, plus the `extra`
+/// files (name, bytes), through the one path `run` and `merge` use
+/// ([`super::OutputSink`]), atomically: into a sibling temporary directory
+/// first, put in place when complete ([`super::atomic`]). `meta` gives the
+/// run's identity and timing; its totals and `summary.csv` come from the
+/// replications.
 pub fn write_outputs(
     out: &Path,
     meta: &RunMeta,
     scenario: &Scenario,
     clauses: &[Clause],
-    summary: &[ClauseSummary],
-    replications: &[Replication],
+    replications: &[crate::plan::Replication],
     extra: &[(&str, Vec<u8>)],
 ) -> Result<(), OutputError> {
-    let no_more = |_: &Path| Ok::<(), OutputError>(());
-    write_outputs_and(out, meta, scenario, clauses, summary, replications, extra, no_more)
-}
-
-/// As [`write_outputs`], then `and` adds files to the directory (the review
-/// report) before it is put in place, so they appear with the rest or not
-/// at all.
-#[allow(clippy::too_many_arguments)]
-pub fn write_outputs_and<E: From<OutputError>>(
-    out: &Path,
-    meta: &RunMeta,
-    scenario: &Scenario,
-    clauses: &[Clause],
-    summary: &[ClauseSummary],
-    replications: &[Replication],
-    extra: &[(&str, Vec<u8>)],
-    and: impl FnOnce(&Path) -> Result<(), E>,
-) -> Result<(), E> {
     super::atomic::write_dir_atomically(
         out,
         |tmp| {
-            let windows = clause_windows(scenario, clauses);
-            write_summary(&tmp.join("summary.csv"), scenario, clauses, summary)?;
-            let rows = window_rows(clauses, &windows, replications)?;
-            let table = windows_table(&rows);
-            table.write_csv(&tmp.join("windows.csv")).map_err(OutputError::from)?;
-            table
-                .write_parquet(&tmp.join("windows.parquet"))
-                .map_err(OutputError::from)?;
-            measures::write_latency(&tmp.join("latency.csv"), clauses, replications)?;
-            measures::write_budget(&tmp.join("budget.csv"), clauses, &windows, replications)?;
-            measures::write_timeline(&tmp.join("timeline.csv"), replications)?;
-            measures::write_drivers(&tmp.join("drivers.csv"), scenario, clauses, replications)?;
-            let path = tmp.join("run.json");
-            let mut f = fs::File::create(&path).map_err(io_err(&path))?;
-            serde_json::to_writer_pretty(&mut f, meta).map_err(|e| OutputError::Io {
-                path: path.clone(),
-                source: e.into(),
-            })?;
-            f.write_all(b"\n").map_err(io_err(&path))?;
-            for (name, bytes) in extra {
-                let path = tmp.join(name);
-                fs::write(&path, bytes).map_err(io_err(&path))?;
+            let mut sink = super::sink::OutputSink::create(tmp, scenario, clauses)?;
+            for r in replications {
+                sink.add(r)?;
             }
-            and(tmp)
+            let id = RunIdentity {
+                scenario: meta.scenario.clone(),
+                scenario_sha256: meta.scenario_sha256.clone(),
+                slaplan_version: meta.slaplan_version.clone(),
+                replications: meta.replications,
+                required_confidence: meta.required_confidence,
+                interval_level: meta.interval_level,
+            };
+            sink.finish(id, meta.timing.wall_seconds, meta.timing.threads, extra)
+                .map(drop)
         },
-        |path, source| E::from(OutputError::Io { path, source }),
+        |path, source| OutputError::Io { path, source },
     )
 }
 
@@ -264,7 +249,7 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.6}")).unwrap_or_default()
 }
 
-fn write_summary(
+pub(super) fn write_summary(
     path: &Path,
     scenario: &Scenario,
     clauses: &[Clause],
@@ -343,51 +328,48 @@ fn write_summary(
 
 /// One row of `windows.csv` / `windows.parquet`: one clause judged in one
 /// window of one replication.
-struct WindowRow<'a> {
+pub(super) struct WindowRow<'a> {
     replication: u64,
     clause: &'a Clause,
     window: &'a Window,
     attainment: &'a Attainment,
 }
 
-/// Every judgement of every replication, in replication, clause, window
+/// The rows of `judgements` (replication index, judgement), in their
 /// order. A judgement naming a clause or window that does not exist (a
 /// tampered shard) is an error, not a panic.
-fn window_rows<'a>(
+pub(super) fn window_rows<'a>(
     clauses: &'a [Clause],
     windows: &'a [Vec<Window>],
-    replications: &'a [Replication],
+    judgements: &'a [(u64, Attainment)],
 ) -> Result<Vec<WindowRow<'a>>, OutputError> {
-    let mut rows = Vec::with_capacity(replications.iter().map(|r| r.attainment.len()).sum());
-    for rep in replications {
-        for a in &rep.attainment {
-            let (Some(clause), Some(window)) = (
-                clauses.get(a.clause),
-                windows.get(a.clause).and_then(|w| w.get(a.window)),
-            ) else {
-                return Err(OutputError::Inconsistent(format!(
-                    "replication {} judges clause {} in window {}, but there are {} clause(s) and the clause has {} window(s)",
-                    rep.index,
-                    a.clause,
-                    a.window,
-                    clauses.len(),
-                    windows.get(a.clause).map_or(0, Vec::len)
-                )));
-            };
-            rows.push(WindowRow {
-                replication: rep.index,
-                clause,
-                window,
-                attainment: a,
-            });
-        }
+    let mut rows = Vec::with_capacity(judgements.len());
+    for (replication, a) in judgements {
+        let (Some(clause), Some(window)) = (
+            clauses.get(a.clause),
+            windows.get(a.clause).and_then(|w| w.get(a.window)),
+        ) else {
+            return Err(OutputError::Inconsistent(format!(
+                "replication {replication} judges clause {} in window {}, but there are {} clause(s) and the clause has {} window(s)",
+                a.clause,
+                a.window,
+                clauses.len(),
+                windows.get(a.clause).map_or(0, Vec::len)
+            )));
+        };
+        rows.push(WindowRow {
+            replication: *replication,
+            clause,
+            window,
+            attainment: a,
+        });
     }
     Ok(rows)
 }
 
 /// The columns of `windows.csv` and `windows.parquet`: the one place that
 /// declares them (name, type and value), so both files always agree.
-fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, WindowRow<'a>> {
+pub(super) fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, WindowRow<'a>> {
     Table::new(rows)
         .count("replication", |r| r.replication)
         .text("tenant", |r| r.clause.tenant_name.clone())

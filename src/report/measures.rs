@@ -2,14 +2,107 @@
 //! `budget.csv` (error-budget burn-down), `timeline.csv` (the sample
 //! replication's outages and tier changes) and `drivers.csv` (what the bad
 //! events of failed windows are blamed on).
+//!
+//! [`MeasureSums`] takes the replications one at a time, in memory that does
+//! not grow with their number: sums for the latency and driver counts, the
+//! first replication's timeline, and the budget curves' points in a
+//! [`ValueStore`] for their exact percentiles across replications.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::files::{OutputError, csv_writer, io_err};
+use crate::model::TimelineRow;
 use crate::plan::Replication;
+use crate::plan::quantile::ValueStore;
 use crate::scenario::Scenario;
 use crate::sla::{Clause, Layout, Window, cdf_edge_ms};
+
+/// The measures of every replication seen so far.
+pub(super) struct MeasureSums {
+    /// Latency-like clause → pooled counts at each edge, the successful
+    /// events and the events still open at the end.
+    latency: BTreeMap<usize, (Vec<u64>, u64, u64)>,
+    /// (clause, window, hour) → key of the budget consumed at that hour.
+    budget_keys: BTreeMap<(usize, usize, usize), u32>,
+    /// Budget consumed per key, one value per replication (finite only).
+    budget: ValueStore,
+    /// The first replication's index and timeline.
+    timeline: Option<(u64, Vec<TimelineRow>)>,
+    /// Clause → bad events by cause, summed.
+    causes: BTreeMap<usize, Vec<u64>>,
+}
+
+impl MeasureSums {
+    /// Nothing seen yet; budget points go to `budget`.
+    pub(super) fn new(budget: ValueStore) -> MeasureSums {
+        MeasureSums {
+            latency: BTreeMap::new(),
+            budget_keys: BTreeMap::new(),
+            budget,
+            timeline: None,
+            causes: BTreeMap::new(),
+        }
+    }
+
+    /// Adds one replication's measures. The first replication added gives
+    /// the timeline (the others keep none).
+    pub(super) fn add(&mut self, clauses: &[Clause], r: &Replication) -> std::io::Result<()> {
+        for l in &r.measures.latency {
+            let entry = self.latency.entry(l.clause).or_default();
+            // A replication's counts stop at its own largest event, after
+            // which they stay at its total: a shorter list extends with it.
+            let n = entry.0.len().max(l.at_or_under.len());
+            let last = entry.0.last().copied().unwrap_or(0);
+            entry.0.resize(n, last);
+            let theirs = l.at_or_under.last().copied().unwrap_or(l.total);
+            for (k, a) in entry.0.iter_mut().enumerate() {
+                *a += l.at_or_under.get(k).copied().unwrap_or(theirs);
+            }
+            entry.1 += l.total;
+            entry.2 += l.open;
+        }
+        for b in &r.measures.budget {
+            let Some(target) = clauses.get(b.clause).and_then(Clause::budget_target) else {
+                continue;
+            };
+            for (h, &bad) in b.bad_by_hour.iter().enumerate() {
+                let Some(consumed) = budget_consumed(target, b.eligible, bad).filter(|x| x.is_finite()) else {
+                    continue;
+                };
+                let next = self.budget_keys.len() as u32;
+                let key = *self.budget_keys.entry((b.clause, b.window, h)).or_insert(next);
+                self.budget.push(key, consumed)?;
+            }
+        }
+        if self.timeline.is_none() {
+            self.timeline = Some((r.index, r.timeline.clone().unwrap_or_default()));
+        }
+        for c in &r.measures.causes {
+            let entry = self.causes.entry(c.clause).or_insert_with(|| vec![0; c.counts.len()]);
+            for (a, b) in entry.iter_mut().zip(&c.counts) {
+                *a += b;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `latency.csv`, `budget.csv`, `timeline.csv` and `drivers.csv` into `dir`.
+    pub(super) fn write(
+        self,
+        dir: &Path,
+        scenario: &Scenario,
+        clauses: &[Clause],
+        windows: &[Vec<Window>],
+    ) -> Result<(), OutputError> {
+        write_latency(&dir.join("latency.csv"), clauses, &self.latency)?;
+        let path = dir.join("budget.csv");
+        let percentiles = self.budget.quantiles(&[0.05, 0.5, 0.95]).map_err(io_err(&path))?;
+        write_budget(&path, clauses, windows, &self.budget_keys, &percentiles)?;
+        write_timeline(&dir.join("timeline.csv"), self.timeline.as_ref())?;
+        write_drivers(&dir.join("drivers.csv"), scenario, clauses, &self.causes)
+    }
+}
 
 /// Every clause's windows, in clause order.
 pub fn clause_windows(scenario: &Scenario, clauses: &[Clause]) -> Vec<Vec<Window>> {
@@ -45,31 +138,18 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
 /// above the largest event), pooled over replications and windows. The
 /// shares are of the successful events plus the calls or tasks still open
 /// when the run ended, which are above every edge: with open events the
-/// curve ends below 1.
-pub fn write_latency(path: &Path, clauses: &[Clause], reps: &[Replication]) -> Result<(), OutputError> {
-    // clause → (cumulative counts, successful events, open events).
-    let mut pooled: BTreeMap<usize, (Vec<u64>, u64, u64)> = BTreeMap::new();
-    for r in reps {
-        for l in &r.measures.latency {
-            let entry = pooled.entry(l.clause).or_default();
-            // A replication's counts stop at its own largest event, after
-            // which they stay at its total: a shorter list extends with it.
-            let n = entry.0.len().max(l.at_or_under.len());
-            let last = entry.0.last().copied().unwrap_or(0);
-            entry.0.resize(n, last);
-            let theirs = l.at_or_under.last().copied().unwrap_or(l.total);
-            for (k, a) in entry.0.iter_mut().enumerate() {
-                *a += l.at_or_under.get(k).copied().unwrap_or(theirs);
-            }
-            entry.1 += l.total;
-            entry.2 += l.open;
-        }
-    }
+/// curve ends below 1. `pooled`: clause → (cumulative counts, successful
+/// events, open events).
+fn write_latency(
+    path: &Path,
+    clauses: &[Clause],
+    pooled: &BTreeMap<usize, (Vec<u64>, u64, u64)>,
+) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
     let err = csv_err(path);
     w.write_record(["clause_index", "tenant", "metric", "upper_ms", "cumulative_share"])
         .map_err(&err)?;
-    for (ci, (counts, total, open)) in pooled {
+    for (&ci, (counts, total, open)) in pooled {
         let Some(c) = clauses.get(ci) else { continue };
         let ranked = total + open;
         if ranked == 0 {
@@ -89,36 +169,17 @@ pub fn write_latency(path: &Path, clauses: &[Clause], reps: &[Replication]) -> R
     w.flush().map_err(io_err(path))
 }
 
-/// Nearest-rank quantile of sorted, non-empty `v`.
-fn nearest_rank(v: &[f64], q: f64) -> f64 {
-    let rank = (q * v.len() as f64).ceil().max(1.0) as usize;
-    v[rank.min(v.len()) - 1]
-}
-
 /// `budget.csv`: for each availability-like clause and window, the share
 /// of the window's budget spent by the end of each hour, as the 5th, 50th
-/// and 95th percentile across replications.
-pub fn write_budget(
+/// and 95th percentile across replications (`keys` names the points,
+/// `percentiles` holds them by key).
+fn write_budget(
     path: &Path,
     clauses: &[Clause],
     windows: &[Vec<Window>],
-    reps: &[Replication],
+    keys: &BTreeMap<(usize, usize, usize), u32>,
+    percentiles: &[Option<Vec<f64>>],
 ) -> Result<(), OutputError> {
-    // (clause, window) → per replication, the consumption curve.
-    let mut curves: BTreeMap<(usize, usize), Vec<Vec<f64>>> = BTreeMap::new();
-    for r in reps {
-        for b in &r.measures.budget {
-            let Some(target) = clauses.get(b.clause).and_then(Clause::budget_target) else {
-                continue;
-            };
-            let curve: Vec<f64> = b
-                .bad_by_hour
-                .iter()
-                .map(|&bad| budget_consumed(target, b.eligible, bad).unwrap_or(f64::NAN))
-                .collect();
-            curves.entry((b.clause, b.window)).or_default().push(curve);
-        }
-    }
     let mut w = csv_writer(path)?;
     let err = csv_err(path);
     w.write_record([
@@ -133,53 +194,42 @@ pub fn write_budget(
         "remaining_p50",
     ])
     .map_err(&err)?;
-    for ((ci, wi), reps) in curves {
+    for (&(ci, wi, h), &key) in keys {
         let Some(c) = clauses.get(ci) else { continue };
+        let Some(p) = percentiles.get(key as usize).and_then(Option::as_deref) else {
+            continue;
+        };
         let label = windows
             .get(ci)
             .and_then(|ws| ws.get(wi))
             .map(|w| w.label.clone())
             .unwrap_or_default();
-        let hours = reps.iter().map(Vec::len).max().unwrap_or(0);
-        for h in 0..hours {
-            let mut at: Vec<f64> = reps
-                .iter()
-                .filter_map(|curve| curve.get(h).copied())
-                .filter(|x| x.is_finite())
-                .collect();
-            if at.is_empty() {
-                continue;
-            }
-            at.sort_by(f64::total_cmp);
-            w.write_record([
-                ci.to_string(),
-                c.tenant_name.clone(),
-                c.metric_name(),
-                label.clone(),
-                (h + 1).to_string(),
-                format!("{:.6}", nearest_rank(&at, 0.05)),
-                format!("{:.6}", nearest_rank(&at, 0.5)),
-                format!("{:.6}", nearest_rank(&at, 0.95)),
-                format!("{:.6}", 1.0 - nearest_rank(&at, 0.5)),
-            ])
-            .map_err(&err)?;
-        }
+        w.write_record([
+            ci.to_string(),
+            c.tenant_name.clone(),
+            c.metric_name(),
+            label,
+            (h + 1).to_string(),
+            format!("{:.6}", p[0]),
+            format!("{:.6}", p[1]),
+            format!("{:.6}", p[2]),
+            format!("{:.6}", 1.0 - p[1]),
+        ])
+        .map_err(&err)?;
     }
     w.flush().map_err(io_err(path))
 }
 
 /// `timeline.csv`: the first replication's outages and tier changes.
-pub fn write_timeline(path: &Path, reps: &[Replication]) -> Result<(), OutputError> {
+fn write_timeline(path: &Path, first: Option<&(u64, Vec<TimelineRow>)>) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
     let err = csv_err(path);
     w.write_record(["replication", "lane", "kind", "start_ms", "end_ms", "detail"])
         .map_err(&err)?;
-    if let Some(r) = reps.first()
-        && let Some(rows) = &r.timeline
-    {
+    if let Some((index, rows)) = first {
         for row in rows {
             w.write_record([
-                r.index.to_string(),
+                index.to_string(),
                 row.lane.clone(),
                 row.kind.clone(),
                 format!("{:.3}", row.start.as_nanos() as f64 / 1e6),
@@ -195,21 +245,12 @@ pub fn write_timeline(path: &Path, reps: &[Replication]) -> Result<(), OutputErr
 /// `drivers.csv`: each clause's bad events in the windows where it failed,
 /// summed over replications, by cause (endpoint and whether it was in an
 /// outage, or the router), largest first.
-pub fn write_drivers(
+fn write_drivers(
     path: &Path,
     scenario: &Scenario,
     clauses: &[Clause],
-    reps: &[Replication],
+    sums: &BTreeMap<usize, Vec<u64>>,
 ) -> Result<(), OutputError> {
-    let mut sums: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-    for r in reps {
-        for c in &r.measures.causes {
-            let entry = sums.entry(c.clause).or_insert_with(|| vec![0; c.counts.len()]);
-            for (a, b) in entry.iter_mut().zip(&c.counts) {
-                *a += b;
-            }
-        }
-    }
     let mut w = csv_writer(path)?;
     let err = csv_err(path);
     w.write_record([
@@ -222,7 +263,7 @@ pub fn write_drivers(
         "share",
     ])
     .map_err(&err)?;
-    for (ci, counts) in sums {
+    for (&ci, counts) in sums {
         let Some(c) = clauses.get(ci) else { continue };
         let total: u64 = counts.iter().sum();
         if total == 0 {

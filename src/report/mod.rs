@@ -14,15 +14,18 @@ mod columns;
 mod files;
 mod grid;
 mod measures;
+pub mod readback;
 pub mod review;
+mod sink;
 mod table;
 
 pub use atomic::{finish, interrupt, write_dir_atomically, write_file_atomically};
 pub use files::{
     EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
-    write_outputs, write_outputs_and,
+    write_outputs,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
+pub use sink::{OutputSink, ROW_GROUP_ROWS, Written};
 pub use table::{attainment_table, format_value, outcome_counts};

@@ -114,7 +114,7 @@ fn three_shards_merge_into_the_direct_run_byte_for_byte() {
         &["run", "--replications", "7", "--shard", "2/3", "--out"],
         &[&tampered, &scenario],
     );
-    let records = tampered.join("replications.json");
+    let records = tampered.join("replications.jsonl");
     let text = fs::read_to_string(&records).unwrap();
     assert!(text.contains(r#""clause":2,"#), "{text}");
     fs::write(&records, text.replacen(r#""clause":2,"#, r#""clause":99,"#, 1)).unwrap();
@@ -123,7 +123,7 @@ fn three_shards_merge_into_the_direct_run_byte_for_byte() {
     // Not a shard directory.
     let err = fails(&["merge"], &[&dir.path().join("m6"), &direct]);
     assert!(
-        err.contains("replications.json") || err.contains("not a shard"),
+        err.contains("replications.jsonl") || err.contains("not a shard"),
         "{err}"
     );
     for m in ["m2", "m3", "m4", "m5", "m6", "m7"] {
