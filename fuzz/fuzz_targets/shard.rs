@@ -1,4 +1,4 @@
-//! `merge`'s inputs: a shard directory's `run.json`, `replications.json`
+//! `merge`'s inputs: a shard directory's `run.json`, `replications.jsonl`
 //! and `scenario.toml`, read, merged and checked against the scenario, as
 //! `slaplan merge` does before writing anything.
 //!
@@ -16,7 +16,7 @@ use slaplan::report;
 use slaplan::sla::Clause;
 
 const SCENARIO: &str = include_str!("../../tests/fixtures/shared_endpoint.toml");
-const NAMES: [&str; 3] = ["run.json", "replications.json", "scenario.toml"];
+const NAMES: [&str; 3] = ["run.json", shard::REPLICATIONS_FILE, "scenario.toml"];
 
 /// The process's work directory and the real shard's three files.
 fn base() -> &'static (PathBuf, Vec<Vec<u8>>) {
@@ -46,7 +46,12 @@ fn base() -> &'static (PathBuf, Vec<Vec<u8>>) {
             wall_seconds: 0.0,
             threads: 1,
         };
-        shard::write_shard(&real, &meta, SCENARIO.as_bytes(), &reps).expect("write the real shard");
+        std::fs::create_dir_all(&real).expect("shard directory");
+        let mut writer = shard::ShardWriter::create(&real).expect("shard writer");
+        for r in &reps {
+            writer.add(r).expect("write a replication");
+        }
+        writer.finish(&meta, SCENARIO.as_bytes()).expect("write the real shard");
         let files = NAMES
             .iter()
             .map(|n| std::fs::read(real.join(n)).expect("read back"))
@@ -67,14 +72,11 @@ fuzz_target!(|data: &[u8]| {
         let bytes = if i == pick { body } else { &files[i][..] };
         std::fs::write(dir.join(name), bytes).expect("write fuzz input");
     }
-    let Ok(one) = shard::read_shard(dir) else {
+    let Ok(one) = shard::ShardReader::open(dir) else {
         return;
     };
     let text = String::from_utf8_lossy(&one.scenario_bytes).into_owned();
     let (seed, required, level) = (one.meta.seed, one.meta.required_confidence, one.meta.interval_level);
-    let Ok(reps) = shard::merge_shards(vec![one]) else {
-        return;
-    };
     let Ok(mut scenario) = slaplan::scenario::parse(&text, Path::new("scenario.toml")) else {
         return;
     };
@@ -84,8 +86,19 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(Vec::len)
         .collect();
-    if shard::check_judgements(&reps, &windows).is_err() {
+    let readers = vec![one];
+    if shard::check_shards(&readers).is_err() {
         return;
+    }
+    let Ok(mut merged) = shard::MergedShards::new(readers, windows.clone()) else {
+        return;
+    };
+    let mut reps = Vec::new();
+    while let Ok(Some(r)) = merged.next_replication() {
+        if shard::check_judgements(&r, &windows).is_err() {
+            return;
+        }
+        reps.push(r);
     }
     let _ = slaplan::plan::summarize(&reps, clauses.len(), required, level);
 });
