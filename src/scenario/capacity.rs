@@ -135,7 +135,7 @@ pub fn warnings(s: &Scenario, source: &str) -> Vec<Problem> {
 }
 
 /// The messages of [`warnings`], by endpoint index.
-pub fn overload_warnings(s: &Scenario) -> Vec<(usize, String)> {
+fn overload_warnings(s: &Scenario) -> Vec<(usize, String)> {
     offered_load(s)
         .into_iter()
         .filter(|l| l.peak >= 1.0)
