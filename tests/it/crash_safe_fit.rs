@@ -26,7 +26,12 @@ fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    contents(dir).into_keys().collect()
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }
 
 /// `fit` of the status-page fixture (`pages`) or of the LiteLLM log
@@ -60,12 +65,12 @@ fn succeeds(mut cmd: Command) {
 fn a_fit_report_replaces_the_previous_report_whole() {
     let dir = tempdir();
     let report = dir.path().join("report");
-    succeeds(fit(true, &report));
-    fs::write(report.join("notes.txt"), "from before").unwrap();
     succeeds(fit(false, &report));
+    fs::write(report.join("notes.txt"), "from before").unwrap();
+    succeeds(fit(true, &report));
     assert_eq!(names(&report), ["fit.md", "laws.csv", "qq.csv"]);
     let md = String::from_utf8(contents(&report)["fit.md"].clone()).unwrap();
-    assert!(md.contains("litellm.jsonl"), "{md}");
+    assert!(md.contains("outage_unexploded.csv"), "{md}");
     assert_eq!(names(dir.path()), ["fitted.toml", "profiles.toml", "report"]);
 }
 
@@ -79,7 +84,7 @@ fn a_failed_fit_report_exits_1_and_keeps_the_previous_report() {
     // The sizes of the new report's files, from a reference run.
     let reference = dir.path().join("reference").join("report");
     fs::create_dir_all(reference.parent().unwrap()).unwrap();
-    succeeds(fit(false, &reference));
+    succeeds(fit(true, &reference));
     let sizes = contents(&reference);
     let blocks = (sizes["fit.md"].len() as u64).div_ceil(512);
     let later = sizes["laws.csv"].len().max(sizes["qq.csv"].len()) as u64;
@@ -92,9 +97,9 @@ fn a_failed_fit_report_exits_1_and_keeps_the_previous_report() {
     let work = dir.path().join("work");
     fs::create_dir(&work).unwrap();
     let report = work.join("report");
-    succeeds(fit(true, &report));
+    succeeds(fit(false, &report));
     let before = contents(&report);
-    let cmd = fit(false, &report);
+    let cmd = fit(true, &report);
     let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
     let out = Command::new("sh")
         .args([
@@ -114,7 +119,7 @@ fn a_failed_fit_report_exits_1_and_keeps_the_previous_report() {
     assert_eq!(contents(&report), before, "the previous report, byte for byte");
     assert_eq!(
         names(&work),
-        ["profiles.toml", "report"],
+        ["fitted.toml", "report"],
         "nothing half-written beside it"
     );
 }
