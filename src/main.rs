@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
 use slaplan::plan::shard::{self, ShardMeta, ShardSpec};
-use slaplan::plan::{self, summarize};
+use slaplan::plan::{self, sequential, summarize};
 use slaplan::report::{self, RunIdentity, RunMeta, Timing};
 use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
@@ -93,6 +93,44 @@ struct SimArgs {
     /// Probability a clause must hold with to be called enforceable, in (0, 1).
     #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
     confidence: f64,
+    /// Run replications in batches and stop as soon as every verdict is
+    /// settled, judged on an anytime-valid confidence sequence (see README).
+    /// `--replications` (or the default) is then the first look.
+    #[arg(long)]
+    until_decided: bool,
+    /// With --until-decided: the most replications to run.
+    #[arg(long, requires = "until_decided", value_parser = clap::value_parser!(u32).range(1..))]
+    max_replications: Option<u32>,
+    /// With --until-decided: replications between two looks (default 8).
+    #[arg(long, requires = "until_decided", value_parser = clap::value_parser!(u32).range(1..))]
+    batch: Option<u32>,
+}
+
+impl SimArgs {
+    /// The looks of `--until-decided`, starting after `first` replications;
+    /// `None` for a fixed-n run. Warns when the cap cannot prove the
+    /// required confidence even for a clause that holds in every window.
+    fn schedule(&self, first: u64) -> Result<Option<sequential::Schedule>, Failure> {
+        if !self.until_decided {
+            return Ok(None);
+        }
+        let batch = self.batch.map_or(sequential::DEFAULT_BATCH, u64::from);
+        let max = match self.max_replications {
+            Some(m) => u64::from(m),
+            None => first.max(sequential::DEFAULT_MAX_REPLICATIONS),
+        };
+        let schedule = sequential::Schedule::new(first, batch, max).map_err(Failure::input)?;
+        let needed = sequential::BetaMixture::new(plan::INTERVAL_LEVEL, self.confidence)
+            .clean_replications_needed(self.confidence);
+        if needed > max {
+            eprintln!(
+                "warning: --until-decided cannot prove {} confidence for any clause within {max} replication(s): \
+                 a clause that holds in every window needs {needed}; raise --max-replications",
+                self.confidence
+            );
+        }
+        Ok(Some(schedule))
+    }
 }
 
 #[derive(clap::Args)]
@@ -109,7 +147,7 @@ struct RunArgs {
     audit_sample: Option<usize>,
     /// Run only shard i of N (1-based; replication r belongs to shard
     /// r mod N + 1) and write a shard directory for `slaplan merge`.
-    #[arg(long, value_parser = ShardSpec::parse)]
+    #[arg(long, value_parser = ShardSpec::parse, conflicts_with = "until_decided")]
     shard: Option<ShardSpec>,
     /// Also write the review report (report.html, report.md, charts/) into
     /// the output directory, as `slaplan report` would.
@@ -257,18 +295,36 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start {threads} worker threads: {e}")))?;
 
-    let progress = progress_bar(replications);
+    let clauses = Clause::all(&scenario);
+    let schedule = args.sim.schedule(replications)?;
+    let progress = progress_bar(schedule.map_or(replications, |s| s.max));
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
     let tick = || progress.inc(1);
-    let reps = pool
-        .install(|| plan::run_replications(&scenario, 0..replications, &tick))
-        .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
+    let mut until = None;
+    let reps = match schedule {
+        None => pool.install(|| plan::run_replications(&scenario, 0..replications, &tick)),
+        Some(schedule) => {
+            let mut seq = sequential::Sequential::new(clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
+            let every = seq.every_clause();
+            pool.install(|| {
+                sequential::run_until_decided(&scenario, &schedule, &mut seq, &|s| s.all_decided(&every), &tick)
+            })
+            .map(|(reps, stop)| {
+                until = Some((schedule, stop, seq));
+                reps
+            })
+        }
+    }
+    .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
     progress.finish_and_clear();
     let wall = started.elapsed().as_secs_f64();
+    let replications = reps.len() as u64;
 
-    let clauses = Clause::all(&scenario);
-    let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
+    let mut summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
+    if let Some((_, _, seq)) = &until {
+        seq.apply(&mut summary);
+    }
     let totals = plan::totals(&reps);
     let meta = RunMeta::new(
         RunIdentity {
@@ -287,6 +343,12 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             calls_per_second: totals.calls as f64 / wall.max(1e-9),
         },
     );
+    let meta = match &until {
+        Some((schedule, stop, seq)) => meta.until_decided(sequential::UntilDecided::new(
+            &scenario, &clauses, *schedule, *stop, seq,
+        )),
+        None => meta,
+    };
     let mut extra = Vec::new();
     if let Some(limit) = args.audit_sample {
         extra.push(("audit.jsonl", audit_sample(&scenario, limit)?));
@@ -308,6 +370,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         wall,
         meta.timing.calls_per_second / 1e6
     );
+    if let Some((schedule, stop, _)) = &until {
+        println!("{}", cli::decide::stop_line(schedule, stop, &summary, "every verdict"));
+    }
     println!("wrote {}", out.display());
     Ok(())
 }

@@ -13,6 +13,7 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+pub(crate) mod decide;
 mod fit;
 pub(crate) use fit::{FitArgs, fit};
 
@@ -129,8 +130,16 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             .map_err(Failure::input)
             .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, plan::INTERVAL_LEVEL))
     };
-    let base_summary = simulate(&baseline)?;
-    let prop_summary = simulate(&proposal)?;
+    let schedule = args.sim.schedule(replications)?;
+    let (base_summary, prop_summary, stop) = match &schedule {
+        None => (simulate(&baseline)?, simulate(&proposal)?, None),
+        Some(schedule) => {
+            let (b, p, stop) = decide::check(&pool, &baseline, &proposal, schedule, args.sim.confidence)?;
+            (b, p, Some(stop))
+        }
+    };
+    let replications = stop.map_or(replications, |s| s.replications);
+    let interval = if stop.is_some() { "95% CS" } else { "95% CI" };
     let rows: Vec<Comparison> = chk::compare(&baseline, &base_summary, &proposal, &prop_summary);
     let cells = |r: &Comparison| -> Vec<String> {
         vec![
@@ -148,8 +157,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             &[
                 "tenant",
                 "clause",
-                "baseline P(hold) [95% CI] verdict",
-                "proposal P(hold) [95% CI] verdict",
+                &format!("baseline P(hold) [{interval}] verdict"),
+                &format!("proposal P(hold) [{interval}] verdict"),
                 "change"
             ],
             &shown
@@ -160,6 +169,13 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         "\n{unchanged} existing clause(s) unchanged; {} replication(s), seed {}, common random numbers",
         replications, baseline.simulation.seed
     );
+    if let (Some(schedule), Some(stop)) = (&schedule, &stop) {
+        let both: Vec<_> = base_summary.iter().chain(&prop_summary).cloned().collect();
+        println!(
+            "{}",
+            decide::stop_line(schedule, stop, &both, "every verdict, baseline and proposal,")
+        );
+    }
     let out = args
         .out
         .clone()
@@ -181,6 +197,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "proposal_ci_high",
             "proposal_verdict",
             "change",
+            "interval",
+            "baseline_decided_after",
+            "proposal_decided_after",
         ])?;
         let f = |x: f64| format!("{x:.6}");
         for r in &rows {
@@ -199,6 +218,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 f(p.ci_high),
                 p.verdict.label().replace(' ', "_"),
                 r.change(),
+                p.interval.label().to_string(),
+                b.and_then(|b| b.decided_after)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                p.decided_after.map(|n| n.to_string()).unwrap_or_default(),
             ])?;
         }
         w.flush()?;
@@ -232,6 +256,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         scenario.simulation.seed = seed;
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let schedule = args.sim.schedule(replications)?;
     let (pool, _) = worker_pool(args.sim.threads)?;
     let out = args
         .out
@@ -270,14 +295,23 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         let answer = fr::bisect_capacity(start, args.max_capacity, |c| {
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
-            let reps = match simulate(&s) {
+            let probed = match &schedule {
+                None => simulate(&s).map(|reps| {
+                    let n = reps.len() as u64;
+                    (
+                        summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL),
+                        n,
+                    )
+                }),
+                Some(schedule) => decide::probe(&pool, &s, &judged, schedule, args.sim.confidence),
+            };
+            let (summary, ran) = match probed {
                 Ok(r) => r,
                 Err(e) => {
                     error.get_or_insert(e);
                     return false;
                 }
             };
-            let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
             let ok = judged
                 .iter()
                 .filter(|&&c| summary[c].verdict == plan::Verdict::Enforceable)
@@ -290,7 +324,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 .unwrap_or_default();
             let pass = ok == judged.len();
             println!(
-                "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {}",
+                "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {} ({ran} replication(s))",
                 judged.len(),
                 if pass { "passes" } else { "fails" }
             );
@@ -300,6 +334,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 ok.to_string(),
                 judged.len().to_string(),
                 worst,
+                ran.to_string(),
             ]);
             pass
         });
@@ -315,6 +350,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 "enforceable",
                 "clauses",
                 "weakest_clause",
+                "replications",
             ],
             &probes,
         )?;
@@ -356,14 +392,25 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
     let clause = &clauses[global];
-    let reps = simulate(&scenario)?;
+    let (reps, bounds, stop) = match &schedule {
+        None => (simulate(&scenario)?, fr::Bounds::from(plan::INTERVAL_LEVEL), None),
+        Some(schedule) => {
+            let run = decide::frontier(&pool, &scenario, global, schedule, args.sim.confidence)?;
+            (run.reps, run.bounds, Some((run.stop, run.own)))
+        }
+    };
     let f = fr::frontier(
         reps.iter().flat_map(|r| &r.attainment),
         global,
         clause.kind,
         args.sim.confidence,
-        plan::INTERVAL_LEVEL,
+        bounds,
     );
+    let interval = if stop.is_some() {
+        plan::IntervalKind::ConfidenceSequence
+    } else {
+        plan::IntervalKind::ClopperPearson
+    };
     let rows: Vec<Vec<String>> = f
         .points
         .iter()
@@ -376,6 +423,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 format!("{:.6}", p.ci_low),
                 format!("{:.6}", p.ci_high),
                 p.enforceable.to_string(),
+                interval.label().to_string(),
             ]
         })
         .collect();
@@ -389,9 +437,25 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             "ci_low",
             "ci_high",
             "enforceable",
+            "interval",
         ],
         &rows,
     )?;
+    if let (Some(schedule), Some((stop, own))) = (&schedule, &stop) {
+        println!(
+            "{}; at its own threshold the clause is {} (P(hold) {:.3} [{:.3}, {:.3}])",
+            decide::stop_line(
+                schedule,
+                stop,
+                std::slice::from_ref(own),
+                "the clause's verdict at its own threshold"
+            ),
+            own.verdict.label(),
+            own.probability,
+            own.ci_low,
+            own.ci_high
+        );
+    }
     let what = format!("{tenant_name} {}", clause.describe(&scenario));
     let unit = clause.value_unit();
     let at_least = clause.direction() == slaplan::sla::Direction::AtLeast;
