@@ -17,5 +17,6 @@ mod scripted_availability;
 mod sessions;
 mod shard_merge;
 mod trace_replay;
+mod until_decided;
 mod windows_parquet;
 mod workloads;
