@@ -12,6 +12,8 @@
 //! - `sla`: clauses, windows and attainment.
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
+//! - `gateway`, `emulate`: `slaplan serve` (the router core on real HTTP
+//!   traffic) and `slaplan emulate` (the endpoints in wall-clock time).
 //!
 //! Everything but `time` and `policy` needs the default `cli` feature.
 
@@ -21,9 +23,13 @@ pub mod policy;
 pub mod time;
 
 #[cfg(feature = "cli")]
+pub mod emulate;
+#[cfg(feature = "cli")]
 pub mod engine;
 #[cfg(feature = "cli")]
 pub mod fit;
+#[cfg(feature = "cli")]
+pub mod gateway;
 #[cfg(feature = "cli")]
 pub mod import;
 #[cfg(feature = "cli")]

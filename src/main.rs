@@ -18,7 +18,9 @@ use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
 mod cli;
-use cli::{CheckArgs, FitArgs, FrontierArgs, check, fit, frontier};
+use cli::progress::Progress;
+use cli::stdout::{note, out, outln};
+use cli::{CheckArgs, EmulateArgs, FitArgs, FrontierArgs, ServeArgs, check, emulate, fit, frontier, serve};
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
 #[derive(Parser)]
@@ -58,6 +60,12 @@ enum Command {
     /// Fit a scenario (endpoints, incidents, workloads) to production logs:
     /// LiteLLM spend logs or OTLP GenAI spans.
     Fit(FitArgs),
+    /// Serve the scenario's router on real traffic: an OpenAI-compatible
+    /// gateway in front of the endpoints' upstreams.
+    Serve(ServeArgs),
+    /// Emulate the scenario's endpoints in wall-clock time as
+    /// OpenAI-compatible upstreams (for tests and load tests).
+    Emulate(EmulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -67,6 +75,9 @@ struct MergeArgs {
     /// Shard directories written by `slaplan run --shard i/N`, in any order.
     #[arg(required = true)]
     shards: Vec<PathBuf>,
+    /// No progress on standard error.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -104,6 +115,10 @@ struct SimArgs {
     /// With --until-decided: replications between two looks (default 8).
     #[arg(long, requires = "until_decided", value_parser = clap::value_parser!(u32).range(1..))]
     batch: Option<u32>,
+    /// No progress on standard error (by default a bar on a terminal, else
+    /// a line every 10 s).
+    #[arg(long)]
+    quiet: bool,
 }
 
 impl SimArgs {
@@ -123,7 +138,7 @@ impl SimArgs {
         let needed = sequential::BetaMixture::new(plan::INTERVAL_LEVEL, self.confidence)
             .clean_replications_needed(self.confidence);
         if needed > max {
-            eprintln!(
+            note!(
                 "warning: --until-decided cannot prove {} confidence for any clause within {max} replication(s): \
                  a clause that holds in every window needs {needed}; raise --max-replications",
                 self.confidence
@@ -183,6 +198,14 @@ impl Failure {
             message: message.to_string(),
         }
     }
+    /// Standard output was closed by its reader (`| head`): a normal end,
+    /// exit 0 and no message.
+    fn closed_stdout() -> Failure {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -203,11 +226,14 @@ fn main() -> ExitCode {
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
         Command::Fit(args) => fit(args),
+        Command::Serve(args) => serve(args),
+        Command::Emulate(args) => emulate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.code == 0 => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            note!("error: {}", f.message);
             ExitCode::from(f.code)
         }
     }
@@ -215,14 +241,13 @@ fn main() -> ExitCode {
 
 fn validate(path: &Path) -> Result<(), Failure> {
     let s = scenario::load(path).map_err(Failure::input)?;
-    println!(
+    outln!(
         "{}: ok ({} endpoints, {} tenants, {} clauses)",
         path.display(),
         s.endpoints.len(),
         s.tenants.len(),
         s.tenants.iter().map(|t| t.clauses.len()).sum::<usize>()
-    );
-    Ok(())
+    )
 }
 
 fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
@@ -234,13 +259,13 @@ fn import_litellm(args: &ImportArgs) -> Result<(), Failure> {
         args.config.display()
     );
     for u in &import.unmapped {
-        eprintln!("unmapped: {}: {}", u.path, u.reason);
+        note!("unmapped: {}: {}", u.path, u.reason);
     }
     for note in &import.notes {
-        eprintln!("note: {note}");
+        note!("note: {note}");
     }
     match &args.out {
-        None => print!("{text}"),
+        None => out!("{text}")?,
         Some(out) => write_via_temp(out, text.as_bytes())
             .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", out.display())))?,
     }
@@ -297,13 +322,13 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 
     let clauses = Clause::all(&scenario);
     let schedule = args.sim.schedule(replications)?;
-    let progress = progress_bar(schedule.map_or(replications, |s| s.max));
+    let progress = Progress::start("replications", schedule.map_or(replications, |s| s.max), args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
-    let tick = || progress.inc(1);
+    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let mut until = None;
     let reps = match schedule {
-        None => pool.install(|| plan::run_replications(&scenario, 0..replications, &tick)),
+        None => pool.install(|| plan::run_replications_observed(&scenario, 0..replications, &tick)),
         Some(schedule) => {
             let mut seq = sequential::Sequential::new(clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
             let every = seq.every_clause();
@@ -317,7 +342,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
     }
     .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish_and_clear();
+    progress.finish();
     let wall = started.elapsed().as_secs_f64();
     let replications = reps.len() as u64;
 
@@ -358,43 +383,40 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if args.report {
         write_review(&out)?;
     }
-    print!("{}", report::attainment_table(&scenario, &clauses, &summary));
-    println!(
-        "\n{} replication(s) of {} ({} window(s)), seed {}: {} calls, {} failed, {:.1}s wall, {:.2}M calls/s",
+    out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
+    outln!(
+        "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
         replications,
         scenario.simulation.duration,
         meta.windows.len(),
         meta.seed,
-        totals.calls,
-        totals.failed,
+        report::outcome_counts(&totals),
         wall,
         meta.timing.calls_per_second / 1e6
-    );
+    )?;
     if let Some((schedule, stop, _)) = &until {
-        println!("{}", cli::decide::stop_line(schedule, stop, &summary, "every verdict"));
+        outln!("{}", cli::decide::stop_line(schedule, stop, &summary, "every verdict"))?;
     }
-    println!("wrote {}", out.display());
-    Ok(())
+    outln!("wrote {}", out.display())
 }
 
 /// `report OUT`: the review report of an existing output directory.
 fn review_report(out: &Path) -> Result<(), Failure> {
     let summary = write_review(out)?;
     for line in &summary.unavailable {
-        println!("{line}");
+        outln!("{line}")?;
     }
     let charts = summary
         .written
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "svg"))
         .count();
-    println!(
+    outln!(
         "wrote {} and {} ({charts} chart(s) in {})",
         out.join("report.html").display(),
         out.join("report.md").display(),
         out.join("charts").display()
-    );
-    Ok(())
+    )
 }
 
 /// Writes the review report into `out`; bad input exits 2, failing to
@@ -415,18 +437,6 @@ fn audit_sample(scenario: &Scenario, limit: usize) -> Result<Vec<u8>, Failure> {
     let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
     let (_, _, samples) = world.log_audit(limit).run_sampled();
     Ok(report::audit_jsonl(scenario, &samples.audit))
-}
-
-fn progress_bar(total: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() || total < 2 {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replications ({eta} left)") {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn worker_pool(threads: Option<u32>) -> Result<(rayon::ThreadPool, usize), Failure> {
@@ -463,14 +473,14 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         .unwrap_or_else(|| default_out(&args.scenario, &format!("-shard-{}-of-{}", spec.index, spec.count)));
     let (pool, threads) = worker_pool(args.sim.threads)?;
     let indices = spec.replications(replications);
-    let progress = progress_bar(indices.len() as u64);
+    let progress = Progress::start("replications", indices.len() as u64, args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // timing a shard for its run.json
     let started = Instant::now();
-    let tick = || progress.inc(1);
+    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let reps = pool
-        .install(|| plan::run_indices(&scenario, &indices, &tick))
+        .install(|| plan::run_indices_observed(&scenario, &indices, &tick))
         .map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    progress.finish_and_clear();
+    progress.finish();
     let meta = ShardMeta {
         slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: args.scenario.display().to_string(),
@@ -485,23 +495,28 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
         threads,
     };
     shard::write_shard(&out, &meta, &bytes, &reps).map_err(Failure::runtime)?;
-    println!(
+    outln!(
         "shard {spec}: {} of {replications} replication(s), seed {}; wrote {}",
         meta.indices.len(),
         meta.seed,
         out.display()
-    );
-    Ok(())
+    )
 }
 
 /// `merge OUT SHARD...`: exactly the outputs of the unsharded run.
 fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let progress = Progress::start("shards read", args.shards.len() as u64, args.quiet);
     let shards = args
         .shards
         .iter()
-        .map(|d| shard::read_shard(d))
-        .collect::<Result<Vec<_>, _>>()
+        .map(|d| {
+            let s = shard::read_shard(d)?;
+            progress.done(s.replications.iter().map(|r| r.stats.calls).sum());
+            Ok(s)
+        })
+        .collect::<Result<Vec<_>, shard::ShardError>>()
         .map_err(Failure::input)?;
+    progress.finish();
     let first = &shards[0];
     let meta0 = first.meta.clone();
     let bytes = first.scenario_bytes.clone();
@@ -544,13 +559,12 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         },
     );
     report::write_outputs(&args.out, &meta, &scenario, &clauses, &summary, &reps, &[]).map_err(Failure::runtime)?;
-    print!("{}", report::attainment_table(&scenario, &clauses, &summary));
-    println!(
+    out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
+    outln!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",
         args.shards.len(),
         meta.replications,
         meta.seed,
         args.out.display()
-    );
-    Ok(())
+    )
 }

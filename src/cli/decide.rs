@@ -2,6 +2,7 @@
 //! by look ([`slaplan::plan::sequential`]) until the command's verdicts are
 //! settled, and the line that says where a run stopped.
 
+use slaplan::model::RunStats;
 use slaplan::plan::frontier::Bounds;
 use slaplan::plan::sequential::{self, BetaMixture, Schedule, Sequential, Stop};
 use slaplan::plan::{self, ClauseSummary, Replication, summarize};
@@ -19,6 +20,7 @@ pub(crate) fn check(
     proposal: &Scenario,
     schedule: &Schedule,
     required: f64,
+    tick: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<(Vec<ClauseSummary>, Vec<ClauseSummary>, Stop), Failure> {
     let scenarios = [baseline, proposal];
     let mut seqs: Vec<Sequential> = scenarios
@@ -32,7 +34,7 @@ pub(crate) fn check(
                 schedule,
                 &mut seqs,
                 &|all| all.iter().all(|s| s.all_decided(&s.every_clause())),
-                &|| {},
+                tick,
             )
         })
         .map_err(Failure::input)?;
@@ -66,11 +68,12 @@ pub(crate) fn frontier(
     clause: usize,
     schedule: &Schedule,
     required: f64,
+    tick: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<FrontierRun, Failure> {
     let n = Clause::all(scenario).len();
     let mut seq = Sequential::new(n, required, plan::INTERVAL_LEVEL);
     let (reps, stop) = pool
-        .install(|| sequential::run_until_decided(scenario, schedule, &mut seq, &|s| s.all_decided(&[clause]), &|| {}))
+        .install(|| sequential::run_until_decided(scenario, schedule, &mut seq, &|s| s.all_decided(&[clause]), tick))
         .map_err(Failure::input)?;
     let windows_per_replication = reps
         .first()
@@ -99,6 +102,7 @@ pub(crate) fn probe(
     judged: &[usize],
     schedule: &Schedule,
     required: f64,
+    tick: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<(Vec<ClauseSummary>, u64), Failure> {
     let n = Clause::all(scenario).len();
     let mut seq = Sequential::new(n, required, plan::INTERVAL_LEVEL);
@@ -109,7 +113,7 @@ pub(crate) fn probe(
                 schedule,
                 &mut seq,
                 &|s| sequential::probe_settled(s, judged),
-                &|| {},
+                tick,
             )
         })
         .map_err(Failure::input)?;

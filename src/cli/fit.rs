@@ -6,6 +6,7 @@ use slaplan::fit::{self, FitError};
 use slaplan::policy::RouterConfig;
 
 use super::Failure;
+use super::stdout::outln;
 
 #[derive(clap::Args)]
 pub(crate) struct FitArgs {
@@ -57,16 +58,16 @@ pub(crate) fn fit(args: FitArgs) -> Result<(), Failure> {
     super::super::write_via_temp(&args.out, text.as_bytes())
         .map_err(|e| Failure::runtime(format!("{}: cannot write: {e}", args.out.display())))?;
     let c = &fitted.counts;
-    println!(
+    outln!(
         "fitted {} endpoint(s) and {} workflow(s) from {} row(s) ({} model calls); wrote {}",
         fitted.endpoints.len(),
         fitted.workflows.len(),
         c.rows,
         c.model,
         args.out.display()
-    );
+    )?;
     if let Some(dir) = &args.report {
-        println!("wrote {}", dir.join("fit.md").display());
+        outln!("wrote {}", dir.join("fit.md").display())?;
     }
     Ok(())
 }

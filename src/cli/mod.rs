@@ -14,8 +14,14 @@ use slaplan::report;
 use super::{Failure, SimArgs, default_out, worker_pool};
 
 pub(crate) mod decide;
+pub(crate) mod progress;
+pub(crate) mod stdout;
+use progress::Progress;
+use stdout::{out, outln};
 mod fit;
 pub(crate) use fit::{FitArgs, fit};
+mod serve;
+pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 
 #[derive(clap::Args)]
 pub(crate) struct FrontierArgs {
@@ -125,33 +131,51 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     }
     let replications = u64::from(args.sim.replications.unwrap_or(baseline.simulation.replications));
     let (pool, _) = worker_pool(args.sim.threads)?;
+    let schedule = args.sim.schedule(replications)?;
+    let progress = Progress::start(
+        "replications (baseline, then proposal)",
+        2 * schedule.map_or(replications, |s| s.max),
+        args.sim.quiet,
+    );
+    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
     let simulate = |s: &Scenario| {
-        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
+        pool.install(|| plan::run_replications_observed(s, 0..replications, &tick))
             .map_err(Failure::input)
             .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, plan::INTERVAL_LEVEL))
     };
-    let schedule = args.sim.schedule(replications)?;
     let (base_summary, prop_summary, stop) = match &schedule {
         None => (simulate(&baseline)?, simulate(&proposal)?, None),
         Some(schedule) => {
-            let (b, p, stop) = decide::check(&pool, &baseline, &proposal, schedule, args.sim.confidence)?;
+            let (b, p, stop) = decide::check(&pool, &baseline, &proposal, schedule, args.sim.confidence, &tick)?;
             (b, p, Some(stop))
         }
     };
+    progress.finish();
     let replications = stop.map_or(replications, |s| s.replications);
     let interval = if stop.is_some() { "95% CS" } else { "95% CI" };
     let rows: Vec<Comparison> = chk::compare(&baseline, &base_summary, &proposal, &prop_summary);
-    let cells = |r: &Comparison| -> Vec<String> {
+    let clauses = Clause::all(&proposal);
+    let p50 = |c: &Clause, s: Option<&slaplan::plan::ClauseSummary>| {
+        s.and_then(|s| s.metric_quantiles)
+            .map_or_else(|| "-".into(), |q| report::format_value(c, q[1]))
+    };
+    let cells = |(r, c): (&Comparison, &Clause)| -> Vec<String> {
         vec![
             r.tenant.clone(),
             r.clause.clone(),
             r.baseline.as_ref().map(chk::cell).unwrap_or_else(|| "-".into()),
             chk::cell(&r.proposal),
+            format!("{} -> {}", p50(c, r.baseline.as_ref()), p50(c, Some(&r.proposal))),
             r.change(),
         ]
     };
-    let shown: Vec<Vec<String>> = rows.iter().filter(|r| r.notable()).map(cells).collect();
-    print!(
+    let shown: Vec<Vec<String>> = rows
+        .iter()
+        .zip(&clauses)
+        .filter(|(r, _)| r.notable())
+        .map(cells)
+        .collect();
+    out!(
         "{}",
         report::grid(
             &[
@@ -159,22 +183,26 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 "clause",
                 &format!("baseline P(hold) [{interval}] verdict"),
                 &format!("proposal P(hold) [{interval}] verdict"),
+                "metric p50",
                 "change"
             ],
             &shown
         )
-    );
+    )?;
     let unchanged = rows.iter().filter(|r| !r.notable()).count();
-    println!(
-        "\n{unchanged} existing clause(s) unchanged; {} replication(s), seed {}, common random numbers",
-        replications, baseline.simulation.seed
-    );
+    outln!(
+        "\n{unchanged} existing clause(s) unchanged (verdict, P(hold), and metric p50 within {}%); {} \
+         replication(s), seed {}, common random numbers",
+        chk::METRIC_CHANGE * 100.0,
+        replications,
+        baseline.simulation.seed
+    )?;
     if let (Some(schedule), Some(stop)) = (&schedule, &stop) {
         let both: Vec<_> = base_summary.iter().chain(&prop_summary).cloned().collect();
-        println!(
+        outln!(
             "{}",
             decide::stop_line(schedule, stop, &both, "every verdict, baseline and proposal,")
-        );
+        )?;
     }
     let out = args
         .out
@@ -197,6 +225,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "proposal_ci_high",
             "proposal_verdict",
             "change",
+            "baseline_metric_p50",
+            "proposal_metric_p50",
+            "metric_change",
             "interval",
             "baseline_decided_after",
             "proposal_decided_after",
@@ -218,6 +249,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 f(p.ci_high),
                 p.verdict.label().replace(' ', "_"),
                 r.change(),
+                b.and_then(|b| b.metric_quantiles).map(|q| f(q[1])).unwrap_or_default(),
+                p.metric_quantiles.map(|q| f(q[1])).unwrap_or_default(),
+                r.metric_move().map(|m| f(m.relative)).unwrap_or_default(),
                 p.interval.label().to_string(),
                 b.and_then(|b| b.decided_after)
                     .map(|n| n.to_string())
@@ -229,8 +263,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         Ok(())
     };
     write().map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    outln!("wrote {}", path.display())
 }
 
 fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), Failure> {
@@ -270,8 +303,13 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         None => None,
     };
     let simulate = |s: &Scenario| {
-        pool.install(|| plan::run_replications(s, 0..replications, &|| {}))
-            .map_err(Failure::input)
+        let progress = Progress::start("replications", replications, args.sim.quiet);
+        let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+        let reps = pool
+            .install(|| plan::run_replications_observed(s, 0..replications, &tick))
+            .map_err(Failure::input);
+        progress.finish();
+        reps
     };
 
     if let Some(endpoint) = &args.capacity {
@@ -293,6 +331,9 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         let mut error = None;
         let start = scenario.endpoints[ei].concurrency;
         let answer = fr::bisect_capacity(start, args.max_capacity, |c| {
+            if error.is_some() {
+                return false;
+            }
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
             let probed = match &schedule {
@@ -303,7 +344,13 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                         n,
                     )
                 }),
-                Some(schedule) => decide::probe(&pool, &s, &judged, schedule, args.sim.confidence),
+                Some(schedule) => {
+                    let progress = Progress::start("replications", schedule.max, args.sim.quiet);
+                    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+                    let probed = decide::probe(&pool, &s, &judged, schedule, args.sim.confidence, &tick);
+                    progress.finish();
+                    probed
+                }
             };
             let (summary, ran) = match probed {
                 Ok(r) => r,
@@ -323,11 +370,14 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 .map(|w| format!("{} {}", clauses[w.clause].tenant_name, clauses[w.clause].describe(&s)))
                 .unwrap_or_default();
             let pass = ok == judged.len();
-            println!(
+            if let Err(e) = outln!(
                 "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {} ({ran} replication(s))",
                 judged.len(),
                 if pass { "passes" } else { "fails" }
-            );
+            ) {
+                error.get_or_insert(e);
+                return false;
+            }
             probes.push(vec![
                 c.to_string(),
                 pass.to_string(),
@@ -355,14 +405,13 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             &probes,
         )?;
         match answer {
-            Some(c) => println!("smallest concurrency of {endpoint} making every clause enforceable: {c}"),
-            None => println!(
+            Some(c) => outln!("smallest concurrency of {endpoint} making every clause enforceable: {c}")?,
+            None => outln!(
                 "no concurrency of {endpoint} up to {} makes every clause enforceable",
                 args.max_capacity
-            ),
+            )?,
         }
-        println!("wrote {}", out.join("capacity.csv").display());
-        return Ok(());
+        return outln!("wrote {}", out.join("capacity.csv").display());
     }
 
     let Some(ti) = tenant_index else {
@@ -395,7 +444,11 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let (reps, bounds, stop) = match &schedule {
         None => (simulate(&scenario)?, fr::Bounds::from(plan::INTERVAL_LEVEL), None),
         Some(schedule) => {
-            let run = decide::frontier(&pool, &scenario, global, schedule, args.sim.confidence)?;
+            let progress = Progress::start("replications", schedule.max, args.sim.quiet);
+            let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+            let run = decide::frontier(&pool, &scenario, global, schedule, args.sim.confidence, &tick);
+            progress.finish();
+            let run = run?;
             (run.reps, run.bounds, Some((run.stop, run.own)))
         }
     };
@@ -442,7 +495,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
         &rows,
     )?;
     if let (Some(schedule), Some((stop, own))) = (&schedule, &stop) {
-        println!(
+        outln!(
             "{}; at its own threshold the clause is {} (P(hold) {:.3} [{:.3}, {:.3}])",
             decide::stop_line(
                 schedule,
@@ -454,7 +507,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             own.probability,
             own.ci_low,
             own.ci_high
-        );
+        )?;
     }
     let what = format!("{tenant_name} {}", clause.describe(&scenario));
     let unit = clause.value_unit();
@@ -473,17 +526,21 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                     format!("{}%", slaplan::sla::trim_pct(p.threshold)),
                 ),
             };
-            println!(
+            outln!(
                 "{what}: {what_best} at {} confidence: {value} (P(hold) {:.3} [{:.3}, {:.3}], {}/{} windows)",
-                args.sim.confidence, p.probability, p.ci_low, p.ci_high, p.met, p.windows
-            );
+                args.sim.confidence,
+                p.probability,
+                p.ci_low,
+                p.ci_high,
+                p.met,
+                p.windows
+            )?;
         }
-        None => println!(
+        None => outln!(
             "{what}: no threshold is enforceable at {} confidence with {} window(s); run more replications",
             args.sim.confidence,
             f.points.first().map_or(0, |p| p.windows)
-        ),
+        )?,
     }
-    println!("wrote {}", out.join("frontier.csv").display());
-    Ok(())
+    outln!("wrote {}", out.join("frontier.csv").display())
 }

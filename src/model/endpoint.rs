@@ -7,7 +7,7 @@
 //! Order of the checks on an arriving attempt: the outage in force (down:
 //! fast 5xx; hang: no answer), then the context window (too long: fast
 //! error, reported as a 5xx since the router has no 4xx outcome; another
-//! endpoint with a larger window may serve it), then the provider's rate
+//! endpoint with a larger window may serve it; the emulator answers 400), then the provider's rate
 //! limits (over: a 429 with retry-after, also after `error_latency`), then
 //! slots and queue (full: a 503).
 
@@ -151,6 +151,54 @@ impl ServiceTime {
         };
         Span::from_nanos(nanos.max(1.0) as u64)
     }
+
+    /// Splits a service time drawn by [`sample`](ServiceTime::sample) into
+    /// the time to the first output token and the gap between later
+    /// tokens, for serving it as a stream (the emulator). Lognormal: the
+    /// first token comes after the fixed and prefill parts, the rest is
+    /// decode, in the proportions of the law's mean, so the noise scales
+    /// both alike. Exponential (no token structure): the time is spread
+    /// evenly, one share per output token. No draw is made.
+    pub fn pace(&self, total: Span, input_tokens: u32, output_tokens: u32) -> Pace {
+        let total_ns = total.as_nanos() as f64;
+        let tokens = f64::from(output_tokens.max(1));
+        let first = match *self {
+            ServiceTime::Lognormal {
+                ttft,
+                per_input,
+                per_output,
+                ..
+            } => {
+                let prefill = ttft + per_input * f64::from(input_tokens);
+                let base = prefill + per_output * f64::from(output_tokens);
+                if base > 0.0 {
+                    total_ns * prefill / base
+                } else {
+                    total_ns
+                }
+            }
+            ServiceTime::Exponential { .. } => total_ns / tokens,
+        };
+        let later = f64::from(output_tokens.saturating_sub(1));
+        let gap = if later > 0.0 {
+            (total_ns - first).max(0.0) / later
+        } else {
+            0.0
+        };
+        Pace {
+            first_token: Span::from_nanos(first.round() as u64),
+            token_gap: Span::from_nanos(gap.round() as u64),
+        }
+    }
+}
+
+/// How a served attempt's output is paced when streamed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    /// From holding a slot to the first output token.
+    pub first_token: Span,
+    /// Between two later output tokens.
+    pub token_gap: Span,
 }
 
 /// What the endpoint does with a newly arrived attempt.
@@ -160,9 +208,13 @@ pub enum Admission {
     Serve(Span),
     /// It waits in the provider queue.
     Queued,
-    /// It fails after the span (a 5xx: outage, or an input longer than the
-    /// context window).
+    /// It fails after the span with a 5xx (the endpoint is down).
     Reject(Span),
+    /// It fails after the span because the input is longer than the
+    /// context window (a real provider answers 400; the simulator reports
+    /// it as a server error, since another endpoint with a larger window
+    /// may serve it).
+    TooLong(Span),
     /// It fails after the span with a 5xx because every slot is busy and
     /// the provider queue is full: capacity turned it away.
     Full(Span),
@@ -285,6 +337,27 @@ impl EndpointSim {
         f64::from(input_tokens) * self.cost_input + f64::from(output_tokens) * self.cost_output
     }
 
+    /// The share of an attempt's service time before its first token: for
+    /// the token-driven model, (`ttft` + prefill) over the whole base time
+    /// (noise, background load and brownouts scale both parts alike); for
+    /// the exponential model, which has no tokens, the whole service (the
+    /// answer comes at once).
+    pub fn first_token_share(&self, input_tokens: u32, output_tokens: u32) -> f64 {
+        match self.service {
+            ServiceTime::Lognormal {
+                ttft,
+                per_input,
+                per_output,
+                ..
+            } => {
+                let before = ttft + per_input * f64::from(input_tokens);
+                let total = before + per_output * f64::from(output_tokens);
+                if total > 0.0 { before / total } else { 1.0 }
+            }
+            ServiceTime::Exponential { .. } => 1.0,
+        }
+    }
+
     /// Quality score of the model served here, 0 to 1.
     pub fn quality(&self) -> f64 {
         self.quality
@@ -358,7 +431,7 @@ impl EndpointSim {
             Some(OutageMode::Brownout { .. } | OutageMode::QuotaSqueeze { .. }) | None => {}
         }
         if self.context_window.is_some_and(|w| input_tokens > w) {
-            return Admission::Reject(self.error_latency);
+            return Admission::TooLong(self.error_latency);
         }
         let wait = self.rate_wait(now, u64::from(input_tokens) + u64::from(output_tokens));
         if wait > Span::ZERO {

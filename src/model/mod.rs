@@ -17,7 +17,7 @@ mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
-pub use endpoint::{Admission, Bucket, EndpointSim, Incident, ServiceTime};
+pub use endpoint::{Admission, Bucket, EndpointSim, Incident, Pace, ServiceTime};
 pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};

@@ -169,6 +169,16 @@ impl Tasks {
         self.tasks.capacity()
     }
 
+    /// The tasks still running (not ended): (source, arrival), in slot order.
+    pub fn unfinished(&self) -> impl Iterator<Item = (u32, Time)> + '_ {
+        self.tasks
+            .slots
+            .iter()
+            .flatten()
+            .filter(|t| !t.ended)
+            .map(|t| (t.source, t.started))
+    }
+
     /// The source of `agent`'s task, if it is live.
     pub fn source_of(&self, agent: AgentId) -> Option<u32> {
         let a = self.agents.get(agent)?;

@@ -32,6 +32,11 @@
 //! - [`TraceFormat::Mooncake`]: the Mooncake trace, JSONL with `timestamp`
 //!   (milliseconds), `input_length`, `output_length`; `hash_ids` and other
 //!   keys are ignored.
+//! - [`TraceFormat::SlaplanLog`]: the request log `slaplan serve` writes
+//!   (JSONL): `arrival` (RFC 3339 UTC, e.g. `2026-11-30T01:02:03.123456789Z`)
+//!   is the timestamp; `tenant`, `workflow`, `task`, `session`,
+//!   `input_tokens`, `output_tokens` as in the generic schema; the other
+//!   keys of the log are ignored.
 //!
 //! Files are UTF-8 (a leading byte-order mark is skipped), one record per
 //! line with `\n` or `\r\n` endings; blank lines are skipped and counted. Offsets are relative to the first record's
@@ -73,6 +78,7 @@ mod error;
 mod field;
 mod reader;
 mod replay;
+mod slaplan_log;
 
 pub use error::TraceError;
 pub use reader::TraceReader;
@@ -108,6 +114,8 @@ pub enum TraceFormat {
     Azure,
     /// The Mooncake trace (JSONL).
     Mooncake,
+    /// The request log of `slaplan serve` (JSONL).
+    SlaplanLog,
 }
 
 #[cfg(test)]

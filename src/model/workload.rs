@@ -169,6 +169,7 @@ pub fn open_replay(cfg: &ReplaySource, base_dir: &Path, period: Span) -> Result<
         TraceFormatName::Generic => TraceFormat::Generic,
         TraceFormatName::Azure => TraceFormat::Azure,
         TraceFormatName::Mooncake => TraceFormat::Mooncake,
+        TraceFormatName::SlaplanLog => TraceFormat::SlaplanLog,
     };
     let reader = TraceReader::open(base_dir.join(&cfg.path), format).map_err(|e| e.to_string())?;
     let rules = ReplayRules {

@@ -1,20 +1,26 @@
 //! The simulated world: arrivals → router → endpoints → outcomes → router.
 
-use std::collections::VecDeque;
-
 use crate::engine::{self, EventQueue, Model};
 use crate::policy::{
     Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, ConfigError, EndpointId, FailReason, Outcome,
     Router, TenantId, WorkflowId,
 };
 use crate::scenario::Scenario;
-use crate::sla::{Attainment, CallEnd, Cause, Clause, Measures, Recorder};
+use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, Measures, Recorder};
 use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
 use super::workload::{Source, open_replay};
+
+mod ending;
+mod ids;
+mod stats;
+
+use ending::ServiceSpan;
+use ids::IdWindow;
+pub use stats::RunStats;
 
 /// How long after the period the world keeps running to finish calls in flight.
 const DRAIN: Span = Span::from_days(1);
@@ -153,6 +159,9 @@ struct CallInfo {
     left_first: bool,
     /// Whether capacity turned an attempt away (a 429 or a full queue).
     refused: bool,
+    /// When the first token of the attempt that served it came
+    /// (`Time::MAX`: not served yet).
+    first_token: Time,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -160,10 +169,16 @@ struct CallInfo {
 struct AttemptInfo {
     endpoint: u32,
     state: AttemptState,
-    /// Its call.
+    /// Its call, and what billing needs of it once the call is gone.
     call: u64,
-    /// What the attempt costs if served (USD).
-    cost: f64,
+    tenant: u32,
+    workflow: u32,
+    submitted: Time,
+    /// The attempt's tokens (a session migration's included).
+    input_tokens: u32,
+    output_tokens: u32,
+    /// Its service at the provider, once it holds a slot.
+    service: Option<ServiceSpan>,
 }
 
 /// One row of the sample replication's timeline.
@@ -195,118 +210,6 @@ struct PendingNotice {
     workflow: u32,
     since: Time,
     cause: Cause,
-}
-
-/// A table keyed by a dense, increasing id (call or attempt ids), whose
-/// memory is bounded by the oldest entry still live, not by the total count.
-struct IdWindow<T> {
-    base: u64,
-    slots: VecDeque<Option<T>>,
-}
-
-impl<T: Copy> IdWindow<T> {
-    fn new() -> Self {
-        IdWindow {
-            base: 0,
-            slots: VecDeque::new(),
-        }
-    }
-
-    fn insert(&mut self, id: u64, value: T) {
-        if id < self.base {
-            return;
-        }
-        let idx = (id - self.base) as usize;
-        while self.slots.len() <= idx {
-            self.slots.push_back(None);
-        }
-        self.slots[idx] = Some(value);
-    }
-
-    fn get(&self, id: u64) -> Option<T> {
-        let idx = usize::try_from(id.checked_sub(self.base)?).ok()?;
-        self.slots.get(idx).copied().flatten()
-    }
-
-    fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        let idx = usize::try_from(id.checked_sub(self.base)?).ok()?;
-        self.slots.get_mut(idx)?.as_mut()
-    }
-
-    fn remove(&mut self, id: u64) -> Option<T> {
-        let idx = usize::try_from(id.checked_sub(self.base)?).ok()?;
-        let value = self.slots.get_mut(idx)?.take();
-        while let Some(None) = self.slots.front() {
-            self.slots.pop_front();
-            self.base += 1;
-        }
-        value
-    }
-
-    fn live(&self) -> usize {
-        self.slots.len()
-    }
-}
-
-/// Counters of one replication, for throughput and sanity figures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RunStats {
-    /// Calls submitted to the router.
-    pub calls: u64,
-    /// Calls completed.
-    pub completed: u64,
-    /// Calls failed.
-    pub failed: u64,
-    /// Attempts dispatched.
-    pub attempts: u64,
-    /// Audit events emitted by the router.
-    pub audit_events: u64,
-    /// Engine events handled.
-    pub events: u64,
-    /// Largest number of calls in flight at once (memory bound check).
-    pub peak_live_calls: u64,
-    /// Tasks started.
-    pub tasks: u64,
-    /// Tasks that succeeded.
-    pub tasks_succeeded: u64,
-    /// Tool calls made.
-    pub tool_calls: u64,
-    /// Calls that landed on a different endpoint than their task's previous call.
-    pub migrations: u64,
-    /// Task-table slots allocated (the most tasks in flight at once).
-    pub peak_live_tasks: u64,
-}
-
-impl RunStats {
-    /// Adds another replication's counters; peaks take the maximum.
-    pub fn add(&mut self, other: &RunStats) {
-        let RunStats {
-            calls,
-            completed,
-            failed,
-            attempts,
-            audit_events,
-            events,
-            peak_live_calls,
-            tasks,
-            tasks_succeeded,
-            tool_calls,
-            migrations,
-            peak_live_tasks,
-        } = *other;
-        self.calls += calls;
-        self.completed += completed;
-        self.failed += failed;
-        self.attempts += attempts;
-        self.audit_events += audit_events;
-        self.events += events;
-        self.tasks += tasks;
-        self.tasks_succeeded += tasks_succeeded;
-        self.tool_calls += tool_calls;
-        self.migrations += migrations;
-        self.peak_live_calls = self.peak_live_calls.max(peak_live_calls);
-        self.peak_live_tasks = self.peak_live_tasks.max(peak_live_tasks);
-    }
 }
 
 /// One replication of the scenario: the router core, the endpoints, the
@@ -511,10 +414,12 @@ impl World {
             }
         }
         // Arrivals stop at the end of the period; a day more lets the calls
-        // still in flight finish (or time out) so every call is judged.
+        // still in flight finish (or time out). What is still open then is
+        // judged as such (see `ending`), never dropped.
         let horizon = self.end + DRAIN;
         self.stats.events = engine::run_until(&mut self, &mut queue, horizon);
         self.stats.peak_live_tasks = self.tasks.capacity() as u64;
+        self.judge_open(horizon);
         let samples = Samples {
             calls: self.call_log.take().unwrap_or_default(),
             audit: std::mem::take(&mut self.audit_log),
@@ -639,13 +544,16 @@ impl World {
         self.stats.attempts += 1;
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
-        let cost = ep.cost(call.input_tokens, call.output_tokens);
         let admission = ep.admit(now, attempt, call.input_tokens, call.output_tokens);
         if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
             && let Some(info) = self.calls.get_mut(call_id.0)
         {
             info.refused = true;
         }
+        let service = match admission {
+            Admission::Serve(s) => Some(ServiceSpan::new(ep, now, s, call.input_tokens, call.output_tokens)),
+            _ => None,
+        };
         let state = match admission {
             Admission::Serve(s) => AttemptState::InService(q.schedule(
                 now + s,
@@ -655,14 +563,16 @@ impl World {
                 },
             )),
             Admission::Queued => AttemptState::Queued,
-            Admission::Reject(after) | Admission::Full(after) => AttemptState::Replying(q.schedule(
-                now + after,
-                Event::ErrorReply {
-                    endpoint: endpoint.0,
-                    attempt,
-                    outcome: Outcome::ServerError,
-                },
-            )),
+            Admission::Reject(after) | Admission::TooLong(after) | Admission::Full(after) => {
+                AttemptState::Replying(q.schedule(
+                    now + after,
+                    Event::ErrorReply {
+                        endpoint: endpoint.0,
+                        attempt,
+                        outcome: Outcome::ServerError,
+                    },
+                ))
+            }
             Admission::RateLimited { after, retry_after } => AttemptState::Replying(q.schedule(
                 now + after,
                 Event::ErrorReply {
@@ -679,7 +589,12 @@ impl World {
                 endpoint: endpoint.0,
                 state,
                 call: call_id.0,
-                cost,
+                tenant: call.tenant,
+                workflow: call.workflow,
+                submitted: call.submitted,
+                input_tokens: call.input_tokens,
+                output_tokens: call.output_tokens,
+                service,
             },
         );
     }
@@ -695,6 +610,14 @@ impl World {
             );
             if let Some(info) = self.attempts.get_mut(next.0) {
                 info.state = AttemptState::InService(ev);
+                let ep = &self.endpoints[ei];
+                info.service = Some(ServiceSpan::new(
+                    ep,
+                    now,
+                    service,
+                    info.input_tokens,
+                    info.output_tokens,
+                ));
             }
         }
     }
@@ -708,6 +631,7 @@ impl World {
         match info.state {
             AttemptState::InService(ev) => {
                 q.cancel(ev);
+                self.bill_unfinished(now, &info);
                 self.start_next(now, ei, q);
             }
             AttemptState::Queued => {
@@ -754,16 +678,28 @@ impl World {
             None => info.last_endpoint,
         };
         let cause = self.cause(now, blamed);
-        let rejected =
-            !success && (info.refused || matches!(reason, Some(FailReason::Shed | FailReason::NoEligibleEndpoint)));
+        let outcome = match served {
+            Some((tier, _)) => CallOutcome::Served {
+                tier,
+                // A call served without a recorded first token (never, with
+                // the endpoints simulated here) gets its completion.
+                first_token: if info.first_token == Time::MAX {
+                    now
+                } else {
+                    info.first_token
+                },
+            },
+            None => CallOutcome::Failed {
+                rejected: info.refused || matches!(reason, Some(FailReason::Shed | FailReason::NoEligibleEndpoint)),
+            },
+        };
         self.recorder.call_done(
             tenant,
             workflow,
             CallEnd {
                 submitted: info.submitted,
                 ended: now,
-                served: served.map(|(tier, _)| tier),
-                rejected,
+                outcome,
                 cause,
             },
         );
@@ -839,6 +775,7 @@ impl World {
                         failed_first: Time::MAX,
                         left_first: false,
                         refused: false,
+                        first_token: Time::MAX,
                     };
                     self.calls.insert(call.0, info);
                     self.recorder
@@ -1066,9 +1003,15 @@ impl Model for World {
                 if let Some(a) = self.attempts.remove(attempt.0) {
                     if error {
                         self.attempt_failed(now, a.call, a.endpoint);
-                    } else if let Some(info) = self.calls.get(a.call) {
+                    } else {
+                        let usd = self.endpoints[ei].cost(a.input_tokens, a.output_tokens);
                         self.recorder
-                            .cost(info.tenant as usize, info.workflow as usize, info.submitted, a.cost);
+                            .cost(a.tenant as usize, a.workflow as usize, a.submitted, usd);
+                        if let Some(call) = self.calls.get_mut(a.call)
+                            && call.first_token == Time::MAX
+                        {
+                            call.first_token = a.service.map_or(now, |s| s.first_token);
+                        }
                     }
                 }
                 self.start_next(now, ei, q);

@@ -103,6 +103,7 @@ impl Direction {
     pub fn of(kind: ClauseKind) -> Direction {
         match kind {
             ClauseKind::Latency { .. }
+            | ClauseKind::Ttft { .. }
             | ClauseKind::Degradation { .. }
             | ClauseKind::FallbackTime { .. }
             | ClauseKind::Notification { .. }

@@ -2,9 +2,10 @@
 //!
 //! ```text
 //! clause      = body { scope | period }
-//! body        = latency | success | uptime | fallback | notice
+//! body        = latency | ttft | success | uptime | fallback | notice
 //!             | degradation | cost | throughput
 //! latency     = "p" PERCENTILE ["call" | "task"] "latency" "<=" DURATION
+//! ttft        = "p" PERCENTILE ("ttft" | "time" "to" "first" "token") "<=" DURATION
 //! success     = ("availability" | "task" "success") ">=" PERCENT
 //! uptime      = "uptime" ">=" PERCENT ["with" "error" "ratio" "<=" PERCENT]
 //! fallback    = ["p" PERCENTILE] "fallback" ["time"] "<=" DURATION
@@ -215,10 +216,12 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
             }
             Some("fallback") => ClauseMetric::FallbackTime,
             Some("notification") => ClauseMetric::Notification,
+            Some("ttft" | "time") => ClauseMetric::Ttft,
             _ => {
                 return Err(w.error_at(
                     at,
-                    "expected \"latency\", \"task latency\", \"fallback time\" or \"notification time\"",
+                    "expected \"latency\", \"task latency\", \"time to first token\" (or \"ttft\"), \
+                     \"fallback time\" or \"notification time\"",
                 ));
             }
         };
@@ -230,6 +233,14 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
             ClauseMetric::Latency | ClauseMetric::TaskLatency => {
                 w.expect(&["latency"], "expected \"latency\"")?;
                 w.at_most("a latency clause")?;
+            }
+            ClauseMetric::Ttft => {
+                if w.next().is_some_and(|t| t.eq_ignore_ascii_case("time")) {
+                    w.expect(&["to"], "expected \"time to first token\"")?;
+                    w.expect(&["first"], "expected \"time to first token\"")?;
+                    w.expect(&["token"], "expected \"time to first token\"")?;
+                }
+                w.at_most("a time to first token clause")?;
             }
             _ => {
                 w.next();
@@ -439,6 +450,13 @@ mod tests {
             (c.budget, c.per, c.window),
             (Some(1200.0), Some(CostBasis::Window), Some(Period::Week))
         );
+        let c = parse_clause("p95 time to first token <= 500ms").unwrap();
+        assert_eq!(
+            (c.metric, c.percentile, c.threshold),
+            (ClauseMetric::Ttft, Some(95.0), Some(Span::from_millis(500)))
+        );
+        let c = parse_clause("p99 TTFT <= 1s for workflow chat").unwrap();
+        assert_eq!((c.metric, c.workflow.as_deref()), (ClauseMetric::Ttft, Some("chat")));
         let c = parse_clause("throughput >= 120 rpm").unwrap();
         assert_eq!((c.metric, c.rpm), (ClauseMetric::Throughput, Some(120.0)));
         assert_eq!(parse_clause("throughput >= 90rpm").unwrap().rpm, Some(90.0));
@@ -448,8 +466,11 @@ mod tests {
     fn errors_point_at_the_word() {
         assert_eq!(
             err("p95 latncy <= 800ms"),
-            "word 2 \"latncy\": expected \"latency\", \"task latency\", \"fallback time\" or \"notification time\""
+            "word 2 \"latncy\": expected \"latency\", \"task latency\", \"time to first token\" (or \"ttft\"), \
+             \"fallback time\" or \"notification time\""
         );
+        assert!(err("p95 time to last token <= 1s").starts_with("word 4 \"last\""));
+        assert!(err("p100 ttft <= 1s").starts_with("word 1 \"p100\""));
         assert!(err("p95 latency <= 800ms per fortnight").starts_with("word 6 \"fortnight\": "));
         assert!(err("availability >= 99.9% per rolling 0d").starts_with("word 5 \"rolling\""));
         assert!(err("p100 latency <= 1s").starts_with("word 1 \"p100\""));

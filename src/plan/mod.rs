@@ -71,12 +71,24 @@ pub fn run_replications(
     range: std::ops::Range<u64>,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Replication>, BuildError> {
+    run_replications_observed(scenario, range, &|_| on_done())
+}
+
+/// As [`run_replications`], showing `on_done` each finished replication's
+/// counters (progress with calls per second).
+pub fn run_replications_observed(
+    scenario: &Scenario,
+    range: std::ops::Range<u64>,
+    on_done: &(dyn Fn(&RunStats) + Sync),
+) -> Result<Vec<Replication>, BuildError> {
     let first = range.start;
     range
         .into_par_iter()
         .map(|index| {
             let r = run_one(scenario, index, index == first);
-            on_done();
+            if let Ok(rep) = &r {
+                on_done(&rep.stats);
+            }
             r
         })
         .collect()
@@ -89,12 +101,23 @@ pub fn run_indices(
     indices: &[u64],
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Replication>, BuildError> {
+    run_indices_observed(scenario, indices, &|_| on_done())
+}
+
+/// As [`run_indices`], showing `on_done` each finished replication's counters.
+pub fn run_indices_observed(
+    scenario: &Scenario,
+    indices: &[u64],
+    on_done: &(dyn Fn(&RunStats) + Sync),
+) -> Result<Vec<Replication>, BuildError> {
     let first = indices.first().copied();
     indices
         .par_iter()
         .map(|&index| {
             let r = run_one(scenario, index, Some(index) == first);
-            on_done();
+            if let Ok(rep) = &r {
+                on_done(&rep.stats);
+            }
             r
         })
         .collect()

@@ -59,7 +59,7 @@ use serde::Serialize;
 use statrs::function::beta::checked_ln_beta;
 
 use super::{ClauseSummary, IntervalKind, Replication, Verdict};
-use crate::model::BuildError;
+use crate::model::{BuildError, RunStats};
 use crate::scenario::Scenario;
 use crate::sla::Clause;
 
@@ -493,7 +493,7 @@ pub fn run_until_decided(
     schedule: &Schedule,
     sequential: &mut Sequential,
     settled: &dyn Fn(&Sequential) -> bool,
-    on_done: &(dyn Fn() + Sync),
+    on_done: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<(Vec<Replication>, Stop), BuildError> {
     let (mut reps, stop) = run_together_until_decided(
         &[scenario],
@@ -514,12 +514,12 @@ pub fn run_together_until_decided(
     schedule: &Schedule,
     sequentials: &mut [Sequential],
     settled: &dyn Fn(&[Sequential]) -> bool,
-    on_done: &(dyn Fn() + Sync),
+    on_done: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<(Vec<Vec<Replication>>, Stop), BuildError> {
     let mut reps: Vec<Vec<Replication>> = vec![Vec::new(); scenarios.len()];
     let stop = schedule.drive(|range| {
         for ((scenario, sequential), kept) in scenarios.iter().zip(sequentials.iter_mut()).zip(&mut reps) {
-            for mut r in super::run_replications(scenario, range.clone(), on_done)? {
+            for mut r in super::run_replications_observed(scenario, range.clone(), on_done)? {
                 if r.index != 0 {
                     r.timeline = None;
                 }

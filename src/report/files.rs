@@ -456,26 +456,34 @@ pub fn audit_jsonl(scenario: &Scenario, events: &[crate::policy::AuditEvent]) ->
     let start = scenario.start();
     let mut out = Vec::new();
     for e in events {
-        let Ok(mut v) = serde_json::to_value(e) else { continue };
-        if let Some(obj) = v.as_object_mut() {
-            let time = start + chrono::Duration::nanoseconds(e.at.as_nanos() as i64);
-            obj.insert(
-                "time".into(),
-                serde_json::Value::String(time.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
-            );
-            if let Some(t) = e.tenant.and_then(|t| scenario.tenants.get(t.0 as usize)) {
-                obj.insert("tenant".into(), t.name.clone().into());
-                if let Some(w) = e.workflow.and_then(|w| t.workflows.get(w.0 as usize)) {
-                    obj.insert("workflow".into(), w.name.clone().into());
-                }
-            }
-            if let Some(ep) = e.endpoint.and_then(|x| scenario.endpoints.get(x.0 as usize)) {
-                obj.insert("endpoint".into(), ep.name.clone().into());
-            }
-        }
-        if serde_json::to_writer(&mut out, &v).is_ok() {
-            out.push(b'\n');
-        }
+        audit_line(scenario, start, e, &mut out);
     }
     out
+}
+
+/// Appends one audit event to `out` as a JSON line: the router's own
+/// serialization, with names for the tenant, workflow and endpoint ids and
+/// `time`, the UTC instant `at` after `start`. The simulator's `audit.jsonl`
+/// and the gateway's audit log are written by this one function.
+pub fn audit_line(scenario: &Scenario, start: chrono::NaiveDateTime, e: &crate::policy::AuditEvent, out: &mut Vec<u8>) {
+    let Ok(mut v) = serde_json::to_value(e) else { return };
+    if let Some(obj) = v.as_object_mut() {
+        let time = start + chrono::Duration::nanoseconds(e.at.as_nanos() as i64);
+        obj.insert(
+            "time".into(),
+            serde_json::Value::String(time.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
+        );
+        if let Some(t) = e.tenant.and_then(|t| scenario.tenants.get(t.0 as usize)) {
+            obj.insert("tenant".into(), t.name.clone().into());
+            if let Some(w) = e.workflow.and_then(|w| t.workflows.get(w.0 as usize)) {
+                obj.insert("workflow".into(), w.name.clone().into());
+            }
+        }
+        if let Some(ep) = e.endpoint.and_then(|x| scenario.endpoints.get(x.0 as usize)) {
+            obj.insert("endpoint".into(), ep.name.clone().into());
+        }
+    }
+    if serde_json::to_writer(&mut *out, &v).is_ok() {
+        out.push(b'\n');
+    }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::files::{OutputError, csv_writer, io_err};
 use crate::plan::Replication;
 use crate::scenario::Scenario;
-use crate::sla::{Clause, Layout, Window, cdf_edges_ms};
+use crate::sla::{Clause, Layout, Window, cdf_edge_ms};
 
 /// Every clause's windows, in clause order.
 pub fn clause_windows(scenario: &Scenario, clauses: &[Clause]) -> Vec<Vec<Window>> {
@@ -40,38 +40,48 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
     }
 }
 
-/// `latency.csv`: for each latency-like clause, the share of its successful
-/// events at or under each edge, pooled over replications and windows.
+/// `latency.csv`: for each latency-like clause, the share of its events at
+/// or under each edge (40 per decade from 1 ms, up to the first edge at or
+/// above the largest event), pooled over replications and windows. The
+/// shares are of the successful events plus the calls or tasks still open
+/// when the run ended, which are above every edge: with open events the
+/// curve ends below 1.
 pub fn write_latency(path: &Path, clauses: &[Clause], reps: &[Replication]) -> Result<(), OutputError> {
-    let edges = cdf_edges_ms();
-    let mut pooled: BTreeMap<usize, (Vec<u64>, u64)> = BTreeMap::new();
+    // clause → (cumulative counts, successful events, open events).
+    let mut pooled: BTreeMap<usize, (Vec<u64>, u64, u64)> = BTreeMap::new();
     for r in reps {
         for l in &r.measures.latency {
-            let entry = pooled
-                .entry(l.clause)
-                .or_insert_with(|| (vec![0; l.at_or_under.len()], 0));
-            for (a, b) in entry.0.iter_mut().zip(&l.at_or_under) {
-                *a += b;
+            let entry = pooled.entry(l.clause).or_default();
+            // A replication's counts stop at its own largest event, after
+            // which they stay at its total: a shorter list extends with it.
+            let n = entry.0.len().max(l.at_or_under.len());
+            let last = entry.0.last().copied().unwrap_or(0);
+            entry.0.resize(n, last);
+            let theirs = l.at_or_under.last().copied().unwrap_or(l.total);
+            for (k, a) in entry.0.iter_mut().enumerate() {
+                *a += l.at_or_under.get(k).copied().unwrap_or(theirs);
             }
             entry.1 += l.total;
+            entry.2 += l.open;
         }
     }
     let mut w = csv_writer(path)?;
     let err = csv_err(path);
     w.write_record(["clause_index", "tenant", "metric", "upper_ms", "cumulative_share"])
         .map_err(&err)?;
-    for (ci, (counts, total)) in pooled {
+    for (ci, (counts, total, open)) in pooled {
         let Some(c) = clauses.get(ci) else { continue };
-        if total == 0 {
+        let ranked = total + open;
+        if ranked == 0 {
             continue;
         }
-        for (edge, count) in edges.iter().zip(&counts) {
+        for (k, count) in counts.iter().enumerate() {
             w.write_record([
                 ci.to_string(),
                 c.tenant_name.clone(),
                 c.metric_name(),
-                format!("{edge:.6}"),
-                format!("{:.6}", *count as f64 / total as f64),
+                format!("{:.6}", cdf_edge_ms(k as u32)),
+                format!("{:.6}", *count as f64 / ranked as f64),
             ])
             .map_err(&err)?;
         }

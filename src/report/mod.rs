@@ -17,10 +17,10 @@ pub mod review;
 mod table;
 
 pub use files::{
-    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl,
+    EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
     write_dir_atomically, write_outputs,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
-pub use table::attainment_table;
+pub use table::{attainment_table, format_value, outcome_counts};

@@ -19,12 +19,23 @@ pub fn format_threshold(clause: &Clause) -> String {
     let dir = clause.direction().symbol();
     match clause.kind {
         ClauseKind::Latency { threshold, .. }
+        | ClauseKind::Ttft { threshold, .. }
         | ClauseKind::FallbackTime { threshold, .. }
         | ClauseKind::Notification { threshold, .. } => format!("{dir} {threshold}"),
         ClauseKind::Cost { budget, .. } => format!("{dir} ${}", crate::sla::trim_float(budget)),
         ClauseKind::Throughput { rpm } => format!("{} rpm", crate::sla::trim_float(rpm)),
         _ => format!("{dir} {}%", crate::sla::trim_pct(clause.threshold_value())),
     }
+}
+
+/// What became of the calls and tasks: `1200 calls: 1100 served, 20 failed,
+/// 80 still open at the end (judged as failed); 300 tasks, 25 still open`.
+/// Open counts are always shown, so a run that dropped nothing says so.
+pub fn outcome_counts(t: &crate::model::RunStats) -> String {
+    format!(
+        "{} calls: {} served, {} failed, {} still open at the end (judged as failed); {} tasks, {} still open",
+        t.calls, t.completed, t.failed, t.open_calls, t.tasks, t.open_tasks
+    )
 }
 
 /// The table: one row per tenant and clause. A run judged on the

@@ -11,6 +11,7 @@ mod error;
 mod profiles;
 #[cfg(test)]
 mod robustness_tests;
+mod serving;
 mod spans;
 mod types;
 mod validate;
@@ -22,6 +23,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 pub use error::{Problem, ScenarioError};
 pub use profiles::{OutageProfile, PROVIDERS_TOML, ProfileProcess, Renewal, Scope, profile, profiles};
+pub use serving::{TenantAuth, Upstream};
 pub use spans::SourceMap;
 pub use types::*;
 

@@ -148,6 +148,10 @@ pub struct Endpoint {
     /// larger attempt fails at once, like a 400.
     #[serde(default)]
     pub context_window: Option<u32>,
+    /// Where `slaplan serve` sends this endpoint's attempts (ignored by the
+    /// simulator).
+    #[serde(default)]
+    pub upstream: Option<super::serving::Upstream>,
 }
 
 fn full_quality() -> f64 {
@@ -453,6 +457,10 @@ pub struct Tenant {
     /// the tenant's strictest availability clause, if any).
     #[serde(default)]
     pub availability_target: Option<f64>,
+    /// How `slaplan serve` recognises this tenant's API key (ignored by the
+    /// simulator).
+    #[serde(default)]
+    pub auth: Option<super::serving::TenantAuth>,
 }
 
 fn one_u32() -> u32 {
@@ -587,9 +595,9 @@ pub enum TokenDist {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Clause {
-    /// What is measured: `"latency"`, `"availability"`, `"task_latency"`,
-    /// `"task_availability"`, `"degradation"`, `"uptime"`, `"fallback_time"`,
-    /// `"notification"`, `"cost"` or `"throughput"`.
+    /// What is measured: `"latency"`, `"ttft"`, `"availability"`,
+    /// `"task_latency"`, `"task_availability"`, `"degradation"`, `"uptime"`,
+    /// `"fallback_time"`, `"notification"`, `"cost"` or `"throughput"`.
     pub metric: ClauseMetric,
     /// Restrict to one workflow of the tenant (default: all its calls).
     #[serde(default)]
@@ -653,6 +661,11 @@ pub enum ClauseMetric {
     Notification,
     /// Cost per task (mean) or per window ≤ budget (USD).
     Cost,
-    /// No rejected call in any minute within the contracted `rpm`.
+    /// Every minute, the calls capacity did not turn away, of those
+    /// submitted in it, reach the smaller of the calls submitted and the
+    /// contracted `rpm`.
     Throughput,
+    /// A percentile of calls' time to first token (submission to the first
+    /// token of the attempt that served the call) ≤ threshold.
+    Ttft,
 }

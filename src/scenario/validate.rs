@@ -12,6 +12,7 @@ use super::{ChainEntry, ClauseMetric, Endpoint, Latency, Problem, Scenario, Simu
 use crate::policy::Tier;
 use crate::time::Span;
 
+mod serving;
 mod workload;
 
 /// Every problem with `scenario`; `source` is its text, for line numbers.
@@ -27,6 +28,7 @@ pub fn check(scenario: &Scenario, source: &str) -> Vec<Problem> {
     c.endpoints(scenario, start);
     c.tenants(scenario);
     c.outage_processes(scenario);
+    c.serving(scenario);
     let mut problems = c.problems;
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     problems
@@ -474,8 +476,12 @@ impl Checker<'_, '_> {
 /// A clause metric's name and its fields: (field, required, example).
 fn clause_fields(metric: ClauseMetric) -> (&'static str, &'static [(&'static str, bool, &'static str)]) {
     match metric {
-        ClauseMetric::Latency | ClauseMetric::TaskLatency => (
-            "latency",
+        ClauseMetric::Latency | ClauseMetric::TaskLatency | ClauseMetric::Ttft => (
+            if metric == ClauseMetric::Ttft {
+                "ttft"
+            } else {
+                "latency"
+            },
             &[
                 ("percentile", true, "percentile = 95"),
                 ("threshold", true, "threshold = \"4s\""),

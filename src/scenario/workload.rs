@@ -23,7 +23,8 @@ pub struct Bursts {
 pub struct ReplaySource {
     /// The trace file, relative to the scenario file.
     pub path: String,
-    /// Its layout: `"generic"` (slaplan's CSV/JSONL schema), `"azure"` or `"mooncake"`.
+    /// Its layout: `"generic"` (slaplan's CSV/JSONL schema), `"azure"`,
+    /// `"mooncake"` or `"slaplan-log"` (the request log of `slaplan serve`).
     pub format: TraceFormatName,
     /// Replay speed: 2.0 replays twice as fast (default 1).
     #[serde(default = "one")]
@@ -49,6 +50,9 @@ pub enum TraceFormatName {
     Azure,
     /// The Mooncake trace: JSONL with `timestamp` (ms), `input_length`, `output_length`.
     Mooncake,
+    /// The request log of `slaplan serve` (JSONL, `arrival` as timestamp).
+    #[serde(rename = "slaplan-log")]
+    SlaplanLog,
 }
 
 /// A batch of tasks submitted every day at a fixed time.

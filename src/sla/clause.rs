@@ -28,6 +28,15 @@ pub enum ClauseKind {
         /// The ceiling.
         threshold: Span,
     },
+    /// The `percentile`-th percentile of successful calls' time to first
+    /// token (from submission to the first token of the attempt that served
+    /// the call) ≤ `threshold`.
+    Ttft {
+        /// In (0, 100).
+        percentile: f64,
+        /// The ceiling.
+        threshold: Span,
+    },
     /// Successful calls (or tasks) / submitted ≥ `target`.
     Availability {
         /// In (0, 1].
@@ -75,10 +84,12 @@ pub enum ClauseKind {
         /// What the cost is divided by.
         per: CostBasis,
     },
-    /// Every minute in which the tenant submits at most `rpm` calls has no
-    /// rejected call (shed, no eligible endpoint, or turned away by a 429 or a
-    /// full provider queue). The value is the share of such minutes without
-    /// a rejection.
+    /// In every minute, the calls submitted in it that capacity did not turn
+    /// away (shed, no eligible endpoint, a 429, a full provider queue, or
+    /// still waiting when the run ended) number at least the smaller of the
+    /// calls submitted and `rpm`: the contracted rate is admitted, capped by
+    /// what was offered. The value is the share of the window's minutes
+    /// that hold.
     Throughput {
         /// The contracted rate in calls per minute.
         rpm: f64,
@@ -198,6 +209,13 @@ impl Clause {
                 },
             ),
             ClauseMetric::Throughput => (Unit::Call, ClauseKind::Throughput { rpm: c.rpm? }),
+            ClauseMetric::Ttft => (
+                Unit::Call,
+                ClauseKind::Ttft {
+                    percentile: c.percentile?,
+                    threshold: c.threshold?,
+                },
+            ),
         };
         Some(Clause {
             tenant: ti,
@@ -227,6 +245,9 @@ impl Clause {
                     trim_float(percentile),
                     self.unit_name()
                 )
+            }
+            ClauseKind::Ttft { percentile, threshold } => {
+                format!("p{} time to first token <= {threshold}", trim_float(percentile))
             }
             ClauseKind::Availability { target } => match self.unit {
                 Unit::Call => format!("availability >= {}%", trim_pct(target)),
@@ -269,11 +290,13 @@ impl Clause {
         }
     }
 
-    /// The kind's name in outputs: `latency`, `availability`, `uptime`,
-    /// `fallback_time`, `notification`, `degradation`, `cost`, `throughput`.
+    /// The kind's name in outputs: `latency`, `ttft`, `availability`,
+    /// `uptime`, `fallback_time`, `notification`, `degradation`, `cost`,
+    /// `throughput`.
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             ClauseKind::Latency { .. } => "latency",
+            ClauseKind::Ttft { .. } => "ttft",
             ClauseKind::Availability { .. } => "availability",
             ClauseKind::Degradation { .. } => "degradation",
             ClauseKind::Uptime { .. } => "uptime",
@@ -291,6 +314,7 @@ impl Clause {
                 Unit::Call => format!("p{} latency", trim_float(percentile)),
                 Unit::Task => format!("p{} task latency", trim_float(percentile)),
             },
+            ClauseKind::Ttft { percentile, .. } => format!("p{} ttft", trim_float(percentile)),
             ClauseKind::Availability { .. } => match self.unit {
                 Unit::Call => "availability".to_string(),
                 Unit::Task => "task success".to_string(),
@@ -313,6 +337,7 @@ impl Clause {
     pub fn direction(&self) -> Direction {
         match self.kind {
             ClauseKind::Latency { .. }
+            | ClauseKind::Ttft { .. }
             | ClauseKind::Degradation { .. }
             | ClauseKind::FallbackTime { .. }
             | ClauseKind::Notification { .. }
@@ -327,7 +352,10 @@ impl Clause {
     /// [`Clause::threshold_value`]: `ms`, `ratio` or `usd`.
     pub fn value_unit(&self) -> &'static str {
         match self.kind {
-            ClauseKind::Latency { .. } | ClauseKind::FallbackTime { .. } | ClauseKind::Notification { .. } => "ms",
+            ClauseKind::Latency { .. }
+            | ClauseKind::Ttft { .. }
+            | ClauseKind::FallbackTime { .. }
+            | ClauseKind::Notification { .. } => "ms",
             ClauseKind::Cost { .. } => "usd",
             ClauseKind::Availability { .. }
             | ClauseKind::Degradation { .. }
@@ -342,6 +370,7 @@ impl Clause {
     pub fn threshold_value(&self) -> f64 {
         match self.kind {
             ClauseKind::Latency { threshold, .. }
+            | ClauseKind::Ttft { threshold, .. }
             | ClauseKind::FallbackTime { threshold, .. }
             | ClauseKind::Notification { threshold, .. } => threshold.as_millis_f64(),
             ClauseKind::Availability { target } | ClauseKind::Uptime { target, .. } => target,
@@ -362,12 +391,21 @@ impl Clause {
     }
 
     /// Whether the metric is a latency-like distribution (its pooled CDF is
-    /// an output): call or task latency, fallback time, notification time.
+    /// an output): call or task latency, time to first token, fallback
+    /// time, notification time.
     pub fn is_latency_like(&self) -> bool {
-        matches!(
-            self.kind,
-            ClauseKind::Latency { .. } | ClauseKind::FallbackTime { .. } | ClauseKind::Notification { .. }
-        )
+        self.latency_threshold().is_some()
+    }
+
+    /// The ceiling of a latency-like clause.
+    pub fn latency_threshold(&self) -> Option<Span> {
+        match self.kind {
+            ClauseKind::Latency { threshold, .. }
+            | ClauseKind::Ttft { threshold, .. }
+            | ClauseKind::FallbackTime { threshold, .. }
+            | ClauseKind::Notification { threshold, .. } => Some(threshold),
+            _ => None,
+        }
     }
 }
 

@@ -3,15 +3,19 @@
 //!
 //! **Architecture Invariant:** this module measures; it does not simulate and
 //! does not know the router's internals. It sees finished calls (tenant,
-//! workflow, submission time, latency or failure) and nothing else, and keeps
-//! streaming statistics only: memory does not grow with the number of calls.
+//! workflow, submission time, latency or failure, first token), the calls and
+//! tasks still open when the run ended, and nothing else, and keeps streaming
+//! statistics only: memory does not grow with the number of calls.
 
+mod acc;
 mod clause;
+mod minutes;
 mod recorder;
 mod window;
 
 pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, trim_pct};
 pub use recorder::{
-    Attainment, BudgetUse, CallEnd, Cause, CauseCounts, LatencyCounts, Measures, Recorder, cdf_edges_ms,
+    Attainment, BudgetUse, CDF_MIN_EDGES, CallEnd, CallOutcome, Cause, CauseCounts, LatencyCounts, Measures, Recorder,
+    cdf_edge_ms,
 };
 pub use window::{Layout, Period, Window, calendar_months};

@@ -132,3 +132,54 @@ fn a_bad_new_tenant_is_reported_against_its_own_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exactly one [[tenants]] table"));
 }
+
+#[test]
+fn a_metric_that_moves_is_listed_though_its_verdict_holds() {
+    // The bronze tenant alone loads its endpoint to 25%; a gold tenant of
+    // 3 calls/s brings it to 62.5% and goes first, so bronze waits longer.
+    // Its p95 latency stays far under a 10 s ceiling (every window holds,
+    // with and without gold) but moves by much more than 5%.
+    let dir = tempdir();
+    let base = dir.path().join("base.toml");
+    let text = fs::read_to_string(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .unwrap()
+        .replace("threshold = \"2s\"", "threshold = \"10s\"");
+    fs::write(&base, text).unwrap();
+    let gold = dir.path().join("gold.toml");
+    fs::write(
+        &gold,
+        "[[tenants]]\nname = \"gold-co\"\nclass = \"gold\"\nchain = [\"shared\"]\nmax_attempts = 1\n\n\
+         [[tenants.workflows]]\nname = \"chat\"\nrate = 3.0\n",
+    )
+    .unwrap();
+    let out = slaplan()
+        .args(["check", "--quiet", "--new-tenant"])
+        .arg(&gold)
+        .arg("--out")
+        .arg(dir.path())
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let csv = fs::read_to_string(dir.path().join("check.csv")).unwrap();
+    let rows = rows(&csv);
+    let lat = rows
+        .iter()
+        .find(|r| r[0] == "bronze-co" && r[1].contains("latency"))
+        .unwrap();
+    assert_eq!((lat[3].as_str(), lat[7].as_str()), ("1.000000", "1.000000"), "{csv}");
+    let (base_p50, prop_p50, moved): (f64, f64, f64) = (
+        lat[12].parse().unwrap(),
+        lat[13].parse().unwrap(),
+        lat[14].parse().unwrap(),
+    );
+    assert!(moved > 0.05, "{csv}");
+    assert!((moved - (prop_p50 - base_p50) / base_p50).abs() < 1e-6, "{csv}");
+    assert!(lat[11].starts_with("p50 +"), "{csv}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("bronze-co") && l.contains("latency"))
+        .unwrap_or_else(|| panic!("the moved clause is listed:\n{stdout}"));
+    assert!(line.contains("p50 +") && line.contains(" -> "), "{line}");
+}

@@ -2,11 +2,16 @@
 
 mod check;
 mod clauses;
+mod closed_pipe;
 mod common;
 mod determinism;
+mod exact_thresholds;
 mod fit;
 mod frontier;
+mod gateway;
+mod hedges;
 mod import_litellm;
+mod open_calls;
 mod outages;
 mod probability;
 mod queueing;

@@ -593,7 +593,7 @@ fn an_input_over_the_context_window_fails_fast_and_cost_and_quality_are_exposed(
     let mut e = endpoint_of(&s);
     assert_eq!(
         e.admit(Time::ZERO, AttemptId(0), 1001, 10),
-        Admission::Reject(Span::from_millis(30))
+        Admission::TooLong(Span::from_millis(30))
     );
     assert!(matches!(
         e.admit(Time::ZERO, AttemptId(1), 1000, 10),

@@ -145,6 +145,7 @@ impl TraceReader {
     pub(super) fn time_field(&self) -> &'static str {
         match self.format {
             TraceFormat::Azure => "TIMESTAMP",
+            TraceFormat::SlaplanLog => "arrival",
             TraceFormat::Generic | TraceFormat::Mooncake => "timestamp",
         }
     }
@@ -159,7 +160,7 @@ impl TraceReader {
         };
         let jsonl = match format {
             TraceFormat::Azure => false,
-            TraceFormat::Mooncake => true,
+            TraceFormat::Mooncake | TraceFormat::SlaplanLog => true,
             TraceFormat::Generic => {
                 let head = input.fill_buf().map_err(|source| TraceError::Read {
                     file: file.clone(),
@@ -401,7 +402,7 @@ fn columns(file: &str, line: u64, names: &[Cow<'_, str>], format: TraceFormat) -
                 session: None,
             })
         }
-        TraceFormat::Generic | TraceFormat::Mooncake => {
+        TraceFormat::Generic | TraceFormat::Mooncake | TraceFormat::SlaplanLog => {
             const EXPECTED: &str = "columns timestamp,input_tokens,output_tokens and optionally \
                                     tenant,workflow,task,session, each once";
             const KNOWN: [&str; 7] = [
@@ -509,6 +510,9 @@ fn json_record(file: &str, line: u64, buf: &[u8], format: TraceFormat) -> Result
         field: "record".into(),
         expected: match format {
             TraceFormat::Mooncake => "a JSON object with timestamp, input_length, output_length".into(),
+            TraceFormat::SlaplanLog => {
+                "a request-log object with arrival, tenant, workflow, input_tokens, output_tokens".into()
+            }
             _ => "a JSON object with timestamp, input_tokens, output_tokens and optionally \
                   tenant, workflow, task, session"
                 .into(),
@@ -561,6 +565,27 @@ fn json_record(file: &str, line: u64, buf: &[u8], format: TraceFormat) -> Result
                     output_tokens: tokens(row.output_length, "output_length")?,
                     task: None,
                     session: None,
+                },
+            })
+        }
+        TraceFormat::SlaplanLog => {
+            use super::slaplan_log::{EXPECT_ARRIVAL, LogLine, arrival};
+            let row: LogLine = serde_json::from_slice(buf).map_err(malformed)?;
+            let value = row.arrival.ok_or_else(|| missing("arrival", EXPECT_ARRIVAL))?;
+            let (time, time_text) = arrival(&value).ok_or_else(|| bad("arrival", EXPECT_ARRIVAL, &value))?;
+            Ok(Parsed {
+                line,
+                time,
+                time_text,
+                time_field: "arrival",
+                record: TraceRecord {
+                    at: Span::ZERO,
+                    tenant: text(row.tenant, "tenant")?,
+                    workflow: text(row.workflow, "workflow")?,
+                    input_tokens: tokens(row.input_tokens, "input_tokens")?,
+                    output_tokens: tokens(row.output_tokens, "output_tokens")?,
+                    task: text(row.task, "task")?,
+                    session: text(row.session, "session")?,
                 },
             })
         }

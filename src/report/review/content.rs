@@ -199,8 +199,13 @@ fn assumptions(run: &RunInfo) -> Vec<String> {
          window ends."
             .to_string(),
         "Percentiles are taken over the window's successful calls (or tasks) from a streaming histogram with \
-         3 significant digits, read at the top of their bucket: a latency ceiling is never judged met when \
-         it might not be. Failed calls count against availability, not latency."
+         3 significant digits, read at the top of their bucket; a ceiling is judged from an exact count of \
+         the values at or under it, so it is never judged met when it might not be, and a value exactly at \
+         it is met. Failed calls count against availability, not latency."
+            .to_string(),
+        "The run continues one day past the period so calls in flight can finish. A call or task still open \
+         then counts against every clause that judges it: as failed for availability, task success and \
+         uptime, as turned away for throughput, and above every latency (a percentile that falls on it has no value and fails)."
             .to_string(),
         "A window with no eligible call holds vacuously: there was nothing to break the clause.".to_string(),
         match run.interval_method {
@@ -225,6 +230,16 @@ fn assumptions(run: &RunInfo) -> Vec<String> {
             ),
         },
     ];
+    let total = |name: &str| run.totals.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    let (open_calls, open_tasks) = (total("open_calls").unwrap_or(0), total("open_tasks").unwrap_or(0));
+    if open_calls > 0 || open_tasks > 0 {
+        out.push(format!(
+            "In this run {} call(s) and {} task(s) were still open when it ended (over all replications); \
+             they are judged as above.",
+            thousands(open_calls),
+            thousands(open_tasks)
+        ));
+    }
     let partial: Vec<&str> = run
         .windows
         .iter()

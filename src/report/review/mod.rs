@@ -337,6 +337,8 @@ fn draw_charts(inputs: &Inputs) -> Result<Vec<(ChartId, ChartState)>, ReportErro
                         period_ms: run
                             .duration_ms
                             .or_else(|| run.windows.iter().map(|w| w.end_ns).max().map(|ns| ns as f64 / 1e6)),
+                        endpoints: &run.endpoints,
+                        tenants: &run.tenants,
                     },
                 )?,
             },

@@ -1,6 +1,7 @@
 //! The sample replication's timeline: endpoint outages (coloured by mode)
 //! and tenants' tier changes (darker for lower tiers), one lane each, over
-//! the simulated period in days.
+//! the simulated period in days. Lanes come in the scenario's order:
+//! endpoints first, then tenants, as `run.json` lists them.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -15,21 +16,31 @@ pub struct TimelineChart<'a> {
     pub spans: &'a [TimelineSpan],
     /// Length of the period in ms, when known (else the last interval's end).
     pub period_ms: Option<f64>,
+    /// The endpoints in scenario order (`run.json`), for the outage lanes.
+    pub endpoints: &'a [String],
+    /// The tenants in scenario order (`run.json`), for the tier lanes.
+    pub tenants: &'a [String],
 }
 
 const LANE_H: u32 = 30;
 const MS_PER_DAY: f64 = 86_400_000.0;
 
-/// The lanes top to bottom: outage lanes first, then tier lanes, each in
-/// order of first appearance.
-pub fn lanes(spans: &[TimelineSpan]) -> Vec<(SpanKind, String)> {
+/// The lanes top to bottom: outage lanes in the order of `endpoints`, then
+/// tier lanes in the order of `tenants` (the scenario's file order); a
+/// lane neither list names comes after those of its kind, in order of
+/// first appearance.
+pub fn lanes(spans: &[TimelineSpan], endpoints: &[String], tenants: &[String]) -> Vec<(SpanKind, String)> {
     let mut out: Vec<(SpanKind, String)> = Vec::new();
-    for kind in [SpanKind::Outage, SpanKind::Tier] {
+    for (kind, order) in [(SpanKind::Outage, endpoints), (SpanKind::Tier, tenants)] {
+        let mut of_kind: Vec<String> = Vec::new();
         for s in spans.iter().filter(|s| s.kind == kind) {
-            if !out.iter().any(|(k, l)| *k == kind && *l == s.lane) {
-                out.push((kind, s.lane.clone()));
+            if !of_kind.contains(&s.lane) {
+                of_kind.push(s.lane.clone());
             }
         }
+        // Stable: unlisted lanes keep their order of first appearance.
+        of_kind.sort_by_key(|lane| order.iter().position(|o| o == lane).unwrap_or(usize::MAX));
+        out.extend(of_kind.into_iter().map(|lane| (kind, lane)));
     }
     out
 }
@@ -61,13 +72,19 @@ pub fn style_of(span: &TimelineSpan) -> (RGBColor, String) {
     }
 }
 
+impl TimelineChart<'_> {
+    fn lanes(&self) -> Vec<(SpanKind, String)> {
+        lanes(self.spans, self.endpoints, self.tenants)
+    }
+}
+
 impl Figure for TimelineChart<'_> {
     fn size(&self) -> (u32, u32) {
-        (960, 150 + LANE_H * lanes(self.spans).len() as u32)
+        (960, 150 + LANE_H * self.lanes().len() as u32)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let lanes = lanes(self.spans);
+        let lanes = self.lanes();
         let n = lanes.len();
         let labels: Vec<String> = lanes.iter().map(|(_, l)| shorten(l, 28)).collect();
         let label_font = font(15);
@@ -145,4 +162,45 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, spans: &[Timel
         x += 40 + 8 * label.chars().count() as i32;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(kind: SpanKind, lane: &str, start_ms: f64) -> TimelineSpan {
+        TimelineSpan {
+            replication: Some(0),
+            lane: lane.into(),
+            kind,
+            start_ms,
+            end_ms: start_ms + 1.0,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn lanes_come_in_scenario_order_endpoints_then_tenants() {
+        // In time order the lanes appear as zeta, beta (tiers) and b, a
+        // (outages); the scenario lists endpoints a, b and tenants zeta,
+        // alpha, beta.
+        let spans = [
+            span(SpanKind::Tier, "zeta", 1.0),
+            span(SpanKind::Outage, "b", 2.0),
+            span(SpanKind::Tier, "beta", 3.0),
+            span(SpanKind::Outage, "a", 4.0),
+            span(SpanKind::Tier, "unlisted", 5.0),
+            span(SpanKind::Tier, "zeta", 6.0),
+        ];
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let got = lanes(&spans, &names(&["a", "b"]), &names(&["zeta", "alpha", "beta"]));
+        let want = [
+            (SpanKind::Outage, "a"),
+            (SpanKind::Outage, "b"),
+            (SpanKind::Tier, "zeta"),
+            (SpanKind::Tier, "beta"),
+            (SpanKind::Tier, "unlisted"),
+        ];
+        assert_eq!(got, want.map(|(k, l)| (k, l.to_string())));
+    }
 }

@@ -145,13 +145,15 @@ fn windows(obj: &Map<String, Value>, name: &str) -> Result<Vec<WindowInfo>, Stri
 }
 
 /// The counters shown first, in this order; any others follow by name.
-const KNOWN_TOTALS: [&str; 8] = [
+const KNOWN_TOTALS: [&str; 10] = [
     "calls",
     "completed",
     "failed",
+    "open_calls",
     "attempts",
     "tasks",
     "tasks_succeeded",
+    "open_tasks",
     "tool_calls",
     "migrations",
 ];

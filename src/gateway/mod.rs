@@ -1,0 +1,148 @@
+//! `slaplan serve`: the production gateway. An OpenAI-compatible HTTP
+//! server that drives the vetted router core ([`crate::policy::Router`],
+//! built from the very scenario `slaplan run` judged) on real traffic.
+//!
+//! Code map:
+//! - `config`: the scenario's serving tables and the environment resolved
+//!   into upstream targets and tenant key digests; [`GatewayError`];
+//! - `auth`: tenant by `Authorization: Bearer` key, constant time;
+//! - `http`: the routes (`/v1/chat/completions`, `/v1/models`,
+//!   `/healthz`, `/metrics`);
+//! - `driver`: the one task that owns the router (submit, outcomes, first
+//!   tokens, cancellation, its timer) and carries out its actions;
+//! - `core_api`: the router inputs of issue 10, in one place;
+//! - `upstream`: one attempt sent to an upstream, streamed or not;
+//! - `metrics`, `logs`: Prometheus metrics, the audit and request logs;
+//! - `wire`: the OpenAI wire format; `secret`: keys that never print;
+//! - `listen`: the HTTP/1.1 accept loop with header timeouts and a
+//!   graceful drain; `clock`: the one wall clock (shared with `emulate`).
+//!
+//! **Architecture Invariant:** no routing logic lives here. Every decision
+//! (endpoint, retry, fallback, hedge, shed, suspend, deadline) is the
+//! router's; the gateway reports what it observed and carries out actions.
+//!
+//! **Architecture Invariant:** upstream keys come from the environment
+//! only, are sent only to their upstream, and never appear in a log, a
+//! metric or an answer ([`secret::Secret`] prints as `[redacted]`; error
+//! bodies passed on are scrubbed).
+
+mod auth;
+pub mod clock;
+mod config;
+mod core_api;
+mod driver;
+mod http;
+pub mod listen;
+mod logs;
+mod metrics;
+mod secret;
+mod upstream;
+pub mod wire;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::{GatewayError, ServeSettings};
+pub use listen::{ConnLimits, Drained};
+pub use logs::RequestLine;
+
+use crate::policy::{EndpointId, Router};
+use crate::scenario::Scenario;
+
+/// A gateway bound to its listener, ready to run.
+pub struct Gateway {
+    listener: TcpListener,
+    app: axum::Router,
+    driver: driver::Driver,
+    inbox: driver::Inbox,
+    limits: ConnLimits,
+}
+
+impl Gateway {
+    /// Resolves `scenario` for serving (keys through `env`), builds the
+    /// router and the routes, and takes `listener`.
+    pub fn new(
+        scenario: Scenario,
+        listener: TcpListener,
+        settings: &ServeSettings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Gateway, GatewayError> {
+        let resolved = config::resolve(&scenario, settings, env)?;
+        let router = Router::new(scenario.router_config()).map_err(GatewayError::Router)?;
+        let chains = scenario
+            .tenants
+            .iter()
+            .map(|t| {
+                let mut steps: Vec<(EndpointId, String)> = Vec::new();
+                for c in &t.chain {
+                    if let Some(id) = router.endpoint_id(c.endpoint())
+                        && !steps.iter().any(|(e, _)| *e == id)
+                    {
+                        steps.push((id, c.endpoint().to_string()));
+                    }
+                }
+                steps
+            })
+            .collect();
+        let client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| GatewayError::Client(e.to_string()))?;
+        let tenants: Vec<String> = scenario.tenants.iter().map(|t| t.name.clone()).collect();
+        let endpoints: Vec<String> = scenario.endpoints.iter().map(|e| e.name.clone()).collect();
+        let metrics = Arc::new(metrics::Metrics::new(&tenants, &endpoints));
+        let audit = settings.audit_log.as_deref().map(logs::LogFile::create).transpose()?;
+        let requests = settings.request_log.as_deref().map(logs::LogFile::create).transpose()?;
+        let scenario = Arc::new(scenario);
+        let (driver, handle, inbox) = driver::Driver::new(
+            router,
+            clock::Clock::start(),
+            Arc::clone(&scenario),
+            &resolved,
+            client,
+            Arc::clone(&metrics),
+            audit,
+            requests,
+        );
+        let state = Arc::new(http::AppState {
+            scenario,
+            keys: auth::Keys::new(resolved.tenant_keys.clone()),
+            expected_output: resolved.expected_output.clone(),
+            chains,
+            driver: handle,
+            metrics,
+        });
+        let app = http::router(state, settings.body_limit);
+        Ok(Gateway {
+            listener,
+            app,
+            driver,
+            inbox,
+            limits: ConnLimits {
+                header_timeout: settings.header_timeout,
+                grace: settings.grace,
+            },
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` turns true, drains in-flight calls up to the
+    /// grace period, stops the driver and writes out the logs.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<Drained, GatewayError> {
+        let driver = tokio::spawn(self.driver.run(self.inbox));
+        let drained = listen::serve(self.listener, self.app, self.limits, shutdown)
+            .await
+            .map_err(GatewayError::Listen)?;
+        // Every handle lived in the app, now dropped: the driver ends and
+        // its log files are written out.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), driver).await;
+        Ok(drained)
+    }
+}
