@@ -412,6 +412,19 @@ fn refusal(reason: FailReason, retry_after: Option<u64>) -> (u16, Bytes, &'stati
             "upstream_error",
             "attempts_exhausted",
         ),
+        FailReason::ClientError { .. } => (
+            400,
+            "the upstream rejected the request",
+            "invalid_request_error",
+            "client_error",
+        ),
+        FailReason::Cancelled => (499, "the client went away", "cancelled", "cancelled"),
+        FailReason::Reconfigured => (
+            503,
+            "a reload removed the call's tenant or workflow",
+            "server_error",
+            "reconfigured",
+        ),
     };
     let mut body = wire::error_body(message, kind, None);
     if let Some(secs) = retry_after
@@ -433,9 +446,7 @@ impl Driver {
         }
         c.done = None;
         c.answered = Some(("cancelled", 0));
-        // Until the router can withdraw a call, it is detached: its
-        // attempts run to their end and nothing reaches the client.
-        let _withdrawn = core_api::cancel(&mut self.router, now, call);
+        core_api::cancel(&mut self.router, now, call);
     }
 
     fn attempt_ended(&mut self, attempt: AttemptId, outcome: Outcome, answer: AttemptAnswer) {
@@ -486,7 +497,7 @@ impl Driver {
             });
             c.answered = Some(("attempts_exhausted", 200));
         }
-        let _withdrawn = core_api::cancel(&mut self.router, now, call);
+        core_api::cancel(&mut self.router, now, call);
     }
 
     /// Carries out everything the router decided.
@@ -611,7 +622,7 @@ impl Driver {
             });
             c.answered = Some(("suspended", 503));
         }
-        let _withdrawn = core_api::cancel(&mut self.router, now, call);
+        core_api::cancel(&mut self.router, now, call);
     }
 
     /// Seconds after which a suspended call of this tenant is worth
@@ -663,7 +674,9 @@ impl Driver {
             let reason = reason.unwrap_or(FailReason::AttemptsExhausted);
             let (status, body, outcome, retry_after) = if core_api::is_cancelled(reason) {
                 (0, Bytes::new(), "cancelled", None)
-            } else if let (Some((st, body)), FailReason::AttemptsExhausted) = (c.refusal.clone(), reason) {
+            } else if let (Some((st, body)), FailReason::AttemptsExhausted | FailReason::ClientError { .. }) =
+                (c.refusal.clone(), reason)
+            {
                 (st, body, "client_error", None)
             } else {
                 let retry_after = (reason == FailReason::Shed).then(|| {

@@ -214,6 +214,7 @@ async fn chat(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -
         output_tokens,
         deadline: None,
         affinity: None,
+        priority: None,
     };
     super::core_api::set_priority(&mut request, priority);
     let submission = Submission {

@@ -6,7 +6,9 @@
 //!   `model_name@provider[/region]`;
 //! - each model group (a `model_name`) becomes a silver tenant
 //!   `litellm/<model_name>` whose chain is the group's deployments (tier 0,
-//!   by `order`) then each fallback group's deployments (tiers 1, 2, 3);
+//!   by `order`) then each fallback group's deployments (tiers 1, 2, 3):
+//!   a group's deployments are one pool, balanced by the mapped
+//!   `routing_strategy` with the deployments' `weight`s (`litellm_pools`);
 //! - `num_retries`, `retry_after`, `allowed_fails`, `cooldown_time` become
 //!   the retry policy and a router-wide breaker.
 //!
@@ -70,6 +72,8 @@ struct Params {
     region_name: Option<String>,
     #[serde(default)]
     order: Option<i64>,
+    #[serde(default)]
+    weight: Option<f64>,
 }
 
 /// `router_settings` and `litellm_settings` share these keys; where both set
@@ -94,6 +98,8 @@ struct Settings {
     retry_after: Option<f64>,
     #[serde(default)]
     disable_cooldowns: Option<bool>,
+    #[serde(default)]
+    routing_strategy: Option<String>,
 }
 
 const TOP_KEYS: &[&str] = &["model_list", "router_settings", "litellm_settings"];
@@ -107,6 +113,7 @@ const PARAM_KEYS: &[&str] = &[
     "timeout",
     "region_name",
     "order",
+    "weight",
     // Credentials and connection details: nothing to simulate, not reported.
     "api_key",
     "api_version",
@@ -131,12 +138,12 @@ const SETTINGS_KEYS: &[&str] = &[
     "cooldown_time",
     "retry_after",
     "disable_cooldowns",
+    "routing_strategy",
 ];
 
 /// Why a key slaplan does not read was left out.
 fn reason(key: &str) -> &'static str {
     match key {
-        "routing_strategy" => "not modelled (slaplan uses ordered fallback)",
         "context_window_fallbacks" => "not modelled: slaplan does not simulate context-window errors",
         "content_policy_fallbacks" => "not modelled: slaplan does not simulate content-policy errors",
         "environment_variables" => "secrets and environment: nothing to simulate",
@@ -144,7 +151,6 @@ fn reason(key: &str) -> &'static str {
         "callbacks" | "success_callback" | "failure_callback" | "service_callback" => {
             "observability callbacks: not modelled"
         }
-        "weight" => "weighted load balancing is not modelled: deployments are tried in order",
         "max_retries" => "per-deployment client retries are not modelled; attempts come from num_retries",
         "stream_timeout" => "streaming is not modelled; `timeout` is the attempt timeout",
         "max_parallel_requests" => "not mapped: set max_concurrency on the endpoint by hand if it is a hard cap",
@@ -481,18 +487,17 @@ fn translate(
             ..EndpointPolicy::default()
         });
     }
+    pools(file, &deployments, &groups, &ordered, &mut endpoints, unmapped, notes)?;
     // Lower `order` first, absent last, ties in file order (stable sort).
     ordered.sort_by_key(|&(_, order, _)| (order.is_none(), order.unwrap_or(0)));
     for (g, _, e) in ordered {
         groups[g].endpoints.push(endpoints[e].name.clone());
     }
-    if groups.iter().any(|g| g.endpoints.len() > 1) {
-        notes.push(
-            "deployments sharing a model_name are load-balanced in LiteLLM; slaplan tries them in `order` \
-             (lower first, then file order)"
-                .into(),
-        );
-    }
+    let balance = super::litellm_pools::strategy(
+        pick(&rs, &ls, "routing_strategy", |s| s.routing_strategy.clone(), unmapped),
+        unmapped,
+        notes,
+    );
 
     let fallbacks = fallback_table(file, &rs, &ls, &groups, unmapped)?;
     let retry = retry_policy(file, &rs, &ls, unmapped, notes)?;
@@ -543,11 +548,62 @@ fn translate(
     Ok(RouterConfig {
         endpoints,
         tenants,
-        seed: 0,
         breaker,
-        budget: Default::default(),
-        max_queue: None,
+        balance,
+        ..Default::default()
     })
+}
+
+/// Each group's deployments become one pool: their `weight`s go to their
+/// endpoints, and a priority `order` inside a group (which LiteLLM honours
+/// before balancing) is reported, since a pool balances over all of them.
+fn pools(
+    file: &str,
+    deployments: &[Deployment],
+    groups: &[Group],
+    ordered: &[(usize, Option<i64>, usize)],
+    endpoints: &mut [EndpointPolicy],
+    unmapped: &mut Vec<Unmapped>,
+    notes: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    for (g, group) in groups.iter().enumerate() {
+        let members: Vec<usize> = ordered.iter().filter(|m| m.0 == g).map(|m| m.2).collect();
+        let weights: Vec<Option<f64>> = members.iter().map(|&i| deployments[i].litellm_params.weight).collect();
+        let paths: Vec<String> = members
+            .iter()
+            .map(|i| format!("model_list[{i}].litellm_params.weight"))
+            .collect();
+        let weights = super::litellm_pools::group_weights(&group.name, &weights, &paths, notes)
+            .map_err(|(path, problem)| field(file, path, problem))?;
+        for (&i, w) in members.iter().zip(weights) {
+            endpoints[i].weight = w;
+        }
+        let mut orders: Vec<Option<i64>> = members.iter().map(|&i| deployments[i].litellm_params.order).collect();
+        orders.sort_unstable();
+        orders.dedup();
+        if orders.len() > 1 {
+            let first = members.iter().find(|&&i| deployments[i].litellm_params.order.is_some());
+            unmapped.push(Unmapped::new(
+                format!("model_list[{}].litellm_params.order", first.copied().unwrap_or(0)),
+                format!(
+                    "priority order inside a group is not modelled: the deployments of {:?} are one pool, \
+                     balanced by the routing strategy (listed by order)",
+                    group.name
+                ),
+            ));
+        }
+    }
+    if groups
+        .iter()
+        .any(|g| ordered.iter().filter(|m| groups[m.0].name == g.name).count() > 1)
+    {
+        notes.push(
+            "deployments sharing a model_name form one pool at their tier: calls are balanced over them, and a \
+             failed attempt moves on to the next fallback group's pool"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// Fallback targets per source group (`*` for the default), checked against

@@ -3,7 +3,7 @@
 
 use super::litellm::parse;
 use super::{Import, Unmapped};
-use crate::policy::{BreakerPolicy, ChainStep, EndpointPolicy, Tier};
+use crate::policy::{BalancePolicy, BreakerPolicy, ChainStep, EndpointPolicy, Tier};
 use crate::time::Span;
 
 fn import(yaml: &str) -> Import {
@@ -130,7 +130,19 @@ fn azure_and_openai_deployments_become_ordered_endpoints_with_their_limits() {
         endpoint(&i, "claude-sonnet@anthropic").attempt_timeout,
         Span::from_secs(120)
     );
-    assert!(i.unmapped.is_empty(), "{:?}", i.unmapped);
+    // gpt-4o's deployments have orders 2, 1 and none: one pool, so the
+    // priority order is reported.
+    assert_eq!(
+        i.unmapped,
+        vec![Unmapped {
+            path: "model_list[0].litellm_params.order".into(),
+            reason: "priority order inside a group is not modelled: the deployments of \"gpt-4o\" are one pool, \
+                     balanced by the routing strategy (listed by order)"
+                .into()
+        }]
+    );
+    // No routing_strategy: LiteLLM's simple-shuffle, weights from rpm.
+    assert_eq!(i.router.balance, BalancePolicy::WeightedRandom);
 }
 
 #[test]
@@ -242,14 +254,6 @@ fn routing_strategy_context_window_fallbacks_and_proxy_settings_are_reported_unm
         unmapped,
         [
             (
-                "model_list[0].litellm_params.weight",
-                "weighted load balancing is not modelled: deployments are tried in order"
-            ),
-            (
-                "router_settings.routing_strategy",
-                "not modelled (slaplan uses ordered fallback)"
-            ),
-            (
                 "router_settings.redis_host",
                 "shared state across proxy instances is not modelled: one router"
             ),
@@ -265,10 +269,65 @@ fn routing_strategy_context_window_fallbacks_and_proxy_settings_are_reported_unm
             ),
             ("environment_variables", "secrets and environment: nothing to simulate"),
             (
+                "router_settings.routing_strategy",
+                "usage-based-routing-v2 is not modelled: the pools balance by LiteLLM's default simple-shuffle \
+                 (weighted random)"
+            ),
+            (
                 "litellm_settings.num_retries",
                 "overridden by router_settings.num_retries"
             ),
         ]
+    );
+    // vllm-0 has a weight, vllm-1 none: the pool falls back to equal weights.
+    assert_eq!(endpoint(&i, "llama-70b@vllm-0.internal:8000").weight, Some(2));
+    assert_eq!(endpoint(&i, "llama-70b@vllm-1.internal:8000").weight, None);
+    assert!(
+        i.notes
+            .iter()
+            .any(|n| n.contains("only some deployments of \"llama-70b\" have a weight"))
+    );
+}
+
+#[test]
+fn a_model_group_is_a_pool_with_its_weights_and_routing_strategy() {
+    let yaml = |strategy: &str, w: (&str, &str)| {
+        format!(
+            r#"
+model_list:
+  - {{model_name: g, litellm_params: {{model: azure/g, region_name: eu, weight: {}}}}}
+  - {{model_name: g, litellm_params: {{model: azure/g, region_name: us, weight: {}}}}}
+  - {{model_name: h, litellm_params: {{model: openai/h}}}}
+router_settings:
+  fallbacks: [{{"g": ["h"]}}]
+{strategy}
+"#,
+            w.0, w.1
+        )
+    };
+    let i = import(&yaml("  routing_strategy: least-busy", ("3", "1")));
+    assert_eq!(
+        chain(&i, "litellm/g"),
+        steps(&[("g@azure/eu", 0), ("g@azure/us", 0), ("h@openai", 1)])
+    );
+    assert_eq!(i.router.balance, BalancePolicy::LeastOutstanding);
+    assert_eq!(
+        (endpoint(&i, "g@azure/eu").weight, endpoint(&i, "g@azure/us").weight),
+        (Some(3), Some(1))
+    );
+    let i = import(&yaml("  routing_strategy: simple-shuffle", ("0.7", "0.3")));
+    assert_eq!(i.router.balance, BalancePolicy::WeightedRandom);
+    assert_eq!(
+        (endpoint(&i, "g@azure/eu").weight, endpoint(&i, "g@azure/us").weight),
+        (Some(700), Some(300))
+    );
+    assert!(i.notes.iter().any(|n| n.contains("fractional")));
+    let i = import(&yaml("  routing_strategy: latency-based-routing", ("1", "1")));
+    assert_eq!(i.router.balance, BalancePolicy::P2cPeakEwma);
+    let e = error(&yaml("", ("0", "1")));
+    assert!(
+        e.contains("model_list[0].litellm_params.weight: is 0, expected a positive number"),
+        "{e}"
     );
 }
 

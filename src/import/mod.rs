@@ -10,6 +10,7 @@
 //! importers only build [`RouterConfig`] values and never print.
 
 pub mod litellm;
+mod litellm_pools;
 
 use std::fmt;
 

@@ -12,6 +12,7 @@ mod endpoint;
 mod outage;
 pub mod status_page;
 mod task;
+mod tiers;
 mod trace;
 mod workload;
 mod world;

@@ -12,6 +12,7 @@ use crate::time::{Span, Time};
 use super::endpoint::{Admission, AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
+use super::tiers::TenantTiers;
 use super::workload::{Source, open_replay};
 
 mod ending;
@@ -196,22 +197,6 @@ pub struct TimelineRow {
     pub detail: String,
 }
 
-/// Tier rows a timeline keeps at most (outages are always kept).
-const TIMELINE_LIMIT: usize = 20_000;
-
-/// Degradations of a tenant to the same tier less than this apart are one
-/// row of the timeline.
-const TIMELINE_GAP: Span = Span::from_secs(60);
-
-/// A degradation waiting for its notice.
-#[derive(Clone, Copy, Debug)]
-struct PendingNotice {
-    tenant: u32,
-    workflow: u32,
-    since: Time,
-    cause: Cause,
-}
-
 /// One replication of the scenario: the router core, the endpoints, the
 /// sources and the recorder, driven by the engine.
 pub struct World {
@@ -235,19 +220,10 @@ pub struct World {
     audit_log_limit: usize,
     stats: RunStats,
     end: Time,
-    /// Each tenant's tier of its latest dispatch (or suspension), as the
-    /// router tracks it for notices.
-    tenant_tier: Vec<u8>,
-    /// Degradations waiting for their notice in the current drain.
-    pending_notices: Vec<PendingNotice>,
-    /// The timeline of tier changes, when asked for, with each tenant's
-    /// open degradation (start, tier).
-    timeline: Option<Vec<TimelineRow>>,
-    degraded_since: Vec<Option<(Time, u8)>>,
-    /// Each tenant's latest tier row, extended when the tenant degrades to
-    /// the same tier again within [`TIMELINE_GAP`].
-    last_tier_row: Vec<Option<usize>>,
-    tenant_names: Vec<String>,
+    /// Tenant tiers as the router reports them: notices and tier rows.
+    tiers: TenantTiers,
+    /// Whether the timeline (outages and tier rows) is kept.
+    timeline: bool,
     endpoint_names: Vec<String>,
 }
 
@@ -328,20 +304,20 @@ impl World {
             audit_log_limit: 0,
             stats: RunStats::default(),
             end: Time::ZERO + scenario.simulation.duration,
-            tenant_tier: vec![0; scenario.tenants.len()],
-            pending_notices: Vec::new(),
-            timeline: None,
-            degraded_since: vec![None; scenario.tenants.len()],
-            last_tier_row: vec![None; scenario.tenants.len()],
-            tenant_names: scenario.tenants.iter().map(|t| t.name.clone()).collect(),
+            tiers: TenantTiers::new(
+                scenario.tenants.iter().map(|t| t.name.clone()).collect(),
+                scenario.tenants.iter().map(|t| t.notify_on_degradation).collect(),
+            ),
+            timeline: false,
             endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
         })
     }
 
-    /// Keeps a timeline of outages and tier changes (at most
-    /// [`TIMELINE_LIMIT`] rows), for the sample replication's chart.
+    /// Keeps a timeline of outages and tenant tier periods (at most 20,000
+    /// tier rows), for the sample replication's chart.
     pub fn record_timeline(mut self) -> World {
-        self.timeline = Some(Vec::new());
+        self.timeline = true;
+        self.tiers.record_timeline();
         self
     }
 
@@ -424,7 +400,7 @@ impl World {
             calls: self.call_log.take().unwrap_or_default(),
             audit: std::mem::take(&mut self.audit_log),
         };
-        let timeline = self.finish_timeline(horizon);
+        let timeline = self.finish_timeline();
         let (attainment, measures) = self.recorder.finish();
         RunResult {
             attainment,
@@ -435,14 +411,14 @@ impl World {
         }
     }
 
-    /// Closes open degradations at `end` and adds every endpoint's outages.
-    fn finish_timeline(&mut self, end: Time) -> Option<Vec<TimelineRow>> {
-        for t in 0..self.degraded_since.len() {
-            if let Some((start, tier)) = self.degraded_since[t].take() {
-                self.push_tier_row(t, start, end.min(self.end).max(start), tier);
-            }
+    /// Counts every degradation still untold as unnotified, closes open
+    /// degradations at the period's end and adds every endpoint's outages.
+    fn finish_timeline(&mut self) -> Option<Vec<TimelineRow>> {
+        let rows = self.tiers.finish(self.end, &mut self.recorder);
+        if !self.timeline {
+            return None;
         }
-        let mut rows = self.timeline.take()?;
+        let mut rows = rows.unwrap_or_default();
         for (e, ep) in self.endpoints.iter().enumerate() {
             for i in ep.incidents.iter().filter(|i| i.start < self.end) {
                 rows.push(TimelineRow {
@@ -458,58 +434,6 @@ impl World {
         Some(rows)
     }
 
-    /// The tenant's dispatches moved to `tier`: notes a degradation needing
-    /// a notice, and the timeline's tier periods.
-    fn tenant_moved(&mut self, now: Time, tenant: u32, workflow: u32, tier: u8, since: Time, cause: Cause) {
-        let t = tenant as usize;
-        let Some(prev) = self.tenant_tier.get(t).copied() else {
-            return;
-        };
-        if tier > prev {
-            self.pending_notices.push(PendingNotice {
-                tenant,
-                workflow,
-                since,
-                cause,
-            });
-        }
-        self.tenant_tier[t] = tier;
-        if tier != prev && self.timeline.is_some() {
-            if let Some((start, old)) = self.degraded_since[t].take() {
-                self.push_tier_row(t, start, now, old);
-            }
-            if tier > 0 {
-                self.degraded_since[t] = Some((now, tier));
-            }
-        }
-    }
-
-    /// Adds tenant `t`'s degradation to `tier` over `[start, end)` to the
-    /// timeline, extending its previous row when it is the same tier and
-    /// ended less than [`TIMELINE_GAP`] before.
-    fn push_tier_row(&mut self, t: usize, start: Time, end: Time, tier: u8) {
-        let Some(rows) = self.timeline.as_mut() else { return };
-        let detail = tier.to_string();
-        if let Some(i) = self.last_tier_row[t]
-            && let Some(row) = rows.get_mut(i)
-            && row.detail == detail
-            && start.saturating_since(row.end) < TIMELINE_GAP
-        {
-            row.end = end;
-            return;
-        }
-        if rows.len() < TIMELINE_LIMIT {
-            self.last_tier_row[t] = Some(rows.len());
-            rows.push(TimelineRow {
-                lane: self.tenant_names[t].clone(),
-                kind: "tier".into(),
-                start,
-                end,
-                detail,
-            });
-        }
-    }
-
     /// An attempt of `call` on `endpoint` failed at `now`: the start of a
     /// fallback if it was the call's first endpoint.
     fn attempt_failed(&mut self, now: Time, call: u64, endpoint: u32) {
@@ -523,13 +447,7 @@ impl World {
 
     /// Blame for a bad event at `now` on `endpoint` (none: the router).
     fn cause(&self, now: Time, endpoint: u32) -> Cause {
-        match self.endpoints.get(endpoint as usize) {
-            Some(ep) => Cause::Endpoint {
-                index: endpoint,
-                outage: ep.incident_at(now).is_some(),
-            },
-            None => Cause::Router,
-        }
+        blame(&self.endpoints, now, endpoint)
     }
 
     fn dispatch(
@@ -760,6 +678,7 @@ impl World {
                         output_tokens,
                         deadline,
                         affinity: self.tasks.endpoint_of(agent).map(EndpointId),
+                        ..Default::default()
                     };
                     let call = self.router.submit(now, request);
                     self.stats.calls += 1;
@@ -828,9 +747,9 @@ impl World {
                     call,
                     attempt,
                     endpoint,
-                    tier,
+                    ..
                 } => {
-                    self.note_dispatch(now, call, endpoint.0, tier.0);
+                    self.note_dispatch(now, call, endpoint.0);
                     if let Some(mut info) = self.calls.get(call.0) {
                         // A session switching endpoint mid-task carries its
                         // context over: extra input tokens on this attempt.
@@ -853,36 +772,17 @@ impl World {
         }
         while let Some(event) = self.router.poll_event() {
             self.stats.audit_events += 1;
-            match event.kind {
-                AuditKind::Notification { .. } => {
-                    if let Some(t) = event.tenant {
-                        self.notices_sent(t.0, event.at);
-                    }
-                }
-                AuditKind::Suspended { tier, .. } => {
-                    if let (Some(t), Some(c)) = (event.tenant, event.call)
-                        && let Some(info) = self.calls.get(c.0)
-                    {
-                        let since = if info.failed_first == Time::MAX {
-                            now
-                        } else {
-                            info.failed_first
-                        };
-                        let cause = self.cause(since, info.first_endpoint);
-                        self.tenant_moved(now, t.0, info.workflow, tier.0, since, cause);
-                    }
-                }
-                _ => {}
+            if matches!(
+                event.kind,
+                AuditKind::Degraded { .. } | AuditKind::Promoted { .. } | AuditKind::Notification { .. }
+            ) {
+                let endpoints = &self.endpoints;
+                let cause = |at: Time, e: u32| blame(endpoints, at, e);
+                self.tiers.on_event(&event, &mut self.recorder, cause);
             }
             if self.audit_log.len() < self.audit_log_limit {
                 self.audit_log.push(event);
             }
-        }
-        // The router notices synchronously: a degradation not noticed in the
-        // drain that caused it never will be.
-        for p in std::mem::take(&mut self.pending_notices) {
-            self.recorder
-                .notice(p.tenant as usize, p.workflow as usize, p.since, None, p.cause);
         }
         if let Some(t) = self.router.poll_timeout()
             && self.wake.is_none_or(|w| t < w)
@@ -894,9 +794,9 @@ impl World {
 }
 
 impl World {
-    /// A dispatch of `call` to `endpoint` at `tier`: fallbacks, tenant tier
-    /// moves.
-    fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32, tier: u8) {
+    /// A dispatch of `call` to `endpoint`: the end of a fallback if the call
+    /// failed on its first endpoint and now leaves it.
+    fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32) {
         let Some(info) = self.calls.get_mut(call.0) else { return };
         let mut fallback = None;
         if info.first_endpoint == NO_ENDPOINT {
@@ -909,20 +809,10 @@ impl World {
         }
         info.last_endpoint = endpoint;
         let info = *info;
-        let since = if info.failed_first == Time::MAX {
-            now
-        } else {
-            info.failed_first
-        };
-        // Blame is needed only for a fallback or a degradation: spare the
-        // outage lookup on every other dispatch.
-        let degrades = self.tenant_tier.get(info.tenant as usize).is_some_and(|&t| tier > t);
-        let cause = if fallback.is_some() || degrades {
-            self.cause(since, info.first_endpoint)
-        } else {
-            Cause::Router
-        };
+        // Blame is needed only for a fallback: spare the outage lookup on
+        // every other dispatch.
         if let Some(delay) = fallback {
+            let cause = self.cause(info.failed_first, info.first_endpoint);
             self.recorder.fallback(
                 info.tenant as usize,
                 info.workflow as usize,
@@ -930,27 +820,6 @@ impl World {
                 Some(delay),
                 cause,
             );
-        }
-        self.tenant_moved(now, info.tenant, info.workflow, tier, since, cause);
-    }
-
-    /// The router noticed tenant `tenant`'s degradation at `at`.
-    fn notices_sent(&mut self, tenant: u32, at: Time) {
-        let mut k = 0;
-        while k < self.pending_notices.len() {
-            let p = self.pending_notices[k];
-            if p.tenant == tenant {
-                self.recorder.notice(
-                    p.tenant as usize,
-                    p.workflow as usize,
-                    p.since,
-                    Some(at.saturating_since(p.since)),
-                    p.cause,
-                );
-                self.pending_notices.swap_remove(k);
-            } else {
-                k += 1;
-            }
         }
     }
 }
@@ -1039,5 +908,17 @@ impl World {
     /// Span of the simulated period.
     pub fn period(&self) -> Span {
         self.end - Time::ZERO
+    }
+}
+
+/// Blame for a bad event at `now` on `endpoint` of `endpoints` (none: the
+/// router).
+fn blame(endpoints: &[EndpointSim], now: Time, endpoint: u32) -> Cause {
+    match endpoints.get(endpoint as usize) {
+        Some(ep) => Cause::Endpoint {
+            index: endpoint,
+            outage: ep.incident_at(now).is_some(),
+        },
+        None => Cause::Router,
     }
 }

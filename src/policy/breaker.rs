@@ -56,6 +56,21 @@ impl Breaker {
         }
     }
 
+    /// Takes a new policy (after a reload), keeping the state. The window's
+    /// counts are kept when the window is unchanged; returns whether they
+    /// were.
+    pub fn reconfigure(&mut self, policy: BreakerPolicy) -> bool {
+        let kept = policy.window == self.policy.window;
+        if !kept {
+            self.bucket_width = (policy.window.as_nanos() / BUCKETS as u64).max(1);
+            self.buckets = [Bucket::default(); BUCKETS];
+        }
+        self.quiet_at = None;
+        self.probes_out = self.probes_out.min(policy.half_open_probes);
+        self.policy = policy;
+        kept
+    }
+
     /// The current state.
     pub fn state(&self) -> BreakerState {
         self.state

@@ -103,6 +103,42 @@ pub struct EndpointPolicy {
     /// reserved.
     #[serde(default)]
     pub reserved: ClassShares,
+    /// This endpoint's share of its pool's calls under
+    /// [`BalancePolicy::WeightedRandom`], at least 1. A pool uses explicit
+    /// weights when every member has one, else the members' `rpm` when
+    /// every member has one, else their `tpm`, else equal weights
+    /// (LiteLLM's simple shuffle). `None` (the default): no explicit weight.
+    #[serde(default)]
+    pub weight: Option<u32>,
+    /// An attempt whose first token has not arrived this long after its
+    /// dispatch (see [`Router::on_first_token`](super::Router::on_first_token))
+    /// is abandoned and fails as a timeout, separately from
+    /// `attempt_timeout`, which bounds the whole answer. `None` (the
+    /// default): no first-token limit. A driver that never reports first
+    /// tokens must leave it unset.
+    #[serde(default)]
+    pub first_token_timeout: Option<Span>,
+}
+
+/// How the router spreads a pool's calls over its endpoints (a pool is the
+/// consecutive steps of a chain at one tier; see
+/// [`Router`](super::Router), *Pools*). Only endpoints that can take the
+/// call at once (not blocked, rate limits ready, a free slot, nobody
+/// waiting) are candidates; draws come from the router's seeded generator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalancePolicy {
+    /// A random candidate, with probability proportional to its weight
+    /// (explicit `weight`, else `rpm`, else `tpm`, else equal).
+    WeightedRandom,
+    /// The candidate with the fewest attempts in flight (ties: a random
+    /// one among them).
+    LeastOutstanding,
+    /// Power of two choices: two distinct random candidates, the one with
+    /// the lower cost `peak-EWMA latency × (attempts in flight + 1)` goes
+    /// (ties: fewer in flight, then the first drawn). The default.
+    #[default]
+    P2cPeakEwma,
 }
 
 /// One share (0 to 1) per SLA class; a class left out has 0.
@@ -151,6 +187,8 @@ impl Default for EndpointPolicy {
             breaker: None,
             expected_latency: None,
             reserved: ClassShares::default(),
+            weight: None,
+            first_token_timeout: None,
         }
     }
 }
@@ -309,11 +347,34 @@ pub struct TenantPolicy {
     /// a call suspends (as at tier 4) until a tier 0 or 1 endpoint recovers.
     #[serde(default)]
     pub requires_consent: Vec<Tier>,
-    /// Emit an [`AuditKind::Notification`](super::AuditKind::Notification)
-    /// whenever the tenant's service degrades to a worse tier than its
-    /// previous dispatch.
+    /// Tell the tenant when its service tier changes: an
+    /// [`AuditKind::Notification`](super::AuditKind::Notification) when the
+    /// tenant is degraded and when it is promoted back, at most one per
+    /// `notice_interval` (see [`Router`](super::Router), *Tenant tiers*).
     #[serde(default)]
     pub notify_on_degradation: bool,
+    /// The shortest time between two notifications to the tenant; a tier
+    /// change sooner is told when the interval is over, if the tenant's
+    /// tier then differs from the one last told. Default 0: every change
+    /// is told at once.
+    #[serde(default)]
+    pub notice_interval: Span,
+    /// Calls in a row that must leave the tenant's current tier (an attempt
+    /// failed there, or every endpoint of its pool was unavailable) before
+    /// the tenant is degraded, at least 1. Default 3, so that one stray
+    /// error does not move a whole tenant.
+    #[serde(default = "default_degrade_after")]
+    pub degrade_after: u32,
+    /// Hysteresis of promotion: a degraded tenant stays at its lower tier
+    /// at least this long, then one probe call at a time starts from the
+    /// top of its chain (one per `promote_after` while probes fail); a
+    /// probe served at a better tier promotes the tenant. Default 30 s.
+    #[serde(default = "default_promote_after")]
+    pub promote_after: Span,
+    /// How this tenant's pools spread calls over their endpoints,
+    /// overriding [`RouterConfig::balance`]. `None`: the router's.
+    #[serde(default)]
+    pub balance: Option<BalancePolicy>,
     /// An attempt of this tenant still unanswered after this long is
     /// abandoned (cancelled) and the call falls back to the next step, as
     /// for an attempt timeout; the endpoint's breaker counts it as a slow
@@ -364,6 +425,14 @@ fn default_weight() -> u32 {
     1
 }
 
+fn default_degrade_after() -> u32 {
+    3
+}
+
+fn default_promote_after() -> Span {
+    Span::from_secs(30)
+}
+
 fn default_max_suspend() -> Span {
     Span::from_mins(10)
 }
@@ -382,6 +451,10 @@ impl Default for TenantPolicy {
             regions: Vec::new(),
             requires_consent: Vec::new(),
             notify_on_degradation: false,
+            notice_interval: Span::ZERO,
+            degrade_after: default_degrade_after(),
+            promote_after: default_promote_after(),
+            balance: None,
             latency_ceiling: None,
             max_suspend: default_max_suspend(),
             hedge_after: None,
@@ -418,140 +491,36 @@ pub struct RouterConfig {
     /// (the default): queues are unbounded.
     #[serde(default)]
     pub max_queue: Option<u32>,
+    /// How pools spread calls over their endpoints, for every tenant
+    /// without its own `balance`. Default: power of two choices on a
+    /// peak-EWMA latency estimate.
+    #[serde(default)]
+    pub balance: BalancePolicy,
+    /// The longest cooldown a 429's `retry_after` can impose on an
+    /// endpoint; a longer one is cut to this (a bogus "retry after 100
+    /// years" must not take an endpoint out for good). Default 10 minutes.
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after: Span,
 }
 
-/// A configuration the router cannot run with. Each variant is a sentence a
-/// user can act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConfigError {
-    /// Two endpoints share a name.
-    DuplicateEndpoint(String),
-    /// Two tenants share a name.
-    DuplicateTenant(String),
-    /// A chain names an endpoint that is not configured.
-    UnknownEndpoint {
-        /// The tenant whose chain it is.
-        tenant: String,
-        /// The unknown name.
-        endpoint: String,
-    },
-    /// A tenant has an empty chain.
-    EmptyChain(String),
-    /// A tier above 4.
-    TierOutOfRange {
-        /// The tenant whose chain it is.
-        tenant: String,
-        /// The tier given.
-        tier: u8,
-    },
-    /// `max_attempts` is zero.
-    ZeroAttempts(String),
-    /// An endpoint's concurrency cap is zero.
-    ZeroConcurrency(String),
-    /// An endpoint's attempt timeout is zero.
-    ZeroAttemptTimeout(String),
-    /// Two workflows of one tenant share a name.
-    DuplicateWorkflow {
-        /// The tenant.
-        tenant: String,
-        /// The repeated workflow name.
-        workflow: String,
-    },
-    /// More endpoints or tenants than ids can number (over 4 billion).
-    TooMany(&'static str),
-    /// A ratio or fraction outside 0 to 1.
-    RatioOutOfRange {
-        /// Where it is, e.g. `endpoint "a": breaker.error_ratio`.
-        field: String,
-        /// The value given.
-        value: String,
-    },
-    /// A count-type limit (breaker probes, rpm, tpm) is zero.
-    ZeroLimit {
-        /// Where it is, e.g. `tenant "t": max_concurrency`.
-        field: String,
-    },
-    /// The tenant's constraints (allowed tiers, regions) remove every step
-    /// of the chain of one of its workflows.
-    NoUsableStep {
-        /// The tenant.
-        tenant: String,
-        /// The workflow.
-        workflow: String,
-    },
-    /// An endpoint's `reserved` shares sum to more than 1.
-    ReservedOverOne {
-        /// The endpoint.
-        endpoint: String,
-        /// The sum of its shares, as written in the message.
-        sum: String,
-    },
-    /// An endpoint reserves shares but has no `max_concurrency` to take
-    /// them of.
-    ReservedWithoutCap(String),
-    /// A duration that must be positive is zero.
-    ZeroSpan {
-        /// Where it is, e.g. `endpoint "a": breaker.window`.
-        field: String,
-    },
+fn default_max_retry_after() -> Span {
+    Span::from_mins(10)
 }
 
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConfigError::DuplicateEndpoint(n) => write!(f, "endpoint {n:?} is defined twice"),
-            ConfigError::DuplicateTenant(n) => write!(f, "tenant {n:?} is defined twice"),
-            ConfigError::UnknownEndpoint { tenant, endpoint } => {
-                write!(f, "tenant {tenant:?}: chain names unknown endpoint {endpoint:?}")
-            }
-            ConfigError::EmptyChain(t) => write!(f, "tenant {t:?}: chain is empty, expected at least one endpoint"),
-            ConfigError::TierOutOfRange { tenant, tier } => {
-                write!(f, "tenant {tenant:?}: tier {tier} is out of range, expected 0 to 4")
-            }
-            ConfigError::ZeroAttempts(t) => {
-                write!(f, "tenant {t:?}: retry.max_attempts must be at least 1")
-            }
-            ConfigError::ZeroConcurrency(e) => {
-                write!(
-                    f,
-                    "endpoint {e:?}: max_concurrency must be at least 1 (omit it for no cap)"
-                )
-            }
-            ConfigError::ZeroAttemptTimeout(e) => write!(
-                f,
-                "endpoint {e:?}: attempt_timeout must be longer than zero, e.g. \"30s\""
-            ),
-            ConfigError::DuplicateWorkflow { tenant, workflow } => {
-                write!(f, "tenant {tenant:?}: workflow {workflow:?} is defined twice")
-            }
-            ConfigError::TooMany(what) => {
-                write!(f, "too many {what}: at most 4294967295 are supported")
-            }
-            ConfigError::RatioOutOfRange { field, value } => {
-                write!(f, "{field} is {value}, expected a number from 0 to 1")
-            }
-            ConfigError::ZeroLimit { field } => {
-                write!(f, "{field} must be at least 1 (omit it for no limit)")
-            }
-            ConfigError::NoUsableStep { tenant, workflow } => write!(
-                f,
-                "tenant {tenant:?}, workflow {workflow:?}: allowed tiers and regions leave no \
-                 step of the chain to serve at; allow more tiers or regions, or add an \
-                 endpoint that fits"
-            ),
-            ConfigError::ReservedOverOne { endpoint, sum } => write!(
-                f,
-                "endpoint {endpoint:?}: reserved shares sum to {sum}, expected at most 1 \
-                 (they are shares of max_concurrency)"
-            ),
-            ConfigError::ReservedWithoutCap(e) => write!(
-                f,
-                "endpoint {e:?}: reserved needs max_concurrency to take its shares of; set \
-                 max_concurrency or remove reserved"
-            ),
-            ConfigError::ZeroSpan { field } => write!(f, "{field} must be longer than zero"),
+impl Default for RouterConfig {
+    /// No endpoints, no tenants, seed 0, no breakers, default budgets, no
+    /// shedding, peak-EWMA balancing, retry-after capped at 10 minutes;
+    /// handy with struct update syntax (`..Default::default()`).
+    fn default() -> Self {
+        RouterConfig {
+            endpoints: Vec::new(),
+            tenants: Vec::new(),
+            seed: 0,
+            breaker: None,
+            budget: BudgetPolicy::default(),
+            max_queue: None,
+            balance: BalancePolicy::default(),
+            max_retry_after: default_max_retry_after(),
         }
     }
 }
-
-impl std::error::Error for ConfigError {}

@@ -3,8 +3,9 @@
 //! When a tenant has `hedge_after`, every (non-hedge) dispatch arms a timer;
 //! if the attempt is still out when it fires and the call has attempts
 //! left, a second leg goes to the next eligible step of the chain. The
-//! first success wins and the other leg is cancelled (`lifecycle`); a failed
-//! leg leaves the call waiting for the other one.
+//! first success wins and the other leg is abandoned ([`Router::abandon_leg`],
+//! also used for cancelled calls and client errors); a failed leg leaves
+//! the call waiting for the other one.
 
 use super::calls::{CallState, Live};
 use super::router::Router;
@@ -31,14 +32,7 @@ impl Router {
         let tokens = c.tokens;
         let pick = (1..n).map(|k| (live.step as usize + k) % n).find(|&i| {
             let step = chain[i];
-            let e = step.endpoint;
-            let es = &self.endpoints[e.0 as usize];
-            !step.suspend
-                && e != live.endpoint
-                && es.queue.is_empty()
-                && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency
-                && self.blocked(now, e).is_none()
-                && self.limits_ready(now, e, tokens) <= now
+            !step.suspend && step.endpoint != live.endpoint && self.free(now, step.endpoint, tokens)
         });
         if let Some(i) = pick {
             self.calls.get_mut(slot).trigger = Some(Trigger::Hedge);
@@ -46,8 +40,11 @@ impl Router {
         }
     }
 
-    /// Cancels `leg`, the losing leg of a call another leg just served.
-    pub(super) fn lose_hedge(&mut self, slot: u32, leg: Live) {
+    /// Abandons `leg` of the call in `slot` without a verdict (it lost a
+    /// hedge race, the call was cancelled or refused): tells the driver,
+    /// frees its slot and releases a breaker probe it held. The caller
+    /// keeps `calls_in_flight` right.
+    pub(super) fn abandon_leg(&mut self, slot: u32, leg: Live) {
         let call = self.calls.get(slot).id;
         self.actions.push_back(Action::Cancel {
             call,
@@ -60,7 +57,7 @@ impl Router {
         c.hedge = None;
         let t = &mut self.tenants[c.tenant as usize];
         t.in_flight = t.in_flight.saturating_sub(1);
-        let class = self.plan.tenants[c.tenant as usize].class;
+        let class = c.class;
         let es = &mut self.endpoints[leg.endpoint.0 as usize];
         es.in_flight = es.in_flight.saturating_sub(1);
         let held = &mut es.class_in_flight[class.rank()];

@@ -55,6 +55,15 @@ impl TokenBucket {
         Span::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 
+    /// Takes a new limit (after a reload): the bucket keeps its level as of
+    /// `now`, capped by the new size.
+    pub fn reconfigure(&mut self, now: Time, per_minute: u64) {
+        self.refill(now);
+        let tokens = self.level / MINUTE_NS;
+        self.per_minute = per_minute;
+        self.level = (tokens * MINUTE_NS).min(u128::from(per_minute) * MINUTE_NS);
+    }
+
     /// Takes `cost` tokens (the caller checked [`TokenBucket::wait`]).
     pub fn take(&mut self, now: Time, cost: u64) {
         self.refill(now);

@@ -6,9 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{BreakerPolicy, ConfigError, RetryPolicy, RouterConfig, SlaClass, Tier};
+use super::config::{BalancePolicy, BreakerPolicy, EndpointPolicy, RetryPolicy, RouterConfig, SlaClass, Tier};
+use super::error::ConfigError;
 use super::types::EndpointId;
 use crate::time::Span;
+
+/// The most endpoints one pool may hold (a call's queue entries are a
+/// 64-bit set over its pool's members).
+pub(crate) const MAX_POOL: usize = 64;
 
 /// One usable step of a resolved chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +27,29 @@ pub(crate) struct Step {
     pub suspend: bool,
 }
 
+/// The consecutive steps of a chain at one tier: a pool, balanced by the
+/// tenant's [`BalancePolicy`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Pool {
+    /// First step of the pool in the chain.
+    pub lo: u16,
+    /// One past its last step.
+    pub hi: u16,
+    /// The tier of its steps.
+    pub tier: Tier,
+    /// Reaching it suspends the call (tier 4, or a tier needing consent).
+    pub suspend: bool,
+    /// Each member's weight for weighted random balancing (at least 1).
+    pub weights: Vec<u64>,
+}
+
+impl Pool {
+    /// The pool's steps.
+    pub fn steps(&self) -> std::ops::Range<usize> {
+        self.lo as usize..self.hi as usize
+    }
+}
+
 /// What the router needs of one endpoint on the hot path.
 #[derive(Clone, Debug)]
 pub(crate) struct EndpointPlan {
@@ -29,6 +57,8 @@ pub(crate) struct EndpointPlan {
     pub max_concurrency: u32,
     /// Attempt timeout.
     pub attempt_timeout: Span,
+    /// First-token timeout, if shorter than the attempt timeout.
+    pub first_token_timeout: Option<Span>,
     /// The breaker, if any.
     pub breaker: Option<BreakerPolicy>,
     /// Requests per minute.
@@ -43,8 +73,23 @@ pub(crate) struct EndpointPlan {
 /// What the router needs of one workflow of a tenant.
 #[derive(Clone, Debug)]
 pub(crate) struct WorkflowPlan {
+    /// The workflow's name.
+    pub name: String,
     /// The chain after the tenant's and the workflow's constraints.
     pub chain: Vec<Step>,
+    /// The chain's pools, in chain order.
+    pub pools: Vec<Pool>,
+    /// The pool of each step.
+    pub pool_of: Vec<u16>,
+}
+
+impl WorkflowPlan {
+    /// The pool new calls start at while their tenant is at `tier`: the
+    /// first pool at `tier` or worse, else the last pool.
+    pub fn start_pool(&self, tier: Tier) -> u16 {
+        let i = self.pools.iter().position(|p| p.tier >= tier);
+        i.unwrap_or(self.pools.len() - 1) as u16
+    }
 }
 
 /// What the router needs of one tenant.
@@ -70,6 +115,14 @@ pub(crate) struct TenantPlan {
     pub max_suspend: Span,
     /// Longest wait in an endpoint's queue before moving on.
     pub max_wait: Option<Span>,
+    /// How its pools are balanced.
+    pub balance: BalancePolicy,
+    /// Calls in a row leaving its tier before it is degraded.
+    pub degrade_after: u32,
+    /// Least time at a lower tier before a probe; time between probes.
+    pub promote_after: Span,
+    /// Least time between two notices.
+    pub notice_interval: Span,
 }
 
 /// The whole resolved configuration.
@@ -83,6 +136,11 @@ pub(crate) struct Plan {
     pub endpoint_names: BTreeMap<String, u32>,
     /// Tenant name to id.
     pub tenant_names: BTreeMap<String, u32>,
+    /// For each endpoint, the tenants with a serving step on it at tier 0
+    /// or 1 in some workflow's chain: whose suspended calls it may wake.
+    pub wakes: Vec<Vec<u32>>,
+    /// The cap on a 429's cooldown.
+    pub max_retry_after: Span,
 }
 
 impl Plan {
@@ -115,10 +173,19 @@ impl Plan {
                 check_breaker(b, &field("breaker"))?;
             }
             let reserved = check_reserved(e, &field)?;
+            if e.weight == Some(0) {
+                return Err(ConfigError::ZeroLimit { field: field("weight") });
+            }
+            if e.first_token_timeout == Some(Span::ZERO) {
+                return Err(ConfigError::ZeroSpan {
+                    field: field("first_token_timeout"),
+                });
+            }
             endpoints.push(EndpointPlan {
                 reserved,
                 max_concurrency,
                 attempt_timeout: e.attempt_timeout,
+                first_token_timeout: e.first_token_timeout.filter(|&f| f < e.attempt_timeout),
                 breaker: breaker.cloned(),
                 rpm: e.rpm,
                 tpm: e.tpm,
@@ -203,6 +270,16 @@ impl Plan {
                     field: field("latency_ceiling"),
                 });
             }
+            if t.degrade_after == 0 {
+                return Err(ConfigError::ZeroLimit {
+                    field: field("degrade_after"),
+                });
+            }
+            if t.promote_after == Span::ZERO {
+                return Err(ConfigError::ZeroSpan {
+                    field: field("promote_after"),
+                });
+            }
             let default_workflow = [None];
             let overrides: Vec<_> = if t.workflows.is_empty() {
                 default_workflow.to_vec()
@@ -229,7 +306,17 @@ impl Plan {
                         workflow: name.to_string(),
                     });
                 }
-                workflows.push(WorkflowPlan { chain: usable });
+                let pools = pools_of(&usable, &config.endpoints, &t.name)?;
+                let mut pool_of = vec![0u16; usable.len()];
+                for (p, pool) in pools.iter().enumerate() {
+                    pool_of[pool.steps()].fill(p as u16);
+                }
+                workflows.push(WorkflowPlan {
+                    name: name.to_string(),
+                    chain: usable,
+                    pools,
+                    pool_of,
+                });
             }
             tenants.push(TenantPlan {
                 class: t.class,
@@ -242,15 +329,81 @@ impl Plan {
                 max_concurrency: t.max_concurrency.unwrap_or(u32::MAX),
                 max_suspend: t.max_suspend,
                 max_wait: t.max_wait,
+                balance: t.balance.unwrap_or(config.balance),
+                degrade_after: t.degrade_after,
+                promote_after: t.promote_after,
+                notice_interval: t.notice_interval,
             });
+        }
+        let mut wakes = vec![Vec::new(); endpoints.len()];
+        for (t, tp) in tenants.iter().enumerate() {
+            for w in &tp.workflows {
+                for s in w.chain.iter().filter(|s| !s.suspend && s.tier <= Tier(1)) {
+                    let list: &mut Vec<u32> = &mut wakes[s.endpoint.0 as usize];
+                    if list.last() != Some(&(t as u32)) {
+                        list.push(t as u32);
+                    }
+                }
+            }
         }
         Ok(Plan {
             endpoints,
             tenants,
             endpoint_names,
             tenant_names,
+            wakes,
+            max_retry_after: config.max_retry_after,
         })
     }
+}
+
+/// Splits a resolved chain into pools: runs of consecutive steps at one
+/// tier (suspend steps at one tier form a pool too). Weights for weighted
+/// random balancing: explicit `weight` if every member has one, else `rpm`
+/// if every member has one, else `tpm`, else 1 each.
+fn pools_of(chain: &[Step], endpoints: &[EndpointPolicy], tenant: &str) -> Result<Vec<Pool>, ConfigError> {
+    let mut pools: Vec<Pool> = Vec::new();
+    for (i, s) in chain.iter().enumerate() {
+        match pools.last_mut() {
+            Some(p) if p.tier == s.tier && p.suspend == s.suspend => p.hi = i as u16 + 1,
+            _ => pools.push(Pool {
+                lo: i as u16,
+                hi: i as u16 + 1,
+                tier: s.tier,
+                suspend: s.suspend,
+                weights: Vec::new(),
+            }),
+        }
+    }
+    for p in &mut pools {
+        let members: Vec<&EndpointPolicy> = chain[p.steps()]
+            .iter()
+            .map(|s| &endpoints[s.endpoint.0 as usize])
+            .collect();
+        if members.len() > MAX_POOL {
+            return Err(ConfigError::PoolTooLarge {
+                tenant: tenant.to_string(),
+                tier: p.tier.0,
+                size: members.len(),
+            });
+        }
+        for (k, m) in members.iter().enumerate() {
+            if members[..k].iter().any(|o| o.name == m.name) {
+                return Err(ConfigError::DuplicatePoolMember {
+                    tenant: tenant.to_string(),
+                    tier: p.tier.0,
+                    endpoint: m.name.clone(),
+                });
+            }
+        }
+        let all =
+            |f: &dyn Fn(&EndpointPolicy) -> Option<u64>| -> Option<Vec<u64>> { members.iter().map(|m| f(m)).collect() };
+        p.weights = all(&|m| m.weight.map(u64::from))
+            .or_else(|| all(&|m| m.rpm.map(u64::from)))
+            .or_else(|| all(&|m| m.tpm))
+            .unwrap_or_else(|| vec![1; members.len()]);
+    }
+    Ok(pools)
 }
 
 fn check_ratio(value: f64, field: &str) -> Result<(), ConfigError> {
@@ -291,7 +444,7 @@ pub(crate) fn backoff_delay(policy: &RetryPolicy, retry: u32) -> Span {
 }
 
 /// Checks an endpoint's `reserved` shares and turns them into slot counts.
-fn check_reserved(e: &super::config::EndpointPolicy, field: &dyn Fn(&str) -> String) -> Result<[u32; 3], ConfigError> {
+fn check_reserved(e: &EndpointPolicy, field: &dyn Fn(&str) -> String) -> Result<[u32; 3], ConfigError> {
     let mut slots = [0; 3];
     if e.reserved.is_none() {
         return Ok(slots);

@@ -1,16 +1,21 @@
 //! [`Router`]: the state machine that turns submitted calls and observed
 //! outcomes into dispatch decisions and audit events.
 //!
-//! This module owns the call life cycle (queue, dispatch, retry, fallback,
-//! completion) and the per-endpoint run-time state. Configuration checks live
-//! in `plan`, queues in `queue`, timers in `timers`, the call slab in `calls`.
+//! This module owns the public API (inputs, outputs, getters) and the
+//! run-time state of endpoints and tenants. The decisions live in `route`
+//! (chain walk, pools, queues), `lifecycle` (dispatch, attempt endings),
+//! `recovery` (tenant tiers, probes, notices, suspension), `wait`
+//! (`max_wait`, deadline estimates), `hedge` and `reload`. The contract is
+//! the type's doc comment, written in `contract.md`.
 
 use std::collections::VecDeque;
 
+use super::balance::PeakEwma;
 use super::breaker::Breaker;
 use super::budget::{Budget, BudgetStatus};
-use super::calls::{AttemptIndex, CallState, Calls};
-use super::config::{ConfigError, RouterConfig, Tier};
+use super::calls::{AttemptIndex, CallState, Calls, Range};
+use super::config::{RouterConfig, Tier};
+use super::error::ConfigError;
 use super::lifecycle::Ending;
 use super::limiter::TokenBucket;
 use super::plan::Plan;
@@ -18,248 +23,12 @@ use super::queue::EndpointQueue;
 use super::rng::SplitMix64;
 use super::timers::{Due, TimerKind, Timers};
 use super::types::{
-    Action, AttemptId, AuditEvent, CallId, CallRequest, EndpointId, FailReason, Outcome, TenantId, Trigger,
+    Action, AttemptId, AuditEvent, AuditKind, BreakerState, CallId, CallRequest, EndpointId, FailReason, Outcome,
+    TenantId, Trigger,
 };
 use crate::time::{Span, Time};
 
-/// The router core: a sans-IO state machine that decides, for every model
-/// call, which endpoint serves it, when, and what to do when it fails.
-///
-/// # Contract
-///
-/// The router never reads a clock, never does I/O and draws no randomness
-/// of its own beyond a generator seeded from its configuration. Time comes
-/// in as `now`, which must never go backwards across calls. The same inputs
-/// in the same order give the same outputs.
-///
-/// Methods come in four groups:
-/// - getters: [`config`](Router::config), [`tenant_id`](Router::tenant_id),
-///   [`endpoint_id`](Router::endpoint_id), [`in_flight`](Router::in_flight),
-///   [`waiting`](Router::waiting), [`budget`](Router::budget);
-/// - inputs: [`submit`](Router::submit) a call,
-///   [`on_outcome`](Router::on_outcome) of an attempt,
-///   [`handle_timeout`](Router::handle_timeout) when the clock reaches
-///   [`poll_timeout`](Router::poll_timeout);
-/// - outputs: [`poll_action`](Router::poll_action) (decisions the driver
-///   must carry out) and [`poll_event`](Router::poll_event) (the audit log);
-/// - [`poll_timeout`](Router::poll_timeout): the earliest instant at which
-///   the router needs [`handle_timeout`](Router::handle_timeout).
-///
-/// After every input the driver drains `poll_action` and `poll_event`, then
-/// asks `poll_timeout` again. An early or repeated `handle_timeout` is a
-/// harmless no-op. Outcomes for attempts the router already abandoned (it
-/// emitted [`Action::Cancel`]) or never issued are ignored.
-///
-/// # Routing rules
-///
-/// - **Chain walk.** A call's first attempt goes to the first step of its
-///   tenant's chain (or to its session's step, see *Session affinity*). After an attempt on step `i` fails, the next attempt
-///   goes to step `i + 1`, wrapping to step 0 after the last step; the
-///   tenant's `retry.max_attempts` counts every attempt of the call.
-/// - **Busy is not failed.** When the chosen step's endpoint is at its
-///   `max_concurrency`, the call waits in the router's queue for that
-///   endpoint; it is *not* sent to a lower tier. When a slot frees, the
-///   endpoint takes a waiting call of the highest class (Gold, then
-///   Silver, then Bronze) that has one and that *Reserved slots* admits.
-/// - **Waiting limit.** For a tenant with `max_wait`, a call's wait starts
-///   when it is first queued after submission or its latest dispatch (a
-///   re-route keeps it). At exactly that instant plus `max_wait` it is
-///   dispatched on the first later step of its chain (wrapping, before any
-///   suspend step) that can take it at once: another endpoint, not blocked,
-///   rate limits ready, a free slot and nobody queued there (trigger
-///   [`Trigger::Saturated`]). If none can, it also joins the queue of the
-///   first such step that is not blocked, keeps its place in its own, and
-///   is dispatched by whichever endpoint takes it first (on the fallback,
-///   again with [`Trigger::Saturated`]). `max_wait` never suspends a call.
-/// - **Fair share.** Inside a class, tenants waiting for the same endpoint
-///   share its freed slots in proportion to their `weight` (weighted fair
-///   queuing; each tenant's calls stay in order). A tenant at its
-///   `max_concurrency` (attempts in flight over all endpoints) keeps its
-///   calls waiting while other tenants' calls pass them.
-/// - **Reserved slots.** An endpoint's `reserved` shares give class `C`
-///   `r_C = floor(share_C × max_concurrency)` slots. Let `f_C` be the
-///   endpoint's attempts in flight of class `C` (first legs and hedge legs
-///   alike), `u_C = max(0, r_C − f_C)` its unused reservation, and say `C`
-///   *waits* when a call of class `C` is queued for the endpoint (counted
-///   even while its tenant is at its `max_concurrency`). A call of class
-///   `K` may take a slot exactly when the endpoint is below its
-///   `max_concurrency` and either `f_K < r_K` (a class may always use its
-///   own reservation), or the slots still free after this dispatch cover
-///   the unused reservations of every *other* class that waits:
-///   `max_concurrency − in_flight − 1 ≥ Σ u_J` over `J ≠ K` waiting.
-///   Among the queued calls the rule admits, the highest class goes first
-///   (then fair share). So a reservation is *borrowable when idle*: while
-///   no call of `C` waits, any class may fill `C`'s slots (with nothing
-///   queued a call is dispatched at once on any free slot), and a call of
-///   `C` arriving then waits for a slot to free (attempts are never
-///   preempted); from then on, while `C` waits, no class at or over its
-///   own reservation takes a slot unless the free slots left after it still
-///   cover `u_C` (and the other waiting classes' unused reservations), so
-///   freed slots go to `C` until it holds `r_C` or stops waiting. While `C` waits, only a class below its own reservation may
-///   take a slot that `C`'s unused reservation needs, so a class with a
-///   reservation is never starved by higher classes. The rule is
-///   re-applied after every input, so a slot it held is taken as soon as
-///   the class it was held for stops waiting (its call was served
-///   elsewhere, re-routed, shed or timed out). Some waiting class is always
-///   admitted to a free slot, so reservations never leave an endpoint idle
-///   while every waiting class is shut out. The rule applies to
-///   dispatches from the queue only; hedge legs and `max_wait` fallbacks
-///   still need an endpoint with nobody queued.
-/// - **Shedding.** With `max_queue` set, when more calls than that wait for
-///   one endpoint, the newest call of the lowest class waiting there fails
-///   with [`FailReason::Shed`] and an
-///   [`AuditKind::Shed`](super::AuditKind::Shed) event.
-/// - **Unavailable is skipped.** A step is skipped (without spending an
-///   attempt) while its endpoint cannot take the call: it answered 429 less
-///   than `retry_after` ago, its circuit breaker is open (or half-open with
-///   every probe out), or its `rpm`/`tpm` budget would reject the call.
-///   Calls waiting for such an endpoint are re-routed the same way. A call
-///   whose every step is unavailable waits until one comes back.
-/// - **Breakers.** Each endpoint with a [`BreakerPolicy`](super::BreakerPolicy)
-///   trips on its failure or slow share over a sliding window, stays open
-///   for `open_for`, then lets `half_open_probes` probes through; success of
-///   them all closes it, a failure reopens it. 429s do not count. Every
-///   transition is an [`AuditKind::Breaker`](super::AuditKind::Breaker)
-///   event. New calls without a session start at the top of their chain,
-///   so a closed breaker promotes traffic back to its tier.
-/// - **Session affinity.** A call whose request names an
-///   [`affinity`](CallRequest::affinity) endpoint starts at the first
-///   serving (non-suspend) step of its chain on that endpoint instead of
-///   step 0, if there is one and, at submission, that endpoint is not
-///   blocked (breaker open or out of probes, 429 cooldown) and its
-///   `rpm`/`tpm` budgets admit the call now. That step is then the call's
-///   first step in every rule: the call is dispatched there, or waits in
-///   its queue when it is busy (full, or its queue not empty, or the
-///   tenant at its `max_concurrency`), exactly as a call waits for its
-///   primary; `max_wait`, shedding and re-routing of waiting calls apply
-///   from it, and no [`AuditKind::TierChange`](super::AuditKind::TierChange)
-///   is emitted for dispatching there. Otherwise (no such step: the
-///   endpoint is not in the chain, or its tier is not allowed or needs
-///   consent; or it is not eligible) the affinity is ignored and the call
-///   starts at step 0 as usual. Affinity only picks the first step: a
-///   failed attempt moves on to the step after the one it was sent to,
-///   and a resumed call restarts at step 0. A session stays on a lower
-///   tier after its primary recovers; only new sessions are promoted.
-/// - **Suspension.** Reaching a tier-4 step, or a step whose tier needs the
-///   tenant's consent, suspends the call ([`Action::Suspend`]) instead of
-///   serving it there. It resumes ([`Action::Resume`], then a dispatch from
-///   the top of the chain) when a tier 0 or 1 endpoint of its chain
-///   recovers (its breaker closes or its 429 cooldown ends), or fails with
-///   [`FailReason::SuspendedTooLong`] after the tenant's `max_suspend`.
-///   Without breakers, only a cooldown ending counts as a recovery.
-/// - **Latency ceiling.** A tenant's `latency_ceiling` is a per-attempt
-///   limit: the attempt is cancelled and the call falls back to the next
-///   step (trigger [`Trigger::SlowAttempt`]); the breaker counts it failed.
-/// - **Hedging.** For a tenant with `hedge_after`, an attempt still
-///   unanswered after that long gets a second leg on the next step of the
-///   chain that can take it at once (another endpoint, a free slot, not
-///   blocked; never queued, never a suspend step), if the call has attempts
-///   left (trigger [`Trigger::Hedge`]). The first success wins:
-///   [`Action::Cancel`] for the other leg, then [`Action::Complete`]. A
-///   failed leg does not fail the call while the other is out; when both
-///   fail, the call retries as after any failure.
-/// - **Failures.** A 5xx, a connection error, a 429 and an attempt timeout
-///   all fail the attempt. At the endpoint's `attempt_timeout` the router
-///   emits [`Action::Cancel`] and frees the slot. With attempts left, the next
-///   attempt is routed after `retry.backoff * 2^(n-1)` (capped at
-///   `retry.backoff_max`, shortened by up to `retry.jitter` of itself with
-///   the router's generator seeded from `seed`) for the `n`-th retry; without, the call fails with
-///   [`FailReason::AttemptsExhausted`].
-/// - **Deadlines.** A call is never dispatched at or after its deadline: it
-///   fails with [`FailReason::DeadlineUnreachable`] as soon as it is waiting
-///   at its deadline, or when its backoff would end at or after it. An
-///   attempt already in flight at the deadline is left to finish.
-/// - **Deadline awareness.** Each endpoint has a latency estimate: its
-///   `expected_latency` at first, then after every successful attempt
-///   `estimate += (latency - estimate) / 8` (the first success replaces a
-///   missing prior). A call with a deadline fails early with
-///   [`FailReason::DeadlineUnreachable`] and an
-///   [`AuditKind::DeadlineUnreachable`](super::AuditKind::DeadlineUnreachable)
-///   event (the smallest estimate and its endpoint) when an attempt sent at
-///   `t` could not make it: `t + estimate > deadline` for the smallest
-///   estimate over the chain's serving (non-suspend) steps. It is checked
-///   when the call is routed (`t = now`), dispatched from a queue, moved by
-///   `max_wait`, or fails an attempt (`t` = the end of its backoff); a
-///   waiting call is also checked at the first instant the estimates of its
-///   queueing time make it hopeless. If any serving step has no estimate
-///   yet, the call never fails early. Hedge legs are not checked.
-/// - **Constraints.** Chain steps at tiers the tenant (or the workflow's
-///   override) does not allow, or on endpoints outside the tenant's
-///   regions, are removed when the router is built.
-/// - **Error budgets.** For a tenant with an `availability_target`, every
-///   call that ends counts (served, or failed for any reason) at the
-///   instant it ends. Burn rates are failure ratios over the budget's short
-///   and long windows divided by `1 - target`; when a failure brings both
-///   to an alert threshold, the router emits
-///   [`AuditKind::BudgetAlert`](super::AuditKind::BudgetAlert), at most once
-///   per threshold per short window. Counts live in fixed rings of time
-///   buckets (windows are measured in whole buckets: 1/360 of the longer
-///   window, 1/720 of the period), so memory does not grow.
-/// - **Audit.** Whenever an attempt is dispatched on a different tier than
-///   the call's previous attempt (for the first attempt: than the chain's
-///   first step), the router emits
-///   [`AuditKind::TierChange`](super::AuditKind::TierChange) naming the new
-///   endpoint and what made the call leave its tier. Tenants with
-///   `notify_on_degradation` also get an
-///   [`AuditKind::Notification`](super::AuditKind::Notification) whenever
-///   one of their calls goes to a worse tier than their previous dispatch.
-///   With serde, an [`AuditEvent`] is one flat JSON object (one line with
-///   serde_json): `at`, `tenant`, `workflow`, `call`, `endpoint`, then the
-///   kind's tag under `event` and its fields, all in snake_case.
-///
-/// # Example: the driver loop
-///
-/// ```
-/// use slaplan::policy::*;
-/// use slaplan::time::{Span, Time};
-///
-/// let config = RouterConfig {
-///     endpoints: vec![EndpointPolicy {
-///         name: "sonnet@eu".into(),
-///         provider: "anthropic".into(),
-///         region: "eu".into(),
-///         max_concurrency: Some(8),
-///         attempt_timeout: Span::from_secs(30),
-///         ..Default::default()
-///     }],
-///     tenants: vec![TenantPolicy {
-///         name: "acme".into(),
-///         class: SlaClass::Gold,
-///         chain: vec![ChainStep { endpoint: "sonnet@eu".into(), tier: Tier(0) }],
-///         ..Default::default()
-///     }],
-///     seed: 0,
-///     budget: Default::default(),
-///     max_queue: None,
-///     breaker: None,
-/// };
-/// let mut router = Router::new(config)?;
-/// let acme = router.tenant_id("acme").unwrap();
-/// let now = Time::ZERO;
-/// let call = router.submit(now, CallRequest {
-///     tenant: acme,
-///     workflow: WorkflowId(0),
-///     input_tokens: 1_000,
-///     output_tokens: 200,
-///     deadline: None,
-///     affinity: None,
-/// });
-/// // Drain the decisions; a real driver sends the request here.
-/// let mut sent = Vec::new();
-/// while let Some(action) = router.poll_action() {
-///     if let Action::Dispatch { attempt, .. } = action {
-///         sent.push(attempt);
-///     }
-/// }
-/// while let Some(_event) = router.poll_event() {}
-/// // The answer comes back 2 s later (before poll_timeout()).
-/// assert_eq!(router.poll_timeout(), Some(now + Span::from_secs(30)));
-/// let later = now + Span::from_secs(2);
-/// router.on_outcome(later, sent[0], Outcome::Success);
-/// assert!(matches!(router.poll_action(), Some(Action::Complete { call: c, .. }) if c == call));
-/// assert_eq!(router.poll_timeout(), None);
-/// # Ok::<(), ConfigError>(())
-/// ```
+#[doc = include_str!("contract.md")]
 #[derive(Debug)]
 pub struct Router {
     pub(super) config: RouterConfig,
@@ -274,37 +43,68 @@ pub struct Router {
     pub(super) next_call: u64,
     pub(super) next_attempt: u64,
     pub(super) calls_in_flight: usize,
-    pub(super) suspended: Vec<(u32, u32)>,
+    /// Calls suspended.
+    pub(super) suspended_calls: usize,
     pub(super) tenants: Vec<TenantState>,
     pub(super) rng: SplitMix64,
-    /// The latest `now` seen (for invariant checks in tests).
+    /// The latest `now` seen: time used by every decision (an earlier
+    /// `now` given later is clamped to it).
     pub(super) now: Time,
+    /// Paths taken, for tests that check they are reached.
+    #[cfg(test)]
+    pub(super) seen: super::invariants::Seen,
 }
 
 /// Run-time state of one endpoint.
 #[derive(Debug, Default)]
 pub(super) struct EndpointState {
     pub(super) in_flight: u32,
-    /// `in_flight` per SLA class (indexed by [`SlaClass::rank`](super::SlaClass::rank)).
+    /// `in_flight` per SLA class (indexed by [`SlaClass::rank`]).
     pub(super) class_in_flight: [u32; 3],
     pub(super) cooldown_until: Time,
     pub(super) queue: EndpointQueue,
     pub(super) breaker: Option<Breaker>,
     pub(super) rpm: Option<TokenBucket>,
     pub(super) tpm: Option<TokenBucket>,
-    /// Estimated attempt latency (EWMA of successes, from the prior).
+    /// Estimated attempt latency for deadline awareness (EWMA of
+    /// successes, from the prior).
     pub(super) latency: Option<Span>,
+    /// Peak-EWMA latency for power-of-two-choices balancing.
+    pub(super) peak: PeakEwma,
+    /// Estimated time to first token (EWMA of reported first tokens).
+    pub(super) first_token: Option<Span>,
+    /// The queue was swept while the endpoint is blocked: calls that no
+    /// other endpoint of their pool could take were re-routed.
+    pub(super) swept: bool,
+    /// When a `Pump` timer is armed for the endpoint (its rate limit
+    /// refills for a waiting call).
+    pub(super) pump_at: Option<Time>,
 }
 
 /// Run-time state of one tenant.
 #[derive(Debug, Default)]
 pub(super) struct TenantState {
-    /// Tier of the tenant's latest dispatch (for degradation notices).
-    pub(super) last_tier: Tier,
     /// Error-budget accounting, for tenants with an availability target.
     pub(super) budget: Option<Budget>,
     /// The tenant's attempts in flight, over all endpoints.
     pub(super) in_flight: u32,
+    /// The tier new calls start at (0: not degraded; 4: suspended).
+    pub(super) tier: Tier,
+    /// When the tenant reached `tier`.
+    pub(super) since: Time,
+    /// Calls in a row that left `tier`.
+    pub(super) streak: u32,
+    /// The probe call out, if any.
+    pub(super) probe: Option<CallId>,
+    /// The earliest instant of the next probe.
+    pub(super) next_probe: Time,
+    /// The tier the tenant was last told.
+    pub(super) notified: Tier,
+    /// When it was last told.
+    pub(super) last_notice: Option<Time>,
+    /// Suspended calls, oldest first `(slot, epoch)`; stale entries are
+    /// skipped and compacted.
+    pub(super) suspended: VecDeque<(u32, u32)>,
 }
 
 impl Router {
@@ -316,17 +116,10 @@ impl Router {
             .endpoints
             .iter()
             .zip(&config.endpoints)
-            .map(|(e, p)| EndpointState {
-                breaker: e.breaker.clone().map(Breaker::new),
-                rpm: e.rpm.map(|r| TokenBucket::new(u64::from(r))),
-                tpm: e.tpm.map(TokenBucket::new),
-                latency: p.expected_latency,
-                ..EndpointState::default()
-            })
+            .map(|(e, p)| EndpointState::new(e, p, config.max_queue.is_some()))
             .collect();
         Ok(Router {
             endpoints,
-            suspended: Vec::new(),
             tenants: config
                 .tenants
                 .iter()
@@ -348,10 +141,22 @@ impl Router {
             next_call: 0,
             next_attempt: 0,
             calls_in_flight: 0,
+            suspended_calls: 0,
+            #[cfg(test)]
+            seen: Default::default(),
         })
     }
 
-    /// The configuration the router was built with.
+    /// Takes `now` as the latest instant, clamped so that time never goes
+    /// backwards; every decision of the input uses the clamped value.
+    pub(super) fn advance(&mut self, now: Time) -> Time {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    // --- getters ---
+
+    /// The configuration the router runs with.
     pub fn config(&self) -> &RouterConfig {
         &self.config
     }
@@ -373,10 +178,47 @@ impl Router {
     }
 
     /// Calls the router holds with no attempt in flight: queued for an
-    /// endpoint, waiting out a backoff, or waiting for an endpoint to
-    /// become available.
+    /// endpoint, waiting out a backoff, waiting for an endpoint to become
+    /// available, or suspended.
     pub fn waiting(&self) -> usize {
         self.calls.live() - self.calls_in_flight
+    }
+
+    /// Calls waiting in the router's queue of `endpoint` (a call waiting
+    /// for a pool counts at every endpoint of the pool it may go to). 0 for
+    /// an unknown endpoint.
+    pub fn queue_depth(&self, endpoint: EndpointId) -> usize {
+        self.endpoints
+            .get(endpoint.0 as usize)
+            .map_or(0, |e| e.queue.live_total() as usize)
+    }
+
+    /// The state of `endpoint`'s circuit breaker; `None` for an endpoint
+    /// without one (or an unknown endpoint).
+    pub fn breaker_state(&self, endpoint: EndpointId) -> Option<BreakerState> {
+        let b = self.endpoints.get(endpoint.0 as usize)?.breaker.as_ref()?;
+        Some(b.state())
+    }
+
+    /// The latency estimate behind deadline awareness for `endpoint` (its
+    /// `expected_latency`, then the EWMA of its successful attempts);
+    /// `None` before any.
+    pub fn latency_estimate(&self, endpoint: EndpointId) -> Option<Span> {
+        self.endpoints.get(endpoint.0 as usize)?.latency
+    }
+
+    /// The estimated time to first token of `endpoint`: an EWMA (weight
+    /// 1/8) of the first tokens reported with
+    /// [`on_first_token`](Router::on_first_token); `None` before any.
+    pub fn first_token_estimate(&self, endpoint: EndpointId) -> Option<Span> {
+        self.endpoints.get(endpoint.0 as usize)?.first_token
+    }
+
+    /// The tier `tenant`'s new calls start at: 0 unless the tenant is
+    /// degraded, 4 while its calls are suspended (see *Tenant tiers*).
+    /// Tier 0 for an unknown tenant.
+    pub fn tenant_tier(&self, tenant: TenantId) -> Tier {
+        self.tenants.get(tenant.0 as usize).map_or(Tier::PRIMARY, |t| t.tier)
     }
 
     /// The error budget of `tenant` as of the latest instant the router was
@@ -387,57 +229,78 @@ impl Router {
         Some(b.status(self.now, &self.config.budget))
     }
 
+    // --- inputs ---
+
     /// Accepts a call and routes it; its decisions are available from
     /// [`poll_action`](Router::poll_action) right away. A call naming an
     /// unknown tenant or workflow fails with [`FailReason::InvalidRequest`].
     pub fn submit(&mut self, now: Time, request: CallRequest) -> CallId {
-        self.now = self.now.max(now);
+        let now = self.advance(now);
         let id = CallId(self.next_call);
         self.next_call += 1;
-        if self.chain(request.tenant.0, request.workflow.0).is_none() {
+        let (t, w) = (request.tenant.0, request.workflow.0);
+        if self.chain(t, w).is_none() {
             self.actions.push_back(Action::Fail {
                 call: id,
                 reason: FailReason::InvalidRequest,
             });
             return id;
         }
+        let tenant_class = self.plan.tenants[t as usize].class;
+        let class = match request.priority {
+            Some(p) if p.rank() > tenant_class.rank() => p,
+            _ => tenant_class,
+        };
         let tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
-        let start = request
+        let wp = &self.plan.tenants[t as usize].workflows[w as usize];
+        let tier_start = wp.start_pool(self.tenants[t as usize].tier);
+        // A session's call stays on its endpoint (at the tenant's tier or
+        // worse) and is never a probe: moving it costs a context migration.
+        let pin = request
             .affinity
-            .and_then(|e| self.affinity_step(now, request.tenant.0, request.workflow.0, e, tokens))
-            .unwrap_or(0);
-        let chain = self.chain(request.tenant.0, request.workflow.0).unwrap_or_default();
-        let first_tier = chain[start].tier;
-        let slot = self.calls.alloc();
+            .and_then(|e| self.affinity_step(now, t, w, e, tokens))
+            .filter(|&i| wp.pool_of[i] >= tier_start);
+        let (start, probe) = match pin {
+            Some(_) => (tier_start, false),
+            None => self.start_of(now, t, w),
+        };
+        let slot = self.calls.alloc(id);
         let c = self.calls.get_mut(slot);
-        c.id = id;
         c.set_state(CallState::Backoff);
-        c.tenant = request.tenant.0;
-        c.workflow = request.workflow.0;
+        c.tenant = t;
+        c.workflow = w;
+        c.class = class;
         c.deadline = request.deadline.unwrap_or(Time::MAX);
         c.attempts = 0;
         c.failures = 0;
-        c.next_step = start as u16;
-        c.last_tier = first_tier;
+        // A pinned call starts at its session's pool, on that one step.
+        c.next_pool = pin.map_or(start, |i| wp.pool_of[i]);
+        c.pin = pin.map(|i| i as u16);
         c.trigger = None;
         c.live = None;
         c.hedge = None;
         c.tokens = tokens;
         c.waiting_since = None;
-        c.spilled = false;
+        c.wait = Range::default();
+        c.spill = None;
+        c.probe = probe;
+        c.left = None;
+        c.counted = None;
+        if probe {
+            self.tenants[t as usize].probe = Some(id);
+        }
         if let Some(d) = request.deadline {
             self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
         }
         self.route(now, slot);
-        self.settle_reservations(now);
-        self.prune();
+        self.finish_input(now);
         id
     }
 
     /// Reports what became of `attempt`. Outcomes of attempts that are not
     /// outstanding (cancelled, already reported, unknown) are ignored.
     pub fn on_outcome(&mut self, now: Time, attempt: AttemptId, outcome: Outcome) {
-        self.now = self.now.max(now);
+        let now = self.advance(now);
         let Some(slot) = self.attempts.get(attempt) else {
             return;
         };
@@ -448,103 +311,190 @@ impl Router {
             Outcome::Success => Ending::Success,
             Outcome::ServerError | Outcome::ConnectionError => Ending::Failed(Trigger::Error),
             Outcome::RateLimited { retry_after } => {
+                let retry_after = retry_after.min(self.plan.max_retry_after);
                 let e = &mut self.endpoints[live.endpoint.0 as usize];
                 let until = now + retry_after;
                 if until > e.cooldown_until {
                     e.cooldown_until = until;
-                    self.timers.set(
-                        until,
-                        TimerKind::EndpointReady {
-                            endpoint: live.endpoint.0,
-                        },
-                    );
+                    let endpoint = live.endpoint.0;
+                    self.timers.set(until, TimerKind::EndpointReady { endpoint });
                 }
                 Ending::Failed(Trigger::RateLimited)
             }
+            Outcome::ClientError { status } => Ending::ClientError(status),
         };
         self.attempt_over(now, slot, live, ending, false);
-        self.settle_reservations(now);
-        self.prune();
+        self.finish_input(now);
+    }
+
+    /// The client went away: every attempt of `call` in flight gets
+    /// [`Action::Cancel`], then the call gets [`Action::Fail`] with
+    /// [`FailReason::Cancelled`]. A cancelled call trips no breaker, feeds
+    /// no latency estimate and does not burn its tenant's error budget.
+    /// Unknown or finished calls: no-op.
+    pub fn cancel(&mut self, now: Time, call: CallId) {
+        let now = self.advance(now);
+        let Some(slot) = self.calls.find(call) else {
+            return;
+        };
+        let t = self.calls.get(slot).tenant;
+        let was_capped = self.tenant_capped(t);
+        let legs: Vec<_> = {
+            let c = self.calls.get(slot);
+            [c.live, c.hedge].into_iter().flatten().collect()
+        };
+        for leg in &legs {
+            self.abandon_leg(slot, *leg);
+        }
+        if !legs.is_empty() {
+            self.calls_in_flight -= 1;
+        }
+        self.probe_over(now, slot, false);
+        self.fail_quietly(slot, FailReason::Cancelled);
+        for leg in legs {
+            self.pump(now, leg.endpoint);
+        }
+        if was_capped {
+            self.pump_all(now);
+        }
+        self.finish_input(now);
+    }
+
+    /// The first token of `attempt` arrived (streaming): ends that
+    /// attempt's first-token timer (`first_token_timeout`) and feeds the
+    /// endpoint's time-to-first-token estimate
+    /// ([`first_token_estimate`](Router::first_token_estimate)), measured
+    /// from the dispatch. Unknown or finished attempts, and a second report
+    /// for one attempt: no-op.
+    pub fn on_first_token(&mut self, now: Time, attempt: AttemptId) {
+        let now = self.advance(now);
+        let Some(slot) = self.attempts.get(attempt) else {
+            return;
+        };
+        let c = self.calls.get_mut(slot);
+        let Some(leg) = [c.live.as_mut(), c.hedge.as_mut()]
+            .into_iter()
+            .flatten()
+            .find(|l| l.attempt == attempt)
+        else {
+            return;
+        };
+        if leg.first_token {
+            return;
+        }
+        leg.first_token = true;
+        let (e, ttft) = (leg.endpoint, now - leg.started);
+        let est = &mut self.endpoints[e.0 as usize].first_token;
+        *est = Some(super::wait::ewma(*est, ttft));
+        self.finish_input(now);
     }
 
     /// Processes every timer due at or before `now`. Calling it early, or
     /// twice for the same instant, does nothing.
     pub fn handle_timeout(&mut self, now: Time) {
-        self.now = self.now.max(now);
+        let now = self.advance(now);
         while let Some(due) = self.timers.pop_due(now) {
-            match due {
-                Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
-                    let trigger = match due {
-                        Due::Attempt { .. } => Trigger::Timeout,
-                        _ => Trigger::SlowAttempt,
-                    };
-                    let Some(slot) = self.attempts.get(attempt) else {
-                        continue;
-                    };
-                    let c = self.calls.get(slot);
-                    let Some(live) = c.leg(attempt) else {
-                        continue;
-                    };
-                    self.attempt_over(now, slot, live, Ending::Failed(trigger), true);
+            self.fire(now, due);
+        }
+        self.finish_input(now);
+    }
+
+    /// Acts on one due timer (ignoring dead ones).
+    fn fire(&mut self, now: Time, due: Due) {
+        match due {
+            Due::Attempt { attempt, .. }
+            | Due::Timer(TimerKind::Ceiling { attempt })
+            | Due::Timer(TimerKind::FirstToken { attempt }) => {
+                let trigger = match due {
+                    Due::Timer(TimerKind::Ceiling { .. }) => Trigger::SlowAttempt,
+                    _ => Trigger::Timeout,
+                };
+                let Some(slot) = self.attempts.get(attempt) else {
+                    return;
+                };
+                let Some(live) = self.calls.get(slot).leg(attempt) else {
+                    return;
+                };
+                if matches!(due, Due::Timer(TimerKind::FirstToken { .. })) && live.first_token {
+                    return;
                 }
-                Due::Timer(TimerKind::Retry { slot, epoch }) => {
-                    let c = self.calls.get(slot);
-                    if c.epoch == epoch && c.state == CallState::Backoff {
-                        self.route(now, slot);
-                    }
-                }
-                Due::Timer(TimerKind::Deadline { slot, call }) => {
-                    let c = self.calls.get(slot);
-                    let waiting = matches!(
-                        c.state,
-                        CallState::Waiting | CallState::Backoff | CallState::Parked | CallState::Suspended
-                    );
-                    if c.id.0 == call && waiting {
-                        self.fail(slot, FailReason::DeadlineUnreachable);
-                    }
-                }
-                Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
-                Due::Timer(TimerKind::Hopeless { slot, call }) => {
-                    let c = self.calls.get(slot);
-                    if c.id.0 == call && c.state == CallState::Waiting && !self.fail_if_hopeless(now, now, slot) {
-                        self.arm_hopeless(now, slot);
-                    }
-                }
-                Due::Timer(TimerKind::MaxWait { slot, call }) => {
-                    if self.calls.get(slot).id.0 == call {
-                        self.max_wait_over(now, slot);
-                    }
-                }
-                Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
-                    let c = self.calls.get(slot);
-                    if c.epoch == epoch && c.state == CallState::Suspended {
-                        self.fail(slot, FailReason::SuspendedTooLong);
-                    }
-                }
-                Due::Timer(TimerKind::EndpointReady { endpoint }) => {
-                    let e = EndpointId(endpoint);
-                    if now >= self.endpoints[endpoint as usize].cooldown_until {
-                        self.pump(now, e);
-                        self.unpark(now);
-                        self.resume_on(now, e);
-                    }
-                }
-                Due::Timer(TimerKind::Unpark) => self.unpark(now),
-                Due::Timer(TimerKind::BreakerProbe { endpoint }) => {
-                    let e = EndpointId(endpoint);
-                    let transition = self.endpoints[endpoint as usize]
-                        .breaker
-                        .as_mut()
-                        .and_then(|b| b.on_timer(now));
-                    if let Some(t) = transition {
-                        self.breaker_moved(now, e, t, None);
-                    }
+                self.attempt_over(now, slot, live, Ending::Failed(trigger), true);
+            }
+            Due::Timer(TimerKind::Retry { slot, epoch }) => {
+                let c = self.calls.get(slot);
+                if c.epoch == epoch && c.state == CallState::Backoff {
+                    self.route(now, slot);
                 }
             }
+            Due::Timer(TimerKind::Deadline { slot, call }) => {
+                let c = self.calls.get(slot);
+                let waiting = matches!(
+                    c.state,
+                    CallState::Waiting | CallState::Backoff | CallState::Parked | CallState::Suspended
+                );
+                if c.id.0 == call && waiting {
+                    self.fail(slot, FailReason::DeadlineUnreachable);
+                }
+            }
+            Due::Timer(TimerKind::Hedge { slot, epoch }) => self.hedge(now, slot, epoch),
+            Due::Timer(TimerKind::Hopeless { slot, call }) => {
+                let c = self.calls.get(slot);
+                if c.id.0 == call && c.state == CallState::Waiting && !self.fail_if_hopeless(now, now, slot) {
+                    self.arm_hopeless(now, slot);
+                }
+            }
+            Due::Timer(TimerKind::MaxWait { slot, call }) => {
+                if self.calls.get(slot).id.0 == call {
+                    self.max_wait_over(now, slot);
+                }
+            }
+            Due::Timer(TimerKind::SuspendLimit { slot, epoch }) => {
+                let c = self.calls.get(slot);
+                if c.epoch == epoch && c.state == CallState::Suspended {
+                    let after = now - c.suspended_at;
+                    self.audit(now, Some(slot), None, AuditKind::SuspendExpired { after });
+                    self.fail(slot, FailReason::SuspendedTooLong);
+                }
+            }
+            Due::Timer(TimerKind::EndpointReady { endpoint }) => {
+                let e = EndpointId(endpoint);
+                if now >= self.endpoints[endpoint as usize].cooldown_until {
+                    self.pump(now, e);
+                    self.unpark(now);
+                    self.resume_on(now, e);
+                }
+            }
+            Due::Timer(TimerKind::Pump { endpoint }) => {
+                let es = &mut self.endpoints[endpoint as usize];
+                if es.pump_at.is_some_and(|at| at <= now) {
+                    es.pump_at = None;
+                }
+                self.pump(now, EndpointId(endpoint));
+            }
+            Due::Timer(TimerKind::Unpark) => self.unpark(now),
+            Due::Timer(TimerKind::BreakerProbe { endpoint }) => {
+                let e = EndpointId(endpoint);
+                let transition = self.endpoints[endpoint as usize]
+                    .breaker
+                    .as_mut()
+                    .and_then(|b| b.on_timer(now));
+                if let Some(t) = transition {
+                    self.breaker_moved(now, e, t, None);
+                }
+            }
+            Due::Timer(TimerKind::Probe { tenant }) => self.probe_due(now, tenant),
+            Due::Timer(TimerKind::Notice { tenant }) => self.notice(now, tenant),
         }
+    }
+
+    /// What every input ends with: reservations settled, dead timers
+    /// pruned (and compacted), so that `poll_timeout` is exact.
+    fn finish_input(&mut self, now: Time) {
         self.settle_reservations(now);
         self.prune();
     }
+
+    // --- outputs ---
 
     /// The next decision for the driver to carry out, oldest first.
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -563,111 +513,21 @@ impl Router {
     }
 }
 
-#[cfg(test)]
-impl Router {
-    /// Call slots allocated, free or not.
-    pub(crate) fn calls_capacity(&self) -> usize {
-        self.calls.capacity()
-    }
-
-    /// Timer entries held, live or not.
-    pub(crate) fn timer_entries(&self) -> usize {
-        self.timers.len()
-    }
-
-    /// Panics (naming `context`) if the router's bookkeeping is
-    /// inconsistent or a usable free slot is left idle while a call waits.
-    pub(crate) fn check_invariants(&self, context: &str) {
-        let now = self.now;
-        let mut per_endpoint = vec![0u32; self.endpoints.len()];
-        let (mut held, mut flying) = (0usize, 0usize);
-        for (_, c) in self.calls.iter() {
-            for l in [c.live, c.hedge].into_iter().flatten() {
-                per_endpoint[l.endpoint.0 as usize] += 1;
-            }
-            assert!(
-                c.hedge.is_none() || c.live.is_some(),
-                "hedge leg without a first leg; {context}"
-            );
-            match c.state {
-                CallState::Free => {}
-                CallState::InFlight => flying += 1,
-                _ => held += 1,
-            }
+impl EndpointState {
+    /// The state of a new endpoint.
+    pub(super) fn new(
+        plan: &super::plan::EndpointPlan,
+        policy: &super::config::EndpointPolicy,
+        shedding: bool,
+    ) -> EndpointState {
+        EndpointState {
+            breaker: plan.breaker.clone().map(Breaker::new),
+            rpm: plan.rpm.map(|r| TokenBucket::new(u64::from(r))),
+            tpm: plan.tpm.map(TokenBucket::new),
+            latency: policy.expected_latency,
+            peak: PeakEwma::new(policy.expected_latency),
+            queue: EndpointQueue::new(shedding),
+            ..EndpointState::default()
         }
-        assert_eq!(self.waiting(), held, "waiting(); {context}");
-        assert_eq!(self.calls_in_flight, flying, "calls in flight; {context}");
-        let mut per_class = vec![[0u32; 3]; self.endpoints.len()];
-        for (_, c) in self.calls.iter() {
-            let class = self.plan.tenants[c.tenant as usize].class;
-            for l in [c.live, c.hedge].into_iter().flatten() {
-                per_class[l.endpoint.0 as usize][class.rank()] += 1;
-            }
-        }
-        for (i, es) in self.endpoints.iter().enumerate() {
-            let e = EndpointId(i as u32);
-            assert_eq!(es.in_flight, per_endpoint[i], "in_flight({i}); {context}");
-            assert_eq!(es.class_in_flight, per_class[i], "class in_flight({i}); {context}");
-            let plan = &self.plan.endpoints[i];
-            let free = es.in_flight < plan.max_concurrency;
-            if !free || self.blocked(now, e).is_some() {
-                continue;
-            }
-            let live = |w: &super::queue::Waiter| {
-                let c = self.calls.get(w.slot);
-                c.epoch == w.epoch && c.state == CallState::Waiting
-            };
-            let mut waiting = [false; 3];
-            for (class, w) in es.queue.iter() {
-                waiting[class.rank()] |= live(w);
-            }
-            assert!(
-                !waiting.contains(&true)
-                    || super::SlaClass::ALL
-                        .into_iter()
-                        .any(|k| waiting[k.rank()] && super::lifecycle::admits(plan, es, k, waiting)),
-                "endpoint {i}: reservations shut every waiting class out of a free slot; {context}"
-            );
-            for (class, w) in es.queue.iter() {
-                // Reserved slots: a free slot may stay idle while a call
-                // waits only if the reservation rule keeps its class out.
-                if self.tenant_capped(w.tenant) || !super::lifecycle::admits(plan, es, class, waiting) {
-                    continue;
-                }
-                let c = self.calls.get(w.slot);
-                assert!(
-                    !live(w) || self.limits_ready(now, e, c.tokens) > now,
-                    "endpoint {i} has a free slot while call {:?} waits for it; {context}",
-                    c.id
-                );
-            }
-        }
-    }
-
-    /// Whether some endpoint keeps a free slot from a waiting call because
-    /// the reservation rule does not admit its class.
-    pub(crate) fn reservation_holding(&self) -> bool {
-        self.endpoints.iter().enumerate().any(|(i, es)| {
-            let plan = &self.plan.endpoints[i];
-            if es.in_flight >= plan.max_concurrency || self.blocked(self.now, EndpointId(i as u32)).is_some() {
-                return false;
-            }
-            let live = |w: &super::queue::Waiter| {
-                let c = self.calls.get(w.slot);
-                c.epoch == w.epoch && c.state == CallState::Waiting
-            };
-            let mut waiting = [false; 3];
-            for (class, w) in es.queue.iter() {
-                waiting[class.rank()] |= live(w);
-            }
-            super::SlaClass::ALL
-                .into_iter()
-                .any(|k| waiting[k.rank()] && !super::lifecycle::admits(plan, es, k, waiting))
-        })
-    }
-
-    /// Attempt-index entries held.
-    pub(crate) fn attempt_index_len(&self) -> usize {
-        self.attempts.len()
     }
 }

@@ -128,6 +128,7 @@ fn availability_target_must_be_a_share() {
             breaker: None,
             budget: BudgetPolicy::default(),
             max_queue: None,
+            ..Default::default()
         };
         assert!(
             matches!(Router::new(config), Err(ConfigError::RatioOutOfRange { .. })),
@@ -144,6 +145,7 @@ fn availability_target_must_be_a_share() {
             ..BudgetPolicy::default()
         },
         max_queue: None,
+        ..Default::default()
     };
     assert!(matches!(Router::new(config), Err(ConfigError::ZeroSpan { .. })));
 }

@@ -98,6 +98,7 @@ fn overflowing_queue_sheds_the_newest_call_of_the_lowest_class() {
         breaker: None,
         budget: Default::default(),
         max_queue: Some(2),
+        ..Default::default()
     });
     h.submit(ms(0), "g");
     let (b1, _) = h.submit(ms(1), "b");
@@ -150,6 +151,7 @@ fn zero_weight_or_cap_is_rejected() {
             breaker: None,
             budget: Default::default(),
             max_queue: None,
+            ..Default::default()
         };
         assert!(matches!(Router::new(config), Err(ConfigError::ZeroLimit { .. })));
     }

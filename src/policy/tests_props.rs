@@ -1,8 +1,9 @@
 //! Property tests (proptest) over call / outcome / timeout sequences.
 //!
 //! Properties: every call ends exactly once (Complete or Fail; a suspended
-//! call that resumes still ends once); the router's bookkeeping agrees with
-//! the driver's; no free, usable endpoint is left idle while a call waits
+//! call that resumes still ends once; a cancelled call too); the router's
+//! bookkeeping agrees with the driver's (attempts, queue entries and their
+//! live counts per endpoint and class, tenants' probes); no free, usable endpoint is left idle while a call waits
 //! for it that the reservation rule admits (so a lower class never goes
 //! while a higher one waits for a free endpoint, unless the lower class is
 //! below its own reservation or the slot is one the unused reservation of
@@ -11,7 +12,10 @@
 //! never shut every waiting class out); dispatches never go to an open breaker except as allowed
 //! half-open probes (a debug assertion in the router, active in tests); the
 //! same inputs give the same outputs. Some calls name a session endpoint
-//! (in or out of their chain, or unknown).
+//! (in or out of their chain, or unknown) or a priority; the driver also
+//! cancels calls, reports first tokens and client errors, and reloads the
+//! configuration (another concurrency cap and balancing policy). Chains
+//! have pools.
 
 use std::collections::BTreeMap;
 
@@ -33,9 +37,16 @@ enum Op {
         tenant: u32,
         deadline_ms: Option<u64>,
         affinity: Option<u32>,
+        priority: Option<usize>,
     },
     /// Report an outcome for outstanding attempt `index` (mod count).
     Answer { index: usize, outcome: Outcome },
+    /// Report the first token of outstanding attempt `index` (mod count).
+    FirstToken { index: usize },
+    /// Cancel call `index` (mod calls submitted; ended calls too).
+    Cancel { index: u64 },
+    /// Reload the configuration, toggling its variant.
+    Reload,
     /// Move the clock forward and fire due timers.
     Advance { ms: u64 },
 }
@@ -46,14 +57,23 @@ fn outcome() -> impl Strategy<Value = Outcome> {
         1 => Just(Outcome::ServerError),
         1 => Just(Outcome::ConnectionError),
         1 => (0u64..300).prop_map(|ms| Outcome::RateLimited { retry_after: Span::from_millis(ms) }),
+        1 => Just(Outcome::ClientError { status: 400 }),
     ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0u32..4, prop::option::weighted(0.33, 50u64..2_050), prop::option::weighted(0.4, 0u32..5))
-            .prop_map(|(tenant, deadline_ms, affinity)| Op::Submit { tenant, deadline_ms, affinity }),
+        4 => (
+            0u32..4,
+            prop::option::weighted(0.33, 50u64..2_050),
+            prop::option::weighted(0.4, 0u32..5),
+            prop::option::weighted(0.15, 0usize..3),
+        )
+            .prop_map(|(tenant, deadline_ms, affinity, priority)| Op::Submit { tenant, deadline_ms, affinity, priority }),
         4 => (any::<usize>(), outcome()).prop_map(|(index, outcome)| Op::Answer { index, outcome }),
+        1 => any::<usize>().prop_map(|index| Op::FirstToken { index }),
+        1 => any::<u64>().prop_map(|index| Op::Cancel { index }),
+        1 => prop::bool::weighted(0.1).prop_map(|r| if r { Op::Reload } else { Op::Advance { ms: 1 } }),
         2 => (0u64..400).prop_map(|ms| Op::Advance { ms }),
     ]
 }
@@ -63,7 +83,14 @@ fn ops(max: usize) -> impl Strategy<Value = Vec<Op>> {
 }
 
 fn config(seed: u64) -> RouterConfig {
+    variant_config(seed, false)
+}
+
+/// [`config`], or its other variant for reloads: `c` capped at 2 and
+/// weighted random balancing.
+fn variant_config(seed: u64, other: bool) -> RouterConfig {
     let mut a = endpoint("a", Some(2), 1_000);
+    a.first_token_timeout = Some(Span::from_millis(450));
     a.rpm = Some(600);
     // Silver keeps 1 of a's 2 slots against gold; gold keeps b's only slot
     // against bronze (its primary there).
@@ -77,10 +104,14 @@ fn config(seed: u64) -> RouterConfig {
         ..Default::default()
     };
     b.expected_latency = Some(Span::from_millis(300));
-    let mut c = endpoint("c", None, 1_500);
+    let mut c = endpoint("c", other.then_some(2), 1_500);
     c.expected_latency = Some(Span::from_millis(150));
     let s = endpoint("s", None, 1_000);
-    let mut gold = tenant("gold", SlaClass::Gold, &[("a", 0), ("b", 1), ("s", 4)]);
+    // Gold balances over the pool {a, c} at tier 0.
+    let mut gold = tenant("gold", SlaClass::Gold, &[("a", 0), ("c", 0), ("b", 1), ("s", 4)]);
+    gold.degrade_after = 2;
+    gold.promote_after = Span::from_millis(400);
+    gold.notice_interval = Span::from_millis(300);
     gold.max_suspend = Span::from_secs(3);
     gold.latency_ceiling = Some(Span::from_millis(700));
     gold.notify_on_degradation = true;
@@ -90,7 +121,8 @@ fn config(seed: u64) -> RouterConfig {
     silver.requires_consent = vec![Tier(2)];
     silver.max_suspend = Span::from_secs(2);
     silver.hedge_after = Some(Span::from_millis(300));
-    let mut bronze = tenant("bronze", SlaClass::Bronze, &[("b", 0), ("c", 1), ("a", 2)]);
+    let mut bronze = tenant("bronze", SlaClass::Bronze, &[("b", 0), ("c", 0), ("a", 2)]);
+    bronze.balance = Some(BalancePolicy::LeastOutstanding);
     bronze.retry.backoff = Span::from_millis(20);
     bronze.retry.jitter = 0.5;
     bronze.max_concurrency = Some(2);
@@ -114,6 +146,12 @@ fn config(seed: u64) -> RouterConfig {
             open_for: Span::from_millis(500),
             half_open_probes: 2,
         }),
+        balance: if other {
+            BalancePolicy::WeightedRandom
+        } else {
+            BalancePolicy::P2cPeakEwma
+        },
+        ..Default::default()
     }
 }
 
@@ -130,6 +168,8 @@ struct Driver {
     trace: Trace,
     /// Whether a reservation ever kept a free slot from a waiting call.
     held: bool,
+    seed: u64,
+    variant: bool,
 }
 
 impl Driver {
@@ -161,6 +201,7 @@ impl Driver {
                 tenant,
                 deadline_ms,
                 affinity,
+                priority,
             } => {
                 let deadline = deadline_ms.map(|d| self.now + Span::from_millis(d));
                 let request = CallRequest {
@@ -170,9 +211,28 @@ impl Driver {
                     output_tokens: 50,
                     deadline,
                     affinity: affinity.map(EndpointId),
+                    priority: priority.map(|p| SlaClass::ALL[p]),
                 };
                 self.router.submit(self.now, request);
                 self.submitted += 1;
+            }
+            Op::FirstToken { index } => {
+                if let Some(&a) = self.out.get(index % self.out.len().max(1)) {
+                    self.router.on_first_token(self.now, a);
+                }
+            }
+            Op::Cancel { index } => {
+                if self.submitted > 0 {
+                    self.router.cancel(self.now, CallId(index % self.submitted));
+                }
+            }
+            Op::Reload => {
+                self.variant = !self.variant;
+                let report = self
+                    .router
+                    .reload(self.now, variant_config(self.seed, self.variant))
+                    .expect("valid reload");
+                assert!(report.calls_failed.is_empty() && report.attempts_cancelled.is_empty());
             }
             Op::Answer { index, outcome } => {
                 if self.out.is_empty() {
@@ -219,6 +279,7 @@ fn run(config: RouterConfig, ops: &[Op]) -> Trace {
 
 /// [`run`], returning the whole driver.
 fn drive(config: RouterConfig, ops: &[Op]) -> Driver {
+    let seed = config.seed;
     let mut d = Driver {
         router: Router::new(config).expect("valid config"),
         now: Time::ZERO,
@@ -227,6 +288,8 @@ fn drive(config: RouterConfig, ops: &[Op]) -> Driver {
         submitted: 0,
         trace: (Vec::new(), Vec::new()),
         held: false,
+        seed,
+        variant: false,
     };
     for op in ops {
         d.apply(op);
@@ -262,30 +325,36 @@ proptest! {
 fn generated_cases_reach_every_path() {
     let mut runner = TestRunner::deterministic();
     let strategy = (any::<u64>(), ops(300));
-    let mut seen = [false; 10];
+    let mut seen = [false; 14];
     for _ in 0..150 {
         let (seed, ops) = strategy.new_tree(&mut runner).expect("strategy").current();
         let d = drive(config(seed), &ops);
         seen[9] |= d.held;
+        seen[5] |= d.router.seen.hedge;
+        seen[7] |= d.router.seen.saturated;
+        seen[10] |= d.router.seen.balanced;
+        seen[11] |= d.router.seen.probe;
         let (actions, events) = d.trace;
         for e in &events {
             match e.kind {
                 AuditKind::Breaker { to, .. } => seen[usize::from(to == BreakerState::Closed)] = true,
                 AuditKind::Suspended { .. } => seen[2] = true,
                 AuditKind::Resumed => seen[3] = true,
-                AuditKind::TierChange {
-                    trigger: Trigger::Hedge,
-                    ..
-                } => seen[5] = true,
                 AuditKind::Shed { .. } => seen[6] = true,
-                AuditKind::TierChange {
-                    trigger: Trigger::Saturated,
-                    ..
-                } => seen[7] = true,
                 AuditKind::DeadlineUnreachable { .. } => seen[8] = true,
+                AuditKind::Promoted { .. } => seen[12] = true,
                 _ => {}
             }
         }
+        seen[13] |= actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::Fail {
+                    reason: FailReason::Cancelled,
+                    ..
+                }
+            )
+        });
         seen[4] |= actions.iter().any(|a| {
             matches!(
                 a,
@@ -297,7 +366,8 @@ fn generated_cases_reach_every_path() {
         });
     }
     assert_eq!(
-        seen, [true; 10],
-        "breaker open/closed, suspend, resume, deadline, hedge, shed, max_wait, early deadline, reservation"
+        seen, [true; 14],
+        "breaker open/closed, suspend, resume, deadline, hedge, shed, max_wait, early deadline, reservation, \
+         balancing, probe, promotion, cancel"
     );
 }

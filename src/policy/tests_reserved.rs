@@ -189,6 +189,7 @@ fn reserved_shares_are_validated() {
             budget: Default::default(),
             max_queue: None,
             breaker: None,
+            ..Default::default()
         })
     };
     let over = ClassShares {

@@ -23,6 +23,7 @@ fn with_breaker(endpoints: Vec<EndpointPolicy>, tenants: Vec<TenantPolicy>) -> H
         budget: Default::default(),
         max_queue: None,
         breaker: Some(breaker(2)),
+        ..Default::default()
     })
 }
 
@@ -38,10 +39,11 @@ fn breaker_events(h: &Harness) -> Vec<(BreakerState, BreakerState)> {
 
 #[test]
 fn open_breaker_is_skipped_then_probed_and_closed() {
-    let mut h = with_breaker(
-        vec![endpoint("a", None, 10_000), endpoint("b", None, 10_000)],
-        vec![tenant("t", SlaClass::Gold, &[("a", 0), ("b", 1)])],
-    );
+    // The breaker alone: the tenant never degrades here (tenant tiers have
+    // their own tests), so its new calls keep starting at the primary.
+    let mut t = tenant("t", SlaClass::Gold, &[("a", 0), ("b", 1)]);
+    t.degrade_after = 100;
+    let mut h = with_breaker(vec![endpoint("a", None, 10_000), endpoint("b", None, 10_000)], vec![t]);
     let a = h.ep("a");
     h.submit(ms(0), "t");
     h.submit(ms(0), "t");
@@ -50,13 +52,6 @@ fn open_breaker_is_skipped_then_probed_and_closed() {
     assert_eq!(breaker_events(&h), vec![(BreakerState::Closed, BreakerState::Open)]);
     let (_, acts) = h.submit(ms(20), "t");
     assert_ne!(dispatched(&acts)[0].2, a, "open breaker is skipped");
-    assert!(matches!(
-        h.events.last().map(|e| e.kind),
-        Some(AuditKind::TierChange {
-            trigger: Trigger::BreakerOpen,
-            ..
-        })
-    ));
     assert_eq!(h.router.poll_timeout(), Some(ms(1010)));
     h.tick(ms(1010));
     assert_eq!(breaker_events(&h)[1], (BreakerState::Open, BreakerState::HalfOpen));
@@ -79,6 +74,7 @@ fn tier_four_suspends_and_resumes_when_the_primary_recovers() {
         budget: Default::default(),
         max_queue: None,
         breaker: Some(breaker(1)),
+        ..Default::default()
     });
     let (call, _) = h.submit(ms(0), "t");
     let acts = h.outcome(ms(5), AttemptId(0), Outcome::ServerError);
@@ -163,6 +159,7 @@ fn residency_allowed_tiers_and_workflow_overrides_filter_the_chain() {
                 output_tokens: 1,
                 deadline: None,
                 affinity: None,
+                ..Default::default()
             },
         );
         h.router
@@ -189,6 +186,7 @@ fn residency_allowed_tiers_and_workflow_overrides_filter_the_chain() {
         budget: Default::default(),
         max_queue: None,
         breaker: None,
+        ..Default::default()
     })
     .err();
     assert_eq!(
@@ -201,12 +199,19 @@ fn residency_allowed_tiers_and_workflow_overrides_filter_the_chain() {
 }
 
 #[test]
-fn degradation_raises_a_notification() {
+fn degradation_raises_one_tenant_level_notification() {
     let mut t = tenant("t", SlaClass::Gold, &[("a", 0), ("b", 1)]);
     t.notify_on_degradation = true;
+    t.degrade_after = 1;
     let mut h = Harness::new(vec![endpoint("a", None, 10_000), endpoint("b", None, 10_000)], vec![t]);
     h.submit(ms(0), "t");
     h.outcome(ms(1), AttemptId(0), Outcome::ConnectionError);
+    // The tenant now starts at tier 1: further calls neither fail on the
+    // primary first nor raise notices.
+    for i in 2..5 {
+        let (_, acts) = h.submit(ms(i), "t");
+        assert_eq!(dispatched(&acts)[0].2, h.ep("b"));
+    }
     let notes: Vec<_> = h
         .events
         .iter()
@@ -220,7 +225,10 @@ fn degradation_raises_a_notification() {
             to: Tier(1)
         }
     );
-    assert_eq!(notes[0].endpoint, Some(h.ep("b")));
+    assert_eq!(
+        (notes[0].at, notes[0].tenant, notes[0].call),
+        (ms(1), Some(TenantId(0)), None)
+    );
 }
 
 #[test]
@@ -275,13 +283,6 @@ fn latency_ceiling_abandons_slow_attempts() {
         }
     );
     assert_eq!(dispatched(&acts)[0].2, h.ep("b"));
-    assert!(matches!(
-        h.events[0].kind,
-        AuditKind::TierChange {
-            trigger: Trigger::SlowAttempt,
-            ..
-        }
-    ));
 }
 
 #[test]
@@ -297,6 +298,7 @@ fn jitter_is_seeded_and_bounded() {
             budget: Default::default(),
             max_queue: None,
             breaker: None,
+            ..Default::default()
         });
         h.submit(ms(0), "t");
         h.outcome(ms(0), AttemptId(0), Outcome::ServerError);

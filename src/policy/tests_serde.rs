@@ -8,7 +8,9 @@ use crate::time::{Span, Time};
 /// variant does not compile until it is listed here and in [`samples`].
 fn tag(kind: &AuditKind) -> &'static str {
     match kind {
-        AuditKind::TierChange { .. } => "tier_change",
+        AuditKind::Degraded { .. } => "degraded",
+        AuditKind::Promoted { .. } => "promoted",
+        AuditKind::SuspendExpired { .. } => "suspend_expired",
         AuditKind::Breaker { .. } => "breaker",
         AuditKind::Suspended { .. } => "suspended",
         AuditKind::Resumed => "resumed",
@@ -22,10 +24,18 @@ fn tag(kind: &AuditKind) -> &'static str {
 /// One event of every variant.
 fn samples() -> Vec<AuditKind> {
     vec![
-        AuditKind::TierChange {
+        AuditKind::Degraded {
             from: Tier(0),
             to: Tier(1),
-            trigger: Trigger::Saturated,
+            trigger: Trigger::BreakerOpen,
+            since: Time::from_nanos(2_500_000),
+        },
+        AuditKind::Promoted {
+            from: Tier(4),
+            to: Tier(0),
+        },
+        AuditKind::SuspendExpired {
+            after: Span::from_mins(10),
         },
         AuditKind::Breaker {
             from: BreakerState::HalfOpen,
@@ -91,7 +101,7 @@ fn every_audit_kind_round_trips_as_one_snake_case_json_line() {
         }
         assert_eq!(object.get("event").and_then(|v| v.as_str()), Some(tag(&kind)), "{line}");
         for (k, v) in object {
-            if let Some(s) = v.as_str().filter(|_| k != "estimate") {
+            if let Some(s) = v.as_str().filter(|_| k != "estimate" && k != "after") {
                 assert!(snake_case(s), "value {s:?} of {k:?} in {line}");
             }
         }
@@ -103,15 +113,16 @@ fn every_audit_kind_round_trips_as_one_snake_case_json_line() {
 }
 
 #[test]
-fn a_tier_change_is_written_exactly_so() {
-    let e = event(AuditKind::TierChange {
+fn a_degradation_is_written_exactly_so() {
+    let e = event(AuditKind::Degraded {
         from: Tier(0),
         to: Tier(1),
-        trigger: Trigger::Saturated,
+        trigger: Trigger::Error,
+        since: Time::from_nanos(2_500_000),
     });
     assert_eq!(
         serde_json::to_string(&e).expect("serializes"),
-        r#"{"at":3000000,"tenant":0,"workflow":0,"call":7,"endpoint":1,"event":"tier_change","from":0,"to":1,"trigger":"saturated"}"#
+        r#"{"at":3000000,"tenant":0,"workflow":0,"call":7,"endpoint":1,"event":"degraded","from":0,"to":1,"trigger":"error","since":2500000}"#
     );
     let none = AuditEvent {
         tenant: None,

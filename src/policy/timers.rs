@@ -9,6 +9,10 @@
 //!
 //! This module knows nothing of what a timer means: the router decides
 //! whether an entry is still live and prunes dead ones from the fronts.
+//! Dead entries behind a live front (a far cooldown end on top, say) are
+//! dropped in bulk once they outnumber what can be live
+//! ([`Timers::compact`]), so memory follows the calls alive, not the calls
+//! served.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -80,6 +84,28 @@ pub(crate) enum TimerKind {
         slot: u32,
         /// The slot's epoch when the timer was set.
         epoch: u32,
+    },
+    /// An attempt reached its endpoint's first-token timeout.
+    FirstToken {
+        /// The attempt.
+        attempt: AttemptId,
+    },
+    /// A degraded tenant may send its next probe (resuming a suspended
+    /// call if no new call comes).
+    Probe {
+        /// The tenant.
+        tenant: u32,
+    },
+    /// A tenant's notice interval is over: tell it its tier if it changed.
+    Notice {
+        /// The tenant.
+        tenant: u32,
+    },
+    /// An endpoint's rate limit may have refilled for calls waiting in its
+    /// queue: pump it.
+    Pump {
+        /// The endpoint.
+        endpoint: u32,
     },
 }
 
@@ -215,9 +241,9 @@ impl Timers {
 
     /// Drops entries from the fronts while `live` says they are dead, so
     /// that [`Timers::next`] is a live deadline.
-    pub fn prune(&mut self, mut live: impl FnMut(Due) -> bool) {
-        while let Some(Reverse((_, _, k))) = self.heap.peek() {
-            if live(Due::Timer(*k)) {
+    pub fn prune(&mut self, mut live: impl FnMut(Time, Due) -> bool) {
+        while let Some(&Reverse((at, _, k))) = self.heap.peek() {
+            if live(at, Due::Timer(k)) {
                 break;
             }
             self.heap.pop();
@@ -226,14 +252,61 @@ impl Timers {
             let e = endpoint as usize;
             self.is_stale[e] = false;
             let q = &mut self.attempts[e];
-            while let Some(&(_, attempt)) = q.front() {
-                if live(Due::Attempt { endpoint, attempt }) {
+            while let Some(&(at, attempt)) = q.front() {
+                if live(at, Due::Attempt { endpoint, attempt }) {
                     break;
                 }
                 q.pop_front();
             }
             self.fronts[e] = q.front().map(|&(t, _)| t);
         }
+    }
+
+    /// Drops every dead heap entry if the heap holds more than twice
+    /// `bound` (an upper bound on the live timers) plus some slack, and
+    /// every dead attempt deadline of an endpoint whose FIFO holds more than
+    /// twice `in_flight(endpoint)` plus some slack. Each compaction removes
+    /// at least half of what it visits, so this costs amortized O(1) per
+    /// timer set.
+    pub fn compact(
+        &mut self,
+        bound: usize,
+        in_flight: impl Fn(usize) -> usize,
+        mut live: impl FnMut(Time, Due) -> bool,
+    ) {
+        if self.heap.len() > 2 * bound + 64 {
+            self.heap.retain(|&Reverse((at, _, k))| live(at, Due::Timer(k)));
+        }
+        for (e, q) in self.attempts.iter_mut().enumerate() {
+            if q.len() > 2 * in_flight(e) + 16 {
+                let endpoint = e as u32;
+                q.retain(|&(at, attempt)| live(at, Due::Attempt { endpoint, attempt }));
+                self.fronts[e] = q.front().map(|&(t, _)| t);
+            }
+        }
+    }
+
+    /// Re-arms attempt deadlines from scratch (after a reload): `deadlines`
+    /// per endpoint, in any order.
+    pub fn reset_attempts(&mut self, endpoints: usize, mut deadlines: Vec<(u32, Time, AttemptId)>) {
+        deadlines.sort();
+        self.attempts = vec![VecDeque::new(); endpoints];
+        self.fronts = vec![None; endpoints];
+        self.stale.clear();
+        self.is_stale = vec![false; endpoints];
+        for (e, at, attempt) in deadlines {
+            self.set_attempt(e, at, attempt);
+        }
+    }
+
+    /// Keeps the heap timers `keep` returns (possibly rewritten), drops the
+    /// others (after a reload).
+    pub fn rewrite(&mut self, mut keep: impl FnMut(TimerKind) -> Option<TimerKind>) {
+        let heap = std::mem::take(&mut self.heap);
+        self.heap = heap
+            .into_iter()
+            .filter_map(|Reverse((at, seq, k))| keep(k).map(|k| Reverse((at, seq, k))))
+            .collect();
     }
 
     /// Entries held, live or not (for tests of memory bounds).

@@ -12,12 +12,12 @@ use crate::time::{Span, Time};
 pub struct EndpointId(pub u32);
 
 /// Dense index of a tenant in [`RouterConfig::tenants`](super::RouterConfig).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TenantId(pub u32);
 
 /// Index of a workflow within its tenant's workflow list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WorkflowId(pub u32);
 
@@ -31,8 +31,9 @@ pub struct CallId(pub u64);
 #[serde(transparent)]
 pub struct AttemptId(pub u64);
 
-/// A model call handed to the router.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A model call handed to the router. `Default` gives tenant 0, workflow
+/// 0, no tokens and no overrides, for struct update syntax.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRequest {
     /// Who is calling.
     pub tenant: TenantId,
@@ -42,7 +43,9 @@ pub struct CallRequest {
     pub input_tokens: u32,
     /// Expected output tokens (for token-rate limits).
     pub output_tokens: u32,
-    /// When the task this call belongs to must be done, if it has a deadline.
+    /// When the task this call belongs to must be done, if it has a
+    /// deadline (a per-request deadline).
+    #[serde(default)]
     pub deadline: Option<Time>,
     /// The endpoint this call's session is on (the task's previous call
     /// went there), if any. The router starts at that chain step instead
@@ -54,6 +57,12 @@ pub struct CallRequest {
     /// rule of [`Router`](super::Router).
     #[serde(default)]
     pub affinity: Option<EndpointId>,
+    /// A per-request priority: the call is scheduled as this class instead
+    /// of its tenant's. It may lower the class, never raise it: a class
+    /// above the tenant's is clamped to the tenant's. `None`: the
+    /// tenant's class.
+    #[serde(default)]
+    pub priority: Option<SlaClass>,
 }
 
 /// What the driver observed for an attempt. The router measures the
@@ -67,10 +76,20 @@ pub enum Outcome {
     ServerError,
     /// The connection failed or was reset.
     ConnectionError,
-    /// A 429; the endpoint should not be used again before `retry_after`.
+    /// A 429; the endpoint should not be used again before `retry_after`
+    /// (capped at [`RouterConfig::max_retry_after`](super::RouterConfig)).
     RateLimited {
         /// How long the endpoint asked us to wait.
         retry_after: Span,
+    },
+    /// A 4xx other than 429 (bad request, context too long, ...): the
+    /// request itself is at fault, so the call fails at once with
+    /// [`FailReason::ClientError`] (no retry, no fallback), the endpoint's
+    /// breaker does not count it and the tenant's error budget is not
+    /// burnt.
+    ClientError {
+        /// The HTTP status.
+        status: u16,
     },
 }
 
@@ -98,6 +117,16 @@ pub enum FailReason {
     /// Load shedding: the router's queue for the call's endpoint held more
     /// than `max_queue` calls and this was the newest of the lowest class.
     Shed,
+    /// The client went away ([`Router::cancel`](super::Router::cancel)).
+    Cancelled,
+    /// An endpoint answered with a client error (a 4xx other than 429).
+    ClientError {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A reload removed the call's tenant or workflow
+    /// ([`Router::reload`](super::Router::reload)).
+    Reconfigured,
 }
 
 /// A decision the driver must carry out.
@@ -191,7 +220,8 @@ pub enum Trigger {
     Saturated,
     /// A hedge: a second attempt sent while the first is still out.
     Hedge,
-    /// A suspended call resumed because a tier 0 or 1 endpoint recovered.
+    /// A suspended call resumed: a tier 0 or 1 endpoint of its chain
+    /// recovered, its tenant was promoted, or it is its tenant's probe.
     Recovered,
 }
 
@@ -211,14 +241,28 @@ pub enum BreakerState {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum AuditKind {
-    /// A call moved from one tier to another between attempts.
-    TierChange {
-        /// The tier of the previous attempt.
+    /// The tenant was degraded: its calls now start at a worse tier
+    /// (tier 4 for suspension). Tenant-level: `call` and `workflow` are the
+    /// call whose move tipped it, `endpoint` the endpoint that call left.
+    Degraded {
+        /// The tenant's previous tier.
         from: Tier,
-        /// The tier of the new attempt.
+        /// Its new tier.
         to: Tier,
-        /// Why.
+        /// What made the tipping call leave `from`.
         trigger: Trigger,
+        /// When the router saw that call fail at (or skip) `from`: the
+        /// failure that degraded the tenant.
+        since: Time,
+    },
+    /// The tenant was promoted back to a better tier: one of its calls was
+    /// served there after the tenant spent `promote_after` at `from`
+    /// (`call` and `endpoint`: that call and where it was served).
+    Promoted {
+        /// The tenant's previous tier.
+        from: Tier,
+        /// Its new tier.
+        to: Tier,
     },
     /// An endpoint's circuit breaker changed state (tenant, workflow and
     /// call are those of the attempt whose result caused it, if any).
@@ -235,15 +279,23 @@ pub enum AuditKind {
         /// Whether the tier needs the tenant's consent (else it is tier 4).
         consent: bool,
     },
-    /// A suspended call resumed (an endpoint of tier 0 or 1 recovered).
+    /// A suspended call resumed (a tier 0 or 1 endpoint of its chain
+    /// recovered, its tenant was promoted, or it goes as its tenant's
+    /// probe).
     Resumed,
-    /// The tenant asked to be told when its service degrades: a call was
-    /// dispatched (or suspended) at a worse tier than the tenant's previous
-    /// dispatch.
+    /// A suspended call reached its tenant's `max_suspend` and fails with
+    /// [`FailReason::SuspendedTooLong`].
+    SuspendExpired {
+        /// How long it was suspended.
+        after: Span,
+    },
+    /// A notice to a tenant with `notify_on_degradation`: its service tier
+    /// changed from the one it was last told (`to > from`: degraded,
+    /// `to < from`: recovered). Tenant-level (no call).
     Notification {
-        /// The tenant's previous tier.
+        /// The tier the tenant was last told.
         from: Tier,
-        /// The worse tier.
+        /// Its tier now.
         to: Tier,
     },
     /// A waiting call was shed (failed with

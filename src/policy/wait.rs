@@ -1,19 +1,18 @@
 //! Waiting limits inside [`Router`]: a tenant's `max_wait` in an endpoint's
 //! queue, and deadline awareness from per-endpoint latency estimates.
 //!
-//! A call queued for a busy endpoint starts a wait; the wait lasts until its
+//! A call queued for a busy pool starts a wait; the wait lasts until its
 //! next dispatch, across re-routes. At `max_wait` after the wait started the
-//! call moves on to a fallback step: dispatched there at once if the step
-//! can take it, else it also joins that step's queue (it "spills") and goes
-//! to whichever endpoint takes it first.
+//! call moves on to a fallback pool: dispatched there at once if an
+//! endpoint of it can take it, else it also joins the queues of that pool
+//! (it "spills") and goes to whichever endpoint takes it first.
 //!
 //! Each endpoint keeps an estimate of attempt latency: an exponentially
 //! weighted moving average (weight 1/8, integer nanoseconds) of its
 //! successful attempts, starting from its `expected_latency`. A call whose
 //! deadline no step of its chain can make by these estimates fails early.
 
-use super::calls::CallState;
-use super::queue::Waiter;
+use super::calls::{CallState, Range};
 use super::router::Router;
 use super::timers::TimerKind;
 use super::types::{AuditKind, EndpointId, FailReason, Trigger};
@@ -21,12 +20,14 @@ use crate::time::{Span, Time};
 
 impl Router {
     /// If the waiting call in `slot` has waited its tenant's `max_wait`,
-    /// dispatches it on the first later step of its chain (wrapping, before
-    /// any suspend step) that can take it now, on another endpoint; if none
-    /// can, queues it also on the first such step that is not blocked.
+    /// dispatches it on an endpoint of the first later pool of its chain
+    /// (wrapping, before any suspend pool) that can take it now, on an
+    /// endpoint it does not wait for already; if none can, queues it also
+    /// on every endpoint of the first such pool with an endpoint that is
+    /// not blocked and whose rate limits admit it.
     pub(super) fn max_wait_over(&mut self, now: Time, slot: u32) {
         let c = self.calls.get(slot);
-        if c.state != CallState::Waiting || c.spilled {
+        if c.state != CallState::Waiting || c.spill.is_some() {
             return;
         }
         let tp = &self.plan.tenants[c.tenant as usize];
@@ -36,67 +37,68 @@ impl Router {
         if now < since.saturating_add(max_wait) {
             return;
         }
-        let chain = &tp.workflows[c.workflow as usize].chain;
-        let n = chain.len();
-        let here = chain[c.wait_step as usize].endpoint;
-        let capped = self.tenant_capped(c.tenant);
+        let wp = &tp.workflows[c.workflow as usize];
+        let n = wp.pools.len();
+        let here = wp.pool_of[c.wait.lo as usize] as usize;
+        let waits_on: Vec<EndpointId> = (c.wait.lo..c.wait.hi).map(|s| wp.chain[s as usize].endpoint).collect();
+        let tokens = c.tokens;
         let mut spill = None;
         for k in 1..n {
-            let j = (c.wait_step as usize + k) % n;
-            let step = chain[j];
-            if step.suspend {
+            let q = (here + k) % n;
+            let pool = &wp.pools[q];
+            if pool.suspend {
                 break;
             }
-            let e = step.endpoint;
-            if e == here || self.blocked(now, e).is_some() || self.limits_ready(now, e, c.tokens) > now {
-                continue;
-            }
-            let es = &self.endpoints[e.0 as usize];
-            let free = es.queue.is_empty() && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency;
-            if free && !capped {
+            let candidates = self.candidates(now, slot, q as u16, pool.lo, pool.hi, &waits_on);
+            if !candidates.is_empty() {
                 if self.fail_if_hopeless(now, now, slot) {
                     return;
                 }
+                let step = self.balance(slot, &candidates);
                 self.calls.get_mut(slot).trigger = Some(Trigger::Saturated);
-                self.dispatch(now, slot, j as u16, false);
+                self.dispatch(now, slot, step, false);
                 return;
             }
-            spill.get_or_insert((j, e));
+            let eligible = pool.steps().any(|s| {
+                let e = wp.chain[s].endpoint;
+                !waits_on.contains(&e) && self.blocked(now, e).is_none() && self.limits_ready(now, e, tokens) <= now
+            });
+            if eligible && spill.is_none() {
+                spill = Some((pool.lo, pool.hi));
+            }
         }
-        let Some((j, e)) = spill else {
+        let Some((lo, hi)) = spill else {
             return;
         };
-        let (class, weight) = (tp.class, tp.weight);
         let c = self.calls.get_mut(slot);
-        c.spilled = true;
-        let w = Waiter {
-            slot,
-            epoch: c.epoch,
-            step: j as u16,
-            tenant: c.tenant,
-        };
-        self.endpoints[e.0 as usize].queue.push(class, weight, w);
-        self.shed(now, e);
-        self.pump(now, e);
+        let generation = c.next_generation();
+        c.spill = Some(Range::new(lo, hi, generation));
+        let members = self.push_entries(now, slot, lo, hi, &waits_on);
+        self.after_push(now, &members);
     }
 }
 
 /// Weight of a new sample in an endpoint's latency estimate.
 const EWMA_SHIFT: u32 = 3;
 
+/// `prev + (sample - prev) / 8`, or `sample` without a previous value.
+pub(super) fn ewma(prev: Option<Span>, sample: Span) -> Span {
+    match prev {
+        None => sample,
+        Some(prev) => {
+            let (p, s) = (i128::from(prev.as_nanos()), i128::from(sample.as_nanos()));
+            let next = p + ((s - p) >> EWMA_SHIFT);
+            Span::from_nanos(u64::try_from(next.max(0)).unwrap_or(u64::MAX))
+        }
+    }
+}
+
 impl Router {
     /// Feeds the latency of a successful attempt on `e` to its estimate:
     /// `est += (sample - est) / 8`, or `sample` for the first one.
     pub(super) fn observe_latency(&mut self, e: EndpointId, sample: Span) {
         let est = &mut self.endpoints[e.0 as usize].latency;
-        *est = Some(match *est {
-            None => sample,
-            Some(prev) => {
-                let (p, s) = (i128::from(prev.as_nanos()), i128::from(sample.as_nanos()));
-                let next = p + ((s - p) >> EWMA_SHIFT);
-                Span::from_nanos(u64::try_from(next.max(0)).unwrap_or(u64::MAX))
-            }
-        });
+        *est = Some(ewma(*est, sample));
     }
 
     /// The smallest latency estimate over the serving steps of the call's

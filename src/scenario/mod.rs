@@ -123,6 +123,9 @@ impl Scenario {
                     breaker: e.breaker.clone(),
                     expected_latency: e.expected_latency,
                     reserved: e.reserved,
+                    weight: e.weight,
+                    // The simulated world does not report first tokens.
+                    first_token_timeout: None,
                 })
                 .collect(),
             tenants: self
@@ -164,6 +167,10 @@ impl Scenario {
                     regions: t.regions.clone(),
                     requires_consent: t.requires_consent.clone(),
                     notify_on_degradation: t.notify_on_degradation,
+                    notice_interval: t.notice_interval,
+                    degrade_after: t.degrade_after,
+                    promote_after: t.promote_after,
+                    balance: t.balance,
                     latency_ceiling: t.latency_ceiling,
                     max_suspend: t.max_suspend,
                     hedge_after: t.hedge_after,
@@ -184,6 +191,8 @@ impl Scenario {
             budget: self.router.budget.clone(),
             max_queue: self.router.max_queue,
             breaker: self.router.breaker.clone(),
+            balance: self.router.balance,
+            max_retry_after: self.router.max_retry_after,
         }
     }
 }

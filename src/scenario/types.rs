@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{BreakerPolicy, BudgetPolicy, ClassShares, SlaClass, Tier};
+use crate::policy::{BalancePolicy, BreakerPolicy, BudgetPolicy, ClassShares, SlaClass, Tier};
 
 pub use super::workload::{Batch, Bursts, CountDist, ReplaySource, Shape, Step, ToolStep, TraceFormatName};
 use crate::time::Span;
@@ -36,7 +36,7 @@ pub struct Scenario {
 }
 
 /// Router-wide policy: what the router applies to every endpoint.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterSection {
     /// The circuit breaker of every endpoint without its own (none: no breakers).
@@ -48,6 +48,30 @@ pub struct RouterSection {
     /// Calls waiting for one endpoint beyond this are shed, lowest class first.
     #[serde(default)]
     pub max_queue: Option<u32>,
+    /// How pools (consecutive chain steps at one tier) spread calls:
+    /// `"p2c_peak_ewma"` (default), `"least_outstanding"` or
+    /// `"weighted_random"`.
+    #[serde(default)]
+    pub balance: BalancePolicy,
+    /// The longest cooldown a 429's retry-after imposes (default 10 min).
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after: Span,
+}
+
+fn default_max_retry_after() -> Span {
+    Span::from_mins(10)
+}
+
+impl Default for RouterSection {
+    fn default() -> Self {
+        RouterSection {
+            breaker: None,
+            budget: BudgetPolicy::default(),
+            max_queue: None,
+            balance: BalancePolicy::default(),
+            max_retry_after: default_max_retry_after(),
+        }
+    }
 }
 
 /// The simulated period.
@@ -148,6 +172,11 @@ pub struct Endpoint {
     /// larger attempt fails at once, like a 400.
     #[serde(default)]
     pub context_window: Option<u32>,
+    /// This endpoint's share of its pool under weighted random balancing
+    /// (default: its `rpm`, else `tpm`, else equal, when every member of
+    /// the pool has one).
+    #[serde(default)]
+    pub weight: Option<u32>,
     /// Where `slaplan serve` sends this endpoint's attempts (ignored by the
     /// simulator).
     #[serde(default)]
@@ -429,9 +458,23 @@ pub struct Tenant {
     /// Tiers that need the tenant's consent: calls suspend instead.
     #[serde(default)]
     pub requires_consent: Vec<Tier>,
-    /// Emit a notification event on every degradation.
+    /// Notify the tenant when it is degraded and when it recovers.
     #[serde(default)]
     pub notify_on_degradation: bool,
+    /// Shortest time between two notices (default 0).
+    #[serde(default)]
+    pub notice_interval: Span,
+    /// Calls in a row leaving the tenant's tier before it is degraded
+    /// (default 3).
+    #[serde(default = "default_degrade_after")]
+    pub degrade_after: u32,
+    /// Least time at a lower tier before a probe of the better tiers, and
+    /// between probes (default 30 s).
+    #[serde(default = "default_promote_after")]
+    pub promote_after: Span,
+    /// This tenant's pool balancing, overriding `router.balance`.
+    #[serde(default)]
+    pub balance: Option<BalancePolicy>,
     /// An attempt slower than this is abandoned and the call falls back.
     #[serde(default)]
     pub latency_ceiling: Option<Span>,
@@ -465,6 +508,14 @@ pub struct Tenant {
 
 fn one_u32() -> u32 {
     1
+}
+
+fn default_degrade_after() -> u32 {
+    3
+}
+
+fn default_promote_after() -> Span {
+    Span::from_secs(30)
 }
 
 fn default_max_suspend() -> Span {

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use slaplan::policy::{Router, RouterConfig};
+use slaplan::policy::{BalancePolicy, Router, RouterConfig};
 
 use crate::common::{repo_path, slaplan, tempdir};
 
@@ -29,9 +29,14 @@ fn import_prints_a_router_config_that_parses_back_and_lists_what_it_left_out() {
         ["litellm/gpt-4o", "litellm/gpt-4o-mini", "litellm/claude-sonnet"]
     );
     assert_eq!(config.tenants[0].chain[0].endpoint, "gpt-4o@azure/swedencentral");
+    // routing_strategy: simple-shuffle is the pools' weighted random balancing.
+    assert_eq!(config.balance, BalancePolicy::WeightedRandom);
+    assert!(
+        !stderr.contains("unmapped: router_settings.routing_strategy"),
+        "{stderr}"
+    );
     assert!(Router::new(config).is_ok());
     for line in [
-        "unmapped: router_settings.routing_strategy: not modelled (slaplan uses ordered fallback)",
         "unmapped: router_settings.context_window_fallbacks: not modelled",
         "unmapped: litellm_settings.success_callback: observability callbacks: not modelled",
         "unmapped: general_settings: proxy server settings",

@@ -112,3 +112,76 @@ fn mmc_mean_wait_matches_erlang_c_within_two_percent() {
         "interval ±{half:.3} ms is wider than 2% of {wq:.3} ms"
     );
 }
+
+/// Two endpoints at tier 0 of one chain are one pool: with one slot each,
+/// no provider-side queue (so the router holds every waiting call, in one
+/// queue for the pool, served by whichever endpoint frees first) and
+/// exponential service, they are an M/M/2 queue, whatever endpoint the
+/// balancer picks when both are idle.
+fn pool_scenario(mean_ms: u32, rate: f64, duration: &str) -> String {
+    let endpoint = |name: &str| {
+        format!(
+            r#"
+[[endpoints]]
+name = "{name}"
+concurrency = 1
+queue_limit = 0
+attempt_timeout = "1h"
+latency = {{ model = "exponential", mean = "{mean_ms}ms" }}
+"#
+        )
+    };
+    format!(
+        r#"
+[simulation]
+start = "2026-03-01"
+duration = "{duration}"
+seed = 11
+{}{}
+[[tenants]]
+name = "t"
+class = "gold"
+chain = [{{ endpoint = "left", tier = 0 }}, {{ endpoint = "right", tier = 0 }}]
+max_attempts = 1
+
+[[tenants.workflows]]
+name = "w"
+rate = {rate}
+
+[[tenants.clauses]]
+metric = "latency"
+percentile = 50
+threshold = "1h"
+"#,
+        endpoint("left"),
+        endpoint("right")
+    )
+}
+
+#[test]
+fn a_pool_of_two_one_slot_endpoints_is_an_mm2_queue() {
+    // mu = 10/s per endpoint (100 ms), lambda = 16/s: a = 1.6, rho = 0.8.
+    // Erlang C(2, 1.6) = 6.4 / 9 = 0.7111; Wq = C / (2 mu - lambda)
+    // = 177.8 ms; mean sojourn W = Wq + 1/mu = 277.8 ms.
+    let (mu, lambda) = (10.0, 16.0);
+    let w = (erlang_c(2, lambda / mu) / (2.0 * mu - lambda) + 1.0 / mu) * 1000.0;
+    assert!((w - 277.78).abs() < 0.01, "hand-worked: {w}");
+    let s = scenario(&pool_scenario(100, lambda, "6h"));
+    let reps = replicate(&s, 12);
+    let means: Vec<f64> = reps.iter().map(|r| r.attainment[0].mean_latency_ms.unwrap()).collect();
+    let (mean, half) = t_interval(&means, 0.99);
+    eprintln!("M/M/2 pool at rho 0.8: mean sojourn {mean:.3} ± {half:.3} ms (99% t), theory {w:.3} ms");
+    let resolution = 0.001 * mean;
+    assert!(
+        (mean - w).abs() <= half + resolution,
+        "mean sojourn {mean:.3} ± {half:.3} ms, M/M/2 {w:.3} ms"
+    );
+    assert!(
+        (half + resolution) / w <= 0.02,
+        "interval ±{half:.3} ms is wider than 2% of {w:.3} ms"
+    );
+    // Every call served. (Had the pool been a fallback chain, one endpoint
+    // would have taken every call at rho 1.6 and the mean would diverge.)
+    let served: u64 = reps.iter().map(|r| r.stats.completed).sum();
+    assert_eq!(served, reps.iter().map(|r| r.stats.calls).sum::<u64>());
+}

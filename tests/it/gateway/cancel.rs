@@ -44,7 +44,6 @@ fn a_client_that_disconnects_mid_stream_frees_its_slot_and_cancels_upstream() {
 }
 
 #[test]
-#[ignore = "needs Router::cancel (issue 10): until then a departed client's call is detached, and its broken attempt retried"]
 fn a_client_that_disconnects_mid_stream_has_its_call_withdrawn() {
     run(30, async {
         let scenario = two_endpoints("", "", "").replace("per_output_token = \"4ms\"", "per_output_token = \"100ms\"");

@@ -16,6 +16,8 @@ fn decision(e: &Value) -> Value {
     let o = e.as_object_mut().unwrap();
     o.remove("at");
     o.remove("time");
+    // Instants: simulated time in one, wall-clock time in the other.
+    o.remove("since");
     e
 }
 
