@@ -630,6 +630,6 @@ pub(super) fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<(), Fi
             }
             Ok(())
         },
-        &io,
+        io,
     )
 }
