@@ -380,8 +380,8 @@ fn covariance(data: &[Bin], dt: f64, theta: Theta) -> Option<[[f64; 4]; 4]> {
             })
             .collect();
         let col = stats::gauss(a)?;
-        for r in 0..4 {
-            cov[r][c] = col[r];
+        for (row, x) in cov.iter_mut().zip(col) {
+            row[c] = x;
         }
     }
     (0..4).all(|i| cov[i][i] > 0.0).then_some(cov)
