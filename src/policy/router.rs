@@ -388,6 +388,7 @@ impl Router {
         let (e, ttft) = (leg.endpoint, now - leg.started);
         let est = &mut self.endpoints[e.0 as usize].first_token;
         *est = Some(super::wait::ewma(*est, ttft));
+        self.first_token_wins(now, slot, attempt);
         self.finish_input(now);
     }
 

@@ -12,6 +12,7 @@ mod deploy;
 mod determinism;
 mod exact_thresholds;
 mod fit;
+mod fit_bursts;
 mod frontier;
 mod gateway;
 mod hedges;
