@@ -100,7 +100,10 @@ pub async fn run(scenario: &Scenario, config: &LoadConfig) -> Result<LoadSummary
     };
     let http = reqwest::Client::builder()
         .tcp_nodelay(true)
-        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        // Below the gateway's idle-connection timeout (`serve
+        // --header-timeout`, 10 s by default): a pooled connection the
+        // server is closing would fail a call the gateway never saw.
+        .pool_idle_timeout(std::time::Duration::from_secs(4))
         .build()
         .map_err(|e| LoadError::Client(e.to_string()))?;
     let mut sources = Vec::new();
