@@ -17,6 +17,7 @@
 pub mod charts;
 pub mod content;
 pub mod document;
+pub mod fidelity;
 pub mod html;
 pub mod inputs;
 pub mod markdown;
