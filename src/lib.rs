@@ -10,6 +10,7 @@
 //! - `fit`: scenarios calibrated from production logs (`slaplan fit`).
 //! - `logs`: production logs (LiteLLM spend logs, OTLP GenAI spans) as call records.
 //! - `sla`: clauses, windows and attainment.
+//! - `observe`: the SLA observers, fed by the simulated world and by `judge`.
 //! - `judge`: a scenario's clauses judged on real request logs (`slaplan judge`).
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
@@ -39,6 +40,8 @@ pub mod judge;
 pub mod logs;
 #[cfg(feature = "cli")]
 pub mod model;
+#[cfg(feature = "cli")]
+pub mod observe;
 #[cfg(feature = "cli")]
 pub mod plan;
 #[cfg(feature = "cli")]
