@@ -647,13 +647,15 @@ impl Driver {
                 });
                 self.attempts.insert(attempt, call);
             }
-            Action::Cancel { call, attempt } => {
+            Action::Cancel { call, attempt, failed } => {
                 if let Some(c) = self.calls.get_mut(&call)
                     && let Some(pos) = c.legs.iter().position(|l| l.attempt == attempt)
                 {
                     let leg = c.legs.swap_remove(pos);
                     leg.abort.abort();
-                    c.observed.attempt_failed(now, leg.endpoint.0);
+                    if failed.is_some() {
+                        c.observed.attempt_failed(now, leg.endpoint.0);
+                    }
                 }
                 self.attempts.remove(&attempt);
                 self.stream_broken(now, call, attempt);

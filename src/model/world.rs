@@ -626,11 +626,16 @@ impl World {
         }
     }
 
-    fn cancel(&mut self, now: Time, attempt: AttemptId, q: &mut EventQueue<Event>) {
+    /// The router abandoned `attempt` at `now`; `failed`: as a failure of
+    /// the attempt (a timeout or the latency ceiling), else without a
+    /// verdict (a hedge race lost).
+    fn cancel(&mut self, now: Time, attempt: AttemptId, failed: bool, q: &mut EventQueue<Event>) {
         let Some(info) = self.attempts.remove(attempt.0) else {
             return;
         };
-        self.attempt_failed(now, info.call, info.endpoint);
+        if failed {
+            self.attempt_failed(now, info.call, info.endpoint);
+        }
         let ei = info.endpoint as usize;
         match info.state {
             AttemptState::InService(ev) => {
@@ -849,7 +854,7 @@ impl World {
                         self.dispatch(now, attempt, endpoint, call, info, q);
                     }
                 }
-                Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
+                Action::Cancel { attempt, failed, .. } => self.cancel(now, attempt, failed.is_some(), q),
                 Action::Complete {
                     call, tier, endpoint, ..
                 } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
