@@ -10,6 +10,7 @@
 //! - `fit`: scenarios calibrated from production logs (`slaplan fit`).
 //! - `logs`: production logs (LiteLLM spend logs, OTLP GenAI spans) as call records.
 //! - `sla`: clauses, windows and attainment.
+//! - `observe`: the SLA observers, fed by the simulated world and by `judge`.
 //! - `judge`: a scenario's clauses judged on real request logs (`slaplan judge`).
 //! - `load`: a scenario's workload driven against a running gateway (`slaplan load`).
 //! - `fidelity`: predictions set against an emulated deployment (`slaplan fidelity`).
@@ -49,6 +50,8 @@ pub mod load;
 pub mod logs;
 #[cfg(feature = "cli")]
 pub mod model;
+#[cfg(feature = "cli")]
+pub mod observe;
 #[cfg(feature = "cli")]
 pub mod plan;
 #[cfg(feature = "cli")]

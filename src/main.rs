@@ -205,6 +205,11 @@ struct RunArgs {
     /// request-log schema (what `slaplan judge` reads).
     #[arg(long, value_name = "FILE", conflicts_with = "shard")]
     request_log: Option<PathBuf>,
+    /// Also write replication 0's router audit events, every one, to FILE
+    /// as the gateway's audit log (what `slaplan judge --audit-log` reads
+    /// for the notification clause).
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
+    audit_log: Option<PathBuf>,
 }
 
 fn parse_probability(text: &str) -> Result<f64, String> {
@@ -451,8 +456,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         return Err(Failure::runtime("the run wrote no results"));
     };
     let replications = meta.replications;
-    if let Some(path) = &args.request_log {
-        write_request_log(&scenario, path)?;
+    if args.request_log.is_some() || args.audit_log.is_some() {
+        write_replication_logs(&scenario, args.request_log.as_deref(), args.audit_log.as_deref())?;
     }
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     outln!(
@@ -519,26 +524,67 @@ fn audit_sample(scenario: &Scenario, limit: usize) -> Result<Vec<u8>, Failure> {
     Ok(report::audit_jsonl(scenario, &samples.audit))
 }
 
+/// A log file written through a temporary sibling, renamed into place.
+struct LogTarget<'a> {
+    path: &'a Path,
+    tmp: PathBuf,
+}
+
+impl<'a> LogTarget<'a> {
+    fn new(path: &'a Path) -> LogTarget<'a> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        LogTarget { path, tmp }
+    }
+
+    fn cannot(&self, e: &dyn std::fmt::Display) -> Failure {
+        Failure::runtime(format!("{}: cannot write: {e}", self.path.display()))
+    }
+
+    fn create(&self) -> Result<Box<dyn std::io::Write + Send>, Failure> {
+        let file = std::fs::File::create(&self.tmp).map_err(|e| self.cannot(&e))?;
+        Ok(Box::new(std::io::BufWriter::new(file)))
+    }
+
+    fn commit(&self) -> Result<(), Failure> {
+        std::fs::rename(&self.tmp, self.path).map_err(|e| self.cannot(&e))
+    }
+
+    fn discard(&self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
 /// Re-runs replication 0 (the same run as in the results) writing its calls
-/// to `path` in the gateway's request-log schema, through a temporary file
-/// renamed into place.
-fn write_request_log(scenario: &Scenario, path: &Path) -> Result<(), Failure> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let cannot = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: cannot write: {e}", path.display()));
-    let world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
-    let file = std::fs::File::create(&tmp).map_err(|e| cannot(&e))?;
-    let log = slaplan::model::RequestLog::new(scenario, Box::new(std::io::BufWriter::new(file)));
-    let result = world.write_requests(log).run_full();
-    let written = match result.request_log_error {
-        Some(e) => Err(cannot(&e)),
-        None => std::fs::rename(&tmp, path).map_err(|e| cannot(&e)),
-    };
+/// in the gateway's request-log schema and its router audit events as the
+/// gateway's audit log, each through a temporary file renamed into place.
+fn write_replication_logs(scenario: &Scenario, requests: Option<&Path>, audit: Option<&Path>) -> Result<(), Failure> {
+    let targets: Vec<LogTarget> = [requests, audit].into_iter().flatten().map(LogTarget::new).collect();
+    let mut world = slaplan::model::World::new(scenario, 0).map_err(Failure::input)?;
+    let written = (|| {
+        let mut next = targets.iter();
+        if requests.is_some()
+            && let Some(t) = next.next()
+        {
+            world = world.write_requests(slaplan::model::RequestLog::new(scenario, t.create()?));
+        }
+        if audit.is_some()
+            && let Some(t) = next.next()
+        {
+            world = world.write_audit(slaplan::model::AuditLog::new(scenario, t.create()?));
+        }
+        let result = world.run_full();
+        if let Some(e) = result.request_log_error {
+            let shown = targets.iter().map(|t| t.path.display().to_string()).collect::<Vec<_>>();
+            return Err(Failure::runtime(format!("{}: cannot write: {e}", shown.join(" or "))));
+        }
+        targets.iter().try_for_each(LogTarget::commit)
+    })();
     if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        targets.iter().for_each(LogTarget::discard);
     }
     written
 }

@@ -21,6 +21,16 @@ pub(crate) struct JudgeArgs {
     /// JSON lines.
     #[arg(long = "log", value_name = "FILE", required = true, num_args = 1..)]
     logs: Vec<PathBuf>,
+    /// The router's audit logs (`serve --audit-log`, `run --audit-log`):
+    /// the degradations and notices the notification clause judges
+    /// (without one, notification clauses are not judged).
+    #[arg(long = "audit-log", value_name = "FILE", num_args = 1..)]
+    audit_logs: Vec<PathBuf>,
+    /// Probability a clause must hold with to be called enforceable, in
+    /// (0, 1), as `run` takes it (one judged period is one replication, so
+    /// only a clause held in every window can reach it).
+    #[arg(long, default_value_t = 0.95, value_parser = super::super::parse_probability)]
+    confidence: f64,
     /// Output directory (summary.csv, windows.csv, ..., coverage.csv, judge.json).
     #[arg(long)]
     out: PathBuf,
@@ -33,6 +43,7 @@ pub(crate) struct JudgeArgs {
 #[derive(serde::Serialize)]
 struct JudgeNotes<'a> {
     logs: Vec<String>,
+    audit_logs: Vec<String>,
     rows: &'a judge::RowCounts,
     skipped: &'a [judge::Skipped],
     windows_not_fully_covered: usize,
@@ -42,31 +53,39 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     let scenario: Scenario = scenario::load(&args.scenario).map_err(Failure::input)?;
     let bytes =
         std::fs::read(&args.scenario).map_err(|e| Failure::input(format!("{}: {e}", args.scenario.display())))?;
-    let judged = judge::judge(&scenario, &args.logs).map_err(|e| match e {
+    #[allow(clippy::disallowed_methods)] // the CLI's timer: timing the judgement for run.json
+    let started = std::time::Instant::now();
+    let judged = judge::judge(&scenario, &args.logs, &args.audit_logs).map_err(|e| match e {
         JudgeError::Log(_) | JudgeError::Start(_) | JudgeError::NoLog => Failure::input(e),
     })?;
+    let wall = started.elapsed().as_secs_f64();
     let reps = [judged.replication.clone()];
-    let summary = summarize(&reps, judged.clauses.len(), plan::INTERVAL_LEVEL, plan::INTERVAL_LEVEL);
+    let summary = summarize(&reps, judged.clauses.len(), args.confidence, plan::INTERVAL_LEVEL);
     let meta = RunMeta::new(
         RunIdentity {
             scenario: args.scenario.display().to_string(),
             scenario_sha256: super::super::sha256_hex(&bytes),
             slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
             replications: 1,
-            required_confidence: plan::INTERVAL_LEVEL,
+            required_confidence: args.confidence,
             interval_level: plan::INTERVAL_LEVEL,
         },
         &scenario,
         judged.replication.stats,
         Timing {
-            wall_seconds: 0.0,
+            wall_seconds: wall,
             threads: 1,
-            calls_per_second: 0.0,
+            calls_per_second: if wall > 0.0 {
+                judged.replication.stats.calls as f64 / wall
+            } else {
+                0.0
+            },
         },
     );
     let coverage = coverage_csv(&scenario, &judged.coverage).map_err(Failure::runtime)?;
     let notes = JudgeNotes {
         logs: args.logs.iter().map(|p| p.display().to_string()).collect(),
+        audit_logs: args.audit_logs.iter().map(|p| p.display().to_string()).collect(),
         rows: &judged.rows,
         skipped: &judged.skipped,
         windows_not_fully_covered: judged.coverage.partial(),

@@ -32,6 +32,7 @@ use super::secret::Scrubber;
 use super::sessions::SessionMap;
 use super::upstream::{self, AttemptJob};
 use super::wire::{self, Usage};
+use crate::observe::ObservedCall;
 use crate::policy::{
     Action, AttemptId, AuditEvent, AuditKind, BreakerState, CallId, CallRequest, ConfigError, EndpointId, FailReason,
     Outcome, ReloadReport, Router, RouterConfig, Tier,
@@ -182,6 +183,8 @@ struct LiveCall {
     /// How the client was answered before the router ended the call
     /// (suspended, or gone): the outcome and status for the log.
     answered: Option<(&'static str, u16)>,
+    /// What the SLA observers follow of it (its fallback), for the log.
+    observed: ObservedCall,
 }
 
 /// The driver's handles, cloned into every request handler.
@@ -412,6 +415,7 @@ impl Driver {
                 refusal: None,
                 shed_at: None,
                 answered: None,
+                observed: ObservedCall::new(request.tenant.0, request.workflow.0, now),
             },
         );
         let got = self.router.submit(now, request);
@@ -515,7 +519,11 @@ impl Driver {
         let mut endpoint = None;
         if let Some(c) = self.calls.get_mut(&call) {
             if let Some(pos) = c.legs.iter().position(|l| l.attempt == attempt) {
-                endpoint = Some(c.legs.swap_remove(pos).endpoint);
+                let leg = c.legs.swap_remove(pos);
+                if !outcome.is_success() {
+                    c.observed.attempt_failed(now, leg.endpoint.0);
+                }
+                endpoint = Some(leg.endpoint);
             }
             match &answer {
                 AttemptAnswer::Refused { status, body } => c.refusal = Some((*status, body.clone())),
@@ -616,6 +624,7 @@ impl Driver {
                     self.metrics.fallback(c.tenant as usize);
                 }
                 c.attempts += 1;
+                c.observed.dispatched(now, endpoint.0);
                 if let Some(session) = &c.session {
                     self.sessions.note(c.tenant, session, endpoint);
                 }
@@ -638,11 +647,15 @@ impl Driver {
                 });
                 self.attempts.insert(attempt, call);
             }
-            Action::Cancel { call, attempt } => {
+            Action::Cancel { call, attempt, failed } => {
                 if let Some(c) = self.calls.get_mut(&call)
                     && let Some(pos) = c.legs.iter().position(|l| l.attempt == attempt)
                 {
-                    c.legs.swap_remove(pos).abort.abort();
+                    let leg = c.legs.swap_remove(pos);
+                    leg.abort.abort();
+                    if failed.is_some() {
+                        c.observed.attempt_failed(now, leg.endpoint.0);
+                    }
                 }
                 self.attempts.remove(&attempt);
                 self.stream_broken(now, call, attempt);
@@ -780,6 +793,7 @@ impl Driver {
                 attempts: c.attempts,
                 outcome,
                 status,
+                observed: c.observed,
             };
             let (scenario, start) = (Arc::clone(&self.scenario), self.clock.utc_start());
             if !log.write_with(move || ended.render(&scenario, start)) {

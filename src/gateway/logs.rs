@@ -143,6 +143,46 @@ pub struct RequestLine {
     pub outcome: String,
     /// The HTTP status the client got (0 if it went away first).
     pub status: u16,
+    /// The call's fallback, when an attempt on its first endpoint failed
+    /// (absent otherwise, and in logs written before it existed): what the
+    /// fallback-time clause judges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FallbackLine>,
+}
+
+/// A call's fallback in the request log: its first endpoint, when the
+/// attempt there failed, and the dispatch elsewhere that ended the
+/// fallback (absent: it never left, a fallback that never happened).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackLine {
+    /// The first endpoint's name.
+    pub from: String,
+    /// When its attempt there first failed (an error answer, a 429, or
+    /// cancelled at a timeout or latency ceiling), RFC 3339 UTC.
+    pub failed: String,
+    /// The endpoint the call was next dispatched to, if it left.
+    pub to: Option<String>,
+    /// When, if it left.
+    pub left: Option<String>,
+}
+
+impl FallbackLine {
+    /// The line of an observed call's fallback, with endpoint names and
+    /// instants rendered by the caller's functions.
+    pub fn of(
+        call: &crate::observe::ObservedCall,
+        name: impl Fn(u32) -> String,
+        utc: impl Fn(Time) -> String,
+    ) -> Option<FallbackLine> {
+        let f = call.fallback()?;
+        Some(FallbackLine {
+            from: name(f.from),
+            failed: utc(f.failed),
+            to: f.left.map(|(_, e)| name(e)),
+            left: f.left.map(|(at, _)| utc(at)),
+        })
+    }
 }
 
 impl RequestLine {
@@ -187,6 +227,8 @@ pub struct EndedCall {
     pub outcome: &'static str,
     /// As in [`RequestLine::status`].
     pub status: u16,
+    /// What the observers followed of it (its fallback).
+    pub observed: crate::observe::ObservedCall,
 }
 
 impl EndedCall {
@@ -217,6 +259,17 @@ impl EndedCall {
             attempts: self.attempts,
             outcome: self.outcome.to_string(),
             status: self.status,
+            fallback: FallbackLine::of(
+                &self.observed,
+                |e| {
+                    scenario
+                        .endpoints
+                        .get(e as usize)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default()
+                },
+                utc,
+            ),
         }
         .to_jsonl()
     }

@@ -1,10 +1,11 @@
 //! `slaplan judge`: a scenario's clauses judged on real request logs, by
-//! the same [`Recorder`] the simulator feeds, as one replication ("what
+//! the same [`Observer`] the simulator feeds, as one replication ("what
 //! happened"), so `report` draws the same review for a real month.
 //!
 //! This module owns turning log records ([`crate::logs::CallRecord`], from
 //! any reader: the gateway's request log, LiteLLM spend logs, OTLP GenAI
-//! spans) into the recorder's events, and saying how far the logs cover
+//! spans; and [`AuditRecord`]s from the router's audit log) into the
+//! observers' events, and saying how far the logs cover
 //! each window. It writes nothing: the CLI writes the outputs.
 //!
 //! # What a log row becomes
@@ -27,13 +28,23 @@
 //!   request log does not itemise, cost nothing).
 //! - Calls the client ended or got wrong (`client_error`, `cancelled`,
 //!   `invalid_request`) are counted and left out of every clause.
-//! - Blame: a bad call is put on the endpoint the record names (never "in
-//!   an outage": a log does not know the provider's incidents), else on the
-//!   router.
+//! - Fallback: a record carrying its fallback (the gateway's request log:
+//!   its first endpoint, when the attempt there failed, and where and when
+//!   it went next) replays those dispatches and that failure into the
+//!   call's [`ObservedCall`], so the fallback clause is timed by the same
+//!   rule as in the simulator. Judged only when every log is a request log
+//!   (LiteLLM spend logs and OTLP spans do not record fallbacks).
+//! - Notices: the router's audit logs (`--audit-log`: degradations,
+//!   promotions and notices, placed by their UTC `time`) go to the same
+//!   tier observer the simulator feeds. Without an audit log the
+//!   notification clause is not judged.
+//! - Blame: a bad call is put on the endpoint the observers blame (the
+//!   first endpoint of a call that had to leave it, the serving endpoint,
+//!   the record's endpoint for a failure), never "in an outage": a log does
+//!   not know the provider's incidents; else on the router.
 //!
-//! Fallback-time and notification clauses need the attempts' times and the
-//! router's notices, which a request log does not hold: they are not
-//! judged, and [`Judged::skipped`] says so.
+//! [`Judged::skipped`] lists the clauses the logs given cannot judge, and
+//! why.
 //!
 //! **Architecture Invariant:** memory is bounded by the clauses, the period
 //! and the tasks open within [`TASK_GAP`] of the newest row, never by the
@@ -48,11 +59,15 @@ use serde::Serialize;
 
 pub use coverage::{Coverage, CoverageRow, coverage_csv};
 
-use crate::logs::{CLIENT_OUTCOMES, CallRecord, LogError, LogReader, RecordKind, Status};
+use crate::logs::{
+    AuditReader, AuditRecord, CLIENT_OUTCOMES, CallRecord, LogError, LogFormat, LogReader, RecordKind, Status,
+};
 use crate::model::RunStats;
+use crate::observe::{Blame, NO_ENDPOINT, ObservedCall, Observer};
 use crate::plan::Replication;
+use crate::policy::{AuditKind, EndpointId, TenantId, WorkflowId};
 use crate::scenario::Scenario;
-use crate::sla::{CallEnd, CallOutcome, Cause, Clause, ClauseKind, Recorder};
+use crate::sla::{CallOutcome, Cause, Clause, ClauseKind};
 use crate::time::{Span, Time};
 
 /// A task with no new call for this long (in log time) is closed.
@@ -101,6 +116,10 @@ pub struct RowCounts {
     pub outside_period: u64,
     /// Calls the client ended or got wrong, left out.
     pub client_outcome: u64,
+    /// Router audit events read (every kind).
+    pub audit_events: u64,
+    /// Audit events of a tenant the scenario does not have, left out.
+    pub audit_unmatched: u64,
 }
 
 /// The judgement of a set of logs.
@@ -119,45 +138,98 @@ pub struct Judged {
     pub rows: RowCounts,
 }
 
+/// What the logs given can tell, beyond calls: which clauses they can judge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// Every call record says whether (and how) the call fell back: true
+    /// for the gateway's request log, false for LiteLLM and OTLP logs.
+    pub fallbacks: bool,
+    /// The router's audit events (tier changes and notices) are given.
+    pub notices: bool,
+}
+
 /// Judges `scenario`'s clauses on the log files `logs` (any format
-/// [`LogReader`] reads, mixed freely). The first unreadable row is an
-/// error naming its file, line and field.
-pub fn judge(scenario: &Scenario, logs: &[PathBuf]) -> Result<Judged, JudgeError> {
+/// [`LogReader`] reads, mixed freely) and the router's audit logs `audit`
+/// (for the notification clause). The first unreadable row is an error
+/// naming its file, line and field.
+pub fn judge(scenario: &Scenario, logs: &[PathBuf], audit: &[PathBuf]) -> Result<Judged, JudgeError> {
     if logs.is_empty() {
         return Err(JudgeError::NoLog);
     }
-    let mut judge = Judge::new(scenario)?;
-    for path in logs {
-        for record in LogReader::open(path)? {
+    let readers = logs.iter().map(LogReader::open).collect::<Result<Vec<_>, _>>()?;
+    let evidence = Evidence {
+        fallbacks: readers.iter().all(|r| r.format() == LogFormat::Slaplan),
+        notices: !audit.is_empty(),
+    };
+    let mut judge = Judge::new(scenario, evidence)?;
+    for reader in readers {
+        for record in reader {
             judge.add(&record?);
+        }
+    }
+    for path in audit {
+        for event in AuditReader::open(path)? {
+            judge.add_event(&event?);
         }
     }
     Ok(judge.finish())
 }
 
-/// Judges `records` (already read) as [`judge`] does the rows of its logs.
+/// Judges `records` and audit events `events` (already read) as [`judge`]
+/// does the rows of its logs; `evidence` says which clauses they can judge.
 pub fn judge_records<'a>(
     scenario: &Scenario,
     records: impl IntoIterator<Item = &'a CallRecord>,
+    events: impl IntoIterator<Item = &'a AuditRecord>,
+    evidence: Evidence,
 ) -> Result<Judged, JudgeError> {
-    let mut judge = Judge::new(scenario)?;
+    let mut judge = Judge::new(scenario, evidence)?;
     for r in records {
         judge.add(r);
+    }
+    for e in events {
+        judge.add_event(e);
     }
     Ok(judge.finish())
 }
 
-/// Whether the request log can judge a clause of this kind; if not, why.
-pub fn unjudgeable(kind: &ClauseKind) -> Option<&'static str> {
+/// Whether logs with `evidence` can judge a clause of this kind; if not, why.
+pub fn unjudgeable(kind: &ClauseKind, evidence: Evidence) -> Option<&'static str> {
     match kind {
-        ClauseKind::FallbackTime { .. } => Some(
-            "a request log does not hold the times of each attempt, so the time from a call's first failure \
-             to its next dispatch is unknown",
+        ClauseKind::FallbackTime { .. } if !evidence.fallbacks => Some(
+            "LiteLLM spend logs and OTLP spans do not record when a call's attempt on its first endpoint failed \
+             and when it went elsewhere; the gateway's request log does",
         ),
-        ClauseKind::Notification { .. } => Some("a request log does not hold the router's degradation notices"),
+        ClauseKind::Notification { .. } if !evidence.notices => Some(
+            "the degradations and notices are in the router's audit log: pass it with --audit-log (serve \
+             --audit-log, run --audit-log)",
+        ),
         _ => None,
     }
 }
+
+/// Blame from a log: the endpoint, never in an outage (a log does not know
+/// the providers' incidents); out of range, the router.
+struct LogBlame(u32);
+
+impl Blame for LogBlame {
+    fn cause(&self, _at: Time, endpoint: u32) -> Cause {
+        if endpoint < self.0 {
+            Cause::Endpoint {
+                index: endpoint,
+                outage: false,
+            }
+        } else {
+            Cause::Router
+        }
+    }
+}
+
+/// Stand-ins for endpoints a log names that the scenario does not have
+/// (distinct, so the fallback rule still tells them apart; blamed on the
+/// router).
+const UNKNOWN_FROM: u32 = NO_ENDPOINT - 1;
+const UNKNOWN_TO: u32 = NO_ENDPOINT - 2;
 
 /// A task seen in the logs, still open.
 #[derive(Clone, Copy, Debug)]
@@ -172,7 +244,8 @@ struct OpenTask {
 /// The judge's state while rows stream in.
 struct Judge<'s> {
     scenario: &'s Scenario,
-    recorder: Recorder,
+    observer: Observer,
+    blame: LogBlame,
     /// The scenario's start, in nanoseconds since the epoch.
     epoch: u64,
     /// The period's end (relative).
@@ -190,7 +263,7 @@ struct Judge<'s> {
 }
 
 impl<'s> Judge<'s> {
-    fn new(scenario: &'s Scenario) -> Result<Judge<'s>, JudgeError> {
+    fn new(scenario: &'s Scenario, evidence: Evidence) -> Result<Judge<'s>, JudgeError> {
         let start = scenario.start();
         let epoch = start
             .and_utc()
@@ -200,7 +273,7 @@ impl<'s> Judge<'s> {
         let mut clauses = Vec::new();
         let mut skipped = Vec::new();
         for c in Clause::all(scenario) {
-            match unjudgeable(&c.kind) {
+            match unjudgeable(&c.kind, evidence) {
                 Some(reason) => skipped.push(Skipped {
                     tenant: c.tenant_name.clone(),
                     clause: c.describe(scenario),
@@ -210,16 +283,19 @@ impl<'s> Judge<'s> {
             }
         }
         let workflows: Vec<usize> = scenario.tenants.iter().map(|t| t.workflows.len()).collect();
-        let recorder = Recorder::new(
+        let observer = Observer::new(
             clauses.clone(),
             start,
             scenario.simulation.duration,
+            scenario.tenants.iter().map(|t| t.name.clone()).collect(),
+            scenario.tenants.iter().map(|t| t.notify_on_degradation).collect(),
             &workflows,
             scenario.endpoints.len(),
         );
         Ok(Judge {
             scenario,
-            recorder,
+            observer,
+            blame: LogBlame(scenario.endpoints.len() as u32),
             epoch,
             end: Time::ZERO + scenario.simulation.duration,
             tasks: HashMap::new(),
@@ -278,14 +354,25 @@ impl<'s> Judge<'s> {
         let submitted = self.at(r.start);
         let ended = self.at(r.end);
         let ok = r.status == Status::Ok;
-        let endpoint = r
-            .endpoint
-            .as_deref()
-            .and_then(|e| self.scenario.endpoints.iter().position(|x| x.name == e));
-        let cause = endpoint.map_or(Cause::Router, |e| Cause::Endpoint {
-            index: e as u32,
-            outage: false,
-        });
+        let endpoint = self.endpoint(r.endpoint.as_deref(), NO_ENDPOINT);
+        let mut call = ObservedCall::new(tenant as u32, workflow as u32, submitted);
+        self.observer.call_submitted(&call);
+        // The dispatches and the failure the log records, replayed.
+        match &r.fallback {
+            Some(f) => {
+                let from = self.endpoint(Some(&f.from), UNKNOWN_FROM);
+                self.observer.dispatched(&mut call, submitted, from, &self.blame);
+                call.attempt_failed(self.at(f.failed), from);
+                if let Some((to, left)) = &f.left {
+                    let to = self.endpoint(Some(to), UNKNOWN_TO);
+                    self.observer.dispatched(&mut call, self.at(*left), to, &self.blame);
+                }
+            }
+            None if endpoint != NO_ENDPOINT => {
+                self.observer.dispatched(&mut call, submitted, endpoint, &self.blame);
+            }
+            None => {}
+        }
         let outcome = if ok {
             CallOutcome::Served {
                 tier: r.tier.unwrap_or(0),
@@ -302,23 +389,14 @@ impl<'s> Judge<'s> {
         } else {
             self.stats.failed += 1;
         }
-        self.recorder.call_submitted(tenant, workflow, submitted);
-        self.recorder.call_done(
-            tenant,
-            workflow,
-            CallEnd {
-                submitted,
-                ended,
-                outcome,
-                cause,
-            },
-        );
+        let served_by = (ok && endpoint != NO_ENDPOINT).then_some(endpoint);
+        self.observer.call_ended(&call, ended, outcome, served_by, &self.blame);
         let usd = r.cost.or_else(|| {
-            let (pi, po) = *self.prices.get(endpoint?)?;
-            ok.then(|| f64::from(r.input_tokens.unwrap_or(0)) * pi + f64::from(r.output_tokens.unwrap_or(0)) * po)
+            let (pi, po) = *self.prices.get(served_by? as usize)?;
+            Some(f64::from(r.input_tokens.unwrap_or(0)) * pi + f64::from(r.output_tokens.unwrap_or(0)) * po)
         });
         if let Some(usd) = usd {
-            self.recorder.cost(tenant, workflow, submitted, usd);
+            self.observer.cost(tenant as u32, workflow as u32, submitted, usd);
         }
         self.newest = self.newest.max(ended);
         match &r.task {
@@ -347,7 +425,55 @@ impl<'s> Judge<'s> {
             self.stats.tasks_succeeded += 1;
         }
         let latency = ok.then(|| end.saturating_since(start));
-        self.recorder.task_done(tenant, workflow, start, latency);
+        self.observer.task_ended(tenant as u32, workflow as u32, start, latency);
+    }
+
+    /// The index of the endpoint named `name` (`unknown` for a name the
+    /// scenario does not have, [`NO_ENDPOINT`] for none).
+    fn endpoint(&self, name: Option<&str>, unknown: u32) -> u32 {
+        match name {
+            None => NO_ENDPOINT,
+            Some(n) => self
+                .scenario
+                .endpoints
+                .iter()
+                .position(|e| e.name == n)
+                .map_or(unknown, |i| i as u32),
+        }
+    }
+
+    /// One router audit event: its tenant, workflow and endpoint by index,
+    /// its instants on the scenario's clock, to the tier observer.
+    fn add_event(&mut self, r: &AuditRecord) {
+        self.rows.audit_events += 1;
+        self.stats.audit_events += 1;
+        let tenant = r
+            .tenant
+            .as_deref()
+            .and_then(|n| self.scenario.tenants.iter().position(|t| t.name == n));
+        let Some(ti) = tenant else {
+            if r.tenant.is_some() {
+                self.rows.audit_unmatched += 1;
+            }
+            return;
+        };
+        let mut event = r.event;
+        event.tenant = Some(TenantId(ti as u32));
+        event.workflow = r
+            .workflow
+            .as_deref()
+            .and_then(|n| self.scenario.tenants[ti].workflows.iter().position(|w| w.name == n))
+            .map(|w| WorkflowId(w as u32));
+        event.endpoint = r
+            .endpoint
+            .as_deref()
+            .and_then(|n| self.scenario.endpoints.iter().position(|e| e.name == n))
+            .map(|e| EndpointId(e as u32));
+        event.at = self.at(event.at.as_nanos());
+        if let AuditKind::Degraded { since, .. } = &mut event.kind {
+            *since = self.at(since.as_nanos());
+        }
+        self.observer.router_event(&event, &self.blame);
     }
 
     /// Closes the tasks quiet for [`TASK_GAP`] (every task with `all`).
@@ -371,14 +497,15 @@ impl<'s> Judge<'s> {
 
     fn finish(mut self) -> Judged {
         self.sweep(true);
-        let windows = self.recorder.windows();
+        let windows = self.observer.windows();
         let coverage = Coverage::new(
             self.scenario,
             &self.clauses,
             &windows,
             self.coverage.relative(self.epoch),
         );
-        let (attainment, measures) = self.recorder.finish();
+        let observed = self.observer.finish(self.end);
+        let (attainment, measures) = (observed.attainment, observed.measures);
         Judged {
             clauses: self.clauses,
             replication: Replication {

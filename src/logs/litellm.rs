@@ -129,6 +129,7 @@ pub(super) fn record(row: &Row<'_>, value: &Value) -> Result<CallRecord, LogErro
         cost,
         tier: None,
         turned_away: status == Status::RateLimited,
+        fallback: None,
     })
 }
 

@@ -28,7 +28,12 @@
 //! - [`LogFormat::Slaplan`]: the request log `slaplan serve` writes (the
 //!   `slaplan-log` format, the gateway's `RequestLine`; README, "Request
 //!   log"): one call per line with its arrival, first token, end, tokens,
-//!   endpoint, tier, attempts, outcome and HTTP status.
+//!   endpoint, tier, attempts, outcome and HTTP status, and the call's
+//!   fallback when an attempt on its first endpoint failed.
+//!
+//! Beside the call logs, [`AuditReader`] reads the router's audit log
+//! (`serve --audit-log`, `run --audit-log`) back into audit events with
+//! UTC instants: the tenants' tier changes and notices a request log lacks.
 //!
 //! A file's format is recognised from its first non-blank line. Rows are
 //! read one line at a time: memory does not grow with the file. A row that
@@ -39,12 +44,14 @@
 //! a row does not hold: an absent optional field is `None`, an absent or
 //! malformed required one is an error.
 
+mod audit;
 mod error;
 mod litellm;
 mod otlp;
 mod reader;
 mod slaplan;
 
+pub use audit::{AuditReader, AuditRecord};
 pub use error::LogError;
 pub use litellm::to_line as litellm_line;
 pub use reader::LogReader;
@@ -172,6 +179,21 @@ pub struct CallRecord {
     /// shedding) or no endpoint able to take it. Throughput clauses count
     /// these as not admitted.
     pub turned_away: bool,
+    /// The call's fallback, if the log says (the gateway's log): what the
+    /// fallback-time clause judges.
+    pub fallback: Option<Fallback>,
+}
+
+/// A call's fallback as a log records it (times in ns since the epoch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fallback {
+    /// The endpoint its first attempt went to.
+    pub from: String,
+    /// When the attempt there first failed.
+    pub failed: u64,
+    /// Where and when it was next dispatched elsewhere (`None`: it never
+    /// left).
+    pub left: Option<(String, u64)>,
 }
 
 impl CallRecord {
@@ -201,6 +223,7 @@ impl CallRecord {
             cost: None,
             tier: None,
             turned_away: false,
+            fallback: None,
         }
     }
 

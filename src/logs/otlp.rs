@@ -271,6 +271,7 @@ fn span_record(row: &Row<'_>, span: &Value, path: &str, resource: &Attributes) -
         cost: None,
         tier: None,
         turned_away: status == Status::RateLimited,
+        fallback: None,
     }))
 }
 

@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::reader::Row;
-use super::{CallRecord, LogError, RecordKind, Status};
+use super::{CallRecord, Fallback, LogError, RecordKind, Status};
 use crate::gateway::RequestLine;
 use crate::model::{EXPECT_LOG_TIME, log_instant};
 
@@ -86,6 +86,39 @@ pub(super) fn record(row: &Row, bytes: &[u8], value: &Value) -> Result<CallRecor
         Status::Error
     };
     let turned_away = !success && (line.status == 429 || line.outcome == "no_eligible_endpoint");
+    let fallback = match &line.fallback {
+        None => None,
+        Some(f) => {
+            let within = |text: &str, field: &str, from: u64| -> Result<u64, LogError> {
+                let at = time(text, field)?;
+                if at < from || at > end {
+                    let after = if from == start {
+                        "`arrival`"
+                    } else {
+                        "`fallback.failed`"
+                    };
+                    return Err(row.bad(
+                        field,
+                        &format!("a time between {after} and `end`"),
+                        &Value::String(text.to_string()),
+                    ));
+                }
+                Ok(at)
+            };
+            let failed = within(&f.failed, "fallback.failed", start)?;
+            let left = match (&f.to, &f.left) {
+                (Some(to), Some(at)) => Some((to.clone(), within(at, "fallback.left", failed)?)),
+                (None, None) => None,
+                (None, Some(_)) => return Err(row.missing("fallback.to", "the endpoint the call fell back to")),
+                (Some(_), None) => return Err(row.missing("fallback.left", "when the call fell back")),
+            };
+            Some(Fallback {
+                from: f.from.clone(),
+                failed,
+                left,
+            })
+        }
+    };
     Ok(CallRecord {
         kind: RecordKind::Model,
         tenant: Some(line.tenant),
@@ -109,6 +142,7 @@ pub(super) fn record(row: &Row, bytes: &[u8], value: &Value) -> Result<CallRecor
         cost: None,
         tier: line.tier,
         turned_away,
+        fallback,
     })
 }
 
@@ -131,6 +165,12 @@ fn sample() -> Value {
         attempts: 0,
         outcome: String::new(),
         status: 0,
+        fallback: Some(crate::gateway::FallbackLine {
+            from: String::new(),
+            failed: String::new(),
+            to: None,
+            left: None,
+        }),
     };
     serde_json::to_value(line).unwrap_or_default()
 }
@@ -177,6 +217,9 @@ fn expected(field: &str) -> String {
         "arrival" | "end" => EXPECT_LOG_TIME.into(),
         "first_token" => format!("{EXPECT_LOG_TIME} or null"),
         "task" | "session" | "endpoint" => "text or null".into(),
+        "fallback" => "an object {from, failed, to, left}: the first endpoint, when it failed there, and where and \
+                       when the call went next (both null if it never left)"
+            .into(),
         _ => "text".into(),
     }
 }

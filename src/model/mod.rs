@@ -13,7 +13,6 @@ mod outage;
 mod session;
 pub mod status_page;
 mod task;
-mod tiers;
 mod trace;
 mod workload;
 mod world;
@@ -31,4 +30,6 @@ pub use trace::{
 pub use workload::{
     Count, SessionFeed, Source, StepPlan, TaskPlan, Tokens, TraceFeed, WorkPlan, open_replay, open_sessions,
 };
-pub use world::{BuildError, CallRecord, RequestLog, RunResult, RunStats, Samples, TaskRecord, TimelineRow, World};
+pub use world::{
+    AuditLog, BuildError, CallRecord, RequestLog, RunResult, RunStats, Samples, TaskRecord, TimelineRow, World,
+};

@@ -1,18 +1,18 @@
 //! The simulated world: arrivals → router → endpoints → outcomes → router.
 
 use crate::engine::{self, EventQueue, Model};
+use crate::observe::{Blame, NO_ENDPOINT, ObservedCall, Observer};
 use crate::policy::{
-    Action, AttemptId, AuditEvent, AuditKind, CallId, CallRequest, ConfigError, EndpointId, FailReason, Outcome,
-    Router, TenantId, WorkflowId,
+    Action, AttemptId, AuditEvent, CallId, CallRequest, ConfigError, EndpointId, FailReason, Outcome, Router, TenantId,
+    WorkflowId,
 };
 use crate::scenario::Scenario;
-use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, Measures, Recorder};
+use crate::sla::{Attainment, CallOutcome, Cause, Clause, Measures};
 use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
-use super::tiers::TenantTiers;
 use super::trace::RecordedSession;
 use super::workload::{Source, open_replay, open_sessions};
 
@@ -26,8 +26,10 @@ use ending::ServiceSpan;
 pub use guard::Overload;
 use ids::IdWindow;
 use request_log::LoggedCall;
-pub use request_log::RequestLog;
+pub use request_log::{AuditLog, RequestLog};
 pub use stats::RunStats;
+
+pub use crate::observe::TimelineRow;
 
 /// How long after the period the world keeps running to finish calls in flight.
 const DRAIN: Span = Span::from_days(1);
@@ -164,8 +166,8 @@ pub struct RunResult {
     /// Set when the overload guard stopped the run early: then nothing
     /// else here is a judgement of the period.
     pub overload: Option<Overload>,
-    /// Why the request log (see [`World::write_requests`]) could not be
-    /// written, if it could not.
+    /// Why the request log or the audit log (see [`World::write_requests`],
+    /// [`World::write_audit`]) could not be written, if one could not.
     pub request_log_error: Option<String>,
 }
 
@@ -183,32 +185,14 @@ pub enum BuildError {
     Trace(String),
 }
 
-/// No endpoint yet.
-const NO_ENDPOINT: u32 = u32::MAX;
-
-/// What the world remembers of a call in flight.
+/// What the world remembers of a call in flight: what the observers
+/// follow, and what the world needs to carry it out.
 #[derive(Clone, Copy, Debug)]
 struct CallInfo {
-    tenant: u32,
-    workflow: u32,
-    submitted: Time,
+    observed: ObservedCall,
     input_tokens: u32,
     output_tokens: u32,
     agent: AgentId,
-    /// The endpoint of its first attempt, and of its latest.
-    first_endpoint: u32,
-    last_endpoint: u32,
-    /// When an attempt on the first endpoint first failed (`Time::MAX`: never).
-    failed_first: Time,
-    /// Whether it has been dispatched to an endpoint other than its first.
-    left_first: bool,
-    /// Whether capacity turned an attempt away (a 429 or a full queue).
-    refused: bool,
-    /// When the first token of the attempt that served it came
-    /// (`Time::MAX`: not served yet).
-    first_token: Time,
-    /// Attempts dispatched.
-    attempts: u32,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -228,30 +212,15 @@ struct AttemptInfo {
     service: Option<ServiceSpan>,
 }
 
-/// One row of the sample replication's timeline.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TimelineRow {
-    /// An endpoint's name (outages) or a tenant's (tiers).
-    pub lane: String,
-    /// `outage` or `tier`.
-    pub kind: String,
-    /// First instant.
-    pub start: Time,
-    /// First instant after.
-    pub end: Time,
-    /// The outage mode, or the tier the tenant was degraded to.
-    pub detail: String,
-}
-
 /// One replication of the scenario: the router core, the endpoints, the
-/// sources and the recorder, driven by the engine.
+/// sources, driven by the engine; what happens goes to the SLA observers.
 pub struct World {
     router: Router,
     endpoints: Vec<EndpointSim>,
     sources: Vec<Source>,
     calls: IdWindow<CallInfo>,
     attempts: IdWindow<AttemptInfo>,
-    recorder: Recorder,
+    observer: Observer,
     tasks: Tasks,
     /// Scratch buffer for the task layer's effects.
     effects: Vec<Effect>,
@@ -269,13 +238,13 @@ pub struct World {
     audit_log_limit: usize,
     stats: RunStats,
     end: Time,
-    /// Tenant tiers as the router reports them: notices and tier rows.
-    tiers: TenantTiers,
     /// Whether the timeline (outages and tier rows) is kept.
     timeline: bool,
     endpoint_names: Vec<String>,
     /// The calls as the gateway's request log, when asked for.
     request_log: Option<RequestLog>,
+    /// Every audit event as the gateway's audit log, when asked for.
+    audit_stream: Option<AuditLog>,
     /// Per endpoint: whether the router is told each attempt's first token
     /// (its `first_token_timeout` is set).
     reports_first_token: Vec<bool>,
@@ -331,10 +300,12 @@ impl World {
             .flat_map(|t| t.workflows.iter().map(|w| w.migration_tokens))
             .collect();
         let workflows: Vec<usize> = scenario.tenants.iter().map(|t| t.workflows.len()).collect();
-        let recorder = Recorder::new(
+        let observer = Observer::new(
             Clause::all(scenario),
             start,
             scenario.simulation.duration,
+            scenario.tenants.iter().map(|t| t.name.clone()).collect(),
+            scenario.tenants.iter().map(|t| t.notify_on_degradation).collect(),
             &workflows,
             scenario.endpoints.len(),
         );
@@ -344,7 +315,7 @@ impl World {
             sources,
             calls: IdWindow::new(),
             attempts: IdWindow::new(),
-            recorder,
+            observer,
             tasks: Tasks::new(),
             effects: Vec::new(),
             migration,
@@ -357,13 +328,10 @@ impl World {
             audit_log_limit: 0,
             stats: RunStats::default(),
             end: Time::ZERO + scenario.simulation.duration,
-            tiers: TenantTiers::new(
-                scenario.tenants.iter().map(|t| t.name.clone()).collect(),
-                scenario.tenants.iter().map(|t| t.notify_on_degradation).collect(),
-            ),
             timeline: false,
             endpoint_names: scenario.endpoints.iter().map(|e| e.name.clone()).collect(),
             request_log: None,
+            audit_stream: None,
             reports_first_token: scenario
                 .endpoints
                 .iter()
@@ -380,7 +348,7 @@ impl World {
     /// tier rows), for the sample replication's chart.
     pub fn record_timeline(mut self) -> World {
         self.timeline = true;
-        self.tiers.record_timeline();
+        self.observer.record_timeline();
         self
     }
 
@@ -396,6 +364,13 @@ impl World {
     /// schema (for `judge`).
     pub fn write_requests(mut self, log: RequestLog) -> World {
         self.request_log = Some(log);
+        self
+    }
+
+    /// Writes every router audit event, as it is emitted, to `log` in the
+    /// gateway's audit-log format (for `judge`).
+    pub fn write_audit(mut self, log: AuditLog) -> World {
+        self.audit_stream = Some(log);
         self
     }
 
@@ -484,17 +459,20 @@ impl World {
             tasks: std::mem::take(&mut self.task_log),
             audit: std::mem::take(&mut self.audit_log),
         };
-        let timeline = self.finish_timeline();
         let request_log_error = self
             .request_log
             .take()
             .and_then(|log| log.finish().err())
+            .or_else(|| self.audit_stream.take().and_then(|log| log.finish().err()))
             .map(|e| e.to_string());
-        let (attainment, measures) = self.recorder.finish();
+        let observed = self.observer.finish(self.end);
+        let timeline = self
+            .timeline
+            .then(|| timeline(&self.endpoints, &self.endpoint_names, self.end, observed.tier_rows));
         RunResult {
-            attainment,
+            attainment: observed.attainment,
             stats: self.stats,
-            measures,
+            measures: observed.measures,
             timeline,
             samples,
             overload: self.overload,
@@ -512,7 +490,7 @@ impl World {
             .map(|(e, waiting)| (self.endpoint_names[e].clone(), waiting));
         let mut by_tenant = vec![0u64; self.router.config().tenants.len()];
         for (_, call) in self.calls.entries() {
-            if let Some(n) = by_tenant.get_mut(call.tenant as usize) {
+            if let Some(n) = by_tenant.get_mut(call.observed.tenant as usize) {
                 *n += 1;
             }
         }
@@ -535,43 +513,12 @@ impl World {
         q.clear();
     }
 
-    /// Counts every degradation still untold as unnotified, closes open
-    /// degradations at the period's end and adds every endpoint's outages.
-    fn finish_timeline(&mut self) -> Option<Vec<TimelineRow>> {
-        let rows = self.tiers.finish(self.end, &mut self.recorder);
-        if !self.timeline {
-            return None;
-        }
-        let mut rows = rows.unwrap_or_default();
-        for (e, ep) in self.endpoints.iter().enumerate() {
-            for i in ep.incidents.iter().filter(|i| i.start < self.end) {
-                rows.push(TimelineRow {
-                    lane: self.endpoint_names[e].clone(),
-                    kind: "outage".into(),
-                    start: i.start,
-                    end: i.end.min(self.end),
-                    detail: i.mode.name().into(),
-                });
-            }
-        }
-        rows.sort_by(|a, b| (a.start, &a.kind, &a.lane).cmp(&(b.start, &b.kind, &b.lane)));
-        Some(rows)
-    }
-
-    /// An attempt of `call` on `endpoint` failed at `now`: the start of a
-    /// fallback if it was the call's first endpoint.
+    /// An attempt of `call` on `endpoint` ended badly at `now` (an error
+    /// answer, or cancelled).
     fn attempt_failed(&mut self, now: Time, call: u64, endpoint: u32) {
-        if let Some(info) = self.calls.get_mut(call)
-            && info.first_endpoint == endpoint
-            && info.failed_first == Time::MAX
-        {
-            info.failed_first = now;
+        if let Some(info) = self.calls.get_mut(call) {
+            info.observed.attempt_failed(now, endpoint);
         }
-    }
-
-    /// Blame for a bad event at `now` on `endpoint` (none: the router).
-    fn cause(&self, now: Time, endpoint: u32) -> Cause {
-        blame(&self.endpoints, now, endpoint)
     }
 
     fn dispatch(
@@ -590,7 +537,7 @@ impl World {
         if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
             && let Some(info) = self.calls.get_mut(call_id.0)
         {
-            info.refused = true;
+            info.observed.refused = true;
         }
         let service = match admission {
             Admission::Serve(s) => Some(ServiceSpan::new(ep, now, s, call.input_tokens, call.output_tokens)),
@@ -636,9 +583,9 @@ impl World {
                 endpoint: endpoint.0,
                 state,
                 call: call_id.0,
-                tenant: call.tenant,
-                workflow: call.workflow,
-                submitted: call.submitted,
+                tenant: call.observed.tenant,
+                workflow: call.observed.workflow,
+                submitted: call.observed.submitted,
                 input_tokens: call.input_tokens,
                 output_tokens: call.output_tokens,
                 service,
@@ -667,11 +614,16 @@ impl World {
         }
     }
 
-    fn cancel(&mut self, now: Time, attempt: AttemptId, q: &mut EventQueue<Event>) {
+    /// The router abandoned `attempt` at `now`; `failed`: as a failure of
+    /// the attempt (a timeout or the latency ceiling), else without a
+    /// verdict (a hedge race lost).
+    fn cancel(&mut self, now: Time, attempt: AttemptId, failed: bool, q: &mut EventQueue<Event>) {
         let Some(info) = self.attempts.remove(attempt.0) else {
             return;
         };
-        self.attempt_failed(now, info.call, info.endpoint);
+        if failed {
+            self.attempt_failed(now, info.call, info.endpoint);
+        }
         let ei = info.endpoint as usize;
         match info.state {
             AttemptState::InService(ev) => {
@@ -700,84 +652,45 @@ impl World {
         let Some(info) = self.calls.remove(call.0) else { return };
         self.live_calls -= 1;
         let success = served.is_some();
+        let observed = info.observed;
         // Call ids count from 0 and the log keeps the first calls, so the
         // record of call `i` is the log's `i`-th.
         if let Some(rec) = self.call_log.as_mut().and_then(|log| log.get_mut(call.0 as usize)) {
             rec.ended = Some(now);
             rec.endpoint = served
                 .map(|s| s.1)
-                .or((info.last_endpoint != NO_ENDPOINT).then_some(info.last_endpoint));
+                .or((observed.last_endpoint != NO_ENDPOINT).then_some(observed.last_endpoint));
             rec.served = success;
-            rec.refused = info.refused;
+            rec.refused = observed.refused;
         }
-        let (tenant, workflow) = (info.tenant as usize, info.workflow as usize);
         if success {
             self.stats.completed += 1;
         } else {
             self.stats.failed += 1;
         }
-        // A call served elsewhere than its first endpoint is blamed on the
-        // first (it had to leave); a failed one on its last attempt's.
-        let blamed = match served {
-            Some((_, e)) if e == info.first_endpoint || info.first_endpoint == NO_ENDPOINT => e,
-            Some(_) => info.first_endpoint,
-            None => info.last_endpoint,
-        };
-        let cause = self.cause(now, blamed);
+        // A call served without a recorded first token (never, with the
+        // endpoints simulated here) gets its completion.
+        let first_token = observed.first_token_or(now);
         if let Some(log) = &mut self.request_log {
             log.write(&LoggedCall {
                 call: call.0,
-                tenant: info.tenant,
-                workflow: info.workflow,
-                arrival: info.submitted,
+                observed,
                 end: now,
                 input_tokens: info.input_tokens,
                 output_tokens: info.output_tokens,
-                served: served.map(|(t, e)| {
-                    (
-                        t,
-                        e,
-                        if info.first_token == Time::MAX {
-                            now
-                        } else {
-                            info.first_token
-                        },
-                    )
-                }),
+                served: served.map(|(t, e)| (t, e, first_token)),
                 reason,
-                attempts: info.attempts,
-                refused: info.refused,
             });
         }
         let outcome = match served {
-            Some((tier, _)) => CallOutcome::Served {
-                tier,
-                // A call served without a recorded first token (never, with
-                // the endpoints simulated here) gets its completion.
-                first_token: if info.first_token == Time::MAX {
-                    now
-                } else {
-                    info.first_token
-                },
-            },
+            Some((tier, _)) => CallOutcome::Served { tier, first_token },
             None => CallOutcome::Failed {
-                rejected: info.refused || matches!(reason, Some(FailReason::Shed | FailReason::NoEligibleEndpoint)),
+                rejected: observed.refused || matches!(reason, Some(FailReason::Shed | FailReason::NoEligibleEndpoint)),
             },
         };
-        self.recorder.call_done(
-            tenant,
-            workflow,
-            CallEnd {
-                submitted: info.submitted,
-                ended: now,
-                outcome,
-                cause,
-            },
-        );
-        if !success && info.failed_first != Time::MAX && !info.left_first {
-            let cause = self.cause(info.failed_first, info.first_endpoint);
-            self.recorder.fallback(tenant, workflow, info.submitted, None, cause);
-        }
+        let blame = EndpointBlame(&self.endpoints);
+        self.observer
+            .call_ended(&observed, now, outcome, served.map(|s| s.1), &blame);
         let Some(source) = self.tasks.source_of(info.agent) else {
             return;
         };
@@ -846,23 +759,13 @@ impl World {
                     let call = self.router.submit(now, request);
                     self.stats.calls += 1;
                     let info = CallInfo {
-                        tenant: tenant.0,
-                        workflow: workflow.0,
-                        submitted: now,
+                        observed: ObservedCall::new(tenant.0, workflow.0, now),
                         input_tokens,
                         output_tokens,
                         agent,
-                        first_endpoint: NO_ENDPOINT,
-                        last_endpoint: NO_ENDPOINT,
-                        failed_first: Time::MAX,
-                        left_first: false,
-                        refused: false,
-                        first_token: Time::MAX,
-                        attempts: 0,
                     };
                     self.calls.insert(call.0, info);
-                    self.recorder
-                        .call_submitted(tenant.0 as usize, workflow.0 as usize, now);
+                    self.observer.call_submitted(&info.observed);
                     if let Some(log) = &mut self.call_log
                         && log.len() < self.call_log_limit
                     {
@@ -910,8 +813,7 @@ impl World {
                             succeeded: latency.is_some(),
                         });
                     }
-                    self.recorder
-                        .task_done(src.tenant.0 as usize, src.workflow.0 as usize, started, latency);
+                    self.observer.task_ended(src.tenant.0, src.workflow.0, started, latency);
                 }
             }
         }
@@ -940,7 +842,7 @@ impl World {
                         self.dispatch(now, attempt, endpoint, call, info, q);
                     }
                 }
-                Action::Cancel { attempt, .. } => self.cancel(now, attempt, q),
+                Action::Cancel { attempt, failed, .. } => self.cancel(now, attempt, failed.is_some(), q),
                 Action::Complete {
                     call, tier, endpoint, ..
                 } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
@@ -950,13 +852,9 @@ impl World {
         }
         while let Some(event) = self.router.poll_event() {
             self.stats.audit_events += 1;
-            if matches!(
-                event.kind,
-                AuditKind::Degraded { .. } | AuditKind::Promoted { .. } | AuditKind::Notification { .. }
-            ) {
-                let endpoints = &self.endpoints;
-                let cause = |at: Time, e: u32| blame(endpoints, at, e);
-                self.tiers.on_event(&event, &mut self.recorder, cause);
+            self.observer.router_event(&event, &EndpointBlame(&self.endpoints));
+            if let Some(log) = &mut self.audit_stream {
+                log.write(&event);
             }
             if self.audit_log.len() < self.audit_log_limit {
                 self.audit_log.push(event);
@@ -972,34 +870,11 @@ impl World {
 }
 
 impl World {
-    /// A dispatch of `call` to `endpoint`: the end of a fallback if the call
-    /// failed on its first endpoint and now leaves it.
+    /// A dispatch of `call` to `endpoint`: the observers time fallbacks.
     fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32) {
         let Some(info) = self.calls.get_mut(call.0) else { return };
-        let mut fallback = None;
-        info.attempts = info.attempts.saturating_add(1);
-        if info.first_endpoint == NO_ENDPOINT {
-            info.first_endpoint = endpoint;
-        } else if endpoint != info.first_endpoint && !info.left_first {
-            info.left_first = true;
-            if info.failed_first != Time::MAX {
-                fallback = Some(now - info.failed_first);
-            }
-        }
-        info.last_endpoint = endpoint;
-        let info = *info;
-        // Blame is needed only for a fallback: spare the outage lookup on
-        // every other dispatch.
-        if let Some(delay) = fallback {
-            let cause = self.cause(info.failed_first, info.first_endpoint);
-            self.recorder.fallback(
-                info.tenant as usize,
-                info.workflow as usize,
-                info.submitted,
-                Some(delay),
-                cause,
-            );
-        }
+        self.observer
+            .dispatched(&mut info.observed, now, endpoint, &EndpointBlame(&self.endpoints));
     }
 }
 
@@ -1073,12 +948,10 @@ impl Model for World {
                         self.attempt_failed(now, a.call, a.endpoint);
                     } else {
                         let usd = self.endpoints[ei].cost(a.input_tokens, a.output_tokens);
-                        self.recorder
-                            .cost(a.tenant as usize, a.workflow as usize, a.submitted, usd);
-                        if let Some(call) = self.calls.get_mut(a.call)
-                            && call.first_token == Time::MAX
-                        {
-                            call.first_token = a.service.map_or(now, |s| s.first_token);
+                        self.observer.cost(a.tenant, a.workflow, a.submitted, usd);
+                        if let Some(call) = self.calls.get_mut(a.call) {
+                            call.observed
+                                .served_first_token(a.service.map_or(now, |s| s.first_token));
                         }
                     }
                 }
@@ -1111,14 +984,42 @@ impl World {
     }
 }
 
-/// Blame for a bad event at `now` on `endpoint` of `endpoints` (none: the
-/// router).
-fn blame(endpoints: &[EndpointSim], now: Time, endpoint: u32) -> Cause {
-    match endpoints.get(endpoint as usize) {
-        Some(ep) => Cause::Endpoint {
-            index: endpoint,
-            outage: ep.incident_at(now).is_some(),
-        },
-        None => Cause::Router,
+/// Blame in the simulated world: the endpoint, and whether one of its
+/// incidents was in force then (out of range: the router).
+struct EndpointBlame<'a>(&'a [EndpointSim]);
+
+impl Blame for EndpointBlame<'_> {
+    fn cause(&self, at: Time, endpoint: u32) -> Cause {
+        match self.0.get(endpoint as usize) {
+            Some(ep) => Cause::Endpoint {
+                index: endpoint,
+                outage: ep.incident_at(at).is_some(),
+            },
+            None => Cause::Router,
+        }
     }
+}
+
+/// The timeline: the observers' tenant tier rows and every endpoint's
+/// outages in the period, in time order.
+fn timeline(
+    endpoints: &[EndpointSim],
+    names: &[String],
+    end: Time,
+    tier_rows: Option<Vec<TimelineRow>>,
+) -> Vec<TimelineRow> {
+    let mut rows = tier_rows.unwrap_or_default();
+    for (e, ep) in endpoints.iter().enumerate() {
+        for i in ep.incidents.iter().filter(|i| i.start < end) {
+            rows.push(TimelineRow {
+                lane: names[e].clone(),
+                kind: "outage".into(),
+                start: i.start,
+                end: i.end.min(end),
+                detail: i.mode.name().into(),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (a.start, &a.kind, &a.lane).cmp(&(b.start, &b.kind, &b.lane)));
+    rows
 }

@@ -78,6 +78,7 @@ impl Router {
         self.actions.push_back(Action::Cancel {
             call,
             attempt: leg.attempt,
+            failed: None,
         });
         self.attempts.remove(leg.attempt);
         self.timers.attempt_ended(leg.endpoint.0);

@@ -156,6 +156,10 @@ impl Router {
             self.actions.push_back(Action::Cancel {
                 call,
                 attempt: live.attempt,
+                failed: match ending {
+                    Ending::Failed(trigger) => Some(trigger),
+                    _ => None,
+                },
             });
         }
         self.attempts.remove(live.attempt);

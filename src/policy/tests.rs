@@ -195,7 +195,8 @@ fn timeout_cancels_and_falls_back() {
         acts[0],
         Action::Cancel {
             call,
-            attempt: AttemptId(0)
+            attempt: AttemptId(0),
+            failed: Some(Trigger::Timeout),
         }
     );
     assert_eq!(dispatched(&acts), vec![(call, AttemptId(1), h.ep("b"))]);

@@ -52,7 +52,11 @@ fn cancel_abandons_the_attempts_and_fails_the_call_without_blame() {
     assert_eq!(
         acts,
         vec![
-            Action::Cancel { call, attempt },
+            Action::Cancel {
+                call,
+                attempt,
+                failed: None
+            },
             Action::Fail {
                 call,
                 reason: FailReason::Cancelled
@@ -172,7 +176,15 @@ fn the_first_token_timeout_fires_without_a_first_token_and_not_after_one() {
     let attempt = dispatched(&acts)[0].1;
     assert_eq!(h.router.poll_timeout(), Some(ms(100)));
     let acts = h.tick(ms(100));
-    assert_eq!(acts[0], Action::Cancel { call, attempt });
+    assert_eq!(
+        acts[0],
+        Action::Cancel {
+            call,
+            attempt,
+            failed: Some(Trigger::Timeout)
+        },
+        "a first-token timeout is a failed attempt"
+    );
     assert_eq!(dispatched(&acts)[0].2, h.ep("b"));
     // A first token at 40 ms ends the first-token timer; the answer may
     // then take up to the attempt timeout.

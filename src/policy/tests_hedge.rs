@@ -29,7 +29,8 @@ fn slow_attempt_is_hedged_and_the_first_success_wins() {
         vec![
             Action::Cancel {
                 call,
-                attempt: AttemptId(0)
+                attempt: AttemptId(0),
+                failed: None,
             },
             Action::Complete {
                 call,
@@ -122,7 +123,8 @@ fn a_hedge_inside_a_pool_goes_to_the_other_member_and_raises_nothing() {
         acts[0],
         Action::Cancel {
             call,
-            attempt: AttemptId(1)
+            attempt: AttemptId(1),
+            failed: None,
         }
     );
     assert!(matches!(

@@ -107,7 +107,15 @@ fn a_removed_endpoint_cancels_its_attempts_and_reroutes_their_calls() {
     assert_eq!(report.endpoints_removed, vec!["a".to_string()]);
     assert_eq!(report.attempts_cancelled, vec![attempt]);
     let acts: Vec<Action> = std::iter::from_fn(|| h.router.poll_action()).collect();
-    assert_eq!(acts[0], Action::Cancel { call, attempt });
+    assert_eq!(
+        acts[0],
+        Action::Cancel {
+            call,
+            attempt,
+            failed: None
+        },
+        "a reload withdraws the attempt without a verdict"
+    );
     assert_eq!(dispatched(&acts), vec![(call, dispatched(&acts)[0].1, h.ep("c"))]);
     // The withdrawn attempt does not count: the call still has 2 more.
     let next = dispatched(&acts)[0].1;
@@ -138,7 +146,11 @@ fn a_removed_tenant_fails_its_calls_and_budgets_follow_their_target() {
     assert_eq!(
         acts,
         vec![
-            Action::Cancel { call: doomed, attempt },
+            Action::Cancel {
+                call: doomed,
+                attempt,
+                failed: None
+            },
             Action::Fail {
                 call: doomed,
                 reason: FailReason::Reconfigured

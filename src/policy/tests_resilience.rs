@@ -279,7 +279,8 @@ fn latency_ceiling_abandons_slow_attempts() {
         acts[0],
         Action::Cancel {
             call,
-            attempt: AttemptId(0)
+            attempt: AttemptId(0),
+            failed: Some(Trigger::SlowAttempt),
         }
     );
     assert_eq!(dispatched(&acts)[0].2, h.ep("b"));

@@ -152,6 +152,13 @@ pub enum Action {
         call: CallId,
         /// The attempt to abandon.
         attempt: AttemptId,
+        /// Why, when the attempt failed: [`Trigger::Timeout`] (its attempt
+        /// or first-token timeout) or [`Trigger::SlowAttempt`] (the
+        /// tenant's latency ceiling). `None`: abandoned without a verdict
+        /// (it lost a hedge race, or its call was cancelled, failed on
+        /// another leg or reconfigured away), which is no failure of the
+        /// attempt's endpoint.
+        failed: Option<Trigger>,
     },
     /// The call was served by `attempt`.
     Complete {

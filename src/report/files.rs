@@ -435,7 +435,7 @@ pub fn audit_line(scenario: &Scenario, start: chrono::NaiveDateTime, e: &crate::
         let time = start + chrono::Duration::nanoseconds(e.at.as_nanos() as i64);
         obj.insert(
             "time".into(),
-            serde_json::Value::String(time.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
+            serde_json::Value::String(time.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()),
         );
         if let Some(t) = e.tenant.and_then(|t| scenario.tenants.get(t.0 as usize)) {
             obj.insert("tenant".into(), t.name.clone().into());

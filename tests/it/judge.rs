@@ -7,6 +7,10 @@ use std::path::Path;
 use crate::common::{repo_path, slaplan, tempdir};
 
 fn judge(scenario: &str, logs: &[&Path], out: &Path) -> std::process::Output {
+    judge_with_audit(scenario, logs, &[], out)
+}
+
+fn judge_with_audit(scenario: &str, logs: &[&Path], audit: &[&Path], out: &Path) -> std::process::Output {
     let mut cmd = slaplan();
     cmd.args([
         "judge",
@@ -17,7 +21,28 @@ fn judge(scenario: &str, logs: &[&Path], out: &Path) -> std::process::Output {
     for l in logs {
         cmd.arg("--log").arg(l);
     }
+    for l in audit {
+        cmd.arg("--audit-log").arg(l);
+    }
     cmd.output().expect("slaplan runs")
+}
+
+/// `(kind, eligible, succeeded)` of each row of summary.csv.
+fn summary(out: &Path) -> Vec<(String, u64, u64)> {
+    let mut r = csv::Reader::from_path(out.join("summary.csv")).expect("summary.csv");
+    let headers = r.headers().expect("header").clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let (kind, eligible, succeeded) = (col("kind"), col("eligible_calls"), col("succeeded_calls"));
+    r.records()
+        .map(|row| {
+            let row = row.expect("row");
+            (
+                row[kind].to_string(),
+                row[eligible].parse().expect("eligible"),
+                row[succeeded].parse().expect("succeeded"),
+            )
+        })
+        .collect()
 }
 
 /// `(value, met, eligible, succeeded)` of each row of windows.csv.
@@ -42,12 +67,29 @@ fn windows(out: &Path) -> Vec<(String, bool, u64, u64)> {
 /// First tokens (s): 0.2 0.3 0.5 0.1 0.4 0.6 0.7. Failed: 3 (ends in
 /// minute 0), 4 (shed, a 429, minute 1), 9 (minute 3). Tasks: 0-5 alone,
 /// T1 = {6, 7} (0:02:00 to 0:02:05, served), T2 = {8, 9} (failed).
+///
+/// Fallbacks (the request log's `fallback`): call 2 failed on e0 at
+/// 30.400 s and went to e1 at 30.550 s (150 ms); call 3 failed on e0 and
+/// never left, then failed (a fallback that never happened); call 9 left
+/// e0 300 ms after failing there; call 5 failed on e0 and was served there
+/// (no fallback event). So 3 events: 150 ms, 300 ms, never.
+///
+/// Notices (hand-audit.jsonl, written by a gateway whose instant zero was
+/// an hour before the period: `at` is an hour ahead, `time` is UTC):
+/// degraded to 1 (failure at 0:00:30.400) and told at 0:00:31.250: 850 ms;
+/// degraded to 1 (failure at 0:03:02.500) and promoted back before any
+/// notice: never; degraded to 2 (failure at 0:05:00) and told at 0:05:20:
+/// 20 s; promoted to 1 with no notice (the tenant still knows tier 2),
+/// then degraded to 2 again (failure at 0:06:30, event at 0:06:31): told
+/// already, 1 s. Another tenant's degradation and a breaker event count for
+/// nothing. So 4 events: 850 ms, 1 s, 20 s, never.
 #[test]
 fn hand_written_gateway_log_gives_hand_computed_windows() {
     let dir = tempdir();
     let out = dir.path().join("out");
     let log = repo_path("tests/fixtures/judge/hand.jsonl");
-    let o = judge("tests/fixtures/judge/hand.toml", &[&log], &out);
+    let audit = repo_path("tests/fixtures/judge/hand-audit.jsonl");
+    let o = judge_with_audit("tests/fixtures/judge/hand.toml", &[&log], &[&audit], &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let w = windows(&out);
     let exact = |i: usize, value: &str, met: bool, eligible: u64, succeeded: u64| {
@@ -83,16 +125,30 @@ fn hand_written_gateway_log_gives_hand_computed_windows() {
     // per task $0.0193 / 8.
     exact(13, "0.019300", true, 8, 5);
     exact(14, "0.002412", true, 8, 5);
-    assert_eq!(w.len(), 15, "the fallback and notification clauses are not judged");
+    // Fallbacks: p99 of 3 events is rank 3, the one that never happened:
+    // no value, not met; p50 is rank 2, 300 ms, met at 300 ms.
+    exact(15, "", false, 3, 2);
+    exact(17, "300.000000", true, 3, 2);
+    // Notices: every one (rank 4) includes the one never sent; p50 (rank
+    // 2) is 1 s, met at 1 s; p75 (rank 3) is 20 s.
+    exact(16, "", false, 4, 3);
+    exact(18, "1000.000000", true, 4, 3);
+    exact(19, "20000.000000", true, 4, 3);
+    assert_eq!(w.len(), 20, "every clause is judged");
     let notes = std::fs::read_to_string(out.join("judge.json")).unwrap();
-    assert!(
-        notes.contains("fallback time") && notes.contains("notification time"),
-        "{notes}"
-    );
+    assert!(notes.contains("\"skipped\": []"), "{notes}");
     assert!(
         notes.contains("\"unmatched\": 1") && notes.contains("\"client_outcome\": 1"),
         "{notes}"
     );
+    assert!(
+        notes.contains("\"audit_events\": 12") && notes.contains("\"audit_unmatched\": 1"),
+        "{notes}"
+    );
+    // run.json records what was asked and a real timing.
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["required_confidence"], 0.95, "{run}");
+    assert!(run["timing"]["wall_seconds"].as_f64().unwrap() > 0.0, "{run}");
     // The log covers 0:00:10 to 0:04:11 of the day: minutes 0 to 4, 300 s of 86400.
     let coverage = std::fs::read_to_string(out.join("coverage.csv")).unwrap();
     assert!(
@@ -109,15 +165,31 @@ fn hand_written_gateway_log_gives_hand_computed_windows() {
     ] {
         assert!(out.join(f).exists(), "{f}");
     }
+    // Without the audit log the notification clauses are left out, and
+    // said so; the others keep their windows.
+    let bare = dir.path().join("bare");
+    let o = judge("tests/fixtures/judge/hand.toml", &[&log], &bare);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let notes = std::fs::read_to_string(bare.join("judge.json")).unwrap();
+    assert!(
+        notes.contains("notification time") && notes.contains("--audit-log"),
+        "{notes}"
+    );
+    let b = windows(&bare);
+    assert_eq!(b.len(), 17);
+    assert_eq!(b[16], w[17], "the p50 fallback clause, now 17th");
+    assert_eq!(&b[..16], &w[..16]);
 }
 
-/// The simulator's request log, judged, gives the simulator's own
-/// judgement to the byte: same events through the same recorder.
+/// The simulator's request log and audit log, judged, give the
+/// simulator's own judgement to the byte, on every clause kind: the same
+/// events through the same observers.
 #[test]
 fn simulated_request_log_judged_gives_the_simulators_judgement() {
     let dir = tempdir();
     let sim = dir.path().join("sim");
     let log = dir.path().join("requests.jsonl");
+    let audit = dir.path().join("audit.jsonl");
     let scenario = repo_path("tests/fixtures/judge/roundtrip.toml");
     let o = slaplan()
         .args([
@@ -131,16 +203,42 @@ fn simulated_request_log_judged_gives_the_simulators_judgement() {
         .arg(&sim)
         .arg("--request-log")
         .arg(&log)
+        .arg("--audit-log")
+        .arg(&audit)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let judged = dir.path().join("judged");
-    let o = judge("tests/fixtures/judge/roundtrip.toml", &[&log], &judged);
+    let o = judge_with_audit("tests/fixtures/judge/roundtrip.toml", &[&log], &[&audit], &judged);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("\"outcome\":\"attempts_exhausted\"") && text.contains("\"status\":429"));
     assert!(text.contains("\"tier\":1"), "some calls fell back");
-    // Blame (drivers.csv) differs: a request log does not know outages.
+    // The cost clauses agree only if no attempt was billed in part (see
+    // the fixture).
+    let run: serde_json::Value = serde_json::from_slice(&std::fs::read(sim.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["totals"]["billed_unfinished_attempts"], 0);
+    // Every clause kind is judged, on events that happened.
+    let kinds = summary(&judged);
+    for kind in [
+        "latency",
+        "ttft",
+        "availability",
+        "degradation",
+        "uptime",
+        "throughput",
+        "fallback_time",
+        "notification",
+        "cost",
+    ] {
+        assert!(
+            kinds.iter().any(|(k, eligible, _)| k == kind && *eligible > 0),
+            "{kind}: {kinds:?}"
+        );
+    }
+    let fallbacks = kinds.iter().find(|k| k.0 == "fallback_time").unwrap();
+    assert!(fallbacks.2 > 0, "some fallbacks ended: {fallbacks:?}");
+    // Blame (drivers.csv) differs: a log does not know outages.
     for f in [
         "summary.csv",
         "windows.csv",
@@ -152,6 +250,12 @@ fn simulated_request_log_judged_gives_the_simulators_judgement() {
         let b = std::fs::read(judged.join(f)).unwrap();
         assert!(a == b, "{f} differs");
     }
+    // Without the audit log the notification clause is left out, said so.
+    let no_audit = dir.path().join("no-audit");
+    let o = judge("tests/fixtures/judge/roundtrip.toml", &[&log], &no_audit);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--audit-log"));
+    assert!(!summary(&no_audit).iter().any(|k| k.0 == "notification"));
 }
 
 /// Each malformed row exits 2 naming the file, line and field, and writes
@@ -198,6 +302,24 @@ fn malformed_rows_exit_2_naming_the_row() {
             "field first_token",
         ),
         (
+            first.replace(
+                ",\"status\":200}",
+                ",\"status\":200,\"fallback\":{\"from\":\"e0\",\"failed\":\"2026-03-01T00:00:09Z\",\"to\":null,\"left\":null}}",
+            ),
+            "field fallback.failed",
+        ),
+        (
+            first.replace(
+                ",\"status\":200}",
+                ",\"status\":200,\"fallback\":{\"from\":\"e0\",\"failed\":\"2026-03-01T00:00:10.5Z\",\"to\":null,\"left\":\"2026-03-01T00:00:10.7Z\"}}",
+            ),
+            "field fallback.to",
+        ),
+        (
+            first.replace(",\"status\":200}", ",\"status\":200,\"fallback\":\"e1\"}"),
+            "field fallback",
+        ),
+        (
             lit1.replace("\"startTime\":1767225600.25", "\"startTime\":\"soon\""),
             "field startTime",
         ),
@@ -228,6 +350,44 @@ fn malformed_rows_exit_2_naming_the_row() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
         assert!(err.contains("bad.jsonl:2:") && err.contains(field), "case {i}: {err}");
+        assert!(!out.exists(), "case {i}: nothing written");
+    }
+}
+
+/// Each malformed audit-log row exits 2 naming the file, line and field,
+/// and writes nothing.
+#[test]
+fn malformed_audit_rows_exit_2_naming_the_row() {
+    let audit = std::fs::read_to_string(repo_path("tests/fixtures/judge/hand-audit.jsonl")).unwrap();
+    let first = audit.lines().next().unwrap().to_string();
+    let log = repo_path("tests/fixtures/judge/hand.jsonl");
+    let cases = [
+        (
+            first.replace("\"time\":\"2026-03-01T00:00:31.000000000Z\"", "\"time\":\"soon\""),
+            "field time",
+        ),
+        (
+            first.replace("\"since\":3630400000000", "\"since\":3631000000001"),
+            "field since",
+        ),
+        (first.replace("\"to\":1", "\"to\":\"up\""), "field event"),
+        (first.replace(",\"to\":1", ""), "field to"),
+        (first.replace("\"tenant\":\"t\"", "\"tenant\":[1]"), "field tenant"),
+        ("[1, 2]".to_string(), "field row"),
+    ];
+    for (i, (bad, field)) in cases.iter().enumerate() {
+        assert_ne!(bad, &first, "case {i} changed nothing");
+        let dir = tempdir();
+        let path = dir.path().join("bad-audit.jsonl");
+        std::fs::write(&path, format!("{first}\n{bad}\n")).unwrap();
+        let out = dir.path().join("out");
+        let o = judge_with_audit("tests/fixtures/judge/hand.toml", &[&log], &[&path], &out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        assert!(
+            err.contains("bad-audit.jsonl:2:") && err.contains(field),
+            "case {i}: {err}"
+        );
         assert!(!out.exists(), "case {i}: nothing written");
     }
 }

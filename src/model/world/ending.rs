@@ -13,15 +13,14 @@
 //!
 //! **Open calls and tasks.** The run stops one day after the period (the
 //! drain). A call or task still open then was neither served nor failed;
-//! it is reported to the recorder as open, which judges it against every
+//! it is reported to the observers as open, which judges it against every
 //! clause (as a failure, or above every latency), and counted in
 //! `RunStats::open_calls` and `open_tasks`.
 
 use std::collections::BTreeMap;
 
-use super::{AttemptInfo, NO_ENDPOINT, World};
+use super::{AttemptInfo, EndpointBlame, World};
 use crate::model::endpoint::{AttemptState, EndpointSim};
-use crate::sla::{CallEnd, CallOutcome, Cause};
 use crate::time::{Span, Time};
 
 /// An attempt's service at the provider: when it got its slot, when its
@@ -68,8 +67,7 @@ impl World {
         let ep = &self.endpoints[a.endpoint as usize];
         let usd = ep.cost(a.input_tokens, service.produced(now, a.output_tokens));
         self.stats.billed_unfinished_attempts += 1;
-        self.recorder
-            .cost(a.tenant as usize, a.workflow as usize, a.submitted, usd);
+        self.observer.cost(a.tenant, a.workflow, a.submitted, usd);
     }
 
     /// At the end of the run (`end`): bills attempts still in service and
@@ -86,33 +84,16 @@ impl World {
             }
         }
         let open: Vec<_> = self.calls.entries().collect();
+        let blame = EndpointBlame(&self.endpoints);
         for (id, info) in open {
             self.stats.open_calls += 1;
-            let cause = match at_endpoint.get(&id) {
-                Some(&e) => self.cause(end, e),
-                None => Cause::Router,
-            };
-            let (tenant, workflow) = (info.tenant as usize, info.workflow as usize);
-            self.recorder.call_done(
-                tenant,
-                workflow,
-                CallEnd {
-                    submitted: info.submitted,
-                    ended: end,
-                    outcome: CallOutcome::Open,
-                    cause,
-                },
-            );
-            if info.failed_first != Time::MAX && !info.left_first && info.first_endpoint != NO_ENDPOINT {
-                let cause = self.cause(info.failed_first, info.first_endpoint);
-                self.recorder.fallback(tenant, workflow, info.submitted, None, cause);
-            }
+            self.observer
+                .call_open(&info.observed, end, at_endpoint.get(&id).copied(), &blame);
         }
         for (source, started) in self.tasks.unfinished() {
             self.stats.open_tasks += 1;
             let src = &self.sources[source as usize];
-            self.recorder
-                .task_open(src.tenant.0 as usize, src.workflow.0 as usize, started);
+            self.observer.task_open(src.tenant.0, src.workflow.0, started);
         }
     }
 }

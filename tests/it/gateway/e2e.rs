@@ -86,6 +86,17 @@ fn a_down_primary_moves_calls_to_the_secondary_and_the_audit_log_says_so() {
             assert_eq!(line["endpoint"], "secondary", "{line}");
             assert_eq!(line["tier"], 1);
             assert_eq!(line["attempts"], 2);
+            // The request log carries the fallback `judge` times: the
+            // error on the primary, then the dispatch to the secondary.
+            let f = &line["fallback"];
+            assert_eq!(f["from"], "primary", "{line}");
+            assert_eq!(f["to"], "secondary", "{line}");
+            let (arrival, failed, left) = (
+                line["arrival"].as_str().unwrap(),
+                f["failed"].as_str().unwrap(),
+                f["left"].as_str().unwrap(),
+            );
+            assert!(arrival <= failed && failed <= left, "{line}");
         }
         // The router's audit event for the move from tier 0 to tier 1 on
         // errors (per call, `tier_change`; per tenant, `degraded`).
@@ -123,6 +134,12 @@ fn a_hanging_primary_is_cut_at_the_attempt_timeout() {
         assert_eq!(stats["primary"]["cancelled"], 1, "{stats}");
         let (_, requests) = stack.stop().await;
         assert_eq!(requests[0]["endpoint"], "secondary");
+        // The attempt cut at its timeout is the fallback's failure.
+        let f = &requests[0]["fallback"];
+        assert_eq!((&f["from"], &f["to"]), (&"primary".into(), &"secondary".into()), "{f}");
+        let at = |t: &Value| slaplan::model::log_instant(t.as_str().unwrap()).unwrap();
+        let waited = at(&f["failed"]) - at(&requests[0]["arrival"]);
+        assert!(waited >= 300_000_000, "{waited} ns");
         assert_eq!(requests[0]["attempts"], 2);
     });
 }

@@ -1,4 +1,4 @@
-//! The simulated world's observer of tenant tiers: it follows the router's
+//! The observer of tenant tiers: it follows the router's
 //! tenant-level audit events (`degraded`, `promoted`, `notification`) and
 //! turns them into the notification clause's events and the timeline's
 //! tier rows.
@@ -19,7 +19,20 @@ use crate::policy::{AuditEvent, AuditKind, Tier};
 use crate::sla::{Cause, Recorder};
 use crate::time::{Span, Time};
 
-use super::world::TimelineRow;
+/// One row of the sample replication's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TimelineRow {
+    /// An endpoint's name (outages) or a tenant's (tiers).
+    pub lane: String,
+    /// `outage` or `tier`.
+    pub kind: String,
+    /// First instant.
+    pub start: Time,
+    /// First instant after.
+    pub end: Time,
+    /// The outage mode, or the tier the tenant was degraded to.
+    pub detail: String,
+}
 
 /// Tier rows a timeline keeps at most (outages are always kept).
 const TIMELINE_LIMIT: usize = 20_000;
