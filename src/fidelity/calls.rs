@@ -188,6 +188,7 @@ mod tests {
             attempts: 1,
             outcome: outcome.into(),
             status: 200,
+            fallback: crate::gateway::FallbackField::Never,
         }
     }
 

@@ -189,7 +189,7 @@ pub fn run(scenario: &Scenario, config: &FidelityConfig) -> Result<Fidelity, Fid
     let mut judged_scenario = serving.clone();
     judged_scenario.simulation.start = start.format("%Y-%m-%dT%H:%M:%S").to_string();
     judged_scenario.simulation.duration = config.duration + config.drain + Span::from_secs(10);
-    let judged = judge::judge(&judged_scenario, std::slice::from_ref(&gateway_log))?;
+    let judged = judge::judge(&judged_scenario, std::slice::from_ref(&gateway_log), &[])?;
     let names: Vec<String> = scenario.tenants.iter().map(|t| t.name.clone()).collect();
     let measured = CallFigures::read(&gateway_log, names.clone())
         .map_err(|e| FidelityError::Io(format!("{}: {e}", gateway_log.display())))?;

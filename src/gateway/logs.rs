@@ -144,10 +144,59 @@ pub struct RequestLine {
     /// The HTTP status the client got (0 if it went away first).
     pub status: u16,
     /// The call's fallback, when an attempt on its first endpoint failed
-    /// (absent otherwise, and in logs written before it existed): what the
-    /// fallback-time clause judges.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<FallbackLine>,
+    /// (`null`: it never left, or never failed there): what the
+    /// fallback-time clause judges. Absent where the writer cannot know
+    /// (`slaplan load`'s client side, logs written before the field
+    /// existed): such lines cannot judge that clause.
+    #[serde(default, skip_serializing_if = "FallbackField::is_unrecorded")]
+    pub fallback: FallbackField,
+}
+
+/// What one request-log line says of its call's fallback.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum FallbackField {
+    /// The writer could not know (the field is absent).
+    #[default]
+    Unrecorded,
+    /// No fallback (`null`).
+    Never,
+    /// This fallback.
+    Left(FallbackLine),
+}
+
+impl FallbackField {
+    /// What a writer that sees the router records: `None` is no fallback.
+    pub fn recorded(line: Option<FallbackLine>) -> FallbackField {
+        line.map_or(FallbackField::Never, FallbackField::Left)
+    }
+
+    /// Whether the line leaves the fallback out (the writer could not know).
+    pub fn is_unrecorded(&self) -> bool {
+        *self == FallbackField::Unrecorded
+    }
+
+    /// The fallback, if the line records one.
+    pub fn line(&self) -> Option<&FallbackLine> {
+        match self {
+            FallbackField::Left(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for FallbackField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FallbackField::Left(f) => s.serialize_some(f),
+            _ => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FallbackField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<FallbackLine>::deserialize(d).map(FallbackField::recorded)
+    }
 }
 
 /// A call's fallback in the request log: its first endpoint, when the
@@ -259,7 +308,7 @@ impl EndedCall {
             attempts: self.attempts,
             outcome: self.outcome.to_string(),
             status: self.status,
-            fallback: FallbackLine::of(
+            fallback: FallbackField::recorded(FallbackLine::of(
                 &self.observed,
                 |e| {
                     scenario
@@ -269,7 +318,7 @@ impl EndedCall {
                         .unwrap_or_default()
                 },
                 utc,
-            ),
+            )),
         }
         .to_jsonl()
     }

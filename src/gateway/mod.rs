@@ -52,7 +52,7 @@ use tokio::sync::watch;
 
 pub use config::{GatewayError, ServeSettings};
 pub use listen::{ConnLimits, Drained};
-pub use logs::{FallbackLine, RequestLine, rfc3339};
+pub use logs::{FallbackField, FallbackLine, RequestLine, rfc3339};
 
 use crate::policy::{EndpointId, Router};
 use crate::scenario::Scenario;

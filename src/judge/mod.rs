@@ -88,6 +88,21 @@ pub enum JudgeError {
     /// No log was given.
     #[error("no log given: pass at least one --log FILE")]
     NoLog,
+    /// Request-log rows that cannot say whether their calls fell back, with
+    /// a fallback-time clause to judge: judging it on them would pass it
+    /// without evidence.
+    #[error(
+        "{rows} row(s) of the request log(s) have no `fallback` field (the client side of `slaplan load`, or a \
+         log written before the field existed), so they cannot tell whether their calls fell back: {clauses} \
+         cannot be judged on them. Judge the gateway's own request log (serve --request-log) or a simulated \
+         one (run --request-log)"
+    )]
+    FallbackUnrecorded {
+        /// Rows without the field.
+        rows: u64,
+        /// The fallback-time clauses, as `tenant clause`.
+        clauses: String,
+    },
 }
 
 /// A clause the logs cannot judge, and why.
@@ -172,7 +187,7 @@ pub fn judge(scenario: &Scenario, logs: &[PathBuf], audit: &[PathBuf]) -> Result
             judge.add_event(&event?);
         }
     }
-    Ok(judge.finish())
+    judge.finish()
 }
 
 /// Judges `records` and audit events `events` (already read) as [`judge`]
@@ -190,7 +205,7 @@ pub fn judge_records<'a>(
     for e in events {
         judge.add_event(e);
     }
-    Ok(judge.finish())
+    judge.finish()
 }
 
 /// Whether logs with `evidence` can judge a clause of this kind; if not, why.
@@ -260,6 +275,8 @@ struct Judge<'s> {
     prices: Vec<(f64, f64)>,
     clauses: Vec<Clause>,
     skipped: Vec<Skipped>,
+    /// Judged rows that do not say whether their call fell back.
+    fallback_unrecorded: u64,
 }
 
 impl<'s> Judge<'s> {
@@ -310,6 +327,7 @@ impl<'s> Judge<'s> {
                 .collect(),
             clauses,
             skipped,
+            fallback_unrecorded: 0,
         })
     }
 
@@ -351,6 +369,7 @@ impl<'s> Judge<'s> {
             return;
         }
         self.rows.judged += 1;
+        self.fallback_unrecorded += u64::from(!r.fallback_recorded);
         let submitted = self.at(r.start);
         let ended = self.at(r.end);
         let ok = r.status == Status::Ok;
@@ -495,7 +514,19 @@ impl<'s> Judge<'s> {
         }
     }
 
-    fn finish(mut self) -> Judged {
+    fn finish(mut self) -> Result<Judged, JudgeError> {
+        let fallback_clauses: Vec<String> = self
+            .clauses
+            .iter()
+            .filter(|c| matches!(c.kind, ClauseKind::FallbackTime { .. }))
+            .map(|c| format!("{} {}", c.tenant_name, c.describe(self.scenario)))
+            .collect();
+        if self.fallback_unrecorded > 0 && !fallback_clauses.is_empty() {
+            return Err(JudgeError::FallbackUnrecorded {
+                rows: self.fallback_unrecorded,
+                clauses: fallback_clauses.join(", "),
+            });
+        }
         self.sweep(true);
         let windows = self.observer.windows();
         let coverage = Coverage::new(
@@ -506,7 +537,7 @@ impl<'s> Judge<'s> {
         );
         let observed = self.observer.finish(self.end);
         let (attainment, measures) = (observed.attainment, observed.measures);
-        Judged {
+        Ok(Judged {
             clauses: self.clauses,
             replication: Replication {
                 index: 0,
@@ -518,6 +549,6 @@ impl<'s> Judge<'s> {
             skipped: self.skipped,
             coverage,
             rows: self.rows,
-        }
+        })
     }
 }

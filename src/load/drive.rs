@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use super::client::{self, CallResult, CallSpec, client_outcome};
 use super::{LoadConfig, LoadError, check};
 use crate::gateway::clock::Clock;
-use crate::gateway::{RequestLine, rfc3339};
+use crate::gateway::{FallbackField, RequestLine, rfc3339};
 use crate::model::{AgentId, Effect, Source, Tasks};
 use crate::scenario::Scenario;
 use crate::time::{Span, Time};
@@ -438,6 +438,8 @@ impl Driver<'_> {
             attempts: u32::from(r.status != 0 || r.success),
             outcome: outcome.to_string(),
             status: r.status,
+            // The client cannot see the gateway's attempts.
+            fallback: FallbackField::Unrecorded,
         };
         self.next_call += 1;
         if let Err(e) = out.write_all(&line.to_jsonl()) {

@@ -130,6 +130,7 @@ pub(super) fn record(row: &Row<'_>, value: &Value) -> Result<CallRecord, LogErro
         tier: None,
         turned_away: status == Status::RateLimited,
         fallback: None,
+        fallback_recorded: false,
     })
 }
 

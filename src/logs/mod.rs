@@ -182,6 +182,11 @@ pub struct CallRecord {
     /// The call's fallback, if the log says (the gateway's log): what the
     /// fallback-time clause judges.
     pub fallback: Option<Fallback>,
+    /// Whether the log says if the call fell back at all (the request logs
+    /// of the gateway and the simulator); false where it cannot know
+    /// (LiteLLM, OTLP, `slaplan load`'s client side, request logs written
+    /// before the field existed).
+    pub fallback_recorded: bool,
 }
 
 /// A call's fallback as a log records it (times in ns since the epoch).
@@ -224,6 +229,7 @@ impl CallRecord {
             tier: None,
             turned_away: false,
             fallback: None,
+            fallback_recorded: false,
         }
     }
 

@@ -272,6 +272,7 @@ fn span_record(row: &Row<'_>, span: &Value, path: &str, resource: &Attributes) -
         tier: None,
         turned_away: status == Status::RateLimited,
         fallback: None,
+        fallback_recorded: false,
     }))
 }
 

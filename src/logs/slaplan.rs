@@ -86,7 +86,8 @@ pub(super) fn record(row: &Row, bytes: &[u8], value: &Value) -> Result<CallRecor
         Status::Error
     };
     let turned_away = !success && (line.status == 429 || line.outcome == "no_eligible_endpoint");
-    let fallback = match &line.fallback {
+    let fallback_recorded = !line.fallback.is_unrecorded();
+    let fallback = match line.fallback.line() {
         None => None,
         Some(f) => {
             let within = |text: &str, field: &str, from: u64| -> Result<u64, LogError> {
@@ -143,6 +144,7 @@ pub(super) fn record(row: &Row, bytes: &[u8], value: &Value) -> Result<CallRecor
         tier: line.tier,
         turned_away,
         fallback,
+        fallback_recorded,
     })
 }
 
@@ -165,7 +167,7 @@ fn sample() -> Value {
         attempts: 0,
         outcome: String::new(),
         status: 0,
-        fallback: Some(crate::gateway::FallbackLine {
+        fallback: crate::gateway::FallbackField::Left(crate::gateway::FallbackLine {
             from: String::new(),
             failed: String::new(),
             to: None,

@@ -159,7 +159,8 @@ fn a_streamed_hedge_is_won_by_the_first_token_and_the_loser_cancelled_then() {
         h.drain(),
         vec![Action::Cancel {
             call,
-            attempt: AttemptId(0)
+            attempt: AttemptId(0),
+            failed: None
         }]
     );
     assert_eq!(h.router.in_flight(h.ep("a")), 0);
@@ -193,7 +194,8 @@ fn the_original_streaming_first_cancels_the_hedge() {
         h.drain(),
         vec![Action::Cancel {
             call,
-            attempt: AttemptId(1)
+            attempt: AttemptId(1),
+            failed: None
         }]
     );
     assert_eq!(h.router.in_flight(h.ep("b")), 0);

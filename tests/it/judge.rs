@@ -303,20 +303,20 @@ fn malformed_rows_exit_2_naming_the_row() {
         ),
         (
             first.replace(
-                ",\"status\":200}",
+                ",\"status\":200,\"fallback\":null}",
                 ",\"status\":200,\"fallback\":{\"from\":\"e0\",\"failed\":\"2026-03-01T00:00:09Z\",\"to\":null,\"left\":null}}",
             ),
             "field fallback.failed",
         ),
         (
             first.replace(
-                ",\"status\":200}",
+                ",\"status\":200,\"fallback\":null}",
                 ",\"status\":200,\"fallback\":{\"from\":\"e0\",\"failed\":\"2026-03-01T00:00:10.5Z\",\"to\":null,\"left\":\"2026-03-01T00:00:10.7Z\"}}",
             ),
             "field fallback.to",
         ),
         (
-            first.replace(",\"status\":200}", ",\"status\":200,\"fallback\":\"e1\"}"),
+            first.replace(",\"status\":200,\"fallback\":null}", ",\"status\":200,\"fallback\":\"e1\"}"),
             "field fallback",
         ),
         (
@@ -390,4 +390,42 @@ fn malformed_audit_rows_exit_2_naming_the_row() {
         );
         assert!(!out.exists(), "case {i}: nothing written");
     }
+}
+
+/// A request log whose rows do not say whether their calls fell back (the
+/// client side of `slaplan load`, or a log from before the field existed)
+/// cannot judge a fallback-time clause: it would pass without evidence.
+/// `judge` refuses, naming the rows and the clause, and writes nothing.
+#[test]
+fn a_log_that_does_not_record_fallbacks_cannot_pass_a_fallback_clause() {
+    let dir = tempdir();
+    let text = std::fs::read_to_string(repo_path("tests/fixtures/judge/hand.jsonl")).unwrap();
+    // The same calls with the field taken out of the 8 lines that had no
+    // fallback: they no longer say whether one happened (6 of them are
+    // judged; the other two are a client error and a row of a tenant the
+    // scenario does not have).
+    let stripped = text.replace(",\"fallback\":null", "");
+    assert_eq!(text.lines().count(), stripped.lines().count());
+    let log = dir.path().join("client.jsonl");
+    std::fs::write(&log, stripped).unwrap();
+    let out = dir.path().join("out");
+    let audit = repo_path("tests/fixtures/judge/hand-audit.jsonl");
+    let o = judge_with_audit("tests/fixtures/judge/hand.toml", &[&log], &[&audit], &out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("6 row(s) of the request log(s) have no `fallback` field"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fallback time"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+    // With the field present on every line (null where no fallback), the
+    // same calls are judged.
+    let o = judge_with_audit(
+        "tests/fixtures/judge/hand.toml",
+        &[&repo_path("tests/fixtures/judge/hand.jsonl")],
+        &[&audit],
+        &out,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -22,7 +22,7 @@ use std::io::Write;
 
 use chrono::NaiveDateTime;
 
-use crate::gateway::{FallbackLine, RequestLine, rfc3339};
+use crate::gateway::{FallbackField, FallbackLine, RequestLine, rfc3339};
 use crate::observe::ObservedCall;
 use crate::policy::FailReason;
 use crate::scenario::Scenario;
@@ -107,7 +107,11 @@ impl RequestLog {
             attempts: o.attempts,
             outcome: outcome.to_string(),
             status,
-            fallback: FallbackLine::of(o, |e| self.endpoints[e as usize].clone(), |t| self.utc(t)),
+            fallback: FallbackField::recorded(FallbackLine::of(
+                o,
+                |e| self.endpoints[e as usize].clone(),
+                |t| self.utc(t),
+            )),
         };
         if let Err(e) = self.out.write_all(&line.to_jsonl()) {
             self.error = Some(e);
