@@ -173,3 +173,72 @@ threshold = "5s"
         );
     }
 }
+
+/// A capacity bisection under `--until-decided` gives the answer of the
+/// fixed run and runs fewer replications: on the M/M/c fixture (answer 4,
+/// see `capacity_bisection_finds_the_mmc_boundary`) the unstable probes
+/// (c <= 3: every window breached) are settled after their first look,
+/// where the fixed run spends its full count on each of them.
+#[test]
+fn an_until_decided_bisection_keeps_its_answer_with_fewer_replications() {
+    let dir = tempdir();
+    let run = |name: &str, extra: &[&str]| {
+        let out_dir = dir.path().join(name);
+        let out = slaplan()
+            .args(["frontier", "--capacity", "pool", "--confidence", "0.8"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out_dir)
+            .arg(repo_path("tests/fixtures/capacity.toml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let csv = fs::read_to_string(out_dir.join("capacity.csv")).unwrap();
+        (stdout, csv)
+    };
+    let answer = "smallest concurrency of pool making every clause enforceable: 4";
+    let (fixed, fixed_csv) = run("fixed", &["--replications", "20", "--max-capacity", "16"]);
+    assert!(fixed.contains(answer), "{fixed}");
+    let (decided, decided_csv) = run(
+        "decided",
+        &[
+            "--replications",
+            "4",
+            "--until-decided",
+            "--batch",
+            "4",
+            "--max-replications",
+            "60",
+            "--max-capacity",
+            "16",
+        ],
+    );
+    assert!(decided.contains(answer), "{decided}");
+    // The same concurrencies probed, with the same verdicts.
+    let verdicts = |csv: &str| -> Vec<(String, String)> {
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let cells: Vec<&str> = l.split(',').collect();
+                (cells[0].to_string(), cells[1].to_string())
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&fixed_csv), verdicts(&decided_csv));
+    let probes = verdicts(&fixed_csv).len() as u64;
+    let ran: u64 = decided
+        .lines()
+        .filter(|l| l.starts_with("probe concurrency"))
+        .map(|l| {
+            let n = l.rsplit_once(" (").unwrap().1.split(' ').next().unwrap();
+            n.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert!(ran < 20 * probes, "{ran} replications for {probes} probes:\n{decided}");
+    // The unstable probes breach every window: settled at the first look.
+    for c in [2, 3] {
+        let line = format!("probe concurrency {c}: 0/1 clause(s) enforceable -> fails (4 replication(s))");
+        assert!(decided.contains(&line), "{decided}");
+    }
+}
