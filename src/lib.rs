@@ -19,6 +19,10 @@
 //! Everything but `time` and `policy` needs the default `cli` feature.
 
 #![warn(missing_docs)]
+// Outside tests, no `unwrap`/`expect`: input from a user, a file or the
+// network gets an error naming what is wrong, never a panic; an invariant
+// the types cannot show is spelled out with `unwrap_or_else(|| unreachable!(...))`.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod policy;
 pub mod time;

@@ -4,6 +4,9 @@
 //! side effects, then each command resolves them (loading and validating the
 //! scenario) before anything is simulated or written.
 
+// As in the library: no `unwrap`/`expect` outside tests.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;

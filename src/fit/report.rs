@@ -611,23 +611,25 @@ impl Fit {
     }
 }
 
-/// Writes each `(name, text)` into `dir` (created if needed) through a
-/// temporary file renamed into place.
+/// Writes the report directory `dir` whole: each `(name, text)` into a
+/// temporary sibling, put in place in one step when every file is on disk
+/// ([`crate::report::write_dir_atomically`]). Whatever stops the process,
+/// `dir` is the previous report or the complete new one; a previous
+/// report's directory is replaced, not merged into.
 pub(super) fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<(), FitError> {
-    let io = |path: &Path, source| FitError::Write {
+    let io = |path: std::path::PathBuf, source| FitError::Write {
         path: path.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    for (name, text) in files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                io(&path, e)
-            })?;
-    }
-    Ok(())
+    crate::report::write_dir_atomically(
+        dir,
+        |tmp| {
+            for (name, text) in files {
+                let path = tmp.join(name);
+                std::fs::write(&path, text).map_err(|e| io(dir.join(name), e))?;
+            }
+            Ok(())
+        },
+        io,
+    )
 }
