@@ -356,14 +356,11 @@ impl Router {
     pub(super) fn settle_reservations(&mut self, now: Time) {
         loop {
             let before = self.next_attempt;
-            for i in 0..self.endpoints.len() {
+            for k in 0..self.plan.reserving.len() {
+                let i = self.plan.reserving[k] as usize;
                 let (plan, es) = (&self.plan.endpoints[i], &self.endpoints[i]);
                 let e = EndpointId(i as u32);
-                if plan.reserved != [0; 3]
-                    && es.in_flight < plan.max_concurrency
-                    && es.queue.live_total() > 0
-                    && self.blocked(now, e).is_none()
-                {
+                if es.in_flight < plan.max_concurrency && es.queue.live_total() > 0 && self.blocked(now, e).is_none() {
                     self.pump(now, e);
                 }
             }
@@ -422,11 +419,11 @@ impl Router {
     /// and compacts the timers when dead ones pile up behind a live front.
     pub(super) fn prune(&mut self) {
         let mut timers = std::mem::take(&mut self.timers);
-        timers.prune(|at, due| self.timer_live(at, due));
-        let bound = 8 * self.calls.live() + 4 * self.endpoints.len() + 3 * self.tenants.len();
         let endpoints = &self.endpoints;
         let in_flight = |e: usize| endpoints[e].in_flight as usize;
-        timers.compact(bound, in_flight, |at, due| self.timer_live(at, due));
+        timers.prune(in_flight, |at, due| self.timer_live(at, due));
+        let bound = 8 * self.calls.live() + 4 * self.endpoints.len() + 3 * self.tenants.len();
+        timers.compact(bound, |at, due| self.timer_live(at, due));
         self.timers = timers;
     }
 }

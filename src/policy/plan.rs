@@ -142,6 +142,9 @@ pub(crate) struct Plan {
     /// For each endpoint, the tenants with a serving step on it at tier 0
     /// or 1 in some workflow's chain: whose suspended calls it may wake.
     pub wakes: Vec<Vec<u32>>,
+    /// The endpoints with reserved slots, in id order: the only ones the
+    /// reservation rule can hold a waiting call back on.
+    pub reserving: Vec<u32>,
     /// The cap on a 429's cooldown.
     pub max_retry_after: Span,
 }
@@ -217,12 +220,16 @@ impl Plan {
                 }
             }
         }
+        let reserving = (0..endpoints.len() as u32)
+            .filter(|&e| endpoints[e as usize].reserved != [0; 3])
+            .collect();
         Ok(Plan {
             endpoints,
             tenants,
             endpoint_names,
             tenant_names,
             wakes,
+            reserving,
             max_retry_after: config.max_retry_after,
         })
     }

@@ -240,8 +240,15 @@ impl Timers {
     }
 
     /// Drops entries from the fronts while `live` says they are dead, so
-    /// that [`Timers::next`] is a live deadline.
-    pub fn prune(&mut self, mut live: impl FnMut(Time, Due) -> bool) {
+    /// that [`Timers::next`] is a live deadline; and drops every dead
+    /// attempt deadline of an endpoint whose FIFO holds more than twice
+    /// `in_flight(endpoint)` plus some slack. Only endpoints whose front
+    /// may have died since the last prune are visited: a FIFO can only
+    /// outgrow its bound when an attempt on it ends (a dispatch adds one
+    /// entry and one attempt in flight), which marks it. Each compaction
+    /// removes at least half of what it visits, so this costs amortized
+    /// O(1) per timer set.
+    pub fn prune(&mut self, in_flight: impl Fn(usize) -> usize, mut live: impl FnMut(Time, Due) -> bool) {
         while let Some(&Reverse((at, _, k))) = self.heap.peek() {
             if live(at, Due::Timer(k)) {
                 break;
@@ -258,31 +265,19 @@ impl Timers {
                 }
                 q.pop_front();
             }
+            if q.len() > 2 * in_flight(e) + 16 {
+                q.retain(|&(at, attempt)| live(at, Due::Attempt { endpoint, attempt }));
+            }
             self.fronts[e] = q.front().map(|&(t, _)| t);
         }
     }
 
     /// Drops every dead heap entry if the heap holds more than twice
-    /// `bound` (an upper bound on the live timers) plus some slack, and
-    /// every dead attempt deadline of an endpoint whose FIFO holds more than
-    /// twice `in_flight(endpoint)` plus some slack. Each compaction removes
-    /// at least half of what it visits, so this costs amortized O(1) per
-    /// timer set.
-    pub fn compact(
-        &mut self,
-        bound: usize,
-        in_flight: impl Fn(usize) -> usize,
-        mut live: impl FnMut(Time, Due) -> bool,
-    ) {
+    /// `bound` (an upper bound on the live timers) plus some slack; each
+    /// compaction removes at least half of what it visits.
+    pub fn compact(&mut self, bound: usize, mut live: impl FnMut(Time, Due) -> bool) {
         if self.heap.len() > 2 * bound + 64 {
             self.heap.retain(|&Reverse((at, _, k))| live(at, Due::Timer(k)));
-        }
-        for (e, q) in self.attempts.iter_mut().enumerate() {
-            if q.len() > 2 * in_flight(e) + 16 {
-                let endpoint = e as u32;
-                q.retain(|&(at, attempt)| live(at, Due::Attempt { endpoint, attempt }));
-                self.fronts[e] = q.front().map(|&(t, _)| t);
-            }
         }
     }
 
