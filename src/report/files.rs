@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::columns::{Table, TableError};
 use super::measures::budget_consumed;
 use crate::plan::ClauseSummary;
+use crate::plan::credits::CreditSummary;
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Window, calendar_months};
 
@@ -254,6 +255,7 @@ pub(super) fn write_summary(
     scenario: &Scenario,
     clauses: &[Clause],
     summary: &[ClauseSummary],
+    credits: &[CreditSummary],
 ) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
     let csv_err = |source| OutputError::Csv {
@@ -283,6 +285,15 @@ pub(super) fn write_summary(
         "unit_of_count",
         "period",
         "direction",
+        "credit_schedule",
+        "credit_month_usd",
+        "credit_month_low",
+        "credit_month_high",
+        "credit_year_usd",
+        "credit_year_low",
+        "credit_year_high",
+        "credit_p_any_month",
+        "credit_year_p95",
     ])
     .map_err(csv_err)?;
     for s in summary {
@@ -293,7 +304,7 @@ pub(super) fn write_summary(
             .unwrap_or_default();
         let unit = c.value_unit();
         let q = s.metric_quantiles;
-        w.write_record([
+        let record = [
             c.tenant_name.clone(),
             workflow,
             c.describe(scenario),
@@ -319,8 +330,12 @@ pub(super) fn write_summary(
             },
             c.period.to_string(),
             c.direction().symbol().to_string(),
-        ])
-        .map_err(csv_err)?;
+        ];
+        let credit = credits.iter().find(|k| k.clause == Some(s.clause));
+        let mut record = record.to_vec();
+        record.push(c.describe_credits().unwrap_or_default());
+        record.extend(super::credits::credit_cells(credit));
+        w.write_record(&record).map_err(csv_err)?;
     }
     w.flush().map_err(io_err(path))?;
     Ok(())

@@ -7,6 +7,7 @@ mod closed_loop;
 mod closed_pipe;
 mod common;
 mod crash_safe;
+mod credits;
 mod deploy;
 mod determinism;
 mod exact_thresholds;
