@@ -117,7 +117,7 @@ fn run_writes_credits_csv_and_prints_a_line_per_tenant() {
     let o = slaplan()
         .args(["run"])
         .arg(&path)
-        .args(["--replications", "2", "--quiet", "--out"])
+        .args(["--replications", "2", "--quiet", "--report", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -151,6 +151,24 @@ fn run_writes_credits_csv_and_prints_a_line_per_tenant() {
     ));
     // The clause without a schedule has empty credit cells.
     assert!(summary.lines().nth(3).unwrap().ends_with(",,,,,,,,,"), "{summary}");
+    // The review: the exposure chart, and each tenant's clauses in words.
+    assert!(out.join("charts/credits.svg").exists() && out.join("charts/credits.png").exists());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("![Expected service credits by tenant and clause](charts/credits.png)"));
+    assert!(
+        report.contains(
+            "acme: 0 of 3 clause(s) can be offered with the required confidence. \"availability >= 99.9%\" held in \
+             2 of 6 simulated windows"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "Under its credit terms (fee $20000 credit 10% below 99.9%, 25% below 99%), breaches are expected to \
+             cost $16,000.00 a year ($16,000.00 to $16,000.00); a month pays a credit with probability 0.667"
+        ),
+        "{report}"
+    );
 }
 
 /// One endpoint hit by a renewal process started in its long-run state:
