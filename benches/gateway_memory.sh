@@ -15,7 +15,7 @@ bin="$CARGO_TARGET_DIR/release/slaplan"
 loadgen="$CARGO_TARGET_DIR/release/examples/loadgen"
 export BENCH_KEY=bench-key
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "${tmp:-}"; }
 trap cleanup EXIT
 tmp=$(mktemp -d)
 addr_of() {

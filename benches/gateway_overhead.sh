@@ -17,7 +17,7 @@ bin="$CARGO_TARGET_DIR/release/slaplan"
 loadgen="$CARGO_TARGET_DIR/release/examples/loadgen"
 export BENCH_KEY=bench-key
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "${tmp:-}"; }
 trap cleanup EXIT
 addr_of() { # the http://ADDR/v1 a server printed on its first line
     local file=$1 addr=""
@@ -49,9 +49,11 @@ litellm_settings:
 general_settings:
   master_key: sk-bench-key
 YAML
-    "$LITELLM" --config "$tmp/litellm.yaml" --host 127.0.0.1 --port 4000 --num_workers 1 > "$tmp/litellm.log" 2>&1 & pids+=($!)
-    for _ in $(seq 120); do curl -sf http://127.0.0.1:4000/health/liveliness >/dev/null && break; sleep 1; done
-    targets+=("litellm http://127.0.0.1:4000/v1")
+    # An ephemeral loopback port for the proxy (its CLI takes no port 0).
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$LITELLM" --config "$tmp/litellm.yaml" --host 127.0.0.1 --port "$port" --num_workers 1 > "$tmp/litellm.log" 2>&1 & pids+=($!)
+    for _ in $(seq 120); do curl -sf "http://127.0.0.1:$port/health/liveliness" >/dev/null && break; sleep 1; done
+    targets+=("litellm http://127.0.0.1:$port/v1")
 fi
 for rate in $rates; do
     for mode in "" "--stream"; do

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
 use slaplan::plan::shard::{self, MergedShards, ShardChoice, ShardMeta, ShardReader, ShardSpec, ShardWriter};
-use slaplan::plan::{self, StreamError};
+use slaplan::plan::{self, StreamError, sequential};
 use slaplan::report::{self, OutputSink, RunIdentity, Written};
 use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
@@ -123,10 +123,48 @@ struct SimArgs {
     /// Probability a clause must hold with to be called enforceable, in (0, 1).
     #[arg(long, default_value_t = 0.95, value_parser = parse_probability)]
     confidence: f64,
+    /// Run replications in batches and stop as soon as every verdict is
+    /// settled, judged on an anytime-valid confidence sequence (see README).
+    /// `--replications` (or the default) is then the first look.
+    #[arg(long)]
+    until_decided: bool,
+    /// With --until-decided: the most replications to run.
+    #[arg(long, requires = "until_decided", value_parser = clap::value_parser!(u32).range(1..))]
+    max_replications: Option<u32>,
+    /// With --until-decided: replications between two looks (default 8).
+    #[arg(long, requires = "until_decided", value_parser = clap::value_parser!(u32).range(1..))]
+    batch: Option<u32>,
     /// No progress on standard error (by default a bar on a terminal, else
     /// a line every 10 s).
     #[arg(long)]
     quiet: bool,
+}
+
+impl SimArgs {
+    /// The looks of `--until-decided`, starting after `first` replications;
+    /// `None` for a fixed-n run. Warns when the cap cannot prove the
+    /// required confidence even for a clause that holds in every window.
+    fn schedule(&self, first: u64) -> Result<Option<sequential::Schedule>, Failure> {
+        if !self.until_decided {
+            return Ok(None);
+        }
+        let batch = self.batch.map_or(sequential::DEFAULT_BATCH, u64::from);
+        let max = match self.max_replications {
+            Some(m) => u64::from(m),
+            None => first.max(sequential::DEFAULT_MAX_REPLICATIONS),
+        };
+        let schedule = sequential::Schedule::new(first, batch, max).map_err(Failure::input)?;
+        let needed = sequential::BetaMixture::new(plan::INTERVAL_LEVEL, self.confidence)
+            .clean_replications_needed(self.confidence);
+        if needed > max {
+            note!(
+                "warning: --until-decided cannot prove {} confidence for any clause within {max} replication(s): \
+                 a clause that holds in every window needs {needed}; raise --max-replications",
+                self.confidence
+            );
+        }
+        Ok(Some(schedule))
+    }
 }
 
 #[derive(clap::Args)]
@@ -145,7 +183,7 @@ struct RunArgs {
     /// r mod N + 1) and write a shard directory for `slaplan merge`. `auto`
     /// reads i and N from a Slurm job array (SLURM_ARRAY_TASK_*) or a
     /// Kubernetes Indexed Job (JOB_COMPLETION_INDEX and SLAPLAN_SHARD_COUNT).
-    #[arg(long, value_name = "i/N|auto", value_parser = ShardChoice::parse)]
+    #[arg(long, value_name = "i/N|auto", value_parser = ShardChoice::parse, conflicts_with = "until_decided")]
     shard: Option<ShardChoice>,
     /// Also write the review report (report.html, report.md, charts/) into
     /// the output directory, as `slaplan report` would.
@@ -326,7 +364,10 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let (pool, threads) = worker_pool(args.sim.threads)?;
     cli::guard::apply(&mut scenario, args.sim.max_live_calls, threads);
     let clauses = Clause::all(&scenario);
-    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
+    let schedule = args.sim.schedule(replications)?;
+    // Under --until-decided the cap bounds what the run can prove.
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence)
+        .warn_if_unreachable(schedule.map_or(replications, |s| s.max));
     let identity = RunIdentity {
         scenario: args.scenario.display().to_string(),
         scenario_sha256: sha256_hex(&bytes),
@@ -336,19 +377,45 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         interval_level: plan::INTERVAL_LEVEL,
     };
 
-    let progress = Progress::start("replications", replications, args.sim.quiet);
+    let progress = Progress::start("replications", schedule.map_or(replications, |s| s.max), args.sim.quiet);
     #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
     let started = Instant::now();
     // The replications stream into the output files (a temporary directory
-    // renamed into place at the end): memory holds a few at a time.
+    // renamed into place at the end): memory holds a few at a time. Under
+    // --until-decided they come look by look, each replication also fed to
+    // the confidence sequences in index order, until every verdict is
+    // settled: the first N replications of a fixed run.
     let mut written: Option<Written> = None;
+    let mut until = None;
     report::write_dir_atomically(
         &out,
         |tmp| {
             let mut sink = OutputSink::create(tmp, &scenario, &clauses).map_err(Failure::runtime)?;
             let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-            plan::stream_indices(&pool, &scenario, 0..replications, &tick, |r| sink.add(&r))
-                .map_err(|e| stream_failure(e, &args.scenario))?;
+            let mut identity = identity;
+            match &schedule {
+                None => plan::stream_indices(&pool, &scenario, 0..replications, &tick, |r| sink.add(&r))
+                    .map_err(|e| stream_failure(e, &args.scenario))?,
+                Some(schedule) => {
+                    let mut seq = sequential::Sequential::new(clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
+                    let every = seq.every_clause();
+                    let stop = schedule.drive(|looked| {
+                        plan::stream_indices(&pool, &scenario, looked, &tick, |mut r| {
+                            if r.index != 0 {
+                                r.timeline = None; // as in a fixed run: only replication 0 keeps it
+                            }
+                            seq.observe(&r);
+                            sink.add(&r)
+                        })
+                        .map_err(|e| stream_failure(e, &args.scenario))?;
+                        Ok::<_, Failure>(seq.all_decided(&every))
+                    })?;
+                    identity.replications = stop.replications;
+                    let record = sequential::UntilDecided::new(&scenario, &clauses, *schedule, stop, &seq);
+                    sink.until_decided(seq, record);
+                    until = Some((*schedule, stop));
+                }
+            }
             progress.finish();
             let wall = started.elapsed().as_secs_f64();
             let mut extra = Vec::new();
@@ -369,6 +436,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let Some(Written { meta, summary, credits }) = written else {
         return Err(Failure::runtime("the run wrote no results"));
     };
+    let replications = meta.replications;
     if let Some(path) = &args.request_log {
         write_request_log(&scenario, path)?;
     }
@@ -384,6 +452,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         meta.timing.wall_seconds,
         meta.timing.calls_per_second / 1e6
     )?;
+    if let Some((schedule, stop)) = &until {
+        outln!("{}", cli::decide::stop_line(schedule, stop, &summary, "every verdict"))?;
+    }
     outln!("wrote {}", out.display())
 }
 
@@ -489,7 +560,10 @@ fn run_shard(args: RunArgs, spec: ShardSpec) -> Result<(), Failure> {
     }
     let replications = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
     let clauses = Clause::all(&scenario);
-    cli::Judged::all(&scenario, &clauses, args.sim.confidence).warn_if_unreachable(replications);
+    let schedule = args.sim.schedule(replications)?;
+    // Under --until-decided the cap bounds what the run can prove.
+    cli::Judged::all(&scenario, &clauses, args.sim.confidence)
+        .warn_if_unreachable(schedule.map_or(replications, |s| s.max));
     let out = args
         .out
         .clone()

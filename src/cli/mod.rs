@@ -13,6 +13,7 @@ use slaplan::report;
 
 use super::{Failure, SimArgs, default_out, worker_pool};
 
+pub(crate) mod decide;
 pub(crate) mod guard;
 pub(crate) mod interrupt;
 mod reach;
@@ -53,7 +54,7 @@ pub(crate) struct FrontierArgs {
     /// Judge the thresholds over the windows of an existing run of this
     /// scenario (an output directory of `run` or `merge`, e.g. shards run on
     /// a cluster) instead of simulating; needs --clause-index.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["clause", "capacity", "replications"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["clause", "capacity", "replications", "until_decided"])]
     from: Option<PathBuf>,
     #[command(flatten)]
     sim: SimArgs,
@@ -142,14 +143,21 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     // Every clause of the proposal is judged (the baseline's are among them).
     let proposal_clauses = Clause::all(&proposal);
     let judged = Judged::all(&proposal, &proposal_clauses, args.sim.confidence);
-    let replications = judged.search_replications(args.sim.replications);
-    judged.warn_if_unreachable(replications);
+    // Under --until-decided the first look comes after --replications (the
+    // scenario's by default) and the cap bounds what can be proven.
+    let replications = if args.sim.until_decided {
+        u64::from(args.sim.replications.unwrap_or(proposal.simulation.replications))
+    } else {
+        judged.search_replications(args.sim.replications)
+    };
+    let schedule = args.sim.schedule(replications)?;
+    judged.warn_if_unreachable(schedule.map_or(replications, |s| s.max));
     let (pool, threads) = worker_pool(args.sim.threads)?;
     guard::apply(&mut baseline, args.sim.max_live_calls, threads);
     guard::apply(&mut proposal, args.sim.max_live_calls, threads);
     let progress = Progress::start(
         "replications (baseline, then proposal)",
-        2 * replications,
+        2 * schedule.map_or(replications, |s| s.max),
         args.sim.quiet,
     );
     let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
@@ -158,9 +166,16 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             .map_err(Failure::input)
             .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, plan::INTERVAL_LEVEL))
     };
-    let base_summary = simulate(&baseline)?;
-    let prop_summary = simulate(&proposal)?;
+    let (base_summary, prop_summary, stop) = match &schedule {
+        None => (simulate(&baseline)?, simulate(&proposal)?, None),
+        Some(schedule) => {
+            let (b, p, stop) = decide::check(&pool, &baseline, &proposal, schedule, args.sim.confidence, &tick)?;
+            (b, p, Some(stop))
+        }
+    };
     progress.finish();
+    let replications = stop.map_or(replications, |s| s.replications);
+    let interval = if stop.is_some() { "95% CS" } else { "95% CI" };
     let rows: Vec<Comparison> = chk::compare(&baseline, &base_summary, &proposal, &prop_summary);
     let clauses = Clause::all(&proposal);
     let p50 = |c: &Clause, s: Option<&slaplan::plan::ClauseSummary>| {
@@ -189,8 +204,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             &[
                 "tenant",
                 "clause",
-                "baseline P(hold) [95% CI] verdict",
-                "proposal P(hold) [95% CI] verdict",
+                &format!("baseline P(hold) [{interval}] verdict"),
+                &format!("proposal P(hold) [{interval}] verdict"),
                 "metric p50",
                 "change"
             ],
@@ -205,6 +220,13 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         replications,
         baseline.simulation.seed
     )?;
+    if let (Some(schedule), Some(stop)) = (&schedule, &stop) {
+        let both: Vec<_> = base_summary.iter().chain(&prop_summary).cloned().collect();
+        outln!(
+            "{}",
+            decide::stop_line(schedule, stop, &both, "every verdict, baseline and proposal,")
+        )?;
+    }
     let out = args
         .out
         .clone()
@@ -229,6 +251,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "baseline_metric_p50",
             "proposal_metric_p50",
             "metric_change",
+            "interval",
+            "baseline_decided_after",
+            "proposal_decided_after",
         ])?;
         let f = |x: f64| format!("{x:.6}");
         for r in &rows {
@@ -250,6 +275,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                 b.and_then(|b| b.metric_quantiles).map(|q| f(q[1])).unwrap_or_default(),
                 p.metric_quantiles.map(|q| f(q[1])).unwrap_or_default(),
                 r.metric_move().map(|m| f(m.relative)).unwrap_or_default(),
+                p.interval.label().to_string(),
+                b.and_then(|b| b.decided_after)
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                p.decided_after.map(|n| n.to_string()).unwrap_or_default(),
             ])?;
         }
         report::write_file_atomically(&path, &w.into_inner()?)?;
@@ -310,6 +340,10 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     }
     let (pool, threads) = worker_pool(args.sim.threads)?;
     guard::apply(&mut scenario, args.sim.max_live_calls, threads);
+    // Under --until-decided: the first look after --replications (the
+    // scenario's by default).
+    let first_look = u64::from(args.sim.replications.unwrap_or(scenario.simulation.replications));
+    let schedule = args.sim.schedule(first_look)?;
     let out = args
         .out
         .clone()
@@ -353,7 +387,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             required: args.sim.confidence,
         };
         let replications = reach.search_replications(args.sim.replications);
-        reach.require_reachable(replications, "the capacity search")?;
+        reach.require_reachable(schedule.map_or(replications, |s| s.max), "the capacity search")?;
         let mut probes: Vec<Vec<String>> = Vec::new();
         let mut error = None;
         let start = scenario.endpoints[ei].concurrency;
@@ -363,14 +397,29 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             }
             let mut s = scenario.clone();
             s.endpoints[ei].concurrency = c;
-            let reps = match simulate(&s, replications) {
+            let probed = match &schedule {
+                None => simulate(&s, replications).map(|reps| {
+                    let n = reps.len() as u64;
+                    (
+                        summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL),
+                        n,
+                    )
+                }),
+                Some(schedule) => {
+                    let progress = Progress::start("replications", schedule.max, args.sim.quiet);
+                    let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+                    let probed = decide::probe(&pool, &s, &judged, schedule, args.sim.confidence, &tick);
+                    progress.finish();
+                    probed
+                }
+            };
+            let (summary, ran) = match probed {
                 Ok(r) => r,
                 Err(e) => {
                     error.get_or_insert(e);
                     return false;
                 }
             };
-            let summary = summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
             let ok = judged
                 .iter()
                 .filter(|&&c| summary[c].verdict == plan::Verdict::Enforceable)
@@ -383,7 +432,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 .unwrap_or_default();
             let pass = ok == judged.len();
             if let Err(e) = outln!(
-                "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {}",
+                "probe concurrency {c}: {ok}/{} clause(s) enforceable -> {} ({ran} replication(s))",
                 judged.len(),
                 if pass { "passes" } else { "fails" }
             ) {
@@ -407,6 +456,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 worst,
                 metric.join("; "),
                 statistics.join("; "),
+                ran.to_string(),
             ]);
             pass
         });
@@ -424,6 +474,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 "weakest_clause",
                 "short_on_metric",
                 "short_on_statistics",
+                "replications",
             ],
             &probes,
         )?;
@@ -474,9 +525,13 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     let clauses = Clause::all(&scenario);
     let global: usize = scenario.tenants[..ti].iter().map(|t| t.clauses.len()).sum::<usize>() + k;
     let clause = &clauses[global];
-    let judgements: Vec<slaplan::sla::Attainment> = match &args.from {
-        Some(dir) => judgements_from(dir, &args.scenario, scenario.simulation.seed, global)?,
-        None => {
+    let (judgements, bounds, stop): (Vec<slaplan::sla::Attainment>, _, _) = match (&args.from, &schedule) {
+        (Some(dir), _) => (
+            judgements_from(dir, &args.scenario, scenario.simulation.seed, global)?,
+            fr::Bounds::from(plan::INTERVAL_LEVEL),
+            None,
+        ),
+        (None, None) => {
             let reach = Judged {
                 scenario: &scenario,
                 clauses: &clauses,
@@ -485,19 +540,28 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             };
             let replications = reach.search_replications(args.sim.replications);
             reach.warn_if_unreachable(replications);
-            simulate(&scenario, replications)?
+            let judgements = simulate(&scenario, replications)?
                 .into_iter()
                 .flat_map(|r| r.attainment)
-                .collect()
+                .collect();
+            (judgements, fr::Bounds::from(plan::INTERVAL_LEVEL), None)
+        }
+        (None, Some(schedule)) => {
+            let progress = Progress::start("replications", schedule.max, args.sim.quiet);
+            let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
+            let run = decide::frontier(&pool, &scenario, global, schedule, args.sim.confidence, &tick);
+            progress.finish();
+            let run = run?;
+            let judgements = run.reps.into_iter().flat_map(|r| r.attainment).collect();
+            (judgements, run.bounds, Some((run.stop, run.own)))
         }
     };
-    let f = fr::frontier(
-        &judgements,
-        global,
-        clause.kind,
-        args.sim.confidence,
-        plan::INTERVAL_LEVEL,
-    );
+    let f = fr::frontier(&judgements, global, clause.kind, args.sim.confidence, bounds);
+    let interval = if stop.is_some() {
+        plan::IntervalKind::ConfidenceSequence
+    } else {
+        plan::IntervalKind::ClopperPearson
+    };
     let rows: Vec<Vec<String>> = f
         .points
         .iter()
@@ -510,6 +574,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 format!("{:.6}", p.ci_low),
                 format!("{:.6}", p.ci_high),
                 p.enforceable.to_string(),
+                interval.label().to_string(),
             ]
         })
         .collect();
@@ -523,9 +588,25 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             "ci_low",
             "ci_high",
             "enforceable",
+            "interval",
         ],
         &rows,
     )?;
+    if let (Some(schedule), Some((stop, own))) = (&schedule, &stop) {
+        outln!(
+            "{}; at its own threshold the clause is {} (P(hold) {:.3} [{:.3}, {:.3}])",
+            decide::stop_line(
+                schedule,
+                stop,
+                std::slice::from_ref(own),
+                "the clause's verdict at its own threshold"
+            ),
+            own.verdict.label(),
+            own.probability,
+            own.ci_low,
+            own.ci_high
+        )?;
+    }
     let what = format!("{tenant_name} {}", clause.describe(&scenario));
     let unit = clause.value_unit();
     let at_least = clause.direction() == slaplan::sla::Direction::AtLeast;

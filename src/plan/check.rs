@@ -220,6 +220,8 @@ mod tests {
             metric_quantiles: p50.map(|m| [m, m, m]),
             eligible: 0,
             succeeded: 0,
+            interval: crate::plan::IntervalKind::ClopperPearson,
+            decided_after: None,
         }
     }
 

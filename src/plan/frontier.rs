@@ -13,6 +13,51 @@
 use crate::sla::{Attainment, ClauseKind};
 
 use super::clopper_pearson;
+use super::sequential::BetaMixture;
+
+/// How a frontier point's interval is computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bounds {
+    /// Two-sided Clopper-Pearson over the windows at this level: a run of a
+    /// fixed number of replications.
+    ClopperPearson(f64),
+    /// The confidence sequence of `--until-decided` over replications of
+    /// `windows_per_replication` windows each (see [`super::sequential`]):
+    /// valid at whatever replication the run stopped. The frontier stays
+    /// valid with it: the tightest enforceable threshold is an order
+    /// statistic whose error is the sequence's error at the true quantile.
+    Sequence {
+        /// The sequence.
+        mixture: BetaMixture,
+        /// Windows each replication judges.
+        windows_per_replication: u64,
+    },
+}
+
+impl From<f64> for Bounds {
+    /// Clopper-Pearson at `level`.
+    fn from(level: f64) -> Bounds {
+        Bounds::ClopperPearson(level)
+    }
+}
+
+impl Bounds {
+    /// The interval of `met` windows held out of `windows`.
+    pub fn interval(&self, met: u64, windows: u64) -> (f64, f64) {
+        match *self {
+            Bounds::ClopperPearson(level) => clopper_pearson(met, windows, level),
+            Bounds::Sequence {
+                mixture,
+                windows_per_replication,
+            } => {
+                let w = windows_per_replication.max(1);
+                let replications = windows / w;
+                let held = (met as f64 / w as f64).min(replications as f64);
+                mixture.interval(held, replications)
+            }
+        }
+    }
+}
 
 /// One candidate threshold (or target) and how often it would hold.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,7 +70,7 @@ pub struct Point {
     pub windows: u64,
     /// `met / windows`.
     pub probability: f64,
-    /// Clopper-Pearson interval.
+    /// Its interval ([`Bounds`]).
     pub ci_low: f64,
     /// Upper end.
     pub ci_high: f64,
@@ -71,15 +116,17 @@ impl Direction {
 }
 
 /// The frontier from windows' values: `vacuous` windows hold always,
-/// `never` windows never, `values` hold when on the right side.
+/// `never` windows never, `values` hold when on the right side. `bounds`:
+/// a level for Clopper-Pearson, or the confidence sequence.
 pub fn frontier_from_values(
     mut values: Vec<f64>,
     vacuous: u64,
     never: u64,
     direction: Direction,
     required: f64,
-    level: f64,
+    bounds: impl Into<Bounds>,
 ) -> Frontier {
+    let bounds = bounds.into();
     let n = values.len() as u64 + vacuous + never;
     match direction {
         Direction::Ceiling => values.sort_by(f64::total_cmp),
@@ -94,7 +141,7 @@ pub fn frontier_from_values(
             j += 1;
         }
         let met = vacuous + j as u64 + 1;
-        let (ci_low, ci_high) = clopper_pearson(met, n, level);
+        let (ci_low, ci_high) = bounds.interval(met, n);
         points.push(Point {
             threshold: t,
             met,
@@ -116,7 +163,7 @@ pub fn frontier<'a>(
     clause: usize,
     kind: ClauseKind,
     required: f64,
-    level: f64,
+    bounds: impl Into<Bounds>,
 ) -> Frontier {
     let (mut values, mut vacuous, mut never) = (Vec::new(), 0, 0);
     for a in attainment.into_iter().filter(|a| a.clause == clause) {
@@ -126,7 +173,7 @@ pub fn frontier<'a>(
             None => never += 1,
         }
     }
-    frontier_from_values(values, vacuous, never, Direction::of(kind), required, level)
+    frontier_from_values(values, vacuous, never, Direction::of(kind), required, bounds)
 }
 
 /// The smallest capacity in `1..=max` for which `passes` holds, assuming it

@@ -1,6 +1,31 @@
-//! Exact binomial confidence intervals.
+//! Exact binomial confidence intervals, and which kind of interval a
+//! summary reports.
 
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{Beta, ContinuousCDF};
+
+/// Which interval a summary's `ci_low` / `ci_high` are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalKind {
+    /// Two-sided Clopper-Pearson over the judged windows, valid at the one
+    /// sample size fixed before the run.
+    #[default]
+    ClopperPearson,
+    /// The anytime-valid confidence sequence of `--until-decided`
+    /// ([`super::sequential`]), valid at whatever replication the run stopped.
+    ConfidenceSequence,
+}
+
+impl IntervalKind {
+    /// How it is written in `summary.csv` and `run.json`.
+    pub fn label(self) -> &'static str {
+        match self {
+            IntervalKind::ClopperPearson => "clopper_pearson",
+            IntervalKind::ConfidenceSequence => "confidence_sequence",
+        }
+    }
+}
 
 /// The two-sided Clopper-Pearson interval at `level` (e.g. 0.95) for `k`
 /// successes in `n` trials. With `n = 0` the interval is `[0, 1]`.

@@ -15,13 +15,14 @@ pub mod grammar;
 mod interval;
 pub mod quantile;
 pub mod reach;
+pub mod sequential;
 pub mod shard;
 mod summary;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use interval::clopper_pearson;
+pub use interval::{IntervalKind, clopper_pearson};
 
 /// Confidence level of every interval slaplan reports (two-sided
 /// Clopper-Pearson). The required probability for a verdict is separate

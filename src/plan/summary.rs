@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::quantile::ValueStore;
-use super::{Replication, clopper_pearson};
+use super::{IntervalKind, Replication, clopper_pearson};
 
 /// Whether a clause can be offered at the required confidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,8 @@ pub struct ClauseSummary {
     pub met: u64,
     /// `met / windows`.
     pub probability: f64,
-    /// Clopper-Pearson interval of the probability.
+    /// Interval of the probability: Clopper-Pearson, or the confidence
+    /// sequence of `--until-decided` (see `interval`).
     pub ci_low: f64,
     /// Upper end of the interval.
     pub ci_high: f64,
@@ -53,6 +54,13 @@ pub struct ClauseSummary {
     pub eligible: u64,
     /// Of those, calls that succeeded.
     pub succeeded: u64,
+    /// Which interval `ci_low` and `ci_high` are.
+    #[serde(default)]
+    pub interval: IntervalKind,
+    /// With `--until-decided`: the replications after which the verdict
+    /// could no longer change; `None` for a fixed-n run or an undecided clause.
+    #[serde(default)]
+    pub decided_after: Option<u64>,
 }
 
 /// The running counts of one clause.
@@ -133,6 +141,8 @@ impl Summarizer {
                     metric_quantiles,
                     eligible: t.eligible,
                     succeeded: t.succeeded,
+                    interval: IntervalKind::ClopperPearson,
+                    decided_after: None,
                 }
             })
             .collect())

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::columns::{Table, TableError};
 use super::measures::budget_consumed;
-use crate::plan::ClauseSummary;
 use crate::plan::credits::CreditSummary;
+use crate::plan::sequential::UntilDecided;
+use crate::plan::{ClauseSummary, IntervalKind};
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Window, calendar_months};
 
@@ -71,6 +72,10 @@ pub struct RunMeta {
     pub required_confidence: f64,
     /// Confidence level of the intervals.
     pub interval_level: f64,
+    /// Which interval `summary.csv`'s `ci_low` and `ci_high` are:
+    /// `clopper_pearson` (a fixed number of replications) or
+    /// `confidence_sequence` (`--until-decided`).
+    pub interval_method: IntervalKind,
     /// Start of the simulated period (UTC, ISO 8601).
     pub start: String,
     /// Length of the simulated period in milliseconds.
@@ -86,6 +91,10 @@ pub struct RunMeta {
     pub periods: Vec<PeriodWindows>,
     /// Totals over all replications.
     pub totals: crate::model::RunStats,
+    /// With `--until-decided`: the looks, where the run stopped and after
+    /// how many replications each clause's verdict settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_decided: Option<UntilDecided>,
     /// Wall-clock measurements (not reproducible by nature).
     pub timing: Timing,
 }
@@ -157,6 +166,7 @@ impl RunMeta {
             replications: id.replications,
             required_confidence: id.required_confidence,
             interval_level: id.interval_level,
+            interval_method: IntervalKind::ClopperPearson,
             start: scenario.start().format("%Y-%m-%dT%H:%M:%S").to_string(),
             duration_ms: scenario.simulation.duration.as_nanos() / 1_000_000,
             tenants: scenario
@@ -180,7 +190,18 @@ impl RunMeta {
             windows: calendar_months(scenario.start(), scenario.simulation.duration),
             periods,
             totals,
+            until_decided: None,
             timing,
+        }
+    }
+
+    /// The metadata of an `--until-decided` run: its intervals are the
+    /// confidence sequence's.
+    pub fn until_decided(self, record: UntilDecided) -> RunMeta {
+        RunMeta {
+            interval_method: IntervalKind::ConfidenceSequence,
+            until_decided: Some(record),
+            ..self
         }
     }
 }
@@ -285,6 +306,8 @@ pub(super) fn write_summary(
         "unit_of_count",
         "period",
         "direction",
+        "interval",
+        "decided_after",
         "credit_schedule",
         "credit_month_usd",
         "credit_month_low",
@@ -330,6 +353,8 @@ pub(super) fn write_summary(
             },
             c.period.to_string(),
             c.direction().symbol().to_string(),
+            s.interval.label().to_string(),
+            s.decided_after.map(|n| n.to_string()).unwrap_or_default(),
         ];
         let credit = credits.iter().find(|k| k.clause == Some(s.clause));
         let mut record = record.to_vec();

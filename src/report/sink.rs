@@ -24,6 +24,7 @@ use super::measures::{MeasureSums, clause_windows};
 use crate::model::RunStats;
 use crate::plan::credits::{CreditSummary, CreditTally};
 use crate::plan::quantile::ValueStore;
+use crate::plan::sequential::{Sequential, UntilDecided};
 use crate::plan::{ClauseSummary, Replication, Summarizer};
 use crate::scenario::Scenario;
 use crate::sla::{Attainment, Clause, Window};
@@ -47,6 +48,9 @@ pub struct OutputSink<'s> {
     /// The index the next replication must have at least.
     next: u64,
     replications: u64,
+    /// With `--until-decided`: the sequences whose intervals and verdicts
+    /// replace the fixed-n ones, and what `run.json` records of the stop.
+    until_decided: Option<(Sequential, UntilDecided)>,
 }
 
 /// What a finished output directory holds besides its files.
@@ -84,6 +88,7 @@ impl<'s> OutputSink<'s> {
             totals: RunStats::default(),
             next: 0,
             replications: 0,
+            until_decided: None,
         })
     }
 
@@ -128,6 +133,13 @@ impl<'s> OutputSink<'s> {
         self.replications
     }
 
+    /// Marks the run as stopped by `--until-decided`: `summary.csv` then
+    /// carries `sequential`'s intervals and verdicts, and `run.json`
+    /// records `record`.
+    pub fn until_decided(&mut self, sequential: Sequential, record: UntilDecided) {
+        self.until_decided = Some((sequential, record));
+    }
+
     /// Writes the remaining files and `run.json` (with `extra` files beside
     /// them): `wall_seconds` and `threads` describe the run for its timing.
     pub fn finish(
@@ -148,10 +160,13 @@ impl<'s> OutputSink<'s> {
         }
         self.table.finish()?;
         let path = self.dir.join("summary.csv");
-        let summary = self
+        let mut summary = self
             .summary
             .finish(id.required_confidence, id.interval_level)
             .map_err(io_err(&path))?;
+        if let Some((sequential, _)) = &self.until_decided {
+            sequential.apply(&mut summary);
+        }
         let credits_path = self.dir.join("credits.csv");
         let credits_written = !self.credits.is_empty();
         let credits = self.credits.finish(id.interval_level).map_err(io_err(&credits_path))?;
@@ -172,6 +187,10 @@ impl<'s> OutputSink<'s> {
                 calls_per_second: totals.calls as f64 / wall_seconds.max(1e-9),
             },
         );
+        let meta = match self.until_decided {
+            Some((_, record)) => meta.until_decided(record),
+            None => meta,
+        };
         write_run_json(&self.dir, &meta)?;
         for (name, bytes) in extra {
             let path = self.dir.join(name);

@@ -1,6 +1,6 @@
 //! The attainment table printed by `slaplan run`.
 
-use crate::plan::ClauseSummary;
+use crate::plan::{ClauseSummary, IntervalKind};
 use crate::scenario::Scenario;
 use crate::sla::{Clause, ClauseKind};
 
@@ -38,26 +38,32 @@ pub fn outcome_counts(t: &crate::model::RunStats) -> String {
     )
 }
 
-/// The table: one row per tenant and clause.
+/// The table: one row per tenant and clause. A run judged on the
+/// confidence sequence of `--until-decided` says so in the interval's
+/// header ("95% CS") and adds when each verdict settled.
 pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[ClauseSummary]) -> String {
-    let header = [
+    let sequential = summary.iter().any(|s| s.interval == IntervalKind::ConfidenceSequence);
+    let mut header = vec![
         "tenant",
         "clause",
         "threshold",
         "observed p50",
         "met",
         "P(hold)",
-        "95% CI",
+        if sequential { "95% CS" } else { "95% CI" },
         "verdict",
     ];
-    let mut rows: Vec<[String; 8]> = Vec::new();
+    if sequential {
+        header.push("decided after");
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for s in summary {
         let c = &clauses[s.clause];
         let scope = c
             .workflow
             .map(|w| format!(" [{}]", scenario.tenants[c.tenant].workflows[w].name))
             .unwrap_or_default();
-        rows.push([
+        let mut row = vec![
             c.tenant_name.clone(),
             format!("{}{scope}", c.metric_name()),
             format_threshold(c),
@@ -68,7 +74,11 @@ pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[Clau
             format!("{:.3}", s.probability),
             format!("[{:.3}, {:.3}]", s.ci_low, s.ci_high),
             s.verdict.label().to_string(),
-        ]);
+        ];
+        if sequential {
+            row.push(s.decided_after.map_or_else(|| "undecided".into(), |n| n.to_string()));
+        }
+        rows.push(row);
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
@@ -82,7 +92,7 @@ pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[Clau
         out.push_str(padded.join("  ").trim_end());
         out.push('\n');
     };
-    line(header.to_vec(), &mut out);
+    line(header.clone(), &mut out);
     line(
         widths
             .iter()

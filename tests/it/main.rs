@@ -33,5 +33,6 @@ mod sessions;
 mod shard_merge;
 mod status_page_fit;
 mod trace_replay;
+mod until_decided;
 mod windows_parquet;
 mod workloads;

@@ -71,7 +71,7 @@ fn the_capacity_search_by_default_runs_enough_replications_and_says_why_probes_f
     // so those probes fail on the metric in every window.
     for c in [2, 3] {
         let line = format!(
-            "probe concurrency {c}: 0/1 clause(s) enforceable -> fails\n  short on the metric: acme p95 call latency <= 5s (breached in 110 of 110 windows"
+            "probe concurrency {c}: 0/1 clause(s) enforceable -> fails (110 replication(s))\n  short on the metric: acme p95 call latency <= 5s (breached in 110 of 110 windows"
         );
         assert!(stdout.contains(&line), "missing {line:?} in:\n{stdout}");
     }
@@ -83,7 +83,7 @@ fn the_capacity_search_by_default_runs_enough_replications_and_says_why_probes_f
     assert!(answer >= 4, "{stdout}");
     assert!(
         stdout.contains(&format!(
-            "probe concurrency {}: 0/1 clause(s) enforceable -> fails",
+            "probe concurrency {}: 0/1 clause(s) enforceable -> fails (110 replication(s))",
             answer - 1
         )),
         "{stdout}"
@@ -91,7 +91,7 @@ fn the_capacity_search_by_default_runs_enough_replications_and_says_why_probes_f
     let csv = fs::read_to_string(dir.path().join("capacity.csv")).unwrap();
     assert!(
         csv.starts_with(
-            "concurrency,all_enforceable,enforceable,clauses,weakest_clause,short_on_metric,short_on_statistics\n"
+            "concurrency,all_enforceable,enforceable,clauses,weakest_clause,short_on_metric,short_on_statistics,replications\n"
         ),
         "{csv}"
     );
@@ -102,7 +102,7 @@ fn the_capacity_search_by_default_runs_enough_replications_and_says_why_probes_f
     );
     let passing = csv.lines().find(|l| l.starts_with(&format!("{answer},true"))).unwrap();
     assert!(
-        passing.ends_with(",,"),
+        passing.ends_with(",,,110"),
         "a passing probe is short on nothing: {passing}"
     );
 }

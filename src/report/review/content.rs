@@ -5,7 +5,7 @@
 use super::document::{Block, Cell, Document};
 use super::inputs::{ClauseRow, Driver, Inputs, RunInfo};
 use super::{ChartId, ChartState};
-use crate::plan::Verdict;
+use crate::plan::{IntervalKind, Verdict};
 
 /// The report of `inputs`, with the charts' states in report order.
 pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
@@ -214,14 +214,27 @@ fn assumptions(run: &RunInfo) -> Vec<String> {
          uptime, as turned away for throughput, and above every latency (a percentile that falls on it has no value and fails)."
             .to_string(),
         "A window with no eligible call holds vacuously: there was nothing to break the clause.".to_string(),
-        format!(
-            "P(hold) is the share of judged windows (replications x windows) in which the clause held. Its \
-             interval is the two-sided {} Clopper-Pearson interval. A clause is enforceable when the \
-             interval's lower end is at least the required confidence ({}), at risk when only P(hold) is, \
-             and not enforceable otherwise.",
-            level_pct(run.interval_level),
-            run.required_confidence
-        ),
+        match run.interval_method {
+            IntervalKind::ClopperPearson => format!(
+                "P(hold) is the share of judged windows (replications x windows) in which the clause held. Its \
+                 interval is the two-sided {} Clopper-Pearson interval. A clause is enforceable when the \
+                 interval's lower end is at least the required confidence ({}), at risk when only P(hold) is, \
+                 and not enforceable otherwise.",
+                level_pct(run.interval_level),
+                run.required_confidence
+            ),
+            IntervalKind::ConfidenceSequence => format!(
+                "P(hold) is the share of judged windows (replications x windows) in which the clause held. The \
+                 run stopped once every verdict was settled (--until-decided), so its interval is a {} \
+                 anytime-valid confidence sequence over replications (a beta-binomial mixture), which stays \
+                 valid at whatever replication the run stopped; a Clopper-Pearson interval would not. A clause \
+                 is enforceable when the interval's lower end is at least the required confidence ({}), not \
+                 enforceable when its upper end is below it, and at risk while the interval straddles it at \
+                 the cap on replications.",
+                level_pct(run.interval_level),
+                run.required_confidence
+            ),
+        },
     ];
     let total = |name: &str| run.totals.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
     let (open_calls, open_tasks) = (total("open_calls").unwrap_or(0), total("open_tasks").unwrap_or(0));
@@ -354,11 +367,19 @@ fn method(inputs: &Inputs) -> Vec<String> {
              results for any number of threads.",
             run.replications, run.seed
         ),
-        format!(
-            "Required confidence {}; intervals: two-sided {} Clopper-Pearson (exact binomial).",
-            run.required_confidence,
-            level_pct(run.interval_level)
-        ),
+        match run.interval_method {
+            IntervalKind::ClopperPearson => format!(
+                "Required confidence {}; intervals: two-sided {} Clopper-Pearson (exact binomial).",
+                run.required_confidence,
+                level_pct(run.interval_level)
+            ),
+            IntervalKind::ConfidenceSequence => format!(
+                "Required confidence {}; intervals: {} anytime-valid confidence sequence (beta-binomial mixture \
+                 over replications, running intersection), valid under the optional stopping of --until-decided.",
+                run.required_confidence,
+                level_pct(run.interval_level)
+            ),
+        },
         format!(
             "Run by slaplan {}; this report by slaplan {}.",
             run.slaplan_version,

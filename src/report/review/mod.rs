@@ -31,6 +31,10 @@ use charts::{
 };
 use inputs::Inputs;
 
+use crate::plan::IntervalKind;
+use crate::plan::frontier::Bounds;
+use crate::plan::sequential::BetaMixture;
+
 /// Writing the report failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -224,6 +228,19 @@ pub fn write_report(dir: &Path) -> Result<ReportSummary, ReportError> {
     Ok(ReportSummary { written, unavailable })
 }
 
+/// The interval of a frontier chart's curve: the run's own, so a stopped
+/// run's frontier is drawn on its confidence sequence (each replication of
+/// the clause judged `windows / replications` windows).
+fn frontier_bounds(run: &inputs::RunInfo, clause: &inputs::ClauseRow) -> Bounds {
+    match run.interval_method {
+        IntervalKind::ClopperPearson => Bounds::ClopperPearson(run.interval_level),
+        IntervalKind::ConfidenceSequence => Bounds::Sequence {
+            mixture: BetaMixture::new(run.interval_level, run.required_confidence),
+            windows_per_replication: (clause.windows / run.replications.max(1)).max(1),
+        },
+    }
+}
+
 fn draw(chart: ChartId, figure: &impl charts::Figure) -> Result<ChartState, ReportError> {
     render(figure)
         .map(ChartState::Drawn)
@@ -248,6 +265,7 @@ fn draw_charts(inputs: &Inputs) -> Result<Vec<(ChartId, ChartState)>, ReportErro
                 &ProbabilityChart {
                     rows: &inputs.clauses,
                     required: run.required_confidence,
+                    interval: run.interval_method,
                 },
             )?,
             ChartId::Heatmap => draw(
@@ -267,7 +285,7 @@ fn draw_charts(inputs: &Inputs) -> Result<Vec<(ChartId, ChartState)>, ReportErro
                             let values = windows.get(&c.index).filter(|v| !v.values.is_empty())?;
                             Some((
                                 c,
-                                FrontierCurve::new(values, run.required_confidence, run.interval_level),
+                                FrontierCurve::new(values, run.required_confidence, frontier_bounds(run, c)),
                             ))
                         })
                         .collect();

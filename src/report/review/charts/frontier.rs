@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{
     BLUE, DrawError, Figure, GREY, INK, RED, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour,
 };
-use crate::plan::frontier::{Direction, frontier_from_values};
+use crate::plan::frontier::{Bounds, Direction, frontier_from_values};
 use crate::report::review::inputs::{ClauseRow, WindowValues};
 
 /// One clause's curve: P(hold) as a step function of the threshold.
@@ -33,18 +33,20 @@ pub struct FrontierCurve {
 }
 
 impl FrontierCurve {
-    /// The curve of `values` at `required` confidence and interval `level`.
-    pub fn new(values: &WindowValues, required: f64, level: f64) -> FrontierCurve {
+    /// The curve of `values` at `required` confidence, with `bounds` (an
+    /// interval level for Clopper-Pearson, or the confidence sequence).
+    pub fn new(values: &WindowValues, required: f64, bounds: impl Into<Bounds>) -> FrontierCurve {
+        let bounds = bounds.into();
         let f = frontier_from_values(
             values.values.clone(),
             values.vacuous,
             values.never,
             Direction::Ceiling,
             required,
-            level,
+            bounds,
         );
         let windows = values.values.len() as u64 + values.vacuous + values.never;
-        let (floor_low, _) = crate::plan::clopper_pearson(values.vacuous, windows, level);
+        let (floor_low, _) = bounds.interval(values.vacuous, windows);
         FrontierCurve {
             windows,
             floor: if windows == 0 {

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{DrawError, Figure, GREY, INK, clause_label, font, verdict_colour, widest};
+use crate::plan::IntervalKind;
 use crate::report::review::inputs::ClauseRow;
 
 /// The probability chart of every clause, top to bottom in file order.
@@ -15,6 +16,8 @@ pub struct ProbabilityChart<'a> {
     pub rows: &'a [ClauseRow],
     /// The required confidence.
     pub required: f64,
+    /// Which interval the whiskers are.
+    pub interval: IntervalKind,
 }
 
 /// Height of one clause's row, px.
@@ -59,7 +62,10 @@ impl Figure for ProbabilityChart<'_> {
             .y_labels(0)
             .x_labels(11)
             .x_label_formatter(&|x| format!("{x:.2}"))
-            .x_desc("P(hold), with the Clopper-Pearson interval")
+            .x_desc(match self.interval {
+                IntervalKind::ClopperPearson => "P(hold), with the Clopper-Pearson interval",
+                IntervalKind::ConfidenceSequence => "P(hold), with the anytime-valid confidence sequence",
+            })
             .label_style(font(15))
             .axis_desc_style(font(15))
             .light_line_style(RGBColor(235, 235, 235))

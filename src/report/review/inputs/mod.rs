@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ReportError;
-use crate::plan::Verdict;
+use crate::plan::{IntervalKind, Verdict};
 use run_json::read_run;
 use tables::{read_budget, read_drivers, read_latency, read_summary, read_timeline, read_windows};
 
@@ -47,6 +47,9 @@ pub struct RunInfo {
     pub required_confidence: f64,
     /// Confidence level of the intervals.
     pub interval_level: f64,
+    /// Which interval `ci_low` and `ci_high` are (Clopper-Pearson when
+    /// `run.json` does not say: outputs written before `--until-decided`).
+    pub interval_method: IntervalKind,
     /// The scenario's name, when recorded.
     pub scenario_name: Option<String>,
     /// Start of the simulated period (ISO date-time, UTC), when recorded.

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{ReportError, RunInfo, WindowInfo, input};
+use crate::plan::IntervalKind;
 
 /// Reads and checks `run.json`.
 pub(super) fn read_run(path: &Path) -> Result<RunInfo, ReportError> {
@@ -42,6 +43,7 @@ fn run_info(obj: &Map<String, Value>) -> Result<RunInfo, String> {
         replications: whole(obj, "replications")?,
         required_confidence,
         interval_level,
+        interval_method: optional_field(obj, "interval_method", interval_method)?.unwrap_or_default(),
         scenario_name: optional_field(obj, "scenario_name", string)?,
         start: optional_field(obj, "start", string)?,
         duration_ms: optional_field(obj, "duration_ms", number)?,
@@ -51,6 +53,16 @@ fn run_info(obj: &Map<String, Value>) -> Result<RunInfo, String> {
         endpoints: optional_field(obj, "endpoints", names)?.unwrap_or_default(),
         providers: optional_field(obj, "providers", names)?.unwrap_or_default(),
     })
+}
+
+fn interval_method(obj: &Map<String, Value>, name: &str) -> Result<IntervalKind, String> {
+    let text = string(obj, name)?;
+    [IntervalKind::ClopperPearson, IntervalKind::ConfidenceSequence]
+        .into_iter()
+        .find(|k| k.label() == text)
+        .ok_or_else(|| {
+            format!("field \"{name}\": expected \"clopper_pearson\" or \"confidence_sequence\", got {text:?}")
+        })
 }
 
 fn describe(v: &Value) -> String {
