@@ -11,6 +11,8 @@
 //! - `logs`: production logs (LiteLLM spend logs, OTLP GenAI spans) as call records.
 //! - `sla`: clauses, windows and attainment.
 //! - `judge`: a scenario's clauses judged on real request logs (`slaplan judge`).
+//! - `load`: a scenario's workload driven against a running gateway (`slaplan load`).
+//! - `fidelity`: predictions set against an emulated deployment (`slaplan fidelity`).
 //! - `plan`: Monte Carlo replications, intervals and verdicts.
 //! - `report`: tables, output files, and the review report (HTML, Markdown, charts).
 //! - `gateway`, `emulate`: `slaplan serve` (the router core on real HTTP
@@ -19,6 +21,10 @@
 //! Everything but `time` and `policy` needs the default `cli` feature.
 
 #![warn(missing_docs)]
+// Outside tests, no `unwrap`/`expect`: input from a user, a file or the
+// network gets an error naming what is wrong, never a panic; an invariant
+// the types cannot show is spelled out with `unwrap_or_else(|| unreachable!(...))`.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod policy;
 pub mod time;
@@ -28,6 +34,8 @@ pub mod emulate;
 #[cfg(feature = "cli")]
 pub mod engine;
 #[cfg(feature = "cli")]
+pub mod fidelity;
+#[cfg(feature = "cli")]
 pub mod fit;
 #[cfg(feature = "cli")]
 pub mod gateway;
@@ -35,6 +43,8 @@ pub mod gateway;
 pub mod import;
 #[cfg(feature = "cli")]
 pub mod judge;
+#[cfg(feature = "cli")]
+pub mod load;
 #[cfg(feature = "cli")]
 pub mod logs;
 #[cfg(feature = "cli")]

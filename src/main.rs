@@ -4,6 +4,9 @@
 //! side effects, then each command resolves them (loading and validating the
 //! scenario) before anything is simulated or written.
 
+// As in the library: no `unwrap`/`expect` outside tests.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,7 +24,8 @@ mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
 use cli::{
-    CheckArgs, EmulateArgs, FitArgs, FrontierArgs, JudgeArgs, ServeArgs, check, emulate, fit, frontier, judge, serve,
+    CheckArgs, EmulateArgs, FidelityArgs, FitArgs, FrontierArgs, JudgeArgs, LoadArgs, ServeArgs, check, emulate,
+    fidelity, fit, frontier, judge, load, serve,
 };
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
@@ -74,6 +78,14 @@ enum Command {
     /// Emulate the scenario's endpoints in wall-clock time as
     /// OpenAI-compatible upstreams (for tests and load tests).
     Emulate(EmulateArgs),
+    /// Drive a gateway with the scenario's workload in wall-clock time (the
+    /// simulator's arrivals and task state machine, real HTTP requests with
+    /// the tenants' keys); stops by itself.
+    Load(LoadArgs),
+    /// Predicted against measured: run the scenario on an emulated
+    /// deployment (emulate + serve + load on 127.0.0.1), judge the
+    /// gateway's log, simulate the same period, and compare per tenant.
+    Fidelity(FidelityArgs),
 }
 
 #[derive(clap::Args)]
@@ -272,6 +284,8 @@ fn main() -> ExitCode {
         Command::Fit(args) => fit(args),
         Command::Serve(args) => serve(args),
         Command::Emulate(args) => emulate(args),
+        Command::Load(args) => load(args),
+        Command::Fidelity(args) => fidelity(args),
     };
     cli::interrupt::finish();
     match result {

@@ -1,5 +1,6 @@
-//! The trace readers: generic CSV and JSONL, Azure, Mooncake. The first
-//! byte picks the format; every record is read until the first error.
+//! The trace readers: generic CSV and JSONL, Azure, Mooncake, the gateway's
+//! request log. The first byte picks the format; every record is read
+//! until the first error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,10 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
         return;
     };
-    let (name, format) = match pick % 3 {
+    let (name, format) = match pick % 4 {
         0 => ("fuzz.csv", TraceFormat::Generic),
         1 => ("fuzz.csv", TraceFormat::Azure),
-        _ => ("fuzz.jsonl", TraceFormat::Mooncake),
+        2 => ("fuzz.jsonl", TraceFormat::Mooncake),
+        _ => ("fuzz.jsonl", TraceFormat::SlaplanLog),
     };
     let Ok(reader) = TraceReader::from_bytes(name, body.to_vec(), format) else {
         return;

@@ -24,6 +24,8 @@ use progress::Progress;
 use stdout::{out, outln};
 mod fit;
 pub(crate) use fit::{FitArgs, fit};
+mod fidelity;
+pub(crate) use fidelity::{FidelityArgs, LoadArgs, fidelity, load};
 mod judge;
 pub(crate) use judge::{JudgeArgs, judge};
 mod serve;

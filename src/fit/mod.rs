@@ -18,6 +18,7 @@
 //! and the report and the scenario's comments say so.
 
 mod endpoint;
+mod mmpp;
 mod report;
 mod stats;
 pub mod status_page;
@@ -30,8 +31,11 @@ use std::path::{Path, PathBuf};
 pub use endpoint::{
     EndpointFit, Estimate, Incident, LatencyFit, MIN_INCIDENTS, MIN_LATENCY_ROWS, OutageProcess, outage_process,
 };
+pub use mmpp::{ArrivalBins, MAX_BINS, MmppFit, fit as fit_bursts};
 pub use stats::{Ks, kolmogorov_p};
-pub use workload::{ArrivalFit, MIN_PROFILE_ARRIVALS, MIN_TOKEN_ROWS, Shapes, TokenFit, fit_tokens, quantiles};
+pub use workload::{
+    ArrivalFit, BURSTY_P, MIN_PROFILE_ARRIVALS, MIN_TOKEN_ROWS, Shapes, TokenFit, fit_arrivals, fit_tokens, quantiles,
+};
 
 use crate::logs::{CallRecord, LogError, LogReader, RecordKind};
 use endpoint::EndpointAcc;
@@ -397,7 +401,7 @@ impl Accumulator {
             workflows.insert(
                 key,
                 WorkflowFit {
-                    arrivals: workload::fit_arrivals(&acc.arrivals, from, to),
+                    arrivals: workload::fit_arrivals(&acc.arrivals, &acc.bins, from, to),
                     input: fit_tokens(input),
                     output: fit_tokens(output),
                     token_counts: (input.clone(), output.clone()),

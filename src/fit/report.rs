@@ -233,19 +233,48 @@ impl Fit {
                 .dispersion
                 .map(|(i, p)| format!("index of dispersion {i:.3}, p {p:.3}"))
                 .unwrap_or_default();
-            push(
-                &mut out,
-                &Law {
-                    scope: &scope,
-                    quantity: "arrivals",
-                    law: "poisson",
-                    parameter: "rate_per_s",
-                    estimate: a.rate,
-                    n: a.arrivals,
-                    ks: None,
-                    note: &disp,
-                },
-            );
+            match &a.bursts {
+                Some(Ok(b)) => {
+                    let note = format!(
+                        "{disp}; bins of {}s, likelihood ratio over Poisson {:.1}",
+                        b.bin_seconds, b.likelihood_ratio
+                    );
+                    for (parameter, estimate) in [
+                        ("rate_off_per_s", b.rate_off),
+                        ("rate_on_per_s", b.rate_on),
+                        ("factor", b.factor),
+                        ("mean_on_s", b.mean_on),
+                        ("mean_off_s", b.mean_off),
+                    ] {
+                        push(
+                            &mut out,
+                            &Law {
+                                scope: &scope,
+                                quantity: "arrivals",
+                                law: "mmpp2",
+                                parameter,
+                                estimate,
+                                n: a.arrivals,
+                                ks: None,
+                                note: &note,
+                            },
+                        );
+                    }
+                }
+                _ => push(
+                    &mut out,
+                    &Law {
+                        scope: &scope,
+                        quantity: "arrivals",
+                        law: "poisson",
+                        parameter: "rate_per_s",
+                        estimate: a.rate,
+                        n: a.arrivals,
+                        ks: None,
+                        note: &disp,
+                    },
+                ),
+            }
             for (label, values) in [("diurnal", &a.diurnal), ("weekly", &a.weekly)] {
                 for (i, v) in values.iter().flatten().enumerate() {
                     push(
@@ -548,14 +577,34 @@ impl Fit {
             if let Some((i, p)) = a.dispersion {
                 let _ = writeln!(
                     o,
-                    "- dispersion of hourly counts: {i:.3} (Poisson rejected at 1%: {}){}",
-                    p < 0.01,
-                    if p < 0.01 {
-                        "; MMPP not fitted in this version"
-                    } else {
-                        ""
-                    }
+                    "- dispersion of hourly counts: {i:.3}, p {p:.2e} (Poisson rejected at 1%: {})",
+                    p < super::workload::BURSTY_P
                 );
+            }
+            match &a.bursts {
+                Some(Ok(b)) => {
+                    let ci = |e: &Estimate| format!("{:.4} [{:.4}, {:.4}]", e.value, e.low, e.high);
+                    let _ = writeln!(
+                        o,
+                        "- bursts (two-state MMPP, {} bins of {}s, likelihood ratio over Poisson {:.1}): \
+                         off rate {}/s, on rate {}/s, factor {}, mean on {}s, mean off {}s (95% intervals)",
+                        b.bins,
+                        b.bin_seconds,
+                        b.likelihood_ratio,
+                        ci(&b.rate_off),
+                        ci(&b.rate_on),
+                        ci(&b.factor),
+                        ci(&b.mean_on),
+                        ci(&b.mean_off)
+                    );
+                }
+                Some(Err(why)) => {
+                    let _ = writeln!(
+                        o,
+                        "- bursts: Poisson was rejected but no MMPP fits ({why}); Poisson arrivals kept"
+                    );
+                }
+                None => {}
             }
             for (q, t) in [("input tokens", &w.input), ("output tokens", &w.output)] {
                 let text = match t {
@@ -611,23 +660,25 @@ impl Fit {
     }
 }
 
-/// Writes each `(name, text)` into `dir` (created if needed) through a
-/// temporary file renamed into place.
+/// Writes the report directory `dir` whole: each `(name, text)` into a
+/// temporary sibling, put in place in one step when every file is on disk
+/// ([`crate::report::write_dir_atomically`]). Whatever stops the process,
+/// `dir` is the previous report or the complete new one; a previous
+/// report's directory is replaced, not merged into.
 pub(super) fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<(), FitError> {
-    let io = |path: &Path, source| FitError::Write {
+    let io = |path: std::path::PathBuf, source| FitError::Write {
         path: path.display().to_string(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    for (name, text) in files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                io(&path, e)
-            })?;
-    }
-    Ok(())
+    crate::report::write_dir_atomically(
+        dir,
+        |tmp| {
+            for (name, text) in files {
+                let path = tmp.join(name);
+                std::fs::write(&path, text).map_err(|e| io(dir.join(name), e))?;
+            }
+            Ok(())
+        },
+        io,
+    )
 }

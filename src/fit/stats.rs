@@ -204,7 +204,7 @@ impl LeastSquares {
 }
 
 /// Solves an augmented system by Gaussian elimination with partial pivoting.
-fn gauss(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+pub(super) fn gauss(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
     let m = a.len();
     for col in 0..m {
         let pivot = (col..m).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;

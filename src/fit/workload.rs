@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::endpoint::Estimate;
+use super::mmpp::{self, ArrivalBins, MmppFit};
 use super::stats::{self, Ks};
 use crate::logs::{CallRecord, RecordKind, Status};
 
@@ -22,6 +23,8 @@ pub const MIN_TOKEN_ROWS: u64 = 30;
 pub const MIN_PROFILE_ARRIVALS: u64 = 200;
 /// Days of log a day-of-week profile needs.
 pub const MIN_WEEKLY_DAYS: f64 = 13.0;
+/// The dispersion test's level: below this p-value arrivals are bursty.
+pub const BURSTY_P: f64 = 0.01;
 /// Quantiles of an empirical token law (0%, 1%, …, 100%).
 pub const QUANTILES: usize = 101;
 
@@ -43,6 +46,8 @@ struct OpenTask {
 pub struct WorkflowAcc {
     /// Task arrivals per absolute hour (ns / 3600e9).
     pub arrivals: HashMap<u64, u32>,
+    /// Task arrivals in short bins, for bursts.
+    pub bins: ArrivalBins,
     input: BTreeMap<u32, u64>,
     output: BTreeMap<u32, u64>,
     /// Endpoints used, by calls.
@@ -101,6 +106,7 @@ impl WorkflowAcc {
         match &r.task {
             None if r.kind == RecordKind::Model => {
                 *self.arrivals.entry(r.start / HOUR).or_default() += 1;
+                self.bins.add(r.start);
                 self.close(OpenTask {
                     first: r.start,
                     last: r.end,
@@ -152,6 +158,7 @@ impl WorkflowAcc {
             if let Some(t) = self.open.remove(&k) {
                 if t.calls > 0 {
                     *self.arrivals.entry(t.first / HOUR).or_default() += 1;
+                    self.bins.add(t.first);
                 }
                 self.close(t);
             }
@@ -322,6 +329,10 @@ pub struct ArrivalFit {
     /// Pearson's index of dispersion of hourly counts around the fitted
     /// profile, and its p-value under Poisson arrivals.
     pub dispersion: Option<(f64, f64)>,
+    /// On/off bursts (a two-state MMPP), fitted when the dispersion test
+    /// rejects Poisson arrivals at 1% and an MMPP fits; `rate` is then the
+    /// off rate. `Err`: Poisson was rejected but no MMPP fits, and why.
+    pub bursts: Option<Result<MmppFit, String>>,
     /// Goodness of fit of hourly counts: KS of the probability integral
     /// transform is not meaningful for counts; the dispersion test is it.
     pub hours: u64,
@@ -329,8 +340,10 @@ pub struct ArrivalFit {
 
 /// Fits rate × diurnal[h] × weekly[d] by maximum likelihood (Poisson,
 /// iterative proportional fitting) to arrivals per absolute hour, with the
-/// exposure of each hour within the log's coverage `[from, to)` (ns).
-pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> ArrivalFit {
+/// exposure of each hour within the log's coverage `[from, to)` (ns); when
+/// the hourly counts are overdispersed (Poisson rejected at 1%), on/off
+/// bursts on top of that profile, from `bins`.
+pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, bins: &ArrivalBins, from: u64, to: u64) -> ArrivalFit {
     let total: u64 = arrivals.values().map(|&c| u64::from(c)).sum();
     let (h0, h1) = (from / HOUR, to.saturating_sub(1) / HOUR);
     let mut cells = Vec::new();
@@ -392,7 +405,31 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
         let e: f64 = cells.iter().map(|c| c.exposure * 3600.0 * d[c.hour] * w[c.dow]).sum();
         rate = total as f64 / e.max(1e-9);
     }
-    // Is each profile significant? Pearson χ² of the margin against flat.
+    // Is each profile significant? Pearson χ² of the margin against flat,
+    // scaled by the overdispersion of the full model's hourly counts
+    // (quasi-Poisson): bursts alone must not pass for a profile.
+    let scale = {
+        let (mut x2, mut k) = (0.0, 0.0);
+        for c in cells.iter().filter(|c| c.exposure >= 1.0) {
+            let m = c.exposure * 3600.0 * rate * d[c.hour] * w[c.dow];
+            if m > 0.0 {
+                x2 += (c.count - m).powi(2) / m;
+                k += 1.0;
+            }
+        }
+        let df = k - 1.0 - if fit_d { 23.0 } else { 0.0 } - if fit_w { 6.0 } else { 0.0 };
+        if df > 0.0 {
+            let phi = x2 / df;
+            // Only when the overdispersion is itself significant.
+            if stats::chi_square_p(x2, df) < BURSTY_P {
+                phi.max(1.0)
+            } else {
+                1.0
+            }
+        } else {
+            1.0
+        }
+    };
     if fit_d {
         let mut n = [0.0; 24];
         let mut e = [0.0; 24];
@@ -406,7 +443,7 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
             .filter(|(_, e)| **e > 0.0)
             .map(|(n, e)| (n - e).powi(2) / e)
             .sum();
-        let p = stats::chi_square_p(x2, 23.0);
+        let p = stats::chi_square_p(x2 / scale, 23.0);
         if p >= 0.01 {
             fit_d = false;
             notes.push(format!(
@@ -428,7 +465,7 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
             .filter(|(_, e)| **e > 0.0)
             .map(|(n, e)| (n - e).powi(2) / e)
             .sum();
-        let p = stats::chi_square_p(x2, 6.0);
+        let p = stats::chi_square_p(x2 / scale, 6.0);
         if p >= 0.01 {
             fit_w = false;
             notes.push(format!(
@@ -471,13 +508,21 @@ pub fn fit_arrivals(arrivals: &HashMap<u64, u32>, from: u64, to: u64) -> Arrival
             })
             .collect()
     };
+    let bursts = dispersion
+        .filter(|&(_, p)| p < BURSTY_P && total >= MIN_PROFILE_ARRIVALS)
+        .map(|_| mmpp::fit(bins, from, to, |h, dw| d[h] * w[dw]));
+    let rate = match &bursts {
+        Some(Ok(b)) => b.rate_off,
+        _ => Estimate::normal(rate, rate / (total.max(1) as f64).sqrt()),
+    };
     ArrivalFit {
         arrivals: total,
-        rate: Estimate::normal(rate, rate / (total.max(1) as f64).sqrt()),
+        rate,
         diurnal: fit_d.then(|| factor(&d, true)),
         weekly: fit_w.then(|| factor(&w, false)),
         notes,
         dispersion,
+        bursts,
         hours: k,
     }
 }

@@ -545,12 +545,35 @@ fn write_workflow(o: &mut String, name: &str, w: &super::WorkflowFit) {
         let _ = writeln!(o, "# {note}");
     }
     if let Some((index, p)) = a.dispersion {
-        if p < 0.01 {
+        if p < super::workload::BURSTY_P {
             let _ = writeln!(
                 o,
-                "# bursty: hourly counts vary {index:.2} times as much as Poisson arrivals would (p {p:.2e}); \
-                 no MMPP is fitted yet, so the simulated arrivals are smoother than the log's"
+                "# bursty: hourly counts vary {index:.2} times as much as Poisson arrivals would (p {p:.2e})"
             );
+            match &a.bursts {
+                Some(Ok(b)) => {
+                    let _ = writeln!(
+                        o,
+                        "bursts = {{ factor = {:.4}, mean_on = {}, mean_off = {} }}",
+                        b.factor.value,
+                        quote(&span(b.mean_on.value, 1_000_000_000)),
+                        quote(&span(b.mean_off.value, 1_000_000_000))
+                    );
+                    let _ = writeln!(
+                        o,
+                        "# bursts: a two-state MMPP, `rate` is the off rate; 95% CI factor [{:.3}, {:.3}], \
+                         mean_on [{:.0}s, {:.0}s], mean_off [{:.0}s, {:.0}s]",
+                        b.factor.low, b.factor.high, b.mean_on.low, b.mean_on.high, b.mean_off.low, b.mean_off.high
+                    );
+                }
+                Some(Err(why)) => {
+                    let _ = writeln!(
+                        o,
+                        "# no MMPP fits ({why}): Poisson arrivals kept, smoother than the log's"
+                    );
+                }
+                None => {}
+            }
         } else {
             let _ = writeln!(
                 o,

@@ -19,16 +19,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::auth::Keys;
 use super::driver::{Command, DriverHandle, Final, Submission};
 use super::metrics::Metrics;
+use super::request;
 use super::wire;
-use crate::policy::{CallId, CallRequest, EndpointId, SlaClass, WorkflowId};
+use crate::policy::{CallId, CallRequest, EndpointId, WorkflowId};
 use crate::scenario::Scenario;
-use crate::time::Span;
 
 /// Streamed events buffered per call between the upstream and the client.
 const CHUNK_BACKLOG: usize = 64;
-
-/// The longest session name (`x-slaplan-session`) accepted, in bytes.
-const MAX_SESSION_NAME: usize = 256;
 
 /// The configuration the handlers read, replaced whole by a reload.
 pub struct Serving {
@@ -127,30 +124,6 @@ async fn models(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Respo
     axum::Json(json!({ "object": "list", "data": data })).into_response()
 }
 
-/// [`header_text`], answering the refusal from the handler.
-macro_rules! header {
-    ($headers:expr, $name:expr) => {
-        match header_text(&$headers, $name) {
-            Ok(v) => v,
-            Err(refused) => return refused,
-        }
-    };
-}
-
-/// A header's value as text, if present; a value that is not visible
-/// ASCII is refused (400) rather than taken for an absent header.
-#[allow(clippy::result_large_err)]
-fn header_text(headers: &HeaderMap, name: &str) -> Result<Option<String>, Response> {
-    match headers.get(name).map(HeaderValue::to_str) {
-        None => Ok(None),
-        Some(Ok(text)) => Ok(Some(text.to_string())),
-        Some(Err(_)) => {
-            let msg = format!("{name}: the value is not visible ASCII text");
-            Err(error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None))
-        }
-    }
-}
-
 /// Tells the driver when the client goes away before its call ended.
 struct CallGuard {
     call: CallId,
@@ -174,100 +147,38 @@ async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byte
     else {
         return unauthorized();
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the body is not a JSON object",
-            "invalid_request_error",
-            None,
-        );
-    };
-    if !body.is_object() || !body.get("messages").is_some_and(Value::is_array) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "expected a JSON object with `messages`",
-            "invalid_request_error",
-            None,
-        );
-    }
     let t = &s.scenario.tenants[tenant.0 as usize];
-    // A body may name a model, never pick one outside the tenant's chain.
-    if let Some(model) = body.get("model").and_then(Value::as_str)
-        && !s.chains[tenant.0 as usize].iter().any(|(_, n)| n == model)
-    {
-        let msg = format!("the model `{model}` does not exist or you do not have access to it");
-        return error(
-            StatusCode::NOT_FOUND,
-            &msg,
-            "invalid_request_error",
-            Some("model_not_found"),
-        );
-    }
-    let workflow = match header!(headers, "x-slaplan-workflow") {
-        None => 0,
-        Some(name) => match t.workflows.iter().position(|w| w.name == name) {
-            Some(i) => i,
-            None => {
-                let msg = format!("x-slaplan-workflow: tenant {:?} has no workflow {name:?}", t.name);
-                return error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None);
-            }
-        },
+    let input = match request::chat_input(
+        t,
+        &s.chains[tenant.0 as usize],
+        &s.expected_output[tenant.0 as usize],
+        &headers,
+        &body,
+    ) {
+        Ok(input) => input,
+        Err(refused) => return error(refused.status, &refused.message, "invalid_request_error", refused.code),
     };
-    let deadline = match header!(headers, "x-slaplan-deadline") {
-        None => None,
-        Some(text) => match Span::parse(&text) {
-            Ok(span) => Some(span),
-            Err(_) => {
-                let msg = format!("x-slaplan-deadline: {text:?} is not a duration: expected e.g. \"30s\" or \"800ms\"");
-                return error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None);
-            }
-        },
-    };
-    let priority = match header!(headers, "x-slaplan-priority") {
-        None => None,
-        Some(text) => match SlaClass::ALL.into_iter().find(|c| c.name() == text) {
-            Some(c) => Some(c),
-            None => {
-                let msg = format!("x-slaplan-priority: {text:?} is not a class: expected gold, silver or bronze");
-                return error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None);
-            }
-        },
-    };
-    let session = header!(headers, "x-slaplan-session");
-    let task = header!(headers, "x-slaplan-task");
-    if session.as_ref().is_some_and(|v| v.len() > MAX_SESSION_NAME) {
-        let msg = format!("x-slaplan-session: longer than {MAX_SESSION_NAME} bytes");
-        return error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None);
-    }
-    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let client_usage = body
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let input_tokens = wire::estimate_prompt_tokens(body.get("messages").unwrap_or(&Value::Null));
-    let output_tokens = wire::requested_output_tokens(&body)
-        .unwrap_or_else(|| s.expected_output[tenant.0 as usize].get(workflow).copied().unwrap_or(1));
     let (chunks_tx, mut chunks) = mpsc::channel::<Bytes>(CHUNK_BACKLOG);
     let (done_tx, mut done) = oneshot::channel::<Final>();
     let (reply_tx, reply) = oneshot::channel();
     let mut request = CallRequest {
         tenant,
-        workflow: WorkflowId(workflow as u32),
-        input_tokens,
-        output_tokens,
+        workflow: WorkflowId(input.workflow as u32),
+        input_tokens: input.input_tokens,
+        output_tokens: input.output_tokens,
         deadline: None,
         affinity: None,
         priority: None,
     };
-    super::core_api::set_priority(&mut request, priority);
+    super::core_api::set_priority(&mut request, input.priority);
     let submission = Submission {
         request,
-        deadline_after: deadline,
-        stream,
-        client_usage,
-        body: Arc::new(body),
-        task,
-        session,
+        deadline_after: input.deadline,
+        stream: input.stream,
+        client_usage: input.client_usage,
+        body: Arc::new(input.body),
+        task: input.task,
+        session: input.session,
         chunks: chunks_tx,
         done: done_tx,
         reply: reply_tx,

@@ -6,6 +6,8 @@
 //! - `config`: the scenario's serving tables and the environment resolved
 //!   into upstream targets and tenant key digests; [`GatewayError`];
 //! - `auth`: tenant by `Authorization: Bearer` key, constant time;
+//! - `request`: a chat request's body and headers read into what the
+//!   router is asked, or the client's 400/404 (pure, fuzzed);
 //! - `http`: the routes (`/v1/chat/completions`, `/v1/models`,
 //!   `/healthz`, `/metrics`);
 //! - `driver`: the one task that owns the router (submit, outcomes, first
@@ -37,6 +39,7 @@ mod http;
 pub mod listen;
 mod logs;
 mod metrics;
+pub mod request;
 mod secret;
 mod sessions;
 mod upstream;

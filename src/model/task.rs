@@ -197,6 +197,13 @@ impl Tasks {
         Some(self.tasks.get(a.task)?.source)
     }
 
+    /// The slot of `agent`'s task in the task table, if it is live (slots
+    /// are reused once a task is gone).
+    pub fn task_of(&self, agent: AgentId) -> Option<u32> {
+        let a = self.agents.get(agent)?;
+        self.tasks.get(a.task).map(|_| a.task)
+    }
+
     /// The task's deadline, if any.
     pub fn deadline_of(&self, agent: AgentId) -> Option<Time> {
         let a = self.agents.get(agent)?;

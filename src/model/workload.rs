@@ -3,7 +3,7 @@
 use rand_distr::{Distribution, LogNormal};
 
 use super::arrivals::{Arrivals, BatchCursor};
-use crate::engine::Rng;
+use crate::engine::{self, Rng};
 use crate::policy::{TenantId, WorkflowId};
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use super::trace::{
     DEFAULT_LOOKAHEAD, RecordedSession, Replay, ReplayRules, SessionFormat, SessionReader, SessionReplay, TraceFormat,
     TraceReader,
 };
-use crate::scenario::{CountDist, ReplaySource, Shape, Step, TokenDist, ToolStep, TraceFormatName, Workflow};
+use crate::scenario::{CountDist, ReplaySource, Scenario, Shape, Step, TokenDist, ToolStep, TraceFormatName, Workflow};
 use crate::time::Span;
 use chrono::NaiveDateTime;
 use rand::RngExt;
@@ -323,6 +323,31 @@ impl Source {
             next: None,
         });
         self
+    }
+
+    /// Workflow `workflow` of tenant `tenant` of `scenario`, drawn from
+    /// replication `replication` of `seed` (streams
+    /// `arrivals/TENANT/WORKFLOW` and `work/TENANT/WORKFLOW`), its inputs
+    /// capped at the smallest context window of the tenant's chain; without
+    /// its trace (see [`Source::with_trace`]). The simulator's world and
+    /// `load` both build their sources here.
+    pub fn of_scenario(scenario: &Scenario, tenant: usize, workflow: usize, seed: u64, replication: u64) -> Source {
+        let t = &scenario.tenants[tenant];
+        let w = &t.workflows[workflow];
+        let arrivals = engine::stream(seed, replication, &format!("arrivals/{}/{}", t.name, w.name));
+        let work = engine::stream(seed, replication, &format!("work/{}/{}", t.name, w.name));
+        let (tid, wid) = (TenantId(tenant as u32), WorkflowId(workflow as u32));
+        let source = Source::new(tid, wid, w, scenario.start(), arrivals, work);
+        let window = t
+            .chain
+            .iter()
+            .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint))
+            .filter_map(|e| e.context_window)
+            .min();
+        match window {
+            Some(window) => source.with_context_cap(window),
+            None => source,
+        }
     }
 
     /// The source of `config` for a simulation starting at `start`.

@@ -313,19 +313,7 @@ impl World {
         let mut sources = Vec::new();
         for (ti, t) in scenario.tenants.iter().enumerate() {
             for (wi, w) in t.workflows.iter().enumerate() {
-                let arrivals = engine::stream(seed, replication, &format!("arrivals/{}/{}", t.name, w.name));
-                let work = engine::stream(seed, replication, &format!("work/{}/{}", t.name, w.name));
-                let (tid, wid) = (TenantId(ti as u32), WorkflowId(wi as u32));
-                let mut source = Source::new(tid, wid, w, start, arrivals, work);
-                let window = t
-                    .chain
-                    .iter()
-                    .filter_map(|c| scenario.endpoints.iter().find(|e| e.name == c.endpoint))
-                    .filter_map(|e| e.context_window)
-                    .min();
-                if let Some(window) = window {
-                    source = source.with_context_cap(window);
-                }
+                let mut source = Source::of_scenario(scenario, ti, wi, seed, replication);
                 if let Some(cfg) = &w.replay {
                     let (dir, period) = (&scenario.base_dir, scenario.simulation.duration);
                     source = if cfg.closed_loop() {

@@ -5,11 +5,13 @@
 //! left, a second leg goes to the next eligible step of the chain. The
 //! first success wins and the other leg is abandoned ([`Router::abandon_leg`],
 //! also used for cancelled calls and client errors); a failed leg leaves
-//! the call waiting for the other one.
+//! the call waiting for the other one. A streamed call can pass on one
+//! stream only: there the leg whose first token arrives first wins, and
+//! the other is cancelled at that instant ([`Router::on_first_token`]).
 
 use super::calls::{CallState, Live};
 use super::router::Router;
-use super::types::{Action, Trigger};
+use super::types::{Action, AttemptId, Trigger};
 use crate::time::Time;
 
 impl Router {
@@ -20,7 +22,8 @@ impl Router {
         if c.epoch != epoch || c.state != CallState::InFlight || c.hedge.is_some() || now >= c.deadline {
             return;
         }
-        let Some(live) = c.live else {
+        // A leg already streaming is not hedged: its client has one stream.
+        let Some(live) = c.live.filter(|l| !l.first_token) else {
             return;
         };
         let tp = &self.plan.tenants[c.tenant as usize];
@@ -38,6 +41,32 @@ impl Router {
             self.calls.get_mut(slot).trigger = Some(Trigger::Hedge);
             self.dispatch(now, slot, i as u16, true);
         }
+    }
+
+    /// The first token of `attempt` (a leg of the call in `slot`) arrived:
+    /// if the call is hedged, that leg wins the race and the other one is
+    /// cancelled now (a client can be sent one stream only). The winner
+    /// stays the call's live leg; a later failure of it is handled as any
+    /// attempt's (retry, fallback).
+    pub(super) fn first_token_wins(&mut self, now: Time, slot: u32, attempt: AttemptId) {
+        let c = self.calls.get(slot);
+        let (Some(live), Some(hedge)) = (c.live, c.hedge) else {
+            return;
+        };
+        let (mut winner, mut loser) = if live.attempt == attempt {
+            (live, hedge)
+        } else {
+            (hedge, live)
+        };
+        if loser.first_token {
+            // The other leg streamed first (cannot happen: it would have
+            // won then): it stays the winner.
+            (winner, loser) = (loser, winner);
+        }
+        self.abandon_leg(slot, loser);
+        // `abandon_leg` forgets both legs: keep the winner.
+        self.calls.get_mut(slot).live = Some(winner);
+        self.pump(now, loser.endpoint);
     }
 
     /// Abandons `leg` of the call in `slot` without a verdict (it lost a

@@ -397,7 +397,7 @@ impl Router {
             }
             Due::Timer(TimerKind::EndpointReady { endpoint }) => endpoints[endpoint as usize].cooldown_until == at,
             Due::Timer(TimerKind::Pump { endpoint }) => endpoints[endpoint as usize].pump_at == Some(at),
-            Due::Timer(TimerKind::Unpark) => !self.parked.is_empty(),
+            Due::Timer(TimerKind::Unpark) => self.unpark_at == Some(at),
             Due::Timer(TimerKind::BreakerProbe { endpoint }) => endpoints[endpoint as usize]
                 .breaker
                 .as_ref()

@@ -177,9 +177,14 @@ impl Router {
                         .retain(|&(s, e)| calls.get(s).epoch == e && calls.get(s).state == CallState::Parked);
                 }
                 self.parked.push((slot, epoch));
-                if let Some(at) = wake {
-                    // Rate limits have no timer of their own: wake the
-                    // parked calls when the first bucket has refilled.
+                // Rate limits have no timer of their own: wake the parked
+                // calls when the first bucket has refilled, unless a
+                // wake-up at or before then is already pending (one per
+                // parked call would multiply at every wake-up).
+                if let Some(at) = wake
+                    && self.unpark_at.is_none_or(|p| p > at)
+                {
+                    self.unpark_at = Some(at);
                     self.timers.set(at, TimerKind::Unpark);
                 }
             }

@@ -38,6 +38,10 @@ pub struct Router {
     pub(super) attempts: AttemptIndex,
     pub(super) timers: Timers,
     pub(super) parked: Vec<(u32, u32)>,
+    /// When the one pending wake-up of the parked calls is due: a call
+    /// parking later arms its own only if it is earlier (every wake-up
+    /// re-routes every parked call, so one pending is enough).
+    pub(super) unpark_at: Option<Time>,
     pub(super) actions: VecDeque<Action>,
     pub(super) events: VecDeque<AuditEvent>,
     pub(super) next_call: u64,
@@ -138,6 +142,7 @@ impl Router {
             calls: Calls::default(),
             attempts: AttemptIndex::default(),
             parked: Vec::new(),
+            unpark_at: None,
             actions: VecDeque::new(),
             events: VecDeque::new(),
             next_call: 0,
@@ -388,6 +393,7 @@ impl Router {
         let (e, ttft) = (leg.endpoint, now - leg.started);
         let est = &mut self.endpoints[e.0 as usize].first_token;
         *est = Some(super::wait::ewma(*est, ttft));
+        self.first_token_wins(now, slot, attempt);
         self.finish_input(now);
     }
 
@@ -473,7 +479,12 @@ impl Router {
                 }
                 self.pump(now, EndpointId(endpoint));
             }
-            Due::Timer(TimerKind::Unpark) => self.unpark(now),
+            Due::Timer(TimerKind::Unpark) => {
+                if self.unpark_at.is_some_and(|at| at <= now) {
+                    self.unpark_at = None;
+                }
+                self.unpark(now);
+            }
             Due::Timer(TimerKind::BreakerProbe { endpoint }) => {
                 let e = EndpointId(endpoint);
                 let transition = self.endpoints[endpoint as usize]

@@ -67,7 +67,7 @@ impl Harness {
         }
     }
 
-    fn drain(&mut self) -> Vec<Action> {
+    pub fn drain(&mut self) -> Vec<Action> {
         let mut new = Vec::new();
         while let Some(a) = self.router.poll_action() {
             new.push(a);

@@ -144,3 +144,73 @@ fn a_tenant_at_its_cap_does_not_hedge() {
     h.submit(ms(0), "t");
     assert!(dispatched(&h.tick(ms(100))).is_empty());
 }
+
+#[test]
+fn a_streamed_hedge_is_won_by_the_first_token_and_the_loser_cancelled_then() {
+    let mut h = hedged();
+    let (call, _) = h.submit(ms(0), "t");
+    h.tick(ms(100));
+    // The hedge (attempt 1, on b) streams first: the original is cancelled
+    // at that instant, not when either answer ends.
+    h.router.on_first_token(ms(130), AttemptId(1));
+    assert_eq!(
+        h.drain(),
+        vec![Action::Cancel {
+            call,
+            attempt: AttemptId(0)
+        }]
+    );
+    assert_eq!(h.router.in_flight(h.ep("a")), 0);
+    assert_eq!(h.router.in_flight(h.ep("b")), 1);
+    h.router.check_invariants("the race decided by the first token");
+    // The loser's late first token and answer change nothing.
+    h.router.on_first_token(ms(140), AttemptId(0));
+    assert!(h.drain().is_empty());
+    assert!(h.outcome(ms(150), AttemptId(0), Outcome::Success).is_empty());
+    let acts = h.outcome(ms(400), AttemptId(1), Outcome::Success);
+    assert_eq!(
+        acts,
+        vec![Action::Complete {
+            call,
+            attempt: AttemptId(1),
+            endpoint: h.ep("b"),
+            tier: Tier(1)
+        }]
+    );
+    assert_eq!(h.router.in_flight(h.ep("b")), 0);
+    h.router.check_invariants("after the streamed race");
+}
+
+#[test]
+fn the_original_streaming_first_cancels_the_hedge() {
+    let mut h = hedged();
+    let (call, _) = h.submit(ms(0), "t");
+    h.tick(ms(100));
+    h.router.on_first_token(ms(110), AttemptId(0));
+    assert_eq!(
+        h.drain(),
+        vec![Action::Cancel {
+            call,
+            attempt: AttemptId(1)
+        }]
+    );
+    assert_eq!(h.router.in_flight(h.ep("b")), 0);
+    // The winner failing mid-stream is an ordinary failure: retried or
+    // failed as any attempt, never resurrecting the cancelled leg.
+    assert!(h.outcome(ms(120), AttemptId(1), Outcome::Success).is_empty());
+    h.router.check_invariants("hedge cancelled");
+}
+
+#[test]
+fn a_leg_already_streaming_is_not_hedged() {
+    let mut h = hedged();
+    let (_, acts) = h.submit(ms(0), "t");
+    assert_eq!(dispatched(&acts).len(), 1);
+    h.router.on_first_token(ms(50), AttemptId(0));
+    assert!(h.drain().is_empty());
+    // The hedge timer fires, but a second stream could not reach the client.
+    let acts = h.tick(ms(100));
+    assert!(dispatched(&acts).is_empty(), "{acts:?}");
+    assert_eq!(h.router.in_flight(h.ep("b")), 0);
+    h.router.check_invariants("no hedge after the first token");
+}

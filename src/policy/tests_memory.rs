@@ -42,6 +42,43 @@ fn dead_timers_behind_a_far_cooldown_do_not_pile_up() {
     assert!(most < 200, "{most} timer entries with at most 2 calls alive");
 }
 
+/// Regression: every call parked behind a spent rate limit armed its own
+/// wake-up, and every wake-up re-parked every parked call, each arming
+/// another: N parked calls made N timers per wake-up, N² the next (a
+/// quota scenario's simulation ran out of memory at one instant, its
+/// clock never moving). One wake-up is pending at a time now.
+#[test]
+fn calls_parked_behind_a_rate_limit_share_one_wake_up() {
+    let mut a = endpoint("a", None, 60_000);
+    a.rpm = Some(60);
+    let mut h = Harness::new(vec![a], vec![tenant("t", SlaClass::Gold, &[("a", 0)])]);
+    let mut served = 0;
+    for i in 0..200 {
+        let (_, acts) = h.submit(ms(i), "t");
+        for (_, attempt, _) in dispatched(&acts) {
+            served += 1;
+            h.outcome(ms(i), attempt, Outcome::Success);
+        }
+    }
+    let mut most = h.router.timer_entries();
+    for _ in 0..400 {
+        let Some(now) = h.router.poll_timeout() else { break };
+        let acts = h.tick(now);
+        for (_, attempt, _) in dispatched(&acts) {
+            served += 1;
+            h.outcome(now, attempt, Outcome::Success);
+        }
+        most = most.max(h.router.timer_entries());
+    }
+    assert!(
+        most < 20,
+        "{most} timer entries for 200 calls parked behind one rate limit"
+    );
+    // The limit still lets every call through in time.
+    assert_eq!(served, 200, "calls served");
+    h.router.check_invariants("parked calls");
+}
+
 /// Regression: attempt deadlines are kept in a FIFO per endpoint; one hung
 /// attempt at the front (a one-hour timeout) kept every later attempt's
 /// dead deadline behind it.

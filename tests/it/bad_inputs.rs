@@ -7,7 +7,10 @@
 //! clauses (`check --clause`), `litellm/*.yaml` LiteLLM configs
 //! (`import-litellm`), `logs/*.jsonl` production logs (`fit`), `shard/*/`
 //! shard directories (`merge`), `report/*/` output directories (`report`),
-//! `trace/*/scenario.toml` scenarios whose trace is bad (`run`).
+//! `trace/*/scenario.toml` scenarios whose trace or recorded sessions are
+//! bad (`run`), `status_page/*.csv` status-page records (`fit
+//! --status-page`). The bad fixtures other tests keep elsewhere
+//! ([`ELSEWHERE`]) are fed the same way, so the corpus is every bad file.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -55,10 +58,25 @@ fn feed(path: &Path, kind: &str, scratch: &Path) -> Output {
             .args(["run", "--replications", "1", "--out"])
             .arg(scratch.join("run"))
             .arg(path.join("scenario.toml")),
+        "status_page" => cmd
+            .arg("fit")
+            .arg("--status-page")
+            .arg(path)
+            .arg("--out")
+            .arg(scratch.join("profiles.toml")),
         other => panic!("unknown kind {other}"),
     };
     cmd.output().unwrap()
 }
+
+/// Bad fixtures kept beside the good ones of their area (their own tests
+/// check their messages), with their kind.
+const ELSEWHERE: [(&str, &str); 4] = [
+    ("tests/fixtures/litellm/missing_model.yaml", "litellm"),
+    ("tests/fixtures/litellm/negative_rpm.yaml", "litellm"),
+    ("tests/fixtures/litellm/syntax_error.yaml", "litellm"),
+    ("tests/fixtures/litellm/unknown_fallback.yaml", "litellm"),
+];
 
 /// Every bad input with its kind, sorted.
 fn corpus() -> Vec<(PathBuf, &'static str)> {
@@ -72,19 +90,29 @@ fn corpus() -> Vec<(PathBuf, &'static str)> {
         v.sort();
         v
     };
-    for p in list(&bad) {
-        if p.extension().is_some_and(|e| e == "toml") {
-            out.push((p, "scenario"));
-        }
-    }
-    for (sub, kind) in [
+    let kinds = [
         ("clause", "clause"),
         ("litellm", "litellm"),
         ("logs", "logs"),
         ("shard", "shard"),
         ("report", "report"),
         ("trace", "trace"),
-    ] {
+        ("status_page", "status_page"),
+    ];
+    for p in list(&bad) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.extension().is_some_and(|e| e == "toml") {
+            out.push((p, "scenario"));
+        } else {
+            // Nothing in the corpus goes unfed.
+            assert!(
+                p.extension().is_some_and(|e| e == "expected") || kinds.iter().any(|(sub, _)| *sub == name),
+                "{}: not a scenario, an expected message or a directory of a known kind",
+                p.display()
+            );
+        }
+    }
+    for (sub, kind) in kinds {
         for p in list(&bad.join(sub)) {
             if p.extension().is_some_and(|e| e == "expected") {
                 continue;
@@ -92,6 +120,7 @@ fn corpus() -> Vec<(PathBuf, &'static str)> {
             out.push((p, kind));
         }
     }
+    out.extend(ELSEWHERE.iter().map(|(p, kind)| (repo_path(p), *kind)));
     out
 }
 
@@ -120,5 +149,5 @@ fn every_bad_input_exits_2_with_a_message_and_no_panic() {
         "{} bad inputs, all exit 2 with a message, no panic: {by_kind:?}",
         corpus.len()
     );
-    assert!(corpus.len() >= 11, "{corpus:?}");
+    assert!(corpus.len() >= 24, "{corpus:?}");
 }

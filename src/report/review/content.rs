@@ -44,6 +44,9 @@ pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
     ));
     blocks.push(Block::Heading("Main drivers".into()));
     blocks.extend(drivers(inputs));
+    if let Some(lines) = &inputs.fidelity {
+        blocks.extend(super::fidelity::section(lines));
+    }
     blocks.push(Block::Heading("Charts".into()));
     for (id, state) in charts {
         blocks.push(match state {

@@ -18,6 +18,7 @@ pub mod charts;
 pub mod content;
 mod contract;
 pub mod document;
+pub mod fidelity;
 pub mod html;
 pub mod inputs;
 pub mod markdown;

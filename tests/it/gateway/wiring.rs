@@ -82,6 +82,55 @@ fn a_hedged_stream_is_the_winners_alone_and_the_loser_is_cancelled() {
     });
 }
 
+/// The secondary's latency line in the template.
+const SECONDARY_LATENCY: &str = "latency = { model = \"lognormal\", ttft = \"40ms\", per_output_token = \"4ms\", sigma = 0.0 }\nupstream = { base_url = \"http://EMU/v1\", api_key_env = \"UP_KEY_B\" }";
+
+#[test]
+fn a_hedged_stream_goes_to_the_first_token_and_the_loser_is_cancelled_then() {
+    run(30, async {
+        // The primary's first token comes at 300 ms and its answer right
+        // after; the hedge (sent at 100 ms) streams from 140 ms but slowly,
+        // to about 1.3 s. The hedge's first token wins: the primary, which
+        // would have answered first, is cancelled at 140 ms.
+        let scenario = two_endpoints("", "", "")
+            .replacen(PRIMARY_LATENCY, &primary_latency("300ms", "1ms"), 1)
+            .replacen(
+                SECONDARY_LATENCY,
+                &SECONDARY_LATENCY.replace("per_output_token = \"4ms\"", "per_output_token = \"150ms\""),
+                1,
+            )
+            .replace(
+                "auth = { api_key_env = \"ACME_KEY\" }",
+                "auth = { api_key_env = \"ACME_KEY\" }\nhedge_after = \"100ms\"",
+            );
+        assert!(scenario.contains("150ms"));
+        let stack = Stack::start(&scenario).await;
+        let mut r = stack.chat("tenant-acme-key-1", &body(true, 8)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let mut sse = Vec::new();
+        sse.extend_from_slice(&r.chunk().await.unwrap().expect("a first chunk"));
+        // The winner is still streaming, and the loser's request is gone.
+        let stats = stats_until(&stack, |s| s["primary"]["cancelled"] == 1).await;
+        assert_eq!(stats["primary"]["requests"], 1, "{stats}");
+        assert_eq!(stats["primary"]["cancelled"], 1, "{stats}");
+        assert_eq!(stats["primary"]["answered"], 0, "{stats}");
+        assert_eq!(stats["secondary"]["answered"], 0, "the winner still streams: {stats}");
+        while let Some(c) = r.chunk().await.unwrap() {
+            sse.extend_from_slice(&c);
+        }
+        let (text, done) = stream_text(&String::from_utf8(sse).unwrap());
+        assert_eq!(text, expected_text(8), "one intact stream");
+        assert!(done);
+        let stats = stats_until(&stack, |s| s["secondary"]["answered"] == 1).await;
+        assert_eq!(stats["secondary"]["answered"], 1, "{stats}");
+        assert_eq!(stats["primary"]["answered"], 0, "{stats}");
+        let (_, requests) = stack.stop().await;
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0]["endpoint"], "secondary");
+        assert_eq!(requests[0]["outcome"], "success");
+    });
+}
+
 #[test]
 fn an_upstream_400_reaches_the_client_without_fallback_or_breaker() {
     run(30, async {

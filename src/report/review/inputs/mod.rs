@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::ReportError;
 use crate::plan::{IntervalKind, Verdict};
 use run_json::read_run;
-use tables::{read_budget, read_drivers, read_latency, read_summary, read_timeline, read_windows};
+use tables::{read_budget, read_drivers, read_fidelity, read_latency, read_summary, read_timeline, read_windows};
 
 /// One judgement window as `run.json` lists it.
 #[derive(Clone, Debug, PartialEq)]
@@ -214,6 +214,30 @@ pub struct Driver {
     pub share: f64,
 }
 
+/// One comparison of `fidelity.csv` (`slaplan fidelity`): a tenant's
+/// figure predicted by the simulator and measured on the gateway.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct FidelityLine {
+    /// The tenant.
+    pub tenant: String,
+    /// The figure, e.g. `p95_ms` or a clause.
+    pub metric: String,
+    /// The simulator's prediction (mean of its replications).
+    pub predicted: f64,
+    /// The prediction interval.
+    pub interval_low: f64,
+    /// See `interval_low`.
+    pub interval_high: f64,
+    /// What the gateway's log gave, if anything.
+    #[serde(default)]
+    pub measured: Option<f64>,
+    /// Measured less predicted, relative to the prediction.
+    #[serde(default)]
+    pub relative_error: Option<f64>,
+    /// `yes` when the measurement is outside the interval.
+    pub differs_beyond_interval: String,
+}
+
 /// Everything read from an output directory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inputs {
@@ -231,6 +255,8 @@ pub struct Inputs {
     pub timeline: Option<Vec<TimelineSpan>>,
     /// `drivers.csv`, by clause index, largest first.
     pub drivers: Option<BTreeMap<usize, Vec<Driver>>>,
+    /// `fidelity.csv` (written by `slaplan fidelity`), in file order.
+    pub fidelity: Option<Vec<FidelityLine>>,
 }
 
 /// Reads `dir`: errors for a missing or malformed `run.json` or
@@ -256,6 +282,7 @@ pub fn read(dir: &Path) -> Result<Inputs, ReportError> {
         budget: optional(&dir.join("budget.csv"), read_budget)?,
         timeline: optional(&dir.join("timeline.csv"), read_timeline)?,
         drivers: optional(&dir.join("drivers.csv"), read_drivers)?,
+        fidelity: optional(&dir.join("fidelity.csv"), read_fidelity)?,
         clauses,
     })
 }

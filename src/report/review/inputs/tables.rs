@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BudgetPoint, ClauseCredit, ClauseRow, Driver, LatencyPoint, ReportError, TimelineSpan, WindowValues, input,
+    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, LatencyPoint, ReportError, TimelineSpan, WindowValues,
+    input,
 };
 use crate::plan::Verdict;
 
@@ -401,5 +402,30 @@ pub(super) fn read_drivers(path: &Path) -> Result<BTreeMap<usize, Vec<Driver>>, 
     for drivers in out.values_mut() {
         drivers.sort_by_key(|d| std::cmp::Reverse(d.bad_events));
     }
+    Ok(out)
+}
+
+pub(super) fn read_fidelity(path: &Path) -> Result<Vec<FidelityLine>, ReportError> {
+    let mut out = Vec::new();
+    let columns = [
+        "tenant",
+        "metric",
+        "predicted",
+        "interval_low",
+        "interval_high",
+        "measured",
+        "relative_error",
+        "differs_beyond_interval",
+    ];
+    for_each_row(path, &columns, |_, r: FidelityLine| {
+        if !matches!(r.differs_beyond_interval.as_str(), "yes" | "no") {
+            return Err(format!(
+                "column \"differs_beyond_interval\": expected yes or no, got {:?}",
+                r.differs_beyond_interval
+            ));
+        }
+        out.push(r);
+        Ok(())
+    })?;
     Ok(out)
 }
