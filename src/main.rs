@@ -452,7 +452,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
     )
     .map_err(|f: Failure| f.nothing_written(&out))?;
-    let Some(Written { meta, summary }) = written else {
+    let Some(Written { meta, summary, credits }) = written else {
         return Err(Failure::runtime("the run wrote no results"));
     };
     let replications = meta.replications;
@@ -460,6 +460,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         write_replication_logs(&scenario, args.request_log.as_deref(), args.audit_log.as_deref())?;
     }
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
+    out!("{}", report::credits_table(&scenario, &credits))?;
     outln!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
         replications,
@@ -728,10 +729,11 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
         },
         |path, e| Failure::runtime(format!("cannot write {}: {e}", path.display())),
     )?;
-    let Some(Written { meta, summary }) = written else {
+    let Some(Written { meta, summary, credits }) = written else {
         return Err(Failure::runtime("the merge wrote no results"));
     };
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
+    out!("{}", report::credits_table(&scenario, &credits))?;
     outln!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",
         args.shards.len(),

@@ -1,7 +1,7 @@
 //! The one-line clause grammar of `slaplan check` and `slaplan frontier`.
 //!
 //! ```text
-//! clause      = body { scope | period }
+//! clause      = body { scope | period | fee | credits }
 //! body        = latency | ttft | success | uptime | fallback | notice
 //!             | degradation | cost | throughput
 //! latency     = "p" PERCENTILE ["call" | "task"] "latency" "<=" DURATION
@@ -16,16 +16,24 @@
 //! throughput  = "throughput" ">=" RATE ["rpm"]
 //! scope       = "for" "workflow" NAME
 //! period      = "per" ("month" | "week" | "day" | "rolling" DAYS)
+//! fee         = "fee" AMOUNT
+//! credits     = "credit" step { "," step }
+//! step        = PERCENT ("below" | "above") LEVEL
 //! ```
 //!
 //! Words are separated by spaces and matched without regard to case;
 //! `≤`/`≥` may replace `<=`/`>=`. A DURATION is `800ms` or `800 ms` (units
 //! ns, us, ms, s, m, h, d), a PERCENT `99.9%` or `99.9 %`, an AMOUNT in USD
 //! `$0.05`, `0.05` or `0.05 usd`, DAYS `7d` or `7 days`. A fallback or
-//! notification clause without a percentile covers every event. Every error
-//! names the offending word and its 1-based position.
+//! notification clause without a percentile covers every event. A credit
+//! step's LEVEL is written as the clause's threshold is (a DURATION for
+//! latency-like clauses, an AMOUNT for cost, a PERCENT otherwise), "below"
+//! for floors and "above" for ceilings; its PERCENT is the share of the
+//! monthly fee (`fee`, required with credits) owed in a month worse than
+//! the level. Every error names the offending word and its 1-based position
+//! (a comma counts as a word).
 
-use crate::scenario::{Clause, ClauseMetric};
+use crate::scenario::{Clause, ClauseMetric, CreditStep, StepLevel};
 use crate::sla::{CostBasis, Period};
 use crate::time::Span;
 
@@ -184,6 +192,8 @@ fn blank(metric: ClauseMetric) -> Clause {
         per: None,
         rpm: None,
         window: None,
+        monthly_fee: None,
+        credits: None,
     }
 }
 
@@ -193,8 +203,9 @@ const FIRST_WORDS: &str = "expected a percentile (e.g. p95), \"availability\", \
 
 /// Parses one clause, e.g. `p95 latency <= 800ms`.
 pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
+    let spaced = text.replace(',', " , ");
     let mut w = Words {
-        words: text.split_whitespace().collect(),
+        words: spaced.split_whitespace().collect(),
         pos: 0,
     };
     let first = w.next().ok_or_else(|| GrammarError {
@@ -371,15 +382,67 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
                 let period: Period = text.parse().map_err(|e: String| w.error_at(at, e))?;
                 clause.window = Some(period);
             }
+            "fee" if clause.monthly_fee.is_none() => {
+                clause.monthly_fee = Some(w.amount("$", "usd", "$20000")?);
+            }
+            "credit" | "credits" if clause.credits.is_none() => {
+                let mut steps = vec![credit_step(&mut w, clause.metric)?];
+                while w.peek_is(",") {
+                    w.next();
+                    steps.push(credit_step(&mut w, clause.metric)?);
+                }
+                clause.credits = Some(steps);
+            }
             _ => {
                 return Err(w.error_at(
                     at,
-                    "expected \"for workflow NAME\", \"per month|week|day|rolling Nd\" or the end of the clause",
+                    "expected \"for workflow NAME\", \"per month|week|day|rolling Nd\", \"fee AMOUNT\", \
+                     \"credit 10% below LEVEL\" or the end of the clause",
                 ));
             }
         }
     }
+    if clause.credits.is_some() != clause.monthly_fee.is_some() {
+        let message = if clause.credits.is_some() {
+            "a credit schedule needs the monthly fee its shares are of: expected \"fee $20000\""
+        } else {
+            "a fee is only used by credits: expected \"credit 10% below LEVEL\" beside it"
+        };
+        return Err(GrammarError {
+            word: None,
+            message: message.into(),
+        });
+    }
     Ok(clause)
+}
+
+/// One credit step: `10% below 99.9%`, `25% above 2s`, `10% above $0.06`.
+fn credit_step(w: &mut Words<'_>, metric: ClauseMetric) -> Result<CreditStep, GrammarError> {
+    let credit = w.percent(false)?;
+    let floor = matches!(
+        metric,
+        ClauseMetric::Availability | ClauseMetric::TaskAvailability | ClauseMetric::Uptime | ClauseMetric::Throughput
+    );
+    let side = if floor { "below" } else { "above" };
+    w.expect(
+        &[side],
+        &format!("expected \"{side}\": this clause's credits are owed when its metric is {side} a level"),
+    )?;
+    let level = match metric {
+        ClauseMetric::Latency
+        | ClauseMetric::TaskLatency
+        | ClauseMetric::Ttft
+        | ClauseMetric::FallbackTime
+        | ClauseMetric::Notification => StepLevel::Duration(w.duration()?),
+        ClauseMetric::Cost => StepLevel::Number(w.amount("$", "usd", "$0.06")?),
+        _ => StepLevel::Number(w.percent(true)?),
+    };
+    let (below, above) = if floor {
+        (Some(level), None)
+    } else {
+        (None, Some(level))
+    };
+    Ok(CreditStep { below, above, credit })
 }
 
 #[cfg(test)]
@@ -460,6 +523,26 @@ mod tests {
         let c = parse_clause("throughput >= 120 rpm").unwrap();
         assert_eq!((c.metric, c.rpm), (ClauseMetric::Throughput, Some(120.0)));
         assert_eq!(parse_clause("throughput >= 90rpm").unwrap().rpm, Some(90.0));
+    }
+
+    #[test]
+    fn credit_schedules() {
+        let c = parse_clause("availability >= 99.9% fee $20000 credit 10% below 99.9%, 25% below 99%").unwrap();
+        assert_eq!(c.monthly_fee, Some(20000.0));
+        let steps = c.credits.unwrap();
+        assert_eq!(steps.len(), 2);
+        assert_eq!((steps[0].below, steps[0].credit), (Some(StepLevel::Number(0.999)), 0.1));
+        assert_eq!((steps[1].below, steps[1].credit), (Some(StepLevel::Number(0.99)), 0.25));
+        let c = parse_clause("p95 latency <= 800ms credit 5% above 800ms , 20% above 2 s fee 1000 usd").unwrap();
+        let steps = c.credits.unwrap();
+        assert_eq!(steps[1].above, Some(StepLevel::Duration(Span::from_secs(2))));
+        assert_eq!(c.monthly_fee, Some(1000.0));
+        let c = parse_clause("cost per task <= $0.05 fee $500 credit 10% above $0.06").unwrap();
+        assert_eq!(c.credits.unwrap()[0].above, Some(StepLevel::Number(0.06)));
+        assert!(err("availability >= 99% credit 10% above 98%").starts_with("word 6 \"above\": expected \"below\""));
+        assert!(err("availability >= 99% credit 10% below 98%").starts_with("at the end: a credit schedule needs"));
+        assert!(err("availability >= 99% fee $10").starts_with("at the end: a fee is only used by credits"));
+        assert!(err("p95 latency <= 1s fee $10 credit 10% above 99%").starts_with("word 10 \"99%\""));
     }
 
     #[test]

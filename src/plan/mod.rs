@@ -9,6 +9,7 @@
 
 pub mod array_job;
 pub mod check;
+pub mod credits;
 pub mod frontier;
 pub mod grammar;
 mod interval;

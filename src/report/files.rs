@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::columns::{Table, TableError};
 use super::measures::budget_consumed;
+use crate::plan::credits::CreditSummary;
 use crate::plan::sequential::UntilDecided;
 use crate::plan::{ClauseSummary, IntervalKind};
 use crate::scenario::Scenario;
@@ -275,6 +276,7 @@ pub(super) fn write_summary(
     scenario: &Scenario,
     clauses: &[Clause],
     summary: &[ClauseSummary],
+    credits: &[CreditSummary],
 ) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
     let csv_err = |source| OutputError::Csv {
@@ -306,6 +308,15 @@ pub(super) fn write_summary(
         "direction",
         "interval",
         "decided_after",
+        "credit_schedule",
+        "credit_month_usd",
+        "credit_month_low",
+        "credit_month_high",
+        "credit_year_usd",
+        "credit_year_low",
+        "credit_year_high",
+        "credit_p_any_month",
+        "credit_year_p95",
     ])
     .map_err(csv_err)?;
     for s in summary {
@@ -316,7 +327,7 @@ pub(super) fn write_summary(
             .unwrap_or_default();
         let unit = c.value_unit();
         let q = s.metric_quantiles;
-        w.write_record([
+        let record = [
             c.tenant_name.clone(),
             workflow,
             c.describe(scenario),
@@ -344,8 +355,12 @@ pub(super) fn write_summary(
             c.direction().symbol().to_string(),
             s.interval.label().to_string(),
             s.decided_after.map(|n| n.to_string()).unwrap_or_default(),
-        ])
-        .map_err(csv_err)?;
+        ];
+        let credit = credits.iter().find(|k| k.clause == Some(s.clause));
+        let mut record = record.to_vec();
+        record.push(c.describe_credits().unwrap_or_default());
+        record.extend(super::credits::credit_cells(credit));
+        w.write_record(&record).map_err(csv_err)?;
     }
     w.flush().map_err(io_err(path))?;
     Ok(())

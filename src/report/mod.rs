@@ -11,6 +11,7 @@
 
 mod atomic;
 mod columns;
+mod credits;
 mod files;
 mod grid;
 mod measures;
@@ -20,6 +21,7 @@ mod sink;
 mod table;
 
 pub use atomic::{finish, interrupt, write_dir_atomically, write_file_atomically};
+pub use credits::{credits_table, dollars};
 pub use files::{
     EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
     write_outputs,

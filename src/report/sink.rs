@@ -15,12 +15,14 @@
 use std::path::{Path, PathBuf};
 
 use super::columns::{Table, TableWriter};
+use super::credits::write_credits;
 use super::files::{
     OutputError, RunIdentity, RunMeta, Timing, WindowRow, io_err, window_rows, windows_table, write_run_json,
     write_summary,
 };
 use super::measures::{MeasureSums, clause_windows};
 use crate::model::RunStats;
+use crate::plan::credits::{CreditSummary, CreditTally};
 use crate::plan::quantile::ValueStore;
 use crate::plan::sequential::{Sequential, UntilDecided};
 use crate::plan::{ClauseSummary, Replication, Summarizer};
@@ -40,6 +42,7 @@ pub struct OutputSink<'s> {
     /// Judgements not yet written as a row group.
     pending: Vec<(u64, Attainment)>,
     summary: Summarizer,
+    credits: CreditTally,
     measures: MeasureSums,
     totals: RunStats,
     /// The index the next replication must have at least.
@@ -56,6 +59,9 @@ pub struct Written {
     pub meta: RunMeta,
     /// One summary per clause, as in `summary.csv`.
     pub summary: Vec<ClauseSummary>,
+    /// Service credits: each credited clause, then each tenant's total
+    /// (empty when no clause carries credits), as in `credits.csv`.
+    pub credits: Vec<CreditSummary>,
 }
 
 impl<'s> OutputSink<'s> {
@@ -77,6 +83,7 @@ impl<'s> OutputSink<'s> {
             table,
             pending: Vec::with_capacity(ROW_GROUP_ROWS),
             summary: Summarizer::new(clauses.len(), spill("summary.csv")?),
+            credits: CreditTally::new(clauses, spill("credits.csv")?),
             measures: MeasureSums::new(spill("budget.csv")?),
             totals: RunStats::default(),
             next: 0,
@@ -98,6 +105,8 @@ impl<'s> OutputSink<'s> {
         self.replications += 1;
         let path = self.dir.join("summary.csv");
         self.summary.add(rep).map_err(io_err(&path))?;
+        let path = self.dir.join("credits.csv");
+        self.credits.add(self.clauses, rep).map_err(io_err(&path))?;
         let path = self.dir.join("budget.csv");
         self.measures.add(self.clauses, rep).map_err(io_err(&path))?;
         self.totals.add(&rep.stats);
@@ -158,7 +167,13 @@ impl<'s> OutputSink<'s> {
         if let Some((sequential, _)) = &self.until_decided {
             sequential.apply(&mut summary);
         }
-        write_summary(&path, self.scenario, self.clauses, &summary)?;
+        let credits_path = self.dir.join("credits.csv");
+        let credits_written = !self.credits.is_empty();
+        let credits = self.credits.finish(id.interval_level).map_err(io_err(&credits_path))?;
+        write_summary(&path, self.scenario, self.clauses, &summary, &credits)?;
+        if credits_written {
+            write_credits(&credits_path, self.scenario, self.clauses, &credits)?;
+        }
         self.measures
             .write(&self.dir, self.scenario, self.clauses, &self.windows)?;
         let totals = self.totals;
@@ -181,6 +196,6 @@ impl<'s> OutputSink<'s> {
             let path = self.dir.join(name);
             std::fs::write(&path, bytes).map_err(io_err(&path))?;
         }
-        Ok(Written { meta, summary })
+        Ok(Written { meta, summary, credits })
     }
 }

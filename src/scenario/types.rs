@@ -551,6 +551,41 @@ pub struct Clause {
     /// `"day"` or `"rolling Nd"`.
     #[serde(default)]
     pub window: Option<crate::sla::Period>,
+    /// The monthly fee (USD) the credit schedule's shares are of; required
+    /// with `credits`.
+    #[serde(default)]
+    pub monthly_fee: Option<f64>,
+    /// Service credits: steps of a level on the clause's metric and a share
+    /// of the monthly fee, e.g. `[{ below = 0.999, credit = 0.10 }]`.
+    #[serde(default)]
+    pub credits: Option<Vec<CreditStep>>,
+}
+
+/// One step of a clause's credit schedule: a month whose metric is below
+/// (for a floor such as availability) or above (for a ceiling such as
+/// latency) `level` owes `credit` of the monthly fee.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditStep {
+    /// The level of a floor clause (availability, uptime, throughput, ...).
+    #[serde(default)]
+    pub below: Option<StepLevel>,
+    /// The level of a ceiling clause (latency, degradation, cost, ...).
+    #[serde(default)]
+    pub above: Option<StepLevel>,
+    /// The share of the monthly fee owed, in (0, 1].
+    pub credit: f64,
+}
+
+/// A credit step's level, written as the clause's own threshold is: a
+/// duration for latency-like clauses, a number (share or USD) otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum StepLevel {
+    /// A share or an amount.
+    Number(f64),
+    /// A duration, e.g. `"2s"`.
+    Duration(Span),
 }
 
 /// What a clause measures.

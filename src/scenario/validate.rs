@@ -11,6 +11,7 @@ use super::spans::SourceMap;
 use super::{ClauseMetric, Endpoint, Latency, Problem, Scenario, Simulation, Tenant, TokenDist, Workflow};
 use crate::time::Span;
 
+mod credits;
 mod priority;
 mod router;
 mod serving;
@@ -435,6 +436,7 @@ impl Checker<'_, '_> {
                     format!("{x} is not a positive rate: expected calls per minute such as 120"),
                 );
             }
+            self.credits(&cpath, clause);
             if let Some(w) = &clause.workflow
                 && !t.workflows.iter().any(|x| &x.router.name == w)
             {

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Period;
-use crate::scenario::{self, ClauseMetric, Scenario};
+use super::{CreditSchedule, CreditStep, Period};
+use crate::scenario::{self, ClauseMetric, Scenario, StepLevel};
 use crate::time::Span;
 
 /// What a cost clause divides by.
@@ -141,6 +141,8 @@ pub struct Clause {
     pub kind: ClauseKind,
     /// The windows it is judged over.
     pub period: Period,
+    /// Its service credits, if it carries a schedule (monthly windows only).
+    pub credits: Option<CreditSchedule>,
 }
 
 impl Clause {
@@ -224,6 +226,7 @@ impl Clause {
             unit,
             kind,
             period: c.window.unwrap_or_default(),
+            credits: credit_schedule(c),
         })
     }
 
@@ -281,6 +284,44 @@ impl Clause {
             ClauseKind::Throughput { rpm } => format!("throughput >= {} rpm", trim_float(rpm)),
         };
         format!("{body}{scope}{period}")
+    }
+
+    /// The credit schedule in the one-line grammar's words, e.g. `fee
+    /// $20000 credit 10% below 99.9%, 25% below 99%` (it follows the
+    /// clause: [`Clause::describe`], a space, then this parse back together).
+    pub fn describe_credits(&self) -> Option<String> {
+        let schedule = self.credits.as_ref()?;
+        let word = match self.direction() {
+            Direction::AtLeast => "below",
+            Direction::AtMost => "above",
+        };
+        let steps: Vec<String> = schedule
+            .steps
+            .iter()
+            .map(|s| format!("{}% {word} {}", trim_pct(s.share), self.format_level(s.level)))
+            .collect();
+        Some(format!(
+            "fee ${} credit {}",
+            trim_float(schedule.monthly_fee),
+            steps.join(", ")
+        ))
+    }
+
+    /// The clause and its credit schedule, as a contract writes it.
+    pub fn describe_contract(&self, scenario: &Scenario) -> String {
+        match self.describe_credits() {
+            Some(credits) => format!("{} {credits}", self.describe(scenario)),
+            None => self.describe(scenario),
+        }
+    }
+
+    /// A level in the clause's value unit, as the grammar writes it.
+    fn format_level(&self, level: f64) -> String {
+        match self.value_unit() {
+            "ms" => Span::from_nanos((level * 1e6).round() as u64).to_string(),
+            "usd" => format!("${}", trim_float(level)),
+            _ => format!("{}%", trim_pct(level)),
+        }
     }
 
     fn unit_name(&self) -> &'static str {
@@ -407,6 +448,24 @@ impl Clause {
             _ => None,
         }
     }
+}
+
+/// The schedule of a validated clause: levels in the clause's value unit.
+fn credit_schedule(c: &scenario::Clause) -> Option<CreditSchedule> {
+    let steps = c.credits.as_ref()?;
+    Some(CreditSchedule {
+        monthly_fee: c.monthly_fee?,
+        steps: steps
+            .iter()
+            .filter_map(|s| {
+                let level = match s.below.or(s.above)? {
+                    StepLevel::Number(x) => x,
+                    StepLevel::Duration(d) => d.as_millis_f64(),
+                };
+                Some(CreditStep { level, share: s.credit })
+            })
+            .collect(),
+    })
 }
 
 /// `p99 ` for a percentile below 100, nothing for 100 (every event).

@@ -19,6 +19,7 @@ fn clause(kind: ClauseKind, workflow: Option<usize>) -> Clause {
         unit: Unit::Call,
         kind,
         period: Period::Month,
+        credits: None,
     }
 }
 

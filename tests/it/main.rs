@@ -8,6 +8,7 @@ mod closed_pipe;
 mod common;
 mod crash_safe;
 mod crash_safe_fit;
+mod credits;
 mod deploy;
 mod determinism;
 mod exact_thresholds;

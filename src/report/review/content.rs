@@ -36,6 +36,12 @@ pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
     blocks.push(Block::Bullets(assumptions(run)));
     blocks.push(Block::Heading("Verdicts".into()));
     blocks.push(verdict_table(&inputs.clauses, run.interval_level));
+    blocks.push(Block::Heading("In the contract's words".into()));
+    blocks.extend(super::contract::tenant_paragraphs(
+        &inputs.clauses,
+        run.required_confidence,
+        run.interval_level,
+    ));
     blocks.push(Block::Heading("Main drivers".into()));
     blocks.extend(drivers(inputs));
     if let Some(lines) = &inputs.fidelity {

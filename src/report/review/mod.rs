@@ -16,6 +16,7 @@
 
 pub mod charts;
 pub mod content;
+mod contract;
 pub mod document;
 pub mod fidelity;
 pub mod html;
@@ -26,8 +27,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use charts::{
-    BudgetChart, DrawError, FrontierChart, FrontierCurve, HeatmapChart, LatencyCdfChart, ProbabilityChart, Rendered,
-    TimelineChart, render,
+    BudgetChart, CreditsChart, DrawError, FrontierChart, FrontierCurve, HeatmapChart, LatencyCdfChart,
+    ProbabilityChart, Rendered, TimelineChart, render,
 };
 use inputs::Inputs;
 
@@ -96,17 +97,21 @@ pub enum ChartId {
     Budget,
     /// Outages and tier changes of one replication.
     Timeline,
+    /// Expected service credits by tenant and clause (only when a clause
+    /// carries a credit schedule).
+    Credits,
 }
 
 impl ChartId {
     /// Every chart, in report order.
-    pub const ALL: [ChartId; 6] = [
+    pub const ALL: [ChartId; 7] = [
         ChartId::Probability,
         ChartId::Heatmap,
         ChartId::Frontier,
         ChartId::LatencyCdf,
         ChartId::Budget,
         ChartId::Timeline,
+        ChartId::Credits,
     ];
 
     /// The file stem under `charts/`.
@@ -118,6 +123,7 @@ impl ChartId {
             ChartId::LatencyCdf => "latency_cdf",
             ChartId::Budget => "budget",
             ChartId::Timeline => "timeline",
+            ChartId::Credits => "credits",
         }
     }
 
@@ -130,6 +136,7 @@ impl ChartId {
             ChartId::LatencyCdf => "Latency distribution against the threshold",
             ChartId::Budget => "Error-budget burn-down",
             ChartId::Timeline => "Outages and tier changes (sample replication)",
+            ChartId::Credits => "Expected service credits by tenant and clause",
         }
     }
 
@@ -158,6 +165,11 @@ impl ChartId {
             ChartId::Timeline => {
                 "The outages and tier changes of one replication over the simulated period, one lane per \
                  endpoint (outages) or tenant (tier changes)."
+            }
+            ChartId::Credits => {
+                "Bar: the expected service credits per year of each clause with a credit schedule (its \
+                 exposure), whisker: the interval, red tick: the 95th percentile of a year's credits across \
+                 replications."
             }
         }
     }
@@ -244,7 +256,11 @@ fn draw_charts(inputs: &Inputs) -> Result<Vec<(ChartId, ChartState)>, ReportErro
     let run = &inputs.run;
     let mut out = Vec::new();
     for id in ChartId::ALL {
+        let credited: Vec<&inputs::ClauseRow> = inputs.clauses.iter().filter(|c| c.credit.is_some()).collect();
         let state = match id {
+            // Drawn only for runs with credits: no "not available" noise otherwise.
+            ChartId::Credits if credited.is_empty() => continue,
+            ChartId::Credits => draw(id, &CreditsChart { rows: credited })?,
             ChartId::Probability => draw(
                 id,
                 &ProbabilityChart {

@@ -210,6 +210,7 @@ mod tests {
             verdict: Verdict::AtRisk,
             kind: None,
             direction: None,
+            credit: None,
         }
     }
 

@@ -86,6 +86,7 @@ macro_rules! forward_to_inner {
 
 mod budget;
 mod cdf;
+mod credits;
 mod frontier;
 pub mod glyphs;
 mod heatmap;
@@ -101,6 +102,7 @@ use plotters::prelude::*;
 
 pub use budget::{BudgetChart, Remaining, first_window as budget_window};
 pub use cdf::LatencyCdfChart;
+pub use credits::CreditsChart;
 pub use frontier::{FrontierChart, FrontierCurve};
 pub use heatmap::HeatmapChart;
 pub use probability::ProbabilityChart;

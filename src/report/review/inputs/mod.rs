@@ -101,6 +101,23 @@ pub struct ClauseRow {
     pub kind: Option<String>,
     /// `<=` or `>=`, when recorded.
     pub direction: Option<String>,
+    /// Its service credits, when it carries a schedule.
+    pub credit: Option<ClauseCredit>,
+}
+
+/// A clause's service credits as `summary.csv` gives them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClauseCredit {
+    /// The schedule in the grammar's words.
+    pub schedule: String,
+    /// Expected credit per year, USD.
+    pub year_usd: f64,
+    /// Its interval, when there were two replications or more.
+    pub year_interval: Option<(f64, f64)>,
+    /// The share of months that pay any credit.
+    pub p_any_month: f64,
+    /// The 95th percentile of a year's credits, USD.
+    pub year_p95: f64,
 }
 
 impl ClauseRow {

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BudgetPoint, ClauseRow, Driver, FidelityLine, LatencyPoint, ReportError, TimelineSpan, WindowValues, input,
+    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, LatencyPoint, ReportError, TimelineSpan, WindowValues,
+    input,
 };
 use crate::plan::Verdict;
 
@@ -106,6 +107,40 @@ struct SummaryRecord {
     kind: Option<String>,
     #[serde(default)]
     direction: Option<String>,
+    #[serde(default)]
+    credit_schedule: Option<String>,
+    #[serde(default)]
+    credit_year_usd: Option<f64>,
+    #[serde(default)]
+    credit_year_low: Option<f64>,
+    #[serde(default)]
+    credit_year_high: Option<f64>,
+    #[serde(default)]
+    credit_p_any_month: Option<f64>,
+    #[serde(default)]
+    credit_year_p95: Option<f64>,
+}
+
+impl SummaryRecord {
+    /// The clause's credits: every credit cell filled, or none.
+    fn credit(&self) -> Result<Option<ClauseCredit>, String> {
+        let Some(schedule) = self.credit_schedule.clone().filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let need = |column: &str, v: Option<f64>| {
+            v.filter(|x| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| format!("column \"{column}\": expected a non-negative amount beside a credit schedule"))
+        };
+        let p_any = need("credit_p_any_month", self.credit_p_any_month)?;
+        check_share("credit_p_any_month", p_any)?;
+        Ok(Some(ClauseCredit {
+            schedule,
+            year_usd: need("credit_year_usd", self.credit_year_usd)?,
+            year_interval: self.credit_year_low.zip(self.credit_year_high),
+            p_any_month: p_any,
+            year_p95: need("credit_year_p95", self.credit_year_p95)?,
+        }))
+    }
 }
 
 const SUMMARY_COLUMNS: [&str; 11] = [
@@ -160,7 +195,9 @@ pub(super) fn read_summary(path: &Path) -> Result<Vec<ClauseRow>, ReportError> {
                 ));
             }
         };
+        let credit = r.credit()?;
         rows.push(ClauseRow {
+            credit,
             index: r.clause_index.unwrap_or(rows.len()),
             tenant: r.tenant,
             workflow: r.workflow.unwrap_or_default(),
