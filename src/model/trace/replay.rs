@@ -122,17 +122,14 @@ impl Replay {
                 length
             }
         };
-        let Some(lap) = self.lap.checked_add(1) else {
-            return Ok(false);
-        };
-        match lap.checked_mul(length) {
-            Some(shift) if shift < period.as_nanos() => {
+        match next_lap(self.lap, length, period) {
+            Some((lap, shift)) => {
                 self.reader = self.reader.rewind()?;
                 self.lap = lap;
                 self.shift = shift;
                 Ok(true)
             }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 
@@ -183,4 +180,13 @@ impl Iterator for Replay {
 pub(super) fn scale(nanos: u64, scale_ppb: u128) -> u64 {
     let scaled = (u128::from(nanos) * PPB + scale_ppb / 2) / scale_ppb;
     u64::try_from(scaled).unwrap_or(u64::MAX)
+}
+
+/// The lap after `lap` of a trace looped to fill `period`, each lap
+/// `length` ns long: its number and its time shift, or `None` once the
+/// lap would start at or after the period's end (or overflow).
+pub(super) fn next_lap(lap: u64, length: u64, period: Span) -> Option<(u64, u64)> {
+    let lap = lap.checked_add(1)?;
+    let shift = lap.checked_mul(length)?;
+    (shift < period.as_nanos()).then_some((lap, shift))
 }

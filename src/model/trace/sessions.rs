@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use super::error::SessionError;
 use super::reader::{Lines, Origin};
-use super::replay::{ReplayRules, scale};
+use super::replay::{ReplayRules, next_lap, scale};
 use super::session::{RecordedSession, Step, StepKind, compile};
 use super::{TraceError, error::shown};
 use super::{copilot, gateway_log};
@@ -529,17 +529,14 @@ impl SessionReplay {
                 length
             }
         };
-        let Some(lap) = self.lap.checked_add(1) else {
-            return Ok(false);
-        };
-        match lap.checked_mul(length) {
-            Some(shift) if shift < period.as_nanos() => {
+        match next_lap(self.lap, length, period) {
+            Some((lap, shift)) => {
                 self.reader = self.reader.rewind()?;
                 self.lap = lap;
                 self.shift = shift;
                 Ok(true)
             }
-            _ => Ok(false),
+            None => Ok(false),
         }
     }
 
