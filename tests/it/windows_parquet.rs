@@ -139,6 +139,7 @@ fn windows_parquet_equals_windows_csv_row_for_row() {
         ("replication", DataType::UInt64),
         ("tenant", DataType::String),
         ("clause_index", DataType::UInt64),
+        ("clause", DataType::String),
         ("metric", DataType::String),
         ("window", DataType::String),
         ("value", DataType::Float64),
