@@ -180,11 +180,17 @@ mod tests {
         };
         assert!(far.differs());
         assert!((far.relative_error().unwrap() - 0.2).abs() < 1e-12);
-        let csv = String::from_utf8(fidelity_csv(&[r, far])).unwrap();
+        let clause = FidelityRow {
+            metric: format!("{CLAUSE_PREFIX}availability >= 99.9%"),
+            ..r.clone()
+        };
+        let csv = String::from_utf8(fidelity_csv(&[r, far, clause])).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("a,p50_ms,100,"), "{}", lines[1]);
-        assert!(lines[1].ends_with(",no"));
-        assert!(lines[2].ends_with(",120,20,0.2,yes"), "{}", lines[2]);
+        assert!(lines[1].ends_with(",no,"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",120,20,0.2,yes,"), "{}", lines[2]);
+        // A clause's row names it in the grammar's words in `clause`.
+        assert!(lines[3].ends_with(",no,availability >= 99.9%"), "{}", lines[3]);
     }
 }

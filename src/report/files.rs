@@ -426,7 +426,6 @@ pub(super) fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, Wind
         .count("replication", |r| r.replication)
         .text("tenant", |r| r.clause.tenant_name.clone())
         .count("clause_index", |r| r.attainment.clause as u64)
-        .text("clause", |r| r.text.to_string())
         .text("metric", |r| r.clause.metric_name())
         .text("window", |r| r.window.label.clone())
         .real("value", |r| r.attainment.value)
@@ -439,6 +438,8 @@ pub(super) fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, Wind
                 .budget_target()
                 .and_then(|t| budget_consumed(t, a.eligible, a.eligible - a.succeeded))
         })
+        // Appended, as every new column is: scripts read by position too.
+        .text("clause", |r| r.text.to_string())
 }
 
 /// The audit sample as JSON lines: each router audit event with its time as

@@ -166,10 +166,10 @@ fn write_latency(
     w.write_record([
         "clause_index",
         "tenant",
-        "clause",
         "metric",
         "upper_ms",
         "cumulative_share",
+        "clause",
     ])
     .map_err(&err)?;
     for (&ci, (counts, total, open)) in pooled {
@@ -182,10 +182,10 @@ fn write_latency(
             w.write_record([
                 ci.to_string(),
                 c.tenant_name.clone(),
-                text.to_string(),
                 c.metric_name(),
                 format!("{:.6}", cdf_edge_ms(k as u32)),
                 format!("{:.6}", *count as f64 / ranked as f64),
+                text.to_string(),
             ])
             .map_err(&err)?;
         }
@@ -209,7 +209,6 @@ fn write_budget(
     w.write_record([
         "clause_index",
         "tenant",
-        "clause",
         "metric",
         "window",
         "hour",
@@ -217,6 +216,7 @@ fn write_budget(
         "consumed_p50",
         "consumed_p95",
         "remaining_p50",
+        "clause",
     ])
     .map_err(&err)?;
     for (&(ci, wi, h), &key) in keys {
@@ -232,7 +232,6 @@ fn write_budget(
         w.write_record([
             ci.to_string(),
             c.tenant_name.clone(),
-            text.to_string(),
             c.metric_name(),
             label,
             (h + 1).to_string(),
@@ -240,6 +239,7 @@ fn write_budget(
             format!("{:.6}", p[1]),
             format!("{:.6}", p[2]),
             format!("{:.6}", 1.0 - p[1]),
+            text.to_string(),
         ])
         .map_err(&err)?;
     }
@@ -282,12 +282,12 @@ fn write_drivers(
     w.write_record([
         "clause_index",
         "tenant",
-        "clause",
         "cause",
         "provider",
         "during_outage",
         "bad_events",
         "share",
+        "clause",
     ])
     .map_err(&err)?;
     for (&ci, counts) in sums {
@@ -318,12 +318,12 @@ fn write_drivers(
             w.write_record([
                 ci.to_string(),
                 c.tenant_name.clone(),
-                text.to_string(),
                 cause,
                 provider,
                 outage.to_string(),
                 n.to_string(),
                 format!("{:.6}", n as f64 / total as f64),
+                text.to_string(),
             ])
             .map_err(&err)?;
         }

@@ -349,3 +349,43 @@ fn a_bad_schedule_names_its_field() {
         assert!(e.contains(wanted), "{wanted:?} not in:\n{e}");
     }
 }
+
+/// `judge` prints the same line per tenant as `run`: on the request log of
+/// the hand-worked case (a quarter of its rate: about 36 of January's
+/// 13,392 calls fail in the outage, 0.27%, still in [99%, 99.9%)), January
+/// and March owe $3,000 and February nothing. One judged period has no
+/// interval.
+#[test]
+fn judge_prints_the_credits_the_logged_months_owe() {
+    let dir = tempdir();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, HAND_WORKED.replace("rate = 0.02", "rate = 0.005")).unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let o = slaplan()
+        .arg("run")
+        .arg(&path)
+        .args(["--replications", "1", "--quiet", "--out"])
+        .arg(dir.path().join("sim"))
+        .arg("--request-log")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = slaplan()
+        .arg("judge")
+        .arg(&path)
+        .arg("--log")
+        .arg(&log)
+        .arg("--out")
+        .arg(dir.path().join("judged"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(
+            "credits acme: $2,000.00/month, $24,000.00/year; P(any credit in a month) 0.667; p95 of a year $24,000.00"
+        ),
+        "{stdout}"
+    );
+}
