@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use slaplan::judge::{self, JudgeError, coverage_csv};
+use slaplan::plan::credits::CreditTally;
+use slaplan::plan::quantile::ValueStore;
 use slaplan::plan::{self, summarize};
 use slaplan::report::{self, RunIdentity, RunMeta, Timing};
 use slaplan::scenario::{self, Scenario};
@@ -107,6 +109,13 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
         note!("{partial} clause window(s) not fully covered by the logs: see coverage.csv");
     }
     out!("{}", report::attainment_table(&scenario, &judged.clauses, &summary))?;
+    // The credits the logged months owe, one line per tenant, as `run` prints them.
+    let mut credits = CreditTally::new(&judged.clauses, ValueStore::in_memory());
+    credits
+        .add(&judged.clauses, &judged.replication)
+        .map_err(Failure::runtime)?;
+    let credits = credits.finish(plan::INTERVAL_LEVEL).map_err(Failure::runtime)?;
+    out!("{}", report::credits_table(&scenario, &credits))?;
     let r = &judged.rows;
     outln!(
         "\njudged {} call(s) of {} row(s) ({} of other tenants or workflows, {} outside the period, {} client \

@@ -564,6 +564,8 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
     } else {
         plan::IntervalKind::ClopperPearson
     };
+    // Every row names the clause studied as the one-line grammar writes it.
+    let text = clause.describe(&scenario);
     let rows: Vec<Vec<String>> = f
         .points
         .iter()
@@ -577,6 +579,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 format!("{:.6}", p.ci_high),
                 p.enforceable.to_string(),
                 interval.label().to_string(),
+                text.clone(),
             ]
         })
         .collect();
@@ -591,6 +594,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             "ci_high",
             "enforceable",
             "interval",
+            "clause",
         ],
         &rows,
     )?;

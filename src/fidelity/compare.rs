@@ -30,7 +30,17 @@ pub struct FidelityRow {
     pub measured: Option<f64>,
 }
 
+/// How a row comparing a clause's own metric names it: this, then the
+/// clause in the one-line grammar's words.
+pub const CLAUSE_PREFIX: &str = "clause: ";
+
 impl FidelityRow {
+    /// The clause compared, in the one-line grammar's words, for a row
+    /// about a clause (`fidelity.csv`'s `clause` column).
+    pub fn clause(&self) -> Option<&str> {
+        self.metric.strip_prefix(CLAUSE_PREFIX)
+    }
+
     /// Measured less predicted.
     pub fn error(&self) -> Option<f64> {
         self.measured.map(|m| m - self.predicted)
@@ -88,16 +98,17 @@ pub fn row(tenant: &str, metric: &str, values: &[f64], measured: Option<f64>, le
 }
 
 /// `fidelity.csv`: the rows, numbers to 6 significant digits, an empty
-/// cell for a value that does not exist.
+/// cell for a value that does not exist; `clause` is the clause in the
+/// grammar's words on a clause's row, empty on the others.
 pub fn fidelity_csv(rows: &[FidelityRow]) -> Vec<u8> {
     let num = |x: f64| format!("{}", Sig6(x));
     let opt = |x: Option<f64>| x.map_or(String::new(), num);
     let mut out = String::from(
-        "tenant,metric,predicted,interval_low,interval_high,replications,measured,error,relative_error,differs_beyond_interval\n",
+        "tenant,metric,predicted,interval_low,interval_high,replications,measured,error,relative_error,differs_beyond_interval,clause\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_text(&r.tenant),
             csv_text(&r.metric),
             num(r.predicted),
@@ -107,7 +118,8 @@ pub fn fidelity_csv(rows: &[FidelityRow]) -> Vec<u8> {
             opt(r.measured),
             opt(r.error()),
             opt(r.relative_error()),
-            if r.differs() { "yes" } else { "no" }
+            if r.differs() { "yes" } else { "no" },
+            csv_text(r.clause().unwrap_or_default())
         ));
     }
     out.into_bytes()
@@ -168,11 +180,17 @@ mod tests {
         };
         assert!(far.differs());
         assert!((far.relative_error().unwrap() - 0.2).abs() < 1e-12);
-        let csv = String::from_utf8(fidelity_csv(&[r, far])).unwrap();
+        let clause = FidelityRow {
+            metric: format!("{CLAUSE_PREFIX}availability >= 99.9%"),
+            ..r.clone()
+        };
+        let csv = String::from_utf8(fidelity_csv(&[r, far, clause])).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("a,p50_ms,100,"), "{}", lines[1]);
-        assert!(lines[1].ends_with(",no"));
-        assert!(lines[2].ends_with(",120,20,0.2,yes"), "{}", lines[2]);
+        assert!(lines[1].ends_with(",no,"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",120,20,0.2,yes,"), "{}", lines[2]);
+        // A clause's row names it in the grammar's words in `clause`.
+        assert!(lines[3].ends_with(",no,availability >= 99.9%"), "{}", lines[3]);
     }
 }

@@ -348,7 +348,7 @@ fn compare_all(
         };
         let values: Vec<f64> = simulated.iter().filter_map(|(att, _)| first(att, si)).collect();
         let measured = first(&judged.replication.attainment, ci);
-        let metric = format!("clause: {}", clause.describe(sim));
+        let metric = format!("{}{}", compare::CLAUSE_PREFIX, clause.describe(sim));
         rows.extend(compare::row(&clause.tenant_name, &metric, &values, measured, level));
     }
     rows

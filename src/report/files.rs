@@ -267,6 +267,12 @@ pub(super) fn csv_writer(path: &Path) -> Result<csv::Writer<fs::File>, OutputErr
     })
 }
 
+/// Every clause in the one-line grammar's words ([`Clause::describe`]): the
+/// `clause` column of every output file that names a clause.
+pub fn clause_texts(scenario: &Scenario, clauses: &[Clause]) -> Vec<String> {
+    clauses.iter().map(|c| c.describe(scenario)).collect()
+}
+
 fn fmt_opt(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.6}")).unwrap_or_default()
 }
@@ -371,22 +377,27 @@ pub(super) fn write_summary(
 pub(super) struct WindowRow<'a> {
     replication: u64,
     clause: &'a Clause,
+    /// The clause in the one-line grammar's words.
+    text: &'a str,
     window: &'a Window,
     attainment: &'a Attainment,
 }
 
 /// The rows of `judgements` (replication index, judgement), in their
-/// order. A judgement naming a clause or window that does not exist (a
-/// tampered shard) is an error, not a panic.
+/// order; `texts` are the clauses in the grammar's words. A judgement
+/// naming a clause or window that does not exist (a tampered shard) is an
+/// error, not a panic.
 pub(super) fn window_rows<'a>(
     clauses: &'a [Clause],
+    texts: &'a [String],
     windows: &'a [Vec<Window>],
     judgements: &'a [(u64, Attainment)],
 ) -> Result<Vec<WindowRow<'a>>, OutputError> {
     let mut rows = Vec::with_capacity(judgements.len());
     for (replication, a) in judgements {
-        let (Some(clause), Some(window)) = (
+        let (Some(clause), Some(text), Some(window)) = (
             clauses.get(a.clause),
+            texts.get(a.clause),
             windows.get(a.clause).and_then(|w| w.get(a.window)),
         ) else {
             return Err(OutputError::Inconsistent(format!(
@@ -400,6 +411,7 @@ pub(super) fn window_rows<'a>(
         rows.push(WindowRow {
             replication: *replication,
             clause,
+            text,
             window,
             attainment: a,
         });
@@ -426,6 +438,8 @@ pub(super) fn windows_table<'r, 'a>(rows: &'r [WindowRow<'a>]) -> Table<'r, Wind
                 .budget_target()
                 .and_then(|t| budget_consumed(t, a.eligible, a.eligible - a.succeeded))
         })
+        // Appended, as every new column is: scripts read by position too.
+        .text("clause", |r| r.text.to_string())
 }
 
 /// The audit sample as JSON lines: each router audit event with its time as

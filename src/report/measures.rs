@@ -93,14 +93,30 @@ impl MeasureSums {
         dir: &Path,
         scenario: &Scenario,
         clauses: &[Clause],
+        texts: &[String],
         windows: &[Vec<Window>],
     ) -> Result<(), OutputError> {
-        write_latency(&dir.join("latency.csv"), clauses, &self.latency)?;
+        let named = Named { clauses, texts };
+        write_latency(&dir.join("latency.csv"), named, &self.latency)?;
         let path = dir.join("budget.csv");
         let percentiles = self.budget.quantiles(&[0.05, 0.5, 0.95]).map_err(io_err(&path))?;
-        write_budget(&path, clauses, windows, &self.budget_keys, &percentiles)?;
+        write_budget(&path, named, windows, &self.budget_keys, &percentiles)?;
         write_timeline(&dir.join("timeline.csv"), self.timeline.as_ref())?;
-        write_drivers(&dir.join("drivers.csv"), scenario, clauses, &self.causes)
+        write_drivers(&dir.join("drivers.csv"), scenario, named, &self.causes)
+    }
+}
+
+/// The clauses and their texts in the grammar's words, side by side.
+#[derive(Clone, Copy)]
+struct Named<'a> {
+    clauses: &'a [Clause],
+    texts: &'a [String],
+}
+
+impl<'a> Named<'a> {
+    /// Clause `ci` and its text, if both exist.
+    fn get(&self, ci: usize) -> Option<(&'a Clause, &'a str)> {
+        Some((self.clauses.get(ci)?, self.texts.get(ci)?.as_str()))
     }
 }
 
@@ -142,15 +158,22 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> OutputError + '_ {
 /// events, open events).
 fn write_latency(
     path: &Path,
-    clauses: &[Clause],
+    named: Named<'_>,
     pooled: &BTreeMap<usize, (Vec<u64>, u64, u64)>,
 ) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
     let err = csv_err(path);
-    w.write_record(["clause_index", "tenant", "metric", "upper_ms", "cumulative_share"])
-        .map_err(&err)?;
+    w.write_record([
+        "clause_index",
+        "tenant",
+        "metric",
+        "upper_ms",
+        "cumulative_share",
+        "clause",
+    ])
+    .map_err(&err)?;
     for (&ci, (counts, total, open)) in pooled {
-        let Some(c) = clauses.get(ci) else { continue };
+        let Some((c, text)) = named.get(ci) else { continue };
         let ranked = total + open;
         if ranked == 0 {
             continue;
@@ -162,6 +185,7 @@ fn write_latency(
                 c.metric_name(),
                 format!("{:.6}", cdf_edge_ms(k as u32)),
                 format!("{:.6}", *count as f64 / ranked as f64),
+                text.to_string(),
             ])
             .map_err(&err)?;
         }
@@ -175,7 +199,7 @@ fn write_latency(
 /// `percentiles` holds them by key).
 fn write_budget(
     path: &Path,
-    clauses: &[Clause],
+    named: Named<'_>,
     windows: &[Vec<Window>],
     keys: &BTreeMap<(usize, usize, usize), u32>,
     percentiles: &[Option<Vec<f64>>],
@@ -192,10 +216,11 @@ fn write_budget(
         "consumed_p50",
         "consumed_p95",
         "remaining_p50",
+        "clause",
     ])
     .map_err(&err)?;
     for (&(ci, wi, h), &key) in keys {
-        let Some(c) = clauses.get(ci) else { continue };
+        let Some((c, text)) = named.get(ci) else { continue };
         let Some(p) = percentiles.get(key as usize).and_then(Option::as_deref) else {
             continue;
         };
@@ -214,6 +239,7 @@ fn write_budget(
             format!("{:.6}", p[1]),
             format!("{:.6}", p[2]),
             format!("{:.6}", 1.0 - p[1]),
+            text.to_string(),
         ])
         .map_err(&err)?;
     }
@@ -248,7 +274,7 @@ fn write_timeline(path: &Path, first: Option<&(u64, Vec<TimelineRow>)>) -> Resul
 fn write_drivers(
     path: &Path,
     scenario: &Scenario,
-    clauses: &[Clause],
+    named: Named<'_>,
     sums: &BTreeMap<usize, Vec<u64>>,
 ) -> Result<(), OutputError> {
     let mut w = csv_writer(path)?;
@@ -261,10 +287,11 @@ fn write_drivers(
         "during_outage",
         "bad_events",
         "share",
+        "clause",
     ])
     .map_err(&err)?;
     for (&ci, counts) in sums {
-        let Some(c) = clauses.get(ci) else { continue };
+        let Some((c, text)) = named.get(ci) else { continue };
         let total: u64 = counts.iter().sum();
         if total == 0 {
             continue;
@@ -296,6 +323,7 @@ fn write_drivers(
                 outage.to_string(),
                 n.to_string(),
                 format!("{:.6}", n as f64 / total as f64),
+                text.to_string(),
             ])
             .map_err(&err)?;
         }

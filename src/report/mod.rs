@@ -24,7 +24,7 @@ pub use atomic::{finish, interrupt, write_dir_atomically, write_file_atomically}
 pub use credits::{credits_table, dollars};
 pub use files::{
     EndpointMeta, OutputError, PeriodWindows, RunIdentity, RunMeta, TenantMeta, Timing, audit_jsonl, audit_line,
-    write_outputs,
+    clause_texts, write_outputs,
 };
 pub use grid::grid;
 pub use measures::{budget_consumed, clause_windows};

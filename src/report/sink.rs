@@ -37,6 +37,8 @@ pub struct OutputSink<'s> {
     dir: PathBuf,
     scenario: &'s Scenario,
     clauses: &'s [Clause],
+    /// The clauses in the one-line grammar's words, as every file names them.
+    texts: Vec<String>,
     windows: Vec<Vec<Window>>,
     table: TableWriter,
     /// Judgements not yet written as a row group.
@@ -79,6 +81,7 @@ impl<'s> OutputSink<'s> {
             dir: dir.to_path_buf(),
             scenario,
             clauses,
+            texts: super::clause_texts(scenario, clauses),
             windows,
             table,
             pending: Vec::with_capacity(ROW_GROUP_ROWS),
@@ -121,7 +124,7 @@ impl<'s> OutputSink<'s> {
 
     /// Writes the pending judgements as rows (one row group).
     fn flush_rows(&mut self) -> Result<(), OutputError> {
-        let rows: Vec<WindowRow<'_>> = window_rows(self.clauses, &self.windows, &self.pending)?;
+        let rows: Vec<WindowRow<'_>> = window_rows(self.clauses, &self.texts, &self.windows, &self.pending)?;
         let part: Table<'_, WindowRow<'_>> = windows_table(&rows);
         self.table.write(&part)?;
         self.pending.clear();
@@ -175,7 +178,7 @@ impl<'s> OutputSink<'s> {
             write_credits(&credits_path, self.scenario, self.clauses, &credits)?;
         }
         self.measures
-            .write(&self.dir, self.scenario, self.clauses, &self.windows)?;
+            .write(&self.dir, self.scenario, self.clauses, &self.texts, &self.windows)?;
         let totals = self.totals;
         let meta = RunMeta::new(
             id,

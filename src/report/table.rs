@@ -2,7 +2,7 @@
 
 use crate::plan::{ClauseSummary, IntervalKind};
 use crate::scenario::Scenario;
-use crate::sla::{Clause, ClauseKind};
+use crate::sla::Clause;
 
 /// Formats a metric value in the clause's unit.
 pub fn format_value(clause: &Clause, value: f64) -> String {
@@ -11,20 +11,6 @@ pub fn format_value(clause: &Clause, value: f64) -> String {
         "ms" => format!("{value:.0}ms"),
         "usd" => format!("${value:.4}"),
         _ => format!("{:.3}%", value * 100.0),
-    }
-}
-
-/// Formats a clause's threshold.
-pub fn format_threshold(clause: &Clause) -> String {
-    let dir = clause.direction().symbol();
-    match clause.kind {
-        ClauseKind::Latency { threshold, .. }
-        | ClauseKind::Ttft { threshold, .. }
-        | ClauseKind::FallbackTime { threshold, .. }
-        | ClauseKind::Notification { threshold, .. } => format!("{dir} {threshold}"),
-        ClauseKind::Cost { budget, .. } => format!("{dir} ${}", crate::sla::trim_float(budget)),
-        ClauseKind::Throughput { rpm } => format!("{} rpm", crate::sla::trim_float(rpm)),
-        _ => format!("{dir} {}%", crate::sla::trim_pct(clause.threshold_value())),
     }
 }
 
@@ -38,7 +24,9 @@ pub fn outcome_counts(t: &crate::model::RunStats) -> String {
     )
 }
 
-/// The table: one row per tenant and clause. A run judged on the
+/// The table: one row per tenant and clause, the clause named as the
+/// one-line grammar writes it (its threshold, scope and period included).
+/// A run judged on the
 /// confidence sequence of `--until-decided` says so in the interval's
 /// header ("95% CS") and adds when each verdict settled.
 pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[ClauseSummary]) -> String {
@@ -46,7 +34,6 @@ pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[Clau
     let mut header = vec![
         "tenant",
         "clause",
-        "threshold",
         "observed p50",
         "met",
         "P(hold)",
@@ -59,14 +46,9 @@ pub fn attainment_table(scenario: &Scenario, clauses: &[Clause], summary: &[Clau
     let mut rows: Vec<Vec<String>> = Vec::new();
     for s in summary {
         let c = &clauses[s.clause];
-        let scope = c
-            .workflow
-            .map(|w| format!(" [{}]", scenario.tenants[c.tenant].workflows[w].name))
-            .unwrap_or_default();
         let mut row = vec![
             c.tenant_name.clone(),
-            format!("{}{scope}", c.metric_name()),
-            format_threshold(c),
+            c.describe(scenario),
             s.metric_quantiles
                 .map(|q| format_value(c, q[1]))
                 .unwrap_or_else(|| "-".into()),

@@ -12,6 +12,8 @@ mod clause;
 mod credits;
 mod minutes;
 mod recorder;
+#[cfg(test)]
+mod tests_describe;
 mod window;
 
 pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, trim_pct};

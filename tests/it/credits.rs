@@ -155,19 +155,111 @@ fn run_writes_credits_csv_and_prints_a_line_per_tenant() {
     assert!(out.join("charts/credits.svg").exists() && out.join("charts/credits.png").exists());
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("![Expected service credits by tenant and clause](charts/credits.png)"));
+    the_paragraph_says_what_the_files_hold(&out, &report);
+}
+
+/// `$1,234.50` from a CSV cell of USD (`1234.50`), written here rather
+/// than through the report's own formatting.
+fn money(cell: &str) -> String {
+    let (whole, cents) = cell.split_once('.').unwrap();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("${grouped}.{cents}")
+}
+
+/// `33.3%` from a CSV cell holding a share (`0.333333`).
+fn share(cell: &str) -> String {
+    format!("{:.1}%", cell.parse::<f64>().unwrap() * 100.0)
+}
+
+/// The review's paragraph for acme, against the figures of `summary.csv`
+/// and `credits.csv` read back, and the hand-worked ones: $2,000 a month,
+/// $24,000 a year, credits in 2 months of 3.
+fn the_paragraph_says_what_the_files_hold(out: &std::path::Path, report: &str) {
+    let paragraph = report
+        .lines()
+        .find(|l| l.starts_with("acme: "))
+        .unwrap_or_else(|| panic!("no paragraph for acme:\n{report}"));
+    let read = |file: &str| -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut r = csv::Reader::from_path(out.join(file)).unwrap();
+        let headers = r.headers().unwrap().clone();
+        r.records()
+            .map(|rec| {
+                headers
+                    .iter()
+                    .map(String::from)
+                    .zip(rec.unwrap().iter().map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    // Which clauses hold (none at 2 replications: 6 windows cannot show
+    // 95%), in the grammar's words.
     assert!(
-        report.contains(
-            "acme: 0 of 3 clause(s) can be offered with the required confidence. \"availability >= 99.9%\" held in \
-             2 of 6 simulated windows"
+        paragraph.starts_with(
+            "acme: 0 of 3 clause(s) hold with the required confidence of 95.0%. These cannot be offered as written: \
+             \"availability >= 99.9%\", \"availability >= 99.99%\" and \"p50 call latency <= 10s\"."
         ),
-        "{report}"
+        "{paragraph}"
     );
+    for row in read("summary.csv") {
+        let mut wanted = vec![format!(
+            "\"{}\" held in {} of {} simulated windows: P(hold) {} (95.0% interval {} to {})",
+            row["clause"],
+            row["met"],
+            row["windows"],
+            share(&row["probability"]),
+            share(&row["ci_low"]),
+            share(&row["ci_high"])
+        )];
+        if !row["credit_schedule"].is_empty() {
+            wanted.push(format!(
+                "Under its credit terms ({}), breaches are expected to cost {} a month ({} to {}) and {} a year ({} to \
+                 {}); a month pays a credit with probability {}, and the 95th percentile of a year's credits is {}.",
+                row["credit_schedule"],
+                money(&row["credit_month_usd"]),
+                money(&row["credit_month_low"]),
+                money(&row["credit_month_high"]),
+                money(&row["credit_year_usd"]),
+                money(&row["credit_year_low"]),
+                money(&row["credit_year_high"]),
+                share(&row["credit_p_any_month"]),
+                money(&row["credit_year_p95"]),
+            ));
+        }
+        for w in wanted {
+            assert!(paragraph.contains(&w), "{w:?} not in:\n{paragraph}");
+        }
+    }
+    let total = read("credits.csv")
+        .into_iter()
+        .find(|r| r["scope"] == "tenant")
+        .unwrap();
+    let wanted = format!(
+        "Across all its clauses, acme is expected to pay credits of {} a month ({} to {}) and {} a year ({} to {}); \
+         a month pays a credit with probability {}, and the 95th percentile of a year's credits is {}.",
+        money(&total["credit_month_usd"]),
+        money(&total["credit_month_low"]),
+        money(&total["credit_month_high"]),
+        money(&total["credit_year_usd"]),
+        money(&total["credit_year_low"]),
+        money(&total["credit_year_high"]),
+        share(&total["credit_p_any_month"]),
+        money(&total["credit_year_p95"]),
+    );
+    assert!(paragraph.contains(&wanted), "{wanted:?} not in:\n{paragraph}");
+    // The hand-worked figures (the case above): the files are not only
+    // repeated but right.
     assert!(
-        report.contains(
-            "Under its credit terms (fee $20000 credit 10% below 99.9%, 25% below 99%), breaches are expected to \
-             cost $16,000.00 a year ($16,000.00 to $16,000.00); a month pays a credit with probability 0.667"
-        ),
-        "{report}"
+        wanted.contains("$2,000.00 a month ($2,000.00 to $2,000.00) and $24,000.00 a year")
+            && wanted.contains("probability 66.7%")
+            && wanted.ends_with("is $24,000.00."),
+        "{wanted}"
     );
 }
 
@@ -256,4 +348,44 @@ fn a_bad_schedule_names_its_field() {
     ] {
         assert!(e.contains(wanted), "{wanted:?} not in:\n{e}");
     }
+}
+
+/// `judge` prints the same line per tenant as `run`: on the request log of
+/// the hand-worked case (a quarter of its rate: about 36 of January's
+/// 13,392 calls fail in the outage, 0.27%, still in [99%, 99.9%)), January
+/// and March owe $3,000 and February nothing. One judged period has no
+/// interval.
+#[test]
+fn judge_prints_the_credits_the_logged_months_owe() {
+    let dir = tempdir();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, HAND_WORKED.replace("rate = 0.02", "rate = 0.005")).unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let o = slaplan()
+        .arg("run")
+        .arg(&path)
+        .args(["--replications", "1", "--quiet", "--out"])
+        .arg(dir.path().join("sim"))
+        .arg("--request-log")
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = slaplan()
+        .arg("judge")
+        .arg(&path)
+        .arg("--log")
+        .arg(&log)
+        .arg("--out")
+        .arg(dir.path().join("judged"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(
+            "credits acme: $2,000.00/month, $24,000.00/year; P(any credit in a month) 0.667; p95 of a year $24,000.00"
+        ),
+        "{stdout}"
+    );
 }

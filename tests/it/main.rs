@@ -39,4 +39,5 @@ mod status_page_fit;
 mod trace_replay;
 mod until_decided;
 mod windows_parquet;
+mod words;
 mod workloads;

@@ -20,10 +20,10 @@ fn run_prints_the_table_and_writes_the_outputs() {
     for needle in [
         "gold-co",
         "bronze-co",
-        "p95 latency",
-        "availability",
-        "<= 5s",
-        ">= 99.5%",
+        // Each clause as the grammar writes it.
+        "p95 call latency <= 5s",
+        "availability >= 99.5%",
+        "availability >= 99%",
         "verdict",
     ] {
         assert!(stdout.contains(needle), "table lacks {needle:?}:\n{stdout}");

@@ -146,6 +146,7 @@ fn windows_parquet_equals_windows_csv_row_for_row() {
         ("eligible_calls", DataType::UInt64),
         ("succeeded_calls", DataType::UInt64),
         ("budget_consumed", DataType::Float64),
+        ("clause", DataType::String),
     ];
     let expected: Vec<(String, DataType)> = expected.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
     assert_eq!(types, expected);

@@ -39,6 +39,7 @@ pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
     blocks.push(Block::Heading("In the contract's words".into()));
     blocks.extend(super::contract::tenant_paragraphs(
         &inputs.clauses,
+        inputs.credits.as_ref(),
         run.required_confidence,
         run.interval_level,
     ));

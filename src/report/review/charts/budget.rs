@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{BLUE, DrawError, Figure, GREY, RED, clause_label, font, grid_size, panel_grid, trim_number};
+use super::{BLUE, DrawError, Figure, GREY, RED, caption_font, clause_label, font, grid_size, panel_grid, trim_number};
 use crate::report::review::inputs::{BudgetPoint, ClauseRow};
 
 /// One hour of a burn-down in remaining-budget terms.
@@ -78,8 +78,9 @@ fn draw_panel<DB: DrawingBackend>(
     // The x axis is in days, so its ticks fall on whole (or half) days.
     let last = hours.iter().map(|h| h.hour).fold(1.0, f64::max) / 24.0;
     let bottom = hours.iter().map(|h| h.low).fold(0.0, f64::min).min(0.0) - 0.05;
+    let caption = format!("{} ({window})", clause_label(row));
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{} ({window})", clause_label(row)), font(16))
+        .caption(&caption, caption_font(&caption))
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(52)

@@ -6,7 +6,9 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{BLUE, DrawError, Figure, GREY, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour};
+use super::{
+    BLUE, DrawError, Figure, GREY, caption_font, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour,
+};
 use crate::report::review::inputs::{ClauseRow, LatencyPoint};
 
 /// The latency CDF chart: one panel per clause.
@@ -54,10 +56,7 @@ fn draw_panel<DB: DrawingBackend>(
     let highest = points.iter().map(|p| p.upper_ms).fold(row.threshold, f64::max);
     let (from, to) = (lowest / 1.5, positive(highest) * 1.5);
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!("{} <= {}", clause_label(row), format_ms(row.threshold)),
-            font(16),
-        )
+        .caption(clause_label(row), caption_font(&clause_label(row)))
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(48)

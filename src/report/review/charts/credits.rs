@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{BLUE, DrawError, Figure, INK, RED, font, shorten, widest};
+use super::{BLUE, DrawError, Figure, INK, RED, font, widest};
 use crate::report::review::inputs::ClauseRow;
 
 /// The credits chart of the clauses with a schedule, in file order.
@@ -42,10 +42,10 @@ impl Figure for CreditsChart<'_> {
         let labels: Vec<String> = self
             .rows
             .iter()
-            .map(|r| shorten(&format!("{}: {}", r.tenant, r.clause), 52))
+            .map(|r| format!("{}: {}", r.tenant, r.clause))
             .collect();
         let label_font = font(15);
-        let label_width = (widest(root, &labels, &label_font) + 16).clamp(80, 440);
+        let label_width = (widest(root, &labels, &label_font) + 16).clamp(80, 560);
         let top = self.top();
         let mut chart = ChartBuilder::on(root)
             .caption("Expected service credits per year, by tenant and clause", font(20))

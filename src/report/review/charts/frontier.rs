@@ -11,7 +11,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    BLUE, DrawError, Figure, GREY, INK, RED, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour,
+    BLUE, DrawError, Figure, GREY, INK, RED, caption_font, clause_label, font, format_ms, grid_size, panel_grid,
+    verdict_colour,
 };
 use crate::plan::frontier::{Bounds, Direction, frontier_from_values};
 use crate::report::review::inputs::{ClauseRow, WindowValues};
@@ -130,10 +131,7 @@ fn draw_panel<DB: DrawingBackend>(
     let pad = ((highest - lowest) * 0.08).max(highest.abs() * 0.01).max(1.0);
     let (from, to) = ((lowest - pad).max(0.0), highest + pad);
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!("{} (now {})", clause_label(row), format_ms(row.threshold)),
-            font(16),
-        )
+        .caption(clause_label(row), caption_font(&clause_label(row)))
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(48)

@@ -1,12 +1,13 @@
 //! Tenant × clause heatmap of P(hold): one cell per clause, in the row of
-//! its tenant and the column of its metric (and workflow), with its value
-//! and verdict; no cell where a tenant has no such clause.
+//! its tenant and the column of its clause as the grammar writes it
+//! (tenants with the same clause share a column), with its value and
+//! verdict; no cell where a tenant has no such clause.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{AMBER, DrawError, Figure, GREEN, INK, RED, font, shorten, widest};
+use super::{AMBER, DrawError, Figure, GREEN, INK, RED, font, shorten, widest, wrap};
 use crate::report::review::inputs::ClauseRow;
 
 /// The heatmap.
@@ -28,13 +29,10 @@ pub fn layout(rows: &[ClauseRow]) -> (Vec<String>, Vec<String>, Vec<Cell>) {
     let mut cells: Vec<Cell> = Vec::new();
     for (k, r) in rows.iter().enumerate() {
         let t = position_or_push(&mut tenants, &r.tenant);
-        let base = if r.workflow.is_empty() {
-            r.metric.clone()
-        } else {
-            format!("{} [{}]", r.metric, r.workflow)
-        };
-        // A second clause of the same tenant on the same metric gets its
-        // own column: `metric #2`.
+        // The grammar's words carry the scope and period already.
+        let base = r.clause.clone();
+        // A tenant's second clause with the same words gets its own
+        // column: `clause #2`.
         let mut key = base.clone();
         let mut nth = 1;
         loop {
@@ -83,16 +81,35 @@ const CELL_H: u32 = 52;
 impl HeatmapChart<'_> {
     fn column_width(&self) -> u32 {
         let (_, columns, _) = layout(self.rows);
-        let longest = columns.iter().map(|c| c.chars().count().min(22)).max().unwrap_or(0) as u32;
+        let longest = columns
+            .iter()
+            .flat_map(|c| wrap(c, LABEL_CHARS))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0) as u32;
         (longest * 8 + 16).clamp(96, 200)
     }
+
+    /// The lines of the longest wrapped column label.
+    fn label_lines(&self) -> u32 {
+        let (_, columns, _) = layout(self.rows);
+        columns.iter().map(|c| wrap(c, LABEL_CHARS).len()).max().unwrap_or(1) as u32
+    }
 }
+
+/// Characters per line of a column label (about 200 px at 15 px).
+const LABEL_CHARS: usize = 22;
+/// Height of one line of a column label, px.
+const LABEL_LINE: u32 = 18;
 
 impl Figure for HeatmapChart<'_> {
     fn size(&self) -> (u32, u32) {
         let (tenants, columns, _) = layout(self.rows);
         let w = 220 + self.column_width() * columns.len() as u32;
-        (w.max(560), 150 + CELL_H * tenants.len() as u32)
+        (
+            w.max(560),
+            150 + LABEL_LINE * (self.label_lines() - 1) + CELL_H * tenants.len() as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
@@ -105,7 +122,7 @@ impl Figure for HeatmapChart<'_> {
         let mut chart = ChartBuilder::on(&body)
             .caption("P(hold) by tenant and clause", font(20))
             .margin(14)
-            .x_label_area_size(30)
+            .x_label_area_size(12 + LABEL_LINE * self.label_lines())
             .y_label_area_size(label_width)
             .build_cartesian_2d(0.0..nc, 0.0..nr)?;
         chart.configure_mesh().disable_mesh().x_labels(0).y_labels(0).draw()?;
@@ -140,11 +157,13 @@ impl Figure for HeatmapChart<'_> {
         }
         for (c, label) in columns.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(c as f64 + 0.5, 0.0));
-            root.draw(&Text::new(
-                shorten(label, 22),
-                (px, py + 8),
-                label_font.pos(Pos::new(HPos::Center, VPos::Top)),
-            ))?;
+            for (i, line) in wrap(label, LABEL_CHARS).into_iter().enumerate() {
+                root.draw(&Text::new(
+                    line,
+                    (px, py + 8 + (LABEL_LINE as i32) * i as i32),
+                    label_font.pos(Pos::new(HPos::Center, VPos::Top)),
+                ))?;
+            }
         }
         draw_scale(&legend, self.required)
     }
@@ -193,13 +212,13 @@ mod tests {
     use super::*;
     use crate::plan::Verdict;
 
-    fn row(tenant: &str, workflow: &str, metric: &str) -> ClauseRow {
+    fn row(tenant: &str, workflow: &str, clause: &str) -> ClauseRow {
         ClauseRow {
             index: 0,
             tenant: tenant.into(),
             workflow: workflow.into(),
-            clause: String::new(),
-            metric: metric.into(),
+            clause: clause.into(),
+            metric: String::new(),
             unit: "ms".into(),
             threshold: 1.0,
             windows: 1,
@@ -217,17 +236,22 @@ mod tests {
     #[test]
     fn every_clause_has_its_own_cell() {
         let rows = [
-            row("a", "", "p95 latency"),
-            row("a", "", "availability"),
-            row("b", "claims", "p95 latency"),
-            row("b", "", "availability"),
-            row("b", "", "availability"),
+            row("a", "", "p95 call latency <= 1s"),
+            row("a", "", "availability >= 99.9%"),
+            row("b", "claims", "p95 call latency <= 1s for workflow claims"),
+            row("b", "", "availability >= 99.9%"),
+            row("b", "", "availability >= 99.9%"),
         ];
         let (tenants, columns, cells) = layout(&rows);
         assert_eq!(tenants, ["a", "b"]);
         assert_eq!(
             columns,
-            ["p95 latency", "availability", "p95 latency [claims]", "availability #2"]
+            [
+                "p95 call latency <= 1s",
+                "availability >= 99.9%",
+                "p95 call latency <= 1s for workflow claims",
+                "availability >= 99.9% #2"
+            ]
         );
         assert_eq!(cells, [(0, 0, 0), (0, 1, 1), (1, 2, 2), (1, 1, 3), (1, 3, 4)]);
     }

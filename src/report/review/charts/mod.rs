@@ -252,14 +252,37 @@ pub fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, f64::from(size)).into_font().color(&INK)
 }
 
-/// How a clause is named on a chart: `tenant [workflow]: metric <= threshold`.
+/// How a clause is named on a chart: `tenant: clause`, the clause as the
+/// one-line grammar writes it (its scope, threshold and period included),
+/// never cut.
 pub fn clause_label(row: &ClauseRow) -> String {
-    let scope = if row.workflow.is_empty() {
-        String::new()
-    } else {
-        format!(" [{}]", row.workflow)
-    };
-    shorten(&format!("{}{scope}: {}", row.tenant, row.metric), 44)
+    format!("{}: {}", row.tenant, row.clause)
+}
+
+/// The font of a panel's caption naming a clause: 16 px, smaller for a
+/// long name so that it fits a panel of the two-column grid.
+pub fn caption_font(caption: &str) -> TextStyle<'static> {
+    match caption.chars().count() {
+        0..=52 => font(16),
+        53..=64 => font(13),
+        _ => font(11),
+    }
+}
+
+/// `text` broken at spaces into lines of at most `max` characters (a word
+/// longer than `max` gets a line of its own), so a label is shown whole.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= max => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 /// `text` cut to at most `max` characters, with `...` when cut.

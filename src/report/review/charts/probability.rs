@@ -47,7 +47,7 @@ impl Figure for ProbabilityChart<'_> {
         let n = self.rows.len();
         let labels: Vec<String> = self.rows.iter().map(clause_label).collect();
         let label_font = font(15);
-        let label_width = (widest(root, &labels, &label_font) + 16).clamp(80, 440);
+        let label_width = (widest(root, &labels, &label_font) + 16).clamp(80, 560);
         let x0 = self.axis_start();
         let mut chart = ChartBuilder::on(root)
             .caption("Probability that each clause holds in a window", font(20))

@@ -15,7 +15,9 @@ use serde::Deserialize;
 use super::ReportError;
 use crate::plan::{IntervalKind, Verdict};
 use run_json::read_run;
-use tables::{read_budget, read_drivers, read_fidelity, read_latency, read_summary, read_timeline, read_windows};
+use tables::{
+    read_budget, read_credits, read_drivers, read_fidelity, read_latency, read_summary, read_timeline, read_windows,
+};
 
 /// One judgement window as `run.json` lists it.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +112,10 @@ pub struct ClauseRow {
 pub struct ClauseCredit {
     /// The schedule in the grammar's words.
     pub schedule: String,
+    /// Expected credit per month, USD.
+    pub month_usd: f64,
+    /// Its interval, when there were two replications or more.
+    pub month_interval: Option<(f64, f64)>,
     /// Expected credit per year, USD.
     pub year_usd: f64,
     /// Its interval, when there were two replications or more.
@@ -133,6 +139,24 @@ impl ClauseRow {
         let p: f64 = digits.parse().ok()?;
         (p > 0.0 && p < 100.0).then_some(p / 100.0)
     }
+}
+
+/// A tenant's service credits, all its credited clauses together, as
+/// `credits.csv`'s `tenant` rows give them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantCredit {
+    /// Expected credit per month, USD.
+    pub month_usd: f64,
+    /// Its interval, when there were two replications or more.
+    pub month_interval: Option<(f64, f64)>,
+    /// Expected credit per year, USD.
+    pub year_usd: f64,
+    /// Its interval, when there were two replications or more.
+    pub year_interval: Option<(f64, f64)>,
+    /// The share of months that pay any credit.
+    pub p_any_month: f64,
+    /// The 95th percentile of a year's credits, USD.
+    pub year_p95: f64,
 }
 
 /// A latency-like clause's window values from `windows.csv`.
@@ -257,6 +281,9 @@ pub struct Inputs {
     pub drivers: Option<BTreeMap<usize, Vec<Driver>>>,
     /// `fidelity.csv` (written by `slaplan fidelity`), in file order.
     pub fidelity: Option<Vec<FidelityLine>>,
+    /// `credits.csv`'s tenant totals, by tenant name (written when a
+    /// clause carries a credit schedule).
+    pub credits: Option<BTreeMap<String, TenantCredit>>,
 }
 
 /// Reads `dir`: errors for a missing or malformed `run.json` or
@@ -283,6 +310,7 @@ pub fn read(dir: &Path) -> Result<Inputs, ReportError> {
         timeline: optional(&dir.join("timeline.csv"), read_timeline)?,
         drivers: optional(&dir.join("drivers.csv"), read_drivers)?,
         fidelity: optional(&dir.join("fidelity.csv"), read_fidelity)?,
+        credits: optional(&dir.join("credits.csv"), read_credits)?,
         clauses,
     })
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, LatencyPoint, ReportError, TimelineSpan, WindowValues,
-    input,
+    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, LatencyPoint, ReportError, TenantCredit, TimelineSpan,
+    WindowValues, input,
 };
 use crate::plan::Verdict;
 
@@ -110,6 +110,12 @@ struct SummaryRecord {
     #[serde(default)]
     credit_schedule: Option<String>,
     #[serde(default)]
+    credit_month_usd: Option<f64>,
+    #[serde(default)]
+    credit_month_low: Option<f64>,
+    #[serde(default)]
+    credit_month_high: Option<f64>,
+    #[serde(default)]
     credit_year_usd: Option<f64>,
     #[serde(default)]
     credit_year_low: Option<f64>,
@@ -135,6 +141,12 @@ impl SummaryRecord {
         check_share("credit_p_any_month", p_any)?;
         Ok(Some(ClauseCredit {
             schedule,
+            // Outputs written before the monthly columns: a twelfth of the year.
+            month_usd: match self.credit_month_usd {
+                Some(_) => need("credit_month_usd", self.credit_month_usd)?,
+                None => need("credit_year_usd", self.credit_year_usd)? / 12.0,
+            },
+            month_interval: self.credit_month_low.zip(self.credit_month_high),
             year_usd: need("credit_year_usd", self.credit_year_usd)?,
             year_interval: self.credit_year_low.zip(self.credit_year_high),
             p_any_month: p_any,
@@ -425,6 +437,70 @@ pub(super) fn read_fidelity(path: &Path) -> Result<Vec<FidelityLine>, ReportErro
             ));
         }
         out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct CreditRecord {
+    tenant: String,
+    scope: String,
+    credit_month_usd: f64,
+    #[serde(default)]
+    credit_month_low: Option<f64>,
+    #[serde(default)]
+    credit_month_high: Option<f64>,
+    credit_year_usd: f64,
+    #[serde(default)]
+    credit_year_low: Option<f64>,
+    #[serde(default)]
+    credit_year_high: Option<f64>,
+    credit_p_any_month: f64,
+    credit_year_p95: f64,
+}
+
+/// `credits.csv`'s `tenant` rows (its `clause` rows repeat `summary.csv`).
+pub(super) fn read_credits(path: &Path) -> Result<BTreeMap<String, TenantCredit>, ReportError> {
+    let mut out = BTreeMap::new();
+    let columns = [
+        "tenant",
+        "scope",
+        "credit_month_usd",
+        "credit_year_usd",
+        "credit_p_any_month",
+        "credit_year_p95",
+    ];
+    for_each_row(path, &columns, |_, r: CreditRecord| {
+        match r.scope.as_str() {
+            "tenant" => {}
+            "clause" => return Ok(()),
+            other => return Err(format!("column \"scope\": expected tenant or clause, got {other:?}")),
+        }
+        for (column, v) in [
+            ("credit_month_usd", r.credit_month_usd),
+            ("credit_year_usd", r.credit_year_usd),
+            ("credit_year_p95", r.credit_year_p95),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("column \"{column}\": expected a non-negative amount, got {v}"));
+            }
+        }
+        check_share("credit_p_any_month", r.credit_p_any_month)?;
+        if out.contains_key(&r.tenant) {
+            return Err(format!("column \"tenant\": a second total for tenant {:?}", r.tenant));
+        }
+        out.insert(
+            r.tenant,
+            TenantCredit {
+                month_usd: r.credit_month_usd,
+                month_interval: r.credit_month_low.zip(r.credit_month_high),
+                year_usd: r.credit_year_usd,
+                year_interval: r.credit_year_low.zip(r.credit_year_high),
+                p_any_month: r.credit_p_any_month,
+                year_p95: r.credit_year_p95,
+            },
+        );
         Ok(())
     })?;
     Ok(out)
