@@ -345,6 +345,19 @@ impl ClauseSequence {
         self.decided_after
     }
 
+    /// A projection, not a guarantee: the fewest replications, up to `cap`,
+    /// after which the verdict would settle if the mean share held so far
+    /// stayed exactly the same. `None` when it would not settle by `cap`
+    /// (an estimate on the required confidence never does). What the run
+    /// says early about a clause that makes it long.
+    pub fn settles_at_this_rate(&self, cap: u64) -> Option<u64> {
+        if self.decided_after.is_some() {
+            return self.decided_after;
+        }
+        let estimate = self.estimate();
+        (self.replications.max(1)..=cap).find(|&n| self.mixture.excludes(estimate * n as f64, n, self.required))
+    }
+
     /// Enforceable once the lower bound reaches the required confidence,
     /// not enforceable once the upper bound is below it, at risk (undecided)
     /// while the interval straddles it.
@@ -448,8 +461,12 @@ pub struct Schedule {
 pub struct Stop {
     /// Replications run.
     pub replications: u64,
-    /// Whether it stopped because the look was settled (else: the cap).
+    /// Whether it stopped because the look was settled (else: the cap or
+    /// the wall-time budget).
     pub settled: bool,
+    /// Whether it stopped because the wall-time budget (`--max-wall`) ran
+    /// out before the cap, with a verdict still open.
+    pub out_of_time: bool,
 }
 
 impl Schedule {
@@ -486,7 +503,19 @@ impl Schedule {
 
     /// Calls `look` with each look's new replications until it reports the
     /// look settled, or the cap.
-    pub fn drive<E>(&self, mut look: impl FnMut(Range<u64>) -> Result<bool, E>) -> Result<Stop, E> {
+    pub fn drive<E>(&self, look: impl FnMut(Range<u64>) -> Result<bool, E>) -> Result<Stop, E> {
+        self.drive_within(&|| false, look)
+    }
+
+    /// [`Self::drive`], also stopping after the first unsettled look at
+    /// which `out_of_time()` holds (a wall-time budget; the caller reads
+    /// the clock). A look in progress always completes, so the replications
+    /// run are still a prefix `0..N` of a fixed run's.
+    pub fn drive_within<E>(
+        &self,
+        out_of_time: &dyn Fn() -> bool,
+        mut look: impl FnMut(Range<u64>) -> Result<bool, E>,
+    ) -> Result<Stop, E> {
         let mut replications = 0;
         for range in self.looks() {
             replications = range.end;
@@ -494,12 +523,21 @@ impl Schedule {
                 return Ok(Stop {
                     replications,
                     settled: true,
+                    out_of_time: false,
+                });
+            }
+            if replications < self.max && out_of_time() {
+                return Ok(Stop {
+                    replications,
+                    settled: false,
+                    out_of_time: true,
                 });
             }
         }
         Ok(Stop {
             replications,
             settled: false,
+            out_of_time: false,
         })
     }
 }
@@ -576,6 +614,8 @@ pub struct UntilDecided {
     pub interval: &'static str,
     /// The mixture's prior: `[weight, a, b]` of each Beta component.
     pub prior: [[f64; 3]; 3],
+    /// The wall-time budget (`run --max-wall`), in seconds, if one was set.
+    pub max_wall_seconds: Option<f64>,
     /// Every clause: when its verdict settled.
     pub clauses: Vec<ClauseDecision>,
 }
@@ -613,6 +653,7 @@ impl UntilDecided {
             stop,
             interval: METHOD,
             prior,
+            max_wall_seconds: None,
             clauses: clauses
                 .iter()
                 .enumerate()

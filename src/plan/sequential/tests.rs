@@ -155,6 +155,34 @@ fn a_clause_failing_every_replication_is_settled_after_three() {
 }
 
 #[test]
+fn the_projection_is_where_an_unchanged_estimate_would_settle() {
+    let m = BetaMixture::new(LEVEL, 0.95);
+    // One failure in the first 20 replications: at an estimate of 0.95
+    // (19/20) the verdict never settles; at 99/100 (one failure, the rest
+    // held) it settles once S = 0.99 n excludes 0.95, checked against the
+    // mixture directly.
+    let mut seq = ClauseSequence::new(m, 0.95);
+    for i in 0..20 {
+        seq.push(if i == 3 { 0.0 } else { 1.0 });
+    }
+    assert_eq!(seq.settles_at_this_rate(10_000), None);
+    let mut seq = ClauseSequence::new(m, 0.95);
+    for i in 0..100 {
+        seq.push(if i == 3 { 0.0 } else { 1.0 });
+    }
+    let n = seq.settles_at_this_rate(10_000).unwrap();
+    assert!(m.excludes(0.99 * n as f64, n, 0.95) && !m.excludes(0.99 * (n - 1) as f64, n - 1, 0.95));
+    assert!(n > 100, "{n}");
+    assert_eq!(seq.settles_at_this_rate(n - 1), None);
+    // A settled clause's projection is when it settled.
+    let mut seq = ClauseSequence::new(m, 0.95);
+    for _ in 0..5 {
+        seq.push(0.0);
+    }
+    assert_eq!(seq.settles_at_this_rate(10), Some(3));
+}
+
+#[test]
 fn running_interval_only_tightens_and_a_decision_sticks() {
     let mut seq = ClauseSequence::new(BetaMixture::new(LEVEL, 0.9), 0.9);
     let mut rng = stream(7, 0, "tightens");
@@ -229,7 +257,8 @@ fn schedule_looks_first_then_every_batch_up_to_the_cap() {
         stop,
         Stop {
             replications: 12,
-            settled: true
+            settled: true,
+            out_of_time: false
         }
     );
     let stop = s.drive(|_| Ok::<_, ()>(false)).unwrap();
@@ -237,9 +266,35 @@ fn schedule_looks_first_then_every_batch_up_to_the_cap() {
         stop,
         Stop {
             replications: 30,
-            settled: false
+            settled: false,
+            out_of_time: false
         }
     );
+    // A budget that runs out during the look ending at 20 stops the run
+    // there, a prefix of the looks; one that runs out only at the cap is
+    // the cap.
+    let looked = std::cell::Cell::new(0);
+    let stop = s
+        .drive_within(&|| looked.get() >= 20, |r| {
+            looked.set(r.end);
+            Ok::<_, ()>(false)
+        })
+        .unwrap();
+    assert_eq!(
+        stop,
+        Stop {
+            replications: 20,
+            settled: false,
+            out_of_time: true
+        }
+    );
+    let stop = s
+        .drive_within(&|| looked.get() >= 30, |r| {
+            looked.set(r.end);
+            Ok::<_, ()>(r.end >= 30)
+        })
+        .unwrap();
+    assert!(stop.settled && !stop.out_of_time, "{stop:?}");
     assert!(Schedule::new(10, 8, 9).is_err());
     assert!(Schedule::new(0, 8, 9).is_err());
     assert_eq!(Schedule::new(5, 3, 5).unwrap().looks().collect::<Vec<_>>(), vec![0..5]);
