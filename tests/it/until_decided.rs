@@ -382,8 +382,14 @@ fn until_decided_flags_are_checked() {
     let err = fails(&["run", "--max-wall", "2m", "--out"], &[&out, &scenario]);
     assert!(err.contains("--until-decided"), "{err}");
     for bad in ["0s", "two minutes"] {
-        let err = fails(&["run", "--until-decided", "--max-wall", bad, "--out"], &[&out, &scenario]);
-        assert!(err.contains("--max-wall") && err.contains("expected a duration"), "{err}");
+        let err = fails(
+            &["run", "--until-decided", "--max-wall", bad, "--out"],
+            &[&out, &scenario],
+        );
+        assert!(
+            err.contains("--max-wall") && err.contains("expected a duration"),
+            "{err}"
+        );
     }
     assert!(!out.exists());
 }
