@@ -57,7 +57,7 @@
 //!   `q` too (a clause failing every window is settled after 3).
 //!
 //! For 0/1 observations a betting confidence sequence whose bet follows
-//! the running estimate (Waudby-Smith and Ramdas 2023, Kelly's plug-in) *is*
+//! the running estimate (Waudby-Smith and Ramdas 2024, Kelly's plug-in) *is*
 //! such a mixture (its wealth is the predictive likelihood ratio), so the
 //! prior is the only real choice; see the README for the alternatives
 //! considered.
