@@ -210,6 +210,11 @@ struct RunArgs {
     /// for the notification clause).
     #[arg(long, value_name = "FILE", conflicts_with = "shard")]
     audit_log: Option<PathBuf>,
+    /// With --until-decided: a wall-time budget (e.g. "2m"). The run stops
+    /// at the first look after it and reports every verdict still open as
+    /// undecided (at risk), with its interval.
+    #[arg(long, value_name = "DURATION", requires = "until_decided", value_parser = cli::decide::parse_budget)]
+    max_wall: Option<std::time::Duration>,
 }
 
 fn parse_probability(text: &str) -> Result<f64, String> {
@@ -397,7 +402,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
 
     let progress = Progress::start("replications", schedule.map_or(replications, |s| s.max), args.sim.quiet);
-    #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json
+    #[allow(clippy::disallowed_methods)] // the one wall clock: timing a whole run for run.json, and --max-wall
     let started = Instant::now();
     // The replications stream into the output files (a temporary directory
     // renamed into place at the end): memory holds a few at a time. Under
@@ -418,7 +423,12 @@ fn run(args: RunArgs) -> Result<(), Failure> {
                 Some(schedule) => {
                     let mut seq = sequential::Sequential::new(clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL);
                     let every = seq.every_clause();
-                    let stop = schedule.drive(|looked| {
+                    let clean = sequential::BetaMixture::new(plan::INTERVAL_LEVEL, args.sim.confidence)
+                        .clean_replications_needed(args.sim.confidence);
+                    let budget = args.max_wall.map(|d| d.as_secs_f64());
+                    let elapsed = || started.elapsed().as_secs_f64();
+                    let mut told = false;
+                    let stop = schedule.drive_within(&|| budget.is_some_and(|b| elapsed() >= b), |looked| {
                         plan::stream_indices(&pool, &scenario, looked, &tick, |mut r| {
                             if r.index != 0 {
                                 r.timeline = None; // as in a fixed run: only replication 0 keeps it
@@ -427,10 +437,23 @@ fn run(args: RunArgs) -> Result<(), Failure> {
                             sink.add(&r)
                         })
                         .map_err(|e| stream_failure(e, &args.scenario))?;
-                        Ok::<_, Failure>(seq.all_decided(&every))
+                        let settled = seq.all_decided(&every);
+                        // Said once, as soon as a clean clause would have
+                        // settled: which clauses keep the run going.
+                        if !settled && !told && seq.replications() >= clean {
+                            told = true;
+                            let pace = elapsed() / seq.replications() as f64;
+                            if let Some(text) =
+                                cli::decide::open_clauses_note(&seq, &scenario, &clauses, schedule, pace, budget)
+                            {
+                                progress.suspend(|| note!("{text}"));
+                            }
+                        }
+                        Ok::<_, Failure>(settled)
                     })?;
                     identity.replications = stop.replications;
-                    let record = sequential::UntilDecided::new(&scenario, &clauses, *schedule, stop, &seq);
+                    let mut record = sequential::UntilDecided::new(&scenario, &clauses, *schedule, stop, &seq);
+                    record.max_wall_seconds = budget;
                     sink.until_decided(seq, record);
                     until = Some((*schedule, stop));
                 }

@@ -1,6 +1,9 @@
 //! `--until-decided` for `check` and `frontier`: the replications run look
 //! by look ([`slaplan::plan::sequential`]) until the command's verdicts are
-//! settled, and the line that says where a run stopped.
+//! settled; `run`'s wall-time budget and its early word on the clauses
+//! that keep a run going; and the line that says where a run stopped.
+
+use std::time::Duration;
 
 use slaplan::model::RunStats;
 use slaplan::plan::frontier::Bounds;
@@ -8,6 +11,7 @@ use slaplan::plan::sequential::{self, BetaMixture, Schedule, Sequential, Stop};
 use slaplan::plan::{self, ClauseSummary, Replication, summarize};
 use slaplan::scenario::Scenario;
 use slaplan::sla::Clause;
+use slaplan::time::Span;
 
 use super::Failure;
 
@@ -122,6 +126,79 @@ pub(crate) fn probe(
     Ok((summary, stop.replications))
 }
 
+/// `--max-wall`: a duration such as "2m" or "90s", above zero.
+pub(crate) fn parse_budget(text: &str) -> Result<Duration, String> {
+    match Span::parse(text) {
+        Ok(s) if s > Span::ZERO => Ok(Duration::from_nanos(s.as_nanos())),
+        Ok(_) => Err("expected a duration above zero, such as \"2m\" or \"90s\"".into()),
+        Err(e) => Err(format!("{e}: expected a duration such as \"2m\" or \"90s\"")),
+    }
+}
+
+/// The clauses still open once a clause holding in every window would have
+/// settled: each with its estimate, its interval and where it would settle
+/// if its estimate held (a projection), so that a run that will be long
+/// says so early. `seconds_per_replication` is the pace so far; `budget`
+/// the `--max-wall` budget in seconds, if any. `None` when nothing is open.
+pub(crate) fn open_clauses_note(
+    seq: &Sequential,
+    scenario: &Scenario,
+    clauses: &[Clause],
+    schedule: &Schedule,
+    seconds_per_replication: f64,
+    budget: Option<f64>,
+) -> Option<String> {
+    let open: Vec<String> = clauses
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !seq.clause(i).is_decided())
+        .map(|(i, c)| {
+            let s = seq.clause(i);
+            let (low, high) = s.interval();
+            let projection = match s.settles_at_this_rate(schedule.max) {
+                None => format!("at that estimate it does not settle within the cap of {}", schedule.max),
+                Some(n) => {
+                    let seconds = seconds_per_replication * n as f64;
+                    let over = budget.filter(|&b| seconds > b).map_or(String::new(), |b| {
+                        format!(", beyond the --max-wall budget of {}", minutes(b))
+                    });
+                    format!(
+                        "at that estimate it settles after about {n} replication(s), {} at this pace{over}",
+                        minutes(seconds)
+                    )
+                }
+            };
+            format!(
+                "  {} {}: P(hold) {:.3} [{:.3}, {:.3}]; {projection}",
+                c.tenant_name,
+                c.describe(scenario),
+                s.estimate(),
+                low,
+                high
+            )
+        })
+        .collect();
+    if open.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "until decided: after {} replication(s) (enough to prove a clause that held in all of them) \
+         {} clause(s) still open:\n{}",
+        seq.replications(),
+        open.len(),
+        open.join("\n")
+    ))
+}
+
+/// Seconds as "95s" or "4.2 min".
+fn minutes(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0}s")
+    } else {
+        format!("{:.1} min", seconds / 60.0)
+    }
+}
+
 /// Where an `--until-decided` run stopped, in one line. `what` names what
 /// had to be settled ("every verdict", "the clause's verdict").
 pub(crate) fn stop_line(schedule: &Schedule, stop: &Stop, summary: &[ClauseSummary], what: &str) -> String {
@@ -129,14 +206,19 @@ pub(crate) fn stop_line(schedule: &Schedule, stop: &Stop, summary: &[ClauseSumma
         "looks after {} then every {}, cap {}",
         schedule.first, schedule.batch, schedule.max
     );
+    let open = summary.iter().filter(|s| s.decided_after.is_none()).count();
     if stop.settled {
         let slowest = summary.iter().filter_map(|s| s.decided_after).max().unwrap_or(0);
         format!(
             "until decided: {what} settled; stopped after {} replication(s), the slowest clause needed {slowest} ({looks})",
             stop.replications
         )
+    } else if stop.out_of_time {
+        format!(
+            "until decided: the --max-wall budget ran out after {} replication(s) with {open} clause(s) undecided, reported at risk ({looks})",
+            stop.replications
+        )
     } else {
-        let open = summary.iter().filter(|s| s.decided_after.is_none()).count();
         format!(
             "until decided: the cap of {} replication(s) was reached with {open} clause(s) undecided, reported at risk ({looks})",
             stop.replications

@@ -84,6 +84,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f`, which prints to standard error, with the bar out of the way.
+    pub(crate) fn suspend(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Clears the bar and stops the line printer.
     pub(crate) fn finish(mut self) {
         self.stop();

@@ -177,8 +177,9 @@ threshold = "5s"
 /// A capacity bisection under `--until-decided` gives the answer of the
 /// fixed run and runs fewer replications: on the M/M/c fixture (answer 4,
 /// see `capacity_bisection_finds_the_mmc_boundary`) the unstable probes
-/// (c <= 3: every window breached) are settled after their first look,
-/// where the fixed run spends its full count on each of them.
+/// (c <= 3: every window breached) are settled after their second look (at
+/// `--confidence 0.8` five breaches settle it), where the fixed run spends
+/// its full count on each of them.
 #[test]
 fn an_until_decided_bisection_keeps_its_answer_with_fewer_replications() {
     let dir = tempdir();
@@ -236,9 +237,9 @@ fn an_until_decided_bisection_keeps_its_answer_with_fewer_replications() {
         })
         .sum();
     assert!(ran < 20 * probes, "{ran} replications for {probes} probes:\n{decided}");
-    // The unstable probes breach every window: settled at the first look.
+    // The unstable probes breach every window: settled at the look after 5.
     for c in [2, 3] {
-        let line = format!("probe concurrency {c}: 0/1 clause(s) enforceable -> fails (4 replication(s))");
+        let line = format!("probe concurrency {c}: 0/1 clause(s) enforceable -> fails (8 replication(s))");
         assert!(decided.contains(&line), "{decided}");
     }
 }

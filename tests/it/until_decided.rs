@@ -80,14 +80,14 @@ fn a_failing_clause_settles_at_once_and_one_near_its_threshold_runs_to_the_cap()
     let until = &meta["until_decided"];
     assert_eq!(
         until["stop"],
-        serde_json::json!({"replications": 120, "settled": false})
+        serde_json::json!({"replications": 120, "settled": false, "out_of_time": false})
     );
     assert_eq!(
         until["schedule"],
         serde_json::json!({"first": 8, "batch": 8, "max": 120})
     );
     // Hand-worked in plan::sequential's tests: three failures settle the
-    // impossible ceiling, 83 clean replications prove the generous one, and
+    // impossible ceiling, 68 clean replications prove the generous one, and
     // the availability target (held in about 95% of days, the required
     // confidence) stays undecided.
     let decided: Vec<_> = until["clauses"]
@@ -100,13 +100,13 @@ fn a_failing_clause_settles_at_once_and_one_near_its_threshold_runs_to_the_cap()
         decided,
         vec![
             (serde_json::json!(3), "not_enforceable".to_string()),
-            (serde_json::json!(83), "enforceable".to_string()),
+            (serde_json::json!(68), "enforceable".to_string()),
             (serde_json::Value::Null, "at_risk".to_string()),
         ]
     );
     let rows = csv_rows(&out.join("summary.csv"));
     let column = |name: &str| rows.iter().map(|r| r[name].as_str()).collect::<Vec<_>>();
-    assert_eq!(column("decided_after"), ["3", "83", ""]);
+    assert_eq!(column("decided_after"), ["3", "68", ""]);
     assert_eq!(column("interval"), ["confidence_sequence"; 3]);
     // The report says which interval it shows.
     let report = fs::read_to_string(out.join("report.md")).unwrap();
@@ -114,7 +114,7 @@ fn a_failing_clause_settles_at_once_and_one_near_its_threshold_runs_to_the_cap()
     assert!(!report.contains("Clopper-Pearson (exact binomial)"), "{report}");
 
     // Without the clause near its threshold, the run stops at the first
-    // look after the slowest clause settles: 83 rounds up to 88.
+    // look after the slowest clause settles: 68 rounds up to 72.
     let text = fs::read_to_string(repo_path(FIXTURE)).unwrap();
     let cut = text.find("[[tenants.clauses]]\nmetric = \"availability\"").unwrap();
     let settled = dir.path().join("settled.toml");
@@ -122,7 +122,7 @@ fn a_failing_clause_settles_at_once_and_one_near_its_threshold_runs_to_the_cap()
     let out = dir.path().join("settled");
     let stdout = ok(&["run", "--until-decided", "--out"], &[&out, &settled]);
     assert!(
-        stdout.contains("every verdict settled; stopped after 88 replication(s)"),
+        stdout.contains("every verdict settled; stopped after 72 replication(s)"),
         "{stdout}"
     );
     // With only the impossible ceiling, the first look (the scenario's 8
@@ -305,6 +305,61 @@ fn check_and_frontier_run_until_their_verdicts_settle() {
 }
 
 #[test]
+fn the_run_says_early_which_clause_keeps_it_going_and_stops_at_its_wall_budget() {
+    let dir = tempdir();
+    let scenario = repo_path(FIXTURE);
+    // Once a clean clause would have settled (68, at the look after 72),
+    // the clause near its threshold is named on stderr, with its estimate
+    // and interval, before the run goes on to the cap.
+    let out = dir.path().join("open");
+    let run = slaplan()
+        .args(["run", "--until-decided", "--max-replications", "80", "--out"])
+        .args([&out, &scenario])
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("until decided: after 72 replication(s)")
+            && stderr.contains("1 clause(s) still open")
+            && stderr.contains("acme availability"),
+        "{stderr}"
+    );
+    // A run whose verdicts are settled says nothing of the kind.
+    let text = fs::read_to_string(&scenario).unwrap();
+    let cut = text.find("[[tenants.clauses]]\nmetric = \"availability\"").unwrap();
+    let settled = dir.path().join("settled.toml");
+    fs::write(&settled, &text[..cut]).unwrap();
+    let run = slaplan()
+        .args(["run", "--until-decided", "--out"])
+        .args([&dir.path().join("settled"), &settled])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("still open"));
+
+    // A budget that is spent by the first look stops the run there: the
+    // first 8 replications, the open verdicts reported at risk.
+    let out = dir.path().join("budget");
+    let stdout = ok(
+        &["run", "--until-decided", "--max-wall", "1ms", "--out"],
+        &[&out, &scenario],
+    );
+    assert!(
+        stdout.contains("the --max-wall budget ran out after 8 replication(s) with 2 clause(s) undecided"),
+        "{stdout}"
+    );
+    let until = json(&out.join("run.json"))["until_decided"].clone();
+    assert_eq!(
+        until["stop"],
+        serde_json::json!({"replications": 8, "settled": false, "out_of_time": true})
+    );
+    assert_eq!(until["max_wall_seconds"], 0.001);
+    let rows = csv_rows(&out.join("summary.csv"));
+    let verdicts: Vec<_> = rows.iter().map(|r| r["verdict"].as_str()).collect();
+    assert_eq!(verdicts, ["not_enforceable", "at_risk", "at_risk"]);
+}
+
+#[test]
 fn until_decided_flags_are_checked() {
     let dir = tempdir();
     let scenario = repo_path(FIXTURE);
@@ -324,5 +379,17 @@ fn until_decided_flags_are_checked() {
         err.contains("--max-replications 4 is below the 8 replication(s) run before the first look"),
         "{err}"
     );
+    let err = fails(&["run", "--max-wall", "2m", "--out"], &[&out, &scenario]);
+    assert!(err.contains("--until-decided"), "{err}");
+    for bad in ["0s", "two minutes"] {
+        let err = fails(
+            &["run", "--until-decided", "--max-wall", bad, "--out"],
+            &[&out, &scenario],
+        );
+        assert!(
+            err.contains("--max-wall") && err.contains("expected a duration"),
+            "{err}"
+        );
+    }
     assert!(!out.exists());
 }
