@@ -211,6 +211,7 @@ mod tests {
             kind: None,
             direction: None,
             credit: None,
+            internal: None,
         }
     }
 

@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ReportError;
+pub use crate::plan::internal::InternalObjective;
 use crate::plan::{IntervalKind, Verdict};
 use run_json::read_run;
 use tables::{read_budget, read_drivers, read_fidelity, read_latency, read_summary, read_timeline, read_windows};
@@ -103,6 +104,8 @@ pub struct ClauseRow {
     pub direction: Option<String>,
     /// Its service credits, when it carries a schedule.
     pub credit: Option<ClauseCredit>,
+    /// Its internal objective and buffer, when it has one.
+    pub internal: Option<InternalObjective>,
 }
 
 /// A clause's service credits as `summary.csv` gives them.
