@@ -35,6 +35,8 @@ pub mod emulate;
 #[cfg(feature = "cli")]
 pub mod engine;
 #[cfg(feature = "cli")]
+pub mod export;
+#[cfg(feature = "cli")]
 pub mod fidelity;
 #[cfg(feature = "cli")]
 pub mod fit;

@@ -24,8 +24,8 @@ mod cli;
 use cli::progress::Progress;
 use cli::stdout::{note, out, outln};
 use cli::{
-    CheckArgs, EmulateArgs, FidelityArgs, FitArgs, FrontierArgs, JudgeArgs, LoadArgs, ServeArgs, check, emulate,
-    fidelity, fit, frontier, judge, load, serve,
+    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FitArgs, FrontierArgs, JudgeArgs, LoadArgs, ServeArgs, check,
+    emulate, export_slo, fidelity, fit, frontier, judge, load, serve,
 };
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
@@ -64,6 +64,11 @@ enum Command {
         /// The output directory of `slaplan run` (or `merge`).
         out: PathBuf,
     },
+    /// Write the vetted clauses of a run's output directory as monitoring:
+    /// OpenSLO v1 SLO documents at each clause's internal objective, and
+    /// Prometheus recording and burn-rate alert rules over the gateway's
+    /// metrics.
+    ExportSlo(ExportSloArgs),
     /// Judge the scenario's clauses on real request logs (the gateway's,
     /// LiteLLM spend logs or OTLP GenAI spans): one replication's outputs,
     /// so `report` draws the review for a real period.
@@ -291,6 +296,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Frontier(args) => frontier(args),
         Command::Report { out } => review_report(&out),
+        Command::ExportSlo(args) => export_slo(args),
         Command::Fit(args) => fit(args),
         Command::Serve(args) => serve(args),
         Command::Emulate(args) => emulate(args),
@@ -484,6 +490,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     }
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     out!("{}", report::credits_table(&scenario, &credits))?;
+    out!("{}", report::internal_table(&scenario, &clauses, &summary))?;
     outln!(
         "\n{} replication(s) of {} ({} window(s)), seed {}: {}, {:.1}s wall, {:.2}M calls/s",
         replications,
@@ -757,6 +764,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     };
     out!("{}", report::attainment_table(&scenario, &clauses, &summary))?;
     out!("{}", report::credits_table(&scenario, &credits))?;
+    out!("{}", report::internal_table(&scenario, &clauses, &summary))?;
     outln!(
         "\nmerged {} shard(s): {} replication(s), seed {}; wrote {}",
         args.shards.len(),

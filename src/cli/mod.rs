@@ -28,6 +28,8 @@ mod fidelity;
 pub(crate) use fidelity::{FidelityArgs, LoadArgs, fidelity, load};
 mod judge;
 pub(crate) use judge::{JudgeArgs, judge};
+mod export;
+pub(crate) use export::{ExportSloArgs, export_slo};
 mod serve;
 pub(crate) use serve::{EmulateArgs, ServeArgs, emulate, serve};
 

@@ -56,9 +56,55 @@ pub const OUTCOMES: [&str; 10] = [
     "suspended_too_long",
 ];
 
+/// The prefix of every metric name.
+pub const PREFIX: &str = "slaplan";
+/// Calls ended per tenant and outcome (a counter: exposed as
+/// `slaplan_outcomes_total{tenant, outcome}`).
+pub const OUTCOMES_METRIC: &str = "outcomes";
+/// Call latency per tenant (a histogram: `slaplan_request_duration_seconds_bucket{tenant, le}`,
+/// `_count`, `_sum`); every call that ended is observed, failed ones included.
+pub const LATENCY_METRIC: &str = "request_duration_seconds";
+/// Time to first token of streamed calls per tenant (a histogram).
+pub const TTFT_METRIC: &str = "time_to_first_token_seconds";
+/// Calls served per tenant and tier (a counter: `slaplan_served_total{tenant, tier}`).
+pub const SERVED_METRIC: &str = "served";
+/// Tiers the `tier` label of [`SERVED_METRIC`] takes: 0 to this.
+pub const LAST_TIER: u8 = 4;
+
+/// The exposed name of metric `name`, with the `_total` a counter gets.
+pub fn exposed(name: &str, counter: bool) -> String {
+    if counter {
+        format!("{PREFIX}_{name}_total")
+    } else {
+        format!("{PREFIX}_{name}")
+    }
+}
+
+/// The histograms' bucket boundaries in seconds (`le` labels): 1 ms to about 65 s.
+pub fn seconds_buckets() -> Vec<f64> {
+    exponential_buckets(0.001, 2.0, 17).collect()
+}
+
+/// Each finite bucket boundary of [`LATENCY_METRIC`] and [`TTFT_METRIC`]
+/// with its `le` label exactly as `/metrics` writes it (read from the
+/// exposition itself, so a rule selecting a bucket by label matches).
+pub fn bucket_labels() -> Vec<(f64, String)> {
+    let probe = Metrics::new(&["probe".to_string()], &[]);
+    let series = format!("{}_bucket{{", exposed(LATENCY_METRIC, false));
+    probe
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with(&series))
+        .filter_map(|l| {
+            let label = l.split("le=\"").nth(1)?.split('"').next()?;
+            let bound: f64 = label.parse().ok()?;
+            bound.is_finite().then(|| (bound, label.to_string()))
+        })
+        .collect()
+}
+
 fn seconds_histogram() -> Histogram {
-    // 1 ms to about 65 s.
-    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+    Histogram::new(seconds_buckets())
 }
 
 /// One tenant's handles.
@@ -93,7 +139,7 @@ pub struct Metrics {
 impl Metrics {
     /// Metrics for these tenants and endpoints (names in id order).
     pub fn new(tenants: &[String], endpoints: &[String]) -> Metrics {
-        let mut registry = Registry::with_prefix("slaplan");
+        let mut registry = Registry::with_prefix(PREFIX);
         let requests = Family::<TenantLabel, Counter>::default();
         let outcomes = Family::<OutcomeLabels, Counter>::default();
         let latency = Family::<TenantLabel, Histogram, fn() -> Histogram>::new_with_constructor(seconds_histogram);
@@ -113,18 +159,14 @@ impl Metrics {
             "Chat-completion requests accepted, per tenant",
             requests.clone(),
         );
-        registry.register("outcomes", "Calls ended, per tenant and outcome", outcomes.clone());
+        registry.register(OUTCOMES_METRIC, "Calls ended, per tenant and outcome", outcomes.clone());
         registry.register(
-            "request_duration_seconds",
+            LATENCY_METRIC,
             "Call latency, arrival to the end of the answer",
             latency.clone(),
         );
-        registry.register(
-            "time_to_first_token_seconds",
-            "Streamed calls: arrival to the first token",
-            ttft.clone(),
-        );
-        registry.register("served", "Calls served, per tenant and tier", served.clone());
+        registry.register(TTFT_METRIC, "Streamed calls: arrival to the first token", ttft.clone());
+        registry.register(SERVED_METRIC, "Calls served, per tenant and tier", served.clone());
         registry.register(
             "fallbacks",
             "Tier changes of the tenant's calls (audit tier_change events)",
@@ -185,7 +227,7 @@ impl Metrics {
                         .collect(),
                     latency: latency.get_or_create(&l).clone(),
                     ttft: ttft.get_or_create(&l).clone(),
-                    served: (0..=4)
+                    served: (0..=LAST_TIER)
                         .map(|tier| {
                             served
                                 .get_or_create(&TierLabels {

@@ -38,7 +38,7 @@ mod driver;
 mod http;
 pub mod listen;
 mod logs;
-mod metrics;
+pub mod metrics;
 pub mod request;
 mod secret;
 mod sessions;

@@ -222,6 +222,7 @@ mod tests {
             succeeded: 0,
             interval: crate::plan::IntervalKind::ClopperPearson,
             decided_after: None,
+            internal: None,
         }
     }
 

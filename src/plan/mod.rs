@@ -12,6 +12,7 @@ pub mod check;
 pub mod credits;
 pub mod frontier;
 pub mod grammar;
+pub mod internal;
 mod interval;
 pub mod quantile;
 pub mod reach;

@@ -119,14 +119,26 @@ impl ValueStore {
     /// `qs` of its values (in the order of `qs`), or `None` for a key
     /// without values.
     pub fn quantiles(self, qs: &[f64]) -> io::Result<Vec<Option<Vec<f64>>>> {
+        let selected = self.order_statistics(|_, n| qs.iter().map(|&q| nearest_rank(n, q)).collect())?;
+        Ok(selected
+            .into_iter()
+            .map(|values| (!values.is_empty()).then_some(values))
+            .collect())
+    }
+
+    /// For every key up to the largest pushed, the values at the 1-based
+    /// ranks (in increasing [`f64::total_cmp`] order) that `wanted(key,
+    /// count)` lists for it, in that order; `wanted` is asked only for keys
+    /// with values, and ranks outside `1..=count` are clamped into it.
+    pub fn order_statistics(self, mut wanted: impl FnMut(u32, u64) -> Vec<u64>) -> io::Result<Vec<Vec<f64>>> {
         let mut ranks: Vec<Rank> = Vec::new();
         // `first[k]..first[k + 1]`: the ranks wanted of key k.
         let mut first = Vec::with_capacity(self.counts.len() + 1);
-        for &n in &self.counts {
+        for (k, &n) in self.counts.iter().enumerate() {
             first.push(ranks.len());
             if n > 0 {
-                ranks.extend(qs.iter().map(|&q| Rank {
-                    rank: nearest_rank(n, q),
+                ranks.extend(wanted(k as u32, n).into_iter().map(|rank| Rank {
+                    rank: rank.clamp(1, n),
                     prefix: 0,
                     known: 0,
                     answer: None,
@@ -148,19 +160,14 @@ impl ValueStore {
             resolve(&mut ranks, lo..hi, &first, &mut source)?;
             lo = hi;
         }
-        let mut out: Vec<Option<Vec<f64>>> = vec![None; self.counts.len()];
-        for (k, slot) in out.iter_mut().enumerate() {
-            let wanted = &ranks[first[k]..first[k + 1]];
-            if !wanted.is_empty() {
-                *slot = Some(
-                    wanted
-                        .iter()
-                        .map(|r| from_ordered(r.answer.unwrap_or(r.prefix)))
-                        .collect(),
-                );
-            }
-        }
-        Ok(out)
+        Ok((0..self.counts.len())
+            .map(|k| {
+                ranks[first[k]..first[k + 1]]
+                    .iter()
+                    .map(|r| from_ordered(r.answer.unwrap_or(r.prefix)))
+                    .collect()
+            })
+            .collect())
     }
 }
 

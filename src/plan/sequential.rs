@@ -431,7 +431,8 @@ impl Sequential {
     }
 
     /// Replaces the fixed-n interval and verdict of every summary row with
-    /// the sequence's, and records when each verdict settled.
+    /// the sequence's, and records when each verdict settled; drops the
+    /// internal objective of a clause the sequence does not find enforceable.
     pub fn apply(&self, summary: &mut [ClauseSummary]) {
         for s in summary {
             let Some(seq) = self.clauses.get(s.clause) else {
@@ -441,6 +442,11 @@ impl Sequential {
             s.verdict = seq.verdict();
             s.interval = IntervalKind::ConfidenceSequence;
             s.decided_after = seq.decided_after();
+            // An internal objective only for a clause that is enforceable,
+            // and never looser than the contract.
+            if s.verdict != Verdict::Enforceable || s.internal.is_some_and(|i| i.buffer < 0.0) {
+                s.internal = None;
+            }
         }
     }
 }

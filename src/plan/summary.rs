@@ -3,8 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::quantile::ValueStore;
+use super::frontier::{Bounds, Direction};
+use super::internal::{self, InternalObjective, WindowCounts};
+use super::quantile::{ValueStore, nearest_rank};
+use super::sequential::BetaMixture;
 use super::{IntervalKind, Replication, clopper_pearson};
+use crate::sla::ClauseKind;
 
 /// Whether a clause can be offered at the required confidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +65,12 @@ pub struct ClauseSummary {
     /// could no longer change; `None` for a fixed-n run or an undecided clause.
     #[serde(default)]
     pub decided_after: Option<u64>,
+    /// The tightest objective on the clause's metric that holds with the
+    /// required confidence, and its buffer to the contract
+    /// ([`super::internal`]); `None` unless the clause is enforceable and
+    /// its kind has one.
+    #[serde(default)]
+    pub internal: Option<InternalObjective>,
 }
 
 /// The running counts of one clause.
@@ -70,15 +80,21 @@ struct Tally {
     met: u64,
     eligible: u64,
     succeeded: u64,
+    /// The windows as the frontier counts them.
+    frontier: WindowCounts,
 }
 
 /// The summary built one replication at a time, in memory that does not
 /// grow with the replications: counts per clause, and the windows' metric
 /// values in a [`ValueStore`] (spilled to disk for streamed runs) for their
-/// exact quantiles. The order replications arrive in does not matter.
+/// exact quantiles (under the clause's index), and the values of the
+/// windows with eligible events (under the clause's index plus the number
+/// of clauses) for the internal objective's order statistic. The order
+/// replications arrive in does not matter.
 pub struct Summarizer {
     tallies: Vec<Tally>,
     values: ValueStore,
+    replications: u64,
 }
 
 impl Summarizer {
@@ -87,11 +103,14 @@ impl Summarizer {
         Summarizer {
             tallies: vec![Tally::default(); n_clauses],
             values,
+            replications: 0,
         }
     }
 
     /// Counts one replication's judgements (those of unknown clauses are ignored).
     pub fn add(&mut self, rep: &Replication) -> std::io::Result<()> {
+        self.replications += 1;
+        let n_clauses = self.tallies.len();
         for a in &rep.attainment {
             let Some(t) = self.tallies.get_mut(a.clause) else {
                 continue;
@@ -103,14 +122,63 @@ impl Summarizer {
             if let Some(v) = a.value {
                 self.values.push(a.clause as u32, v)?;
             }
+            // As the frontier classifies a window.
+            match a.value {
+                _ if a.eligible == 0 => t.frontier.vacuous += 1,
+                Some(v) => {
+                    t.frontier.valued += 1;
+                    self.values.push((n_clauses + a.clause) as u32, v)?;
+                }
+                None => t.frontier.never += 1,
+            }
         }
         Ok(())
     }
 
     /// The summaries: `required` is the probability a clause must hold with
     /// (e.g. 0.95); `level` the interval's confidence level.
-    pub fn finish(self, required: f64, level: f64) -> std::io::Result<Vec<ClauseSummary>> {
-        let quantiles = self.values.quantiles(&METRIC_QUANTILES)?;
+    ///
+    /// `kinds` are the clauses' kinds and thresholds (in the value unit),
+    /// for their internal objectives, computed with the interval the verdict
+    /// uses: Clopper-Pearson at `level`, or `sequence` (`--until-decided`,
+    /// whose verdicts [`super::sequential::Sequential::apply`] sets later).
+    pub fn finish(
+        self,
+        required: f64,
+        level: f64,
+        kinds: &[(ClauseKind, f64)],
+        sequence: Option<BetaMixture>,
+    ) -> std::io::Result<Vec<ClauseSummary>> {
+        let n_clauses = self.tallies.len();
+        let replications = self.replications;
+        let bounds = |t: &Tally| match sequence {
+            Some(mixture) => Bounds::Sequence {
+                mixture,
+                windows_per_replication: t.windows / replications.max(1),
+            },
+            None => Bounds::ClopperPearson(level),
+        };
+        // The internal objective's rank among each clause's valued windows.
+        let ranks: Vec<Option<u64>> = self
+            .tallies
+            .iter()
+            .enumerate()
+            .map(|(ci, t)| {
+                let (kind, _) = kinds.get(ci)?;
+                if !internal::has_internal_objective(*kind) {
+                    return None;
+                }
+                internal::objective_rank(t.frontier, Direction::of(*kind), required, &bounds(t))
+            })
+            .collect();
+        let selected = self.values.order_statistics(|key, n| {
+            let key = key as usize;
+            if key < n_clauses {
+                METRIC_QUANTILES.iter().map(|&q| nearest_rank(n, q)).collect()
+            } else {
+                ranks.get(key - n_clauses).copied().flatten().into_iter().collect()
+            }
+        })?;
         Ok(self
             .tallies
             .iter()
@@ -129,7 +197,17 @@ impl Summarizer {
                 } else {
                     Verdict::NotEnforceable
                 };
-                let metric_quantiles = quantiles.get(ci).and_then(|q| q.as_deref()).map(|q| [q[0], q[1], q[2]]);
+                let metric_quantiles = selected.get(ci).filter(|q| q.len() == 3).map(|q| [q[0], q[1], q[2]]);
+                let internal = match (selected.get(n_clauses + ci).and_then(|v| v.first()), kinds.get(ci)) {
+                    // Under `--until-decided` the sequence's verdict, set
+                    // later, decides.
+                    (Some(&value), Some(&(kind, threshold)))
+                        if sequence.is_some() || verdict == Verdict::Enforceable =>
+                    {
+                        Some(internal::objective_at(value, threshold, Direction::of(kind)))
+                    }
+                    _ => None,
+                };
                 ClauseSummary {
                     clause: ci,
                     windows: t.windows,
@@ -143,6 +221,7 @@ impl Summarizer {
                     succeeded: t.succeeded,
                     interval: IntervalKind::ClopperPearson,
                     decided_after: None,
+                    internal,
                 }
             })
             .collect())
@@ -152,7 +231,8 @@ impl Summarizer {
 /// The metric quantiles a summary reports: 5th, 50th and 95th percentile.
 const METRIC_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
 
-/// Summarizes `replications` held in memory for `n_clauses` clauses.
+/// Summarizes `replications` held in memory for `n_clauses` clauses
+/// (without internal objectives: the sink's summaries have them).
 /// `required` is the probability a clause must hold with (e.g. 0.95);
 /// `level` the interval's confidence level.
 pub fn summarize(replications: &[Replication], n_clauses: usize, required: f64, level: f64) -> Vec<ClauseSummary> {
@@ -161,7 +241,7 @@ pub fn summarize(replications: &[Replication], n_clauses: usize, required: f64, 
     let summary = replications
         .iter()
         .try_for_each(|r| s.add(r))
-        .and_then(|()| s.finish(required, level));
+        .and_then(|()| s.finish(required, level, &[], None));
     match summary {
         Ok(summary) => summary,
         Err(e) => unreachable!("an in-memory value store failed: {e}"),

@@ -323,6 +323,8 @@ pub(super) fn write_summary(
         "credit_year_high",
         "credit_p_any_month",
         "credit_year_p95",
+        "internal_objective",
+        "internal_buffer",
     ])
     .map_err(csv_err)?;
     for s in summary {
@@ -366,6 +368,10 @@ pub(super) fn write_summary(
         let mut record = record.to_vec();
         record.push(c.describe_credits().unwrap_or_default());
         record.extend(super::credits::credit_cells(credit));
+        // Exact (shortest round-trip form): a rounded objective could move
+        // past the window value it is.
+        record.push(s.internal.map(|i| i.objective.to_string()).unwrap_or_default());
+        record.push(s.internal.map(|i| i.buffer.to_string()).unwrap_or_default());
         w.write_record(&record).map_err(csv_err)?;
     }
     w.flush().map_err(io_err(path))?;

@@ -14,6 +14,7 @@ mod columns;
 mod credits;
 mod files;
 mod grid;
+mod internal;
 mod measures;
 pub mod readback;
 pub mod review;
@@ -27,6 +28,7 @@ pub use files::{
     clause_texts, write_outputs,
 };
 pub use grid::grid;
+pub use internal::{format_buffer, internal_table, no_internal_reason};
 pub use measures::{budget_consumed, clause_windows};
 pub use review::{ReportError, ReportSummary, write_report};
 pub use sink::{OutputSink, ROW_GROUP_ROWS, Written};

@@ -24,10 +24,10 @@ use super::measures::{MeasureSums, clause_windows};
 use crate::model::RunStats;
 use crate::plan::credits::{CreditSummary, CreditTally};
 use crate::plan::quantile::ValueStore;
-use crate::plan::sequential::{Sequential, UntilDecided};
+use crate::plan::sequential::{BetaMixture, Sequential, UntilDecided};
 use crate::plan::{ClauseSummary, Replication, Summarizer};
 use crate::scenario::Scenario;
-use crate::sla::{Attainment, Clause, Window};
+use crate::sla::{Attainment, Clause, ClauseKind, Window};
 
 /// Rows of `windows.parquet` per row group (the last may hold fewer).
 pub const ROW_GROUP_ROWS: usize = 4_096;
@@ -163,9 +163,14 @@ impl<'s> OutputSink<'s> {
         }
         self.table.finish()?;
         let path = self.dir.join("summary.csv");
+        let kinds: Vec<(ClauseKind, f64)> = self.clauses.iter().map(|c| (c.kind, c.threshold_value())).collect();
+        let sequence = self
+            .until_decided
+            .as_ref()
+            .map(|_| BetaMixture::new(id.interval_level, id.required_confidence));
         let mut summary = self
             .summary
-            .finish(id.required_confidence, id.interval_level)
+            .finish(id.required_confidence, id.interval_level, &kinds, sequence)
             .map_err(io_err(&path))?;
         if let Some((sequential, _)) = &self.until_decided {
             sequential.apply(&mut summary);

@@ -12,6 +12,7 @@ mod credits;
 mod deploy;
 mod determinism;
 mod exact_thresholds;
+mod export_slo;
 mod fidelity;
 mod fit;
 mod fit_bursts;

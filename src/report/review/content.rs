@@ -43,6 +43,7 @@ pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
         run.required_confidence,
         run.interval_level,
     ));
+    blocks.extend(super::internal::section(&inputs.clauses, run.required_confidence));
     blocks.push(Block::Heading("Main drivers".into()));
     blocks.extend(drivers(inputs));
     if let Some(lines) = &inputs.fidelity {

@@ -21,6 +21,7 @@ pub mod document;
 pub mod fidelity;
 pub mod html;
 pub mod inputs;
+mod internal;
 pub mod markdown;
 
 use std::collections::BTreeMap;

@@ -230,6 +230,7 @@ mod tests {
             kind: None,
             direction: None,
             credit: None,
+            internal: None,
         }
     }
 

@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ReportError;
+pub use crate::plan::internal::InternalObjective;
 use crate::plan::{IntervalKind, Verdict};
 use run_json::read_run;
 use tables::{
@@ -105,6 +106,8 @@ pub struct ClauseRow {
     pub direction: Option<String>,
     /// Its service credits, when it carries a schedule.
     pub credit: Option<ClauseCredit>,
+    /// Its internal objective and buffer, when it has one.
+    pub internal: Option<InternalObjective>,
 }
 
 /// A clause's service credits as `summary.csv` gives them.

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, LatencyPoint, ReportError, TenantCredit, TimelineSpan,
-    WindowValues, input,
+    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, InternalObjective, LatencyPoint, ReportError,
+    TenantCredit, TimelineSpan, WindowValues, input,
 };
 use crate::plan::Verdict;
 
@@ -125,6 +125,10 @@ struct SummaryRecord {
     credit_p_any_month: Option<f64>,
     #[serde(default)]
     credit_year_p95: Option<f64>,
+    #[serde(default)]
+    internal_objective: Option<f64>,
+    #[serde(default)]
+    internal_buffer: Option<f64>,
 }
 
 impl SummaryRecord {
@@ -208,7 +212,21 @@ pub(super) fn read_summary(path: &Path) -> Result<Vec<ClauseRow>, ReportError> {
             }
         };
         let credit = r.credit()?;
+        let internal = match (r.internal_objective, r.internal_buffer) {
+            (None, None) => None,
+            (Some(objective), Some(buffer)) if objective.is_finite() && buffer.is_finite() => {
+                Some(InternalObjective { objective, buffer })
+            }
+            _ => {
+                return Err(
+                    "columns \"internal_objective\" and \"internal_buffer\": expected both finite \
+                     numbers or both empty"
+                        .into(),
+                );
+            }
+        };
         rows.push(ClauseRow {
+            internal,
             credit,
             index: r.clause_index.unwrap_or(rows.len()),
             tenant: r.tenant,
