@@ -11,11 +11,13 @@ mod acc;
 mod clause;
 mod credits;
 mod minutes;
+mod quality;
 mod recorder;
 mod window;
 
 pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, trim_pct};
 pub use credits::{CreditSchedule, CreditStep};
+pub use quality::Quality;
 pub use recorder::{
     Attainment, BudgetUse, CDF_MIN_EDGES, CallEnd, CallOutcome, Cause, CauseCounts, LatencyCounts, Measures, Recorder,
     cdf_edge_ms,

@@ -25,6 +25,7 @@ mod open_calls;
 mod outages;
 mod overload;
 mod probability;
+mod quality;
 mod queueing;
 mod reach;
 mod report;
