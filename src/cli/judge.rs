@@ -58,9 +58,11 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     #[allow(clippy::disallowed_methods)] // the CLI's timer: timing the judgement for run.json
     let started = std::time::Instant::now();
     let judged = judge::judge(&scenario, &args.logs, &args.audit_logs).map_err(|e| match e {
-        JudgeError::Log(_) | JudgeError::Start(_) | JudgeError::NoLog | JudgeError::FallbackUnrecorded { .. } => {
-            Failure::input(e)
-        }
+        JudgeError::Log(_)
+        | JudgeError::Start(_)
+        | JudgeError::NoLog
+        | JudgeError::FallbackUnrecorded { .. }
+        | JudgeError::QualityUnknown { .. } => Failure::input(e),
     })?;
     let wall = started.elapsed().as_secs_f64();
     let reps = [judged.replication.clone()];

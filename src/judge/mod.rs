@@ -67,7 +67,7 @@ use crate::observe::{Blame, NO_ENDPOINT, ObservedCall, Observer};
 use crate::plan::Replication;
 use crate::policy::{AuditKind, EndpointId, TenantId, WorkflowId};
 use crate::scenario::Scenario;
-use crate::sla::{CallOutcome, Cause, Clause, ClauseKind};
+use crate::sla::{CallOutcome, Cause, Clause, ClauseKind, Quality};
 use crate::time::{Span, Time};
 
 /// A task with no new call for this long (in log time) is closed.
@@ -101,6 +101,21 @@ pub enum JudgeError {
         /// Rows without the field.
         rows: u64,
         /// The fallback-time clauses, as `tenant clause`.
+        clauses: String,
+    },
+    /// Served rows that do not name an endpoint of the scenario, with a
+    /// quality clause of their tenant to judge: the quality of their
+    /// answers is unknown, and guessing it would judge the clause on no
+    /// evidence.
+    #[error(
+        "{rows} served row(s) name no endpoint of the scenario (no endpoint or deployment field, or one the \
+         scenario does not list), so the quality of their answers is unknown: {clauses} cannot be judged on \
+         them. Name each deployment as the scenario's endpoint (its `name`)"
+    )]
+    QualityUnknown {
+        /// Served rows without a known endpoint, of tenants with a quality clause.
+        rows: u64,
+        /// The quality clauses, as `tenant clause`.
         clauses: String,
     },
 }
@@ -277,6 +292,8 @@ struct Judge<'s> {
     skipped: Vec<Skipped>,
     /// Judged rows that do not say whether their call fell back.
     fallback_unrecorded: u64,
+    /// Per tenant: served rows that name no endpoint of the scenario.
+    served_unknown: Vec<u64>,
 }
 
 impl<'s> Judge<'s> {
@@ -307,7 +324,14 @@ impl<'s> Judge<'s> {
             scenario.tenants.iter().map(|t| t.name.clone()).collect(),
             scenario.tenants.iter().map(|t| t.notify_on_degradation).collect(),
             &workflows,
-            scenario.endpoints.len(),
+            // The one "replication" of what happened is replication 0 of
+            // the scenario's seed: a simulated log judged draws the same
+            // quality audits as the simulator's replication 0.
+            Quality {
+                endpoints: scenario.endpoints.iter().map(|e| e.quality).collect(),
+                seed: scenario.simulation.seed,
+                replication: 0,
+            },
         );
         Ok(Judge {
             scenario,
@@ -328,6 +352,7 @@ impl<'s> Judge<'s> {
             clauses,
             skipped,
             fallback_unrecorded: 0,
+            served_unknown: vec![0; scenario.tenants.len()],
         })
     }
 
@@ -409,6 +434,9 @@ impl<'s> Judge<'s> {
             self.stats.failed += 1;
         }
         let served_by = (ok && endpoint != NO_ENDPOINT).then_some(endpoint);
+        if ok && served_by.is_none() {
+            self.served_unknown[tenant] += 1;
+        }
         self.observer.call_ended(&call, ended, outcome, served_by, &self.blame);
         let usd = r.cost.or_else(|| {
             let (pi, po) = *self.prices.get(served_by? as usize)?;
@@ -525,6 +553,26 @@ impl<'s> Judge<'s> {
             return Err(JudgeError::FallbackUnrecorded {
                 rows: self.fallback_unrecorded,
                 clauses: fallback_clauses.join(", "),
+            });
+        }
+        let unknown: Vec<&Clause> = self
+            .clauses
+            .iter()
+            .filter(|c| {
+                matches!(c.kind, ClauseKind::EvalPassRate { .. } | ClauseKind::MeanQuality { .. })
+                    && self.served_unknown[c.tenant] > 0
+            })
+            .collect();
+        if !unknown.is_empty() {
+            let mut tenants: Vec<usize> = unknown.iter().map(|c| c.tenant).collect();
+            tenants.dedup();
+            return Err(JudgeError::QualityUnknown {
+                rows: tenants.iter().map(|t| self.served_unknown[*t]).sum(),
+                clauses: unknown
+                    .iter()
+                    .map(|c| format!("{} {}", c.tenant_name, c.describe(self.scenario)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         self.sweep(true);

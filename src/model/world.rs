@@ -7,7 +7,7 @@ use crate::policy::{
     WorkflowId,
 };
 use crate::scenario::Scenario;
-use crate::sla::{Attainment, CallOutcome, Cause, Clause, Measures};
+use crate::sla::{Attainment, CallOutcome, Cause, Clause, Measures, Quality};
 use crate::time::{Span, Time};
 
 use super::endpoint::{Admission, AttemptState, EndpointSim};
@@ -307,7 +307,11 @@ impl World {
             scenario.tenants.iter().map(|t| t.name.clone()).collect(),
             scenario.tenants.iter().map(|t| t.notify_on_degradation).collect(),
             &workflows,
-            scenario.endpoints.len(),
+            Quality {
+                endpoints: scenario.endpoints.iter().map(|e| e.quality).collect(),
+                seed,
+                replication,
+            },
         );
         Ok(World {
             router,

@@ -25,7 +25,7 @@ pub use call::{CallFallback, NO_ENDPOINT, ObservedCall};
 pub use tiers::TimelineRow;
 
 use crate::policy::{AuditEvent, AuditKind};
-use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, Measures, Recorder, Window};
+use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, Measures, Quality, Recorder, Window};
 use crate::time::{Span, Time};
 use tiers::TenantTiers;
 
@@ -63,8 +63,9 @@ pub struct Observer {
 impl Observer {
     /// Observers for `clauses` over the period from `start` (`duration`
     /// long), of tenants named `tenants` (`notify[t]`: tenant `t` gets
-    /// degradation notices), `workflows[t]` workflows each, over
-    /// `endpoints` endpoints.
+    /// degradation notices), `workflows[t]` workflows each, over the
+    /// endpoints whose quality `quality` gives (with the seed of the
+    /// quality clauses' audits).
     pub fn new(
         clauses: Vec<Clause>,
         start: chrono::NaiveDateTime,
@@ -72,10 +73,10 @@ impl Observer {
         tenants: Vec<String>,
         notify: Vec<bool>,
         workflows: &[usize],
-        endpoints: usize,
+        quality: Quality,
     ) -> Observer {
         Observer {
-            recorder: Recorder::new(clauses, start, duration, workflows, endpoints),
+            recorder: Recorder::new(clauses, start, duration, workflows, quality),
             tiers: TenantTiers::new(tenants, notify),
         }
     }
@@ -128,7 +129,7 @@ impl Observer {
         blame: &impl Blame,
     ) {
         let cause = blame.cause(now, call.blamed(served_by));
-        self.call_end(call, now, outcome, cause, blame);
+        self.call_end(call, now, outcome, cause, served_by, blame);
     }
 
     /// A call still open at the end of the run (`end`), stuck at `at_endpoint`
@@ -138,10 +139,18 @@ impl Observer {
             Some(e) => blame.cause(end, e),
             None => Cause::Router,
         };
-        self.call_end(call, end, CallOutcome::Open, cause, blame);
+        self.call_end(call, end, CallOutcome::Open, cause, None, blame);
     }
 
-    fn call_end(&mut self, call: &ObservedCall, ended: Time, outcome: CallOutcome, cause: Cause, blame: &impl Blame) {
+    fn call_end(
+        &mut self,
+        call: &ObservedCall,
+        ended: Time,
+        outcome: CallOutcome,
+        cause: Cause,
+        served_by: Option<u32>,
+        blame: &impl Blame,
+    ) {
         let (tenant, workflow) = (call.tenant as usize, call.workflow as usize);
         self.recorder.call_done(
             tenant,
@@ -151,6 +160,7 @@ impl Observer {
                 ended,
                 outcome,
                 cause,
+                served_by,
             },
         );
         if !matches!(outcome, CallOutcome::Served { .. })

@@ -108,9 +108,11 @@ impl Direction {
             | ClauseKind::FallbackTime { .. }
             | ClauseKind::Notification { .. }
             | ClauseKind::Cost { .. } => Direction::Ceiling,
-            ClauseKind::Availability { .. } | ClauseKind::Uptime { .. } | ClauseKind::Throughput { .. } => {
-                Direction::Floor
-            }
+            ClauseKind::Availability { .. }
+            | ClauseKind::Uptime { .. }
+            | ClauseKind::Throughput { .. }
+            | ClauseKind::EvalPassRate { .. }
+            | ClauseKind::MeanQuality { .. } => Direction::Floor,
         }
     }
 }

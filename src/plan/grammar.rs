@@ -3,7 +3,7 @@
 //! ```text
 //! clause      = body { scope | period | fee | credits }
 //! body        = latency | ttft | success | uptime | fallback | notice
-//!             | degradation | cost | throughput
+//!             | degradation | cost | throughput | eval | quality
 //! latency     = "p" PERCENTILE ["call" | "task"] "latency" "<=" DURATION
 //! ttft        = "p" PERCENTILE ("ttft" | "time" "to" "first" "token") "<=" DURATION
 //! success     = ("availability" | "task" "success") ">=" PERCENT
@@ -14,6 +14,8 @@
 //!             | "never" "below" "tier" TIER
 //! cost        = "cost" "per" ("task" | "window") "<=" AMOUNT
 //! throughput  = "throughput" ">=" RATE ["rpm"]
+//! eval        = "eval" "pass" "rate" ">=" PERCENT "with" COUNT ("samples" | "sample")
+//! quality     = "mean" "quality" ">=" SCORE
 //! scope       = "for" "workflow" NAME
 //! period      = "per" ("month" | "week" | "day" | "rolling" DAYS)
 //! fee         = "fee" AMOUNT
@@ -24,10 +26,12 @@
 //! Words are separated by spaces and matched without regard to case;
 //! `≤`/`≥` may replace `<=`/`>=`. A DURATION is `800ms` or `800 ms` (units
 //! ns, us, ms, s, m, h, d), a PERCENT `99.9%` or `99.9 %`, an AMOUNT in USD
-//! `$0.05`, `0.05` or `0.05 usd`, DAYS `7d` or `7 days`. A fallback or
+//! `$0.05`, `0.05` or `0.05 usd`, DAYS `7d` or `7 days`, a COUNT a whole
+//! number from 1, a SCORE a number above 0 and at most 1. A fallback or
 //! notification clause without a percentile covers every event. A credit
 //! step's LEVEL is written as the clause's threshold is (a DURATION for
-//! latency-like clauses, an AMOUNT for cost, a PERCENT otherwise), "below"
+//! latency-like clauses, an AMOUNT for cost, a SCORE for mean quality, a
+//! PERCENT otherwise), "below"
 //! for floors and "above" for ceilings; its PERCENT is the share of the
 //! monthly fee (`fee`, required with credits) owed in a month worse than
 //! the level. Every error names the offending word and its 1-based position
@@ -164,6 +168,15 @@ impl<'a> Words<'a> {
         Ok(value)
     }
 
+    /// A quality score above 0 and at most 1, e.g. `0.9`.
+    fn score(&mut self) -> Result<f64, GrammarError> {
+        let at = self.pos;
+        self.next()
+            .and_then(|x| x.parse::<f64>().ok())
+            .filter(|x| *x > 0.0 && *x <= 1.0)
+            .ok_or_else(|| self.error_at(at, "expected a quality score above 0 and at most 1, such as 0.9"))
+    }
+
     /// `p95` at word `at` (already taken), as a percentile in (0, max].
     fn percentile(&self, at: usize, text: &str, every_ok: bool) -> Result<f64, GrammarError> {
         let upper = if every_ok { "at most 100" } else { "below 100" };
@@ -191,6 +204,7 @@ fn blank(metric: ClauseMetric) -> Clause {
         budget: None,
         per: None,
         rpm: None,
+        samples: None,
         window: None,
         monthly_fee: None,
         credits: None,
@@ -199,7 +213,7 @@ fn blank(metric: ClauseMetric) -> Clause {
 
 const FIRST_WORDS: &str = "expected a percentile (e.g. p95), \"availability\", \"task success\", \"uptime\", \
     \"fallback time\", \"notification time\", \"calls below tier\", \"never below tier\", \"cost per\" or \
-    \"throughput\"";
+    \"throughput\", \"eval pass rate\" or \"mean quality\"";
 
 /// Parses one clause, e.g. `p95 latency <= 800ms`.
 pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
@@ -353,6 +367,33 @@ pub fn parse_clause(text: &str) -> Result<Clause, GrammarError> {
                 c.rpm = Some(w.amount("", "rpm", "120 rpm")?);
                 c
             }
+            "eval" => {
+                w.expect(&["pass"], "expected \"eval pass rate\"")?;
+                w.expect(&["rate"], "expected \"eval pass rate\"")?;
+                w.at_least("an eval pass rate clause")?;
+                let mut c = blank(ClauseMetric::EvalPassRate);
+                c.target = Some(w.percent(false)?);
+                w.expect(
+                    &["with"],
+                    "expected \"with N samples\": the calls evaluated per window, e.g. \"with 200 samples\"",
+                )?;
+                let at = w.pos;
+                let samples = w
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| w.error_at(at, "expected a whole number of samples from 1, e.g. 200"))?;
+                w.expect(&["samples", "sample"], "expected \"samples\"")?;
+                c.samples = Some(samples);
+                c
+            }
+            "mean" => {
+                w.expect(&["quality"], "expected \"mean quality\"")?;
+                w.at_least("a mean quality clause")?;
+                let mut c = blank(ClauseMetric::MeanQuality);
+                c.target = Some(w.score()?);
+                c
+            }
             _ => return Err(w.error_at(0, FIRST_WORDS)),
         }
     };
@@ -421,7 +462,12 @@ fn credit_step(w: &mut Words<'_>, metric: ClauseMetric) -> Result<CreditStep, Gr
     let credit = w.percent(false)?;
     let floor = matches!(
         metric,
-        ClauseMetric::Availability | ClauseMetric::TaskAvailability | ClauseMetric::Uptime | ClauseMetric::Throughput
+        ClauseMetric::Availability
+            | ClauseMetric::TaskAvailability
+            | ClauseMetric::Uptime
+            | ClauseMetric::Throughput
+            | ClauseMetric::EvalPassRate
+            | ClauseMetric::MeanQuality
     );
     let side = if floor { "below" } else { "above" };
     w.expect(
@@ -435,6 +481,7 @@ fn credit_step(w: &mut Words<'_>, metric: ClauseMetric) -> Result<CreditStep, Gr
         | ClauseMetric::FallbackTime
         | ClauseMetric::Notification => StepLevel::Duration(w.duration()?),
         ClauseMetric::Cost => StepLevel::Number(w.amount("$", "usd", "$0.06")?),
+        ClauseMetric::MeanQuality => StepLevel::Number(w.score()?),
         _ => StepLevel::Number(w.percent(true)?),
     };
     let (below, above) = if floor {
@@ -523,6 +570,18 @@ mod tests {
         let c = parse_clause("throughput >= 120 rpm").unwrap();
         assert_eq!((c.metric, c.rpm), (ClauseMetric::Throughput, Some(120.0)));
         assert_eq!(parse_clause("throughput >= 90rpm").unwrap().rpm, Some(90.0));
+        let c = parse_clause("eval pass rate >= 92% with 200 samples per week").unwrap();
+        assert_eq!(
+            (c.metric, c.target, c.samples, c.window),
+            (ClauseMetric::EvalPassRate, Some(0.92), Some(200), Some(Period::Week))
+        );
+        let c = parse_clause("mean quality ≥ 0.9 for workflow chat").unwrap();
+        assert_eq!(
+            (c.metric, c.target, c.workflow.as_deref()),
+            (ClauseMetric::MeanQuality, Some(0.9), Some("chat"))
+        );
+        let c = parse_clause("mean quality >= 0.9 fee $100 credit 10% below 0.85").unwrap();
+        assert_eq!(c.credits.unwrap()[0].below, Some(StepLevel::Number(0.85)));
     }
 
     #[test]
@@ -567,6 +626,12 @@ mod tests {
         assert!(err("cost per call <= $1").starts_with("word 3 \"call\""));
         assert!(err("cost per task <= $-1").starts_with("word 5 \"$-1\""));
         assert!(err("throughput >= many").starts_with("word 3 \"many\""));
+        assert!(err("eval pass rate >= 92%").starts_with("at the end: expected \"with N samples\""));
+        assert!(err("eval pass rate >= 92% with 0 samples").starts_with("word 7 \"0\": expected a whole number"));
+        assert!(err("eval pass rate >= 0.92 with 200 samples").starts_with("word 5 \"0.92\""));
+        assert!(err("eval pass rate >= 92% with 200 calls").starts_with("word 8 \"calls\""));
+        assert!(err("mean quality >= 1.2").starts_with("word 4 \"1.2\": expected a quality score"));
+        assert!(err("mean quality >= 90%").starts_with("word 4 \"90%\""));
         assert!(err("availability >= 99% for team x").starts_with("word 5 \"team\""));
         assert!(err("p95 latency <=").starts_with("at the end"));
         assert!(err("").starts_with("at the end: empty clause"));

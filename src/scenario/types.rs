@@ -514,7 +514,8 @@ pub enum TokenDist {
 pub struct Clause {
     /// What is measured: `"latency"`, `"ttft"`, `"availability"`,
     /// `"task_latency"`, `"task_availability"`, `"degradation"`, `"uptime"`,
-    /// `"fallback_time"`, `"notification"`, `"cost"` or `"throughput"`.
+    /// `"fallback_time"`, `"notification"`, `"cost"`, `"throughput"`,
+    /// `"eval_pass_rate"` or `"mean_quality"`.
     pub metric: ClauseMetric,
     /// Restrict to one workflow of the tenant (default: all its calls).
     #[serde(default)]
@@ -526,7 +527,8 @@ pub struct Clause {
     #[serde(default)]
     pub threshold: Option<Span>,
     /// For availability: the share of calls that must succeed, in (0, 1];
-    /// for degradation: the largest share of served calls allowed below
+    /// for eval pass rate: the share of sampled calls that must pass; for
+    /// mean quality: the floor of the mean quality, in (0, 1]; for degradation: the largest share of served calls allowed below
     /// `tier`, in [0, 1] (0 for "never").
     #[serde(default)]
     pub target: Option<f64>,
@@ -547,6 +549,10 @@ pub struct Clause {
     /// For throughput: the contracted rate in calls per minute.
     #[serde(default)]
     pub rpm: Option<f64>,
+    /// For eval pass rate: the calls sampled from each window for the
+    /// evaluation (all of them when the window has fewer), at least 1.
+    #[serde(default)]
+    pub samples: Option<u32>,
     /// The windows the clause is judged over: `"month"` (default), `"week"`,
     /// `"day"` or `"rolling Nd"`.
     #[serde(default)]
@@ -620,4 +626,12 @@ pub enum ClauseMetric {
     /// A percentile of calls' time to first token (submission to the first
     /// token of the attempt that served the call) ≤ threshold.
     Ttft,
+    /// The pass rate of an evaluation of `samples` calls drawn uniformly
+    /// without replacement from the window's calls ≥ target: each sampled
+    /// call passes with the quality of the endpoint that served it (a call
+    /// never served has no answer and fails).
+    EvalPassRate,
+    /// The mean quality of the endpoints that served the window's calls
+    /// (0 for a call never served) ≥ target.
+    MeanQuality,
 }

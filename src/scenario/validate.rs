@@ -350,6 +350,7 @@ impl Checker<'_, '_> {
                 ("budget", clause.budget.is_some()),
                 ("per", clause.per.is_some()),
                 ("rpm", clause.rpm.is_some()),
+                ("samples", clause.samples.is_some()),
             ];
             for (field, is_set) in present {
                 let wanted = fields.iter().find(|f| f.0 == field);
@@ -398,9 +399,14 @@ impl Checker<'_, '_> {
                         );
                     }
                 } else if !(x > 0.0 && x <= 1.0) {
+                    let example = match clause.metric {
+                        ClauseMetric::MeanQuality => "a quality score such as 0.9",
+                        ClauseMetric::EvalPassRate => "a share of sampled calls such as 0.92",
+                        _ => "a share such as 0.999",
+                    };
                     self.report(
                         format!("{cpath}.target"),
-                        format!("{x} is outside (0, 1]: expected a share such as 0.999"),
+                        format!("{x} is outside (0, 1]: expected {example}"),
                     );
                 }
             }
@@ -434,6 +440,12 @@ impl Checker<'_, '_> {
                 self.report(
                     format!("{cpath}.rpm"),
                     format!("{x} is not a positive rate: expected calls per minute such as 120"),
+                );
+            }
+            if clause.samples == Some(0) {
+                self.report(
+                    format!("{cpath}.samples"),
+                    "0 samples evaluate nothing: expected the calls sampled per window, e.g. samples = 200".into(),
                 );
             }
             self.credits(&cpath, clause);
@@ -513,6 +525,14 @@ fn clause_fields(metric: ClauseMetric) -> (&'static str, &'static [(&'static str
             ],
         ),
         ClauseMetric::Throughput => ("throughput", &[("rpm", true, "rpm = 120")]),
+        ClauseMetric::EvalPassRate => (
+            "eval pass rate",
+            &[
+                ("target", true, "target = 0.92 (the share of sampled calls that pass)"),
+                ("samples", true, "samples = 200 (the calls evaluated per window)"),
+            ],
+        ),
+        ClauseMetric::MeanQuality => ("mean quality", &[("target", true, "target = 0.9")]),
     }
 }
 

@@ -42,10 +42,13 @@ pub(super) struct Acc {
     pub(super) hourly: Vec<[u64; 2]>,
     /// Bad events by cause.
     pub(super) causes: Vec<u64>,
+    /// Quality clauses: calls per quality level (`quality::Levels`; level
+    /// 0 is quality 0, the calls never served). Empty for other clauses.
+    pub(super) by_level: Vec<u64>,
 }
 
 impl Acc {
-    pub(super) fn new(clause: &Clause, start: Time, end: Time, n_causes: usize) -> Acc {
+    pub(super) fn new(clause: &Clause, start: Time, end: Time, n_causes: usize, n_levels: usize) -> Acc {
         let span = end.as_nanos() - start.as_nanos();
         let latency_us = clause.is_latency_like().then(|| {
             // 3 significant digits: a percentile is exact to within 0.1%.
@@ -70,6 +73,11 @@ impl Acc {
             minutes: span.div_ceil(super::minutes::MINUTE_NANOS),
             hourly: vec![[0; 2]; hours],
             causes: vec![0; if blamed { n_causes } else { 0 }],
+            by_level: if super::quality::is_quality(clause.kind) {
+                vec![0; n_levels]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -91,6 +99,9 @@ impl Acc {
         self.minutes += o.minutes;
         self.hourly.extend_from_slice(&o.hourly);
         for (a, b) in self.causes.iter_mut().zip(&o.causes) {
+            *a += b;
+        }
+        for (a, b) in self.by_level.iter_mut().zip(&o.by_level) {
             *a += b;
         }
     }
@@ -194,7 +205,11 @@ pub(super) fn judge(clause: &Clause, a: &Acc) -> (Option<f64>, bool, u64, u64) {
             // within rounding (a part in 10⁹) is met.
             (Some(v), v <= budget * (1.0 + 1e-9))
         }
-        ClauseKind::Uptime { .. } | ClauseKind::Throughput { .. } => (None, true),
+        // Judged by `quality::judge` from the counts per level.
+        ClauseKind::Uptime { .. }
+        | ClauseKind::Throughput { .. }
+        | ClauseKind::EvalPassRate { .. }
+        | ClauseKind::MeanQuality { .. } => (None, true),
     };
     (value, met, eligible, succeeded)
 }

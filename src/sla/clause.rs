@@ -94,6 +94,23 @@ pub enum ClauseKind {
         /// The contracted rate in calls per minute.
         rpm: f64,
     },
+    /// The pass rate of an evaluation of `samples` of the window's calls,
+    /// drawn uniformly without replacement (all of them when the window has
+    /// fewer), ≥ `target`. Each sampled call passes with the quality of the
+    /// endpoint that served it; a call never served (failed, shed, timed
+    /// out, abandoned, still open) produced no answer and fails.
+    EvalPassRate {
+        /// In (0, 1].
+        target: f64,
+        /// Calls evaluated per window, at least 1.
+        samples: u32,
+    },
+    /// The mean, over the window's calls, of the quality of the endpoint
+    /// that served each (0 for a call never served) ≥ `target`.
+    MeanQuality {
+        /// In (0, 1].
+        target: f64,
+    },
 }
 
 /// Whether a clause's metric must stay under or above its threshold.
@@ -143,6 +160,11 @@ pub struct Clause {
     pub period: Period,
     /// Its service credits, if it carries a schedule (monthly windows only).
     pub credits: Option<CreditSchedule>,
+    /// Its position among its tenant's clauses in the scenario: with the
+    /// tenant's name it names the clause's own random stream (the sampled
+    /// evaluation of an eval pass rate clause), the same in the simulator
+    /// and in `judge` whichever clauses either leaves out.
+    pub ordinal: usize,
 }
 
 impl Clause {
@@ -150,8 +172,8 @@ impl Clause {
     pub fn all(scenario: &Scenario) -> Vec<Clause> {
         let mut out = Vec::new();
         for (ti, t) in scenario.tenants.iter().enumerate() {
-            for c in &t.clauses {
-                if let Some(clause) = Clause::resolve(ti, t, c) {
+            for (ordinal, c) in t.clauses.iter().enumerate() {
+                if let Some(clause) = Clause::resolve(ti, ordinal, t, c) {
                     out.push(clause);
                 }
             }
@@ -159,7 +181,7 @@ impl Clause {
         out
     }
 
-    fn resolve(ti: usize, tenant: &scenario::Tenant, c: &scenario::Clause) -> Option<Clause> {
+    fn resolve(ti: usize, ordinal: usize, tenant: &scenario::Tenant, c: &scenario::Clause) -> Option<Clause> {
         let workflow = match &c.workflow {
             Some(name) => Some(tenant.workflows.iter().position(|w| &w.name == name)?),
             None => None,
@@ -218,6 +240,14 @@ impl Clause {
                     threshold: c.threshold?,
                 },
             ),
+            ClauseMetric::EvalPassRate => (
+                Unit::Call,
+                ClauseKind::EvalPassRate {
+                    target: c.target?,
+                    samples: c.samples?,
+                },
+            ),
+            ClauseMetric::MeanQuality => (Unit::Call, ClauseKind::MeanQuality { target: c.target? }),
         };
         Some(Clause {
             tenant: ti,
@@ -227,6 +257,7 @@ impl Clause {
             kind,
             period: c.window.unwrap_or_default(),
             credits: credit_schedule(c),
+            ordinal,
         })
     }
 
@@ -282,6 +313,10 @@ impl Clause {
                 trim_float(budget)
             ),
             ClauseKind::Throughput { rpm } => format!("throughput >= {} rpm", trim_float(rpm)),
+            ClauseKind::EvalPassRate { target, samples } => {
+                format!("eval pass rate >= {}% with {samples} samples", trim_pct(target))
+            }
+            ClauseKind::MeanQuality { target } => format!("mean quality >= {}", trim_float(target)),
         };
         format!("{body}{scope}{period}")
     }
@@ -317,6 +352,9 @@ impl Clause {
 
     /// A level in the clause's value unit, as the grammar writes it.
     fn format_level(&self, level: f64) -> String {
+        if matches!(self.kind, ClauseKind::MeanQuality { .. }) {
+            return trim_float(level);
+        }
         match self.value_unit() {
             "ms" => Span::from_nanos((level * 1e6).round() as u64).to_string(),
             "usd" => format!("${}", trim_float(level)),
@@ -333,7 +371,7 @@ impl Clause {
 
     /// The kind's name in outputs: `latency`, `ttft`, `availability`,
     /// `uptime`, `fallback_time`, `notification`, `degradation`, `cost`,
-    /// `throughput`.
+    /// `throughput`, `eval_pass_rate`, `mean_quality`.
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             ClauseKind::Latency { .. } => "latency",
@@ -345,6 +383,8 @@ impl Clause {
             ClauseKind::Notification { .. } => "notification",
             ClauseKind::Cost { .. } => "cost",
             ClauseKind::Throughput { .. } => "throughput",
+            ClauseKind::EvalPassRate { .. } => "eval_pass_rate",
+            ClauseKind::MeanQuality { .. } => "mean_quality",
         }
     }
 
@@ -371,6 +411,8 @@ impl Clause {
                 CostBasis::Window => "cost per window".to_string(),
             },
             ClauseKind::Throughput { .. } => "throughput".to_string(),
+            ClauseKind::EvalPassRate { .. } => "eval pass rate".to_string(),
+            ClauseKind::MeanQuality { .. } => "mean quality".to_string(),
         }
     }
 
@@ -383,9 +425,11 @@ impl Clause {
             | ClauseKind::FallbackTime { .. }
             | ClauseKind::Notification { .. }
             | ClauseKind::Cost { .. } => Direction::AtMost,
-            ClauseKind::Availability { .. } | ClauseKind::Uptime { .. } | ClauseKind::Throughput { .. } => {
-                Direction::AtLeast
-            }
+            ClauseKind::Availability { .. }
+            | ClauseKind::Uptime { .. }
+            | ClauseKind::Throughput { .. }
+            | ClauseKind::EvalPassRate { .. }
+            | ClauseKind::MeanQuality { .. } => Direction::AtLeast,
         }
     }
 
@@ -401,20 +445,26 @@ impl Clause {
             ClauseKind::Availability { .. }
             | ClauseKind::Degradation { .. }
             | ClauseKind::Uptime { .. }
-            | ClauseKind::Throughput { .. } => "ratio",
+            | ClauseKind::Throughput { .. }
+            | ClauseKind::EvalPassRate { .. }
+            | ClauseKind::MeanQuality { .. } => "ratio",
         }
     }
 
     /// The threshold in the units of [`Attainment::value`](super::Attainment):
-    /// milliseconds for latencies, a ratio for availability, uptime and
-    /// shares, USD for cost; 1 for throughput (every minute in contract).
+    /// milliseconds for latencies, a ratio for availability, uptime,
+    /// shares, pass rates and mean quality, USD for cost; 1 for throughput
+    /// (every minute in contract).
     pub fn threshold_value(&self) -> f64 {
         match self.kind {
             ClauseKind::Latency { threshold, .. }
             | ClauseKind::Ttft { threshold, .. }
             | ClauseKind::FallbackTime { threshold, .. }
             | ClauseKind::Notification { threshold, .. } => threshold.as_millis_f64(),
-            ClauseKind::Availability { target } | ClauseKind::Uptime { target, .. } => target,
+            ClauseKind::Availability { target }
+            | ClauseKind::Uptime { target, .. }
+            | ClauseKind::EvalPassRate { target, .. }
+            | ClauseKind::MeanQuality { target } => target,
             ClauseKind::Degradation { max_share, .. } => max_share,
             ClauseKind::Cost { budget, .. } => budget,
             ClauseKind::Throughput { .. } => 1.0,

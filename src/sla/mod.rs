@@ -11,6 +11,7 @@ mod acc;
 mod clause;
 mod credits;
 mod minutes;
+mod quality;
 mod recorder;
 #[cfg(test)]
 mod tests_describe;
@@ -18,6 +19,7 @@ mod window;
 
 pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, trim_pct};
 pub use credits::{CreditSchedule, CreditStep};
+pub use quality::Quality;
 pub use recorder::{
     Attainment, BudgetUse, CDF_MIN_EDGES, CallEnd, CallOutcome, Cause, CauseCounts, LatencyCounts, Measures, Recorder,
     cdf_edge_ms,

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::acc::{Acc, judge};
 use super::minutes::Minutes;
+use super::quality::{self, Levels, Quality};
 use super::{Clause, ClauseKind, Layout, Unit};
 use crate::time::{Span, Time};
 
@@ -97,6 +98,9 @@ pub struct CallEnd {
     pub outcome: CallOutcome,
     /// What a bad outcome is blamed on.
     pub cause: Cause,
+    /// The endpoint that served it (quality clauses: its quality is the
+    /// call's); `None` when it was not served.
+    pub served_by: Option<u32>,
 }
 
 impl CallEnd {
@@ -240,21 +244,26 @@ pub struct Recorder {
     tracks: Vec<Track>,
     /// stream → tenant → workflow → indices of the clauses listening.
     covering: [Vec<Vec<Vec<u32>>>; STREAMS],
+    /// The endpoints' quality and the seed of the audits.
+    quality: Quality,
+    /// The distinct quality levels quality clauses count calls by.
+    levels: Levels,
 }
 
 impl Recorder {
     /// A recorder for `clauses`, each over its own windows cut from
     /// `[start, start + duration)`; `workflows[t]` is the number of
-    /// workflows of tenant `t`; `endpoints` the number of endpoints (for
-    /// blame).
+    /// workflows of tenant `t`; `quality` the endpoints' quality (their
+    /// number, for blame) and the seed of the quality clauses' audits.
     pub fn new(
         clauses: Vec<Clause>,
         start: chrono::NaiveDateTime,
         duration: Span,
         workflows: &[usize],
-        endpoints: usize,
+        quality: Quality,
     ) -> Recorder {
-        let n_causes = 2 * endpoints + 1;
+        let n_causes = 2 * quality.endpoints.len() + 1;
+        let levels = Levels::new(&quality.endpoints);
         let empty: Vec<Vec<Vec<u32>>> = workflows.iter().map(|n| vec![Vec::new(); *n]).collect();
         let mut covering: [Vec<Vec<Vec<u32>>>; STREAMS] = std::array::from_fn(|_| empty.clone());
         for (ci, c) in clauses.iter().enumerate() {
@@ -276,7 +285,7 @@ impl Recorder {
                 let acc = layout
                     .buckets
                     .iter()
-                    .map(|b| Acc::new(&clause, b.start, b.end, n_causes))
+                    .map(|b| Acc::new(&clause, b.start, b.end, n_causes, levels.values.len()))
                     .collect();
                 let minutes = matches!(clause.kind, ClauseKind::Uptime { .. } | ClauseKind::Throughput { .. })
                     .then(|| Minutes::new(duration));
@@ -288,7 +297,12 @@ impl Recorder {
                 }
             })
             .collect();
-        Recorder { tracks, covering }
+        Recorder {
+            tracks,
+            covering,
+            quality,
+            levels,
+        }
     }
 
     /// The clauses listening to `stream` for this tenant and workflow.
@@ -371,6 +385,17 @@ impl Recorder {
                     acc.succeeded += u64::from(served.is_some());
                     acc.hour(bucket_start, end.submitted, served.is_none());
                     if served.is_none() {
+                        acc.blame(end.cause);
+                    }
+                }
+                (ClauseKind::EvalPassRate { target, .. } | ClauseKind::MeanQuality { target }, _) => {
+                    // A call never served is at level 0 (quality 0).
+                    let level = self.levels.of(end.served_by.filter(|_| served.is_some()));
+                    if let Some(n) = acc.by_level.get_mut(level) {
+                        *n += 1;
+                    }
+                    acc.succeeded += u64::from(served.is_some());
+                    if self.levels.values[level] < target {
                         acc.blame(end.cause);
                     }
                 }
@@ -499,7 +524,12 @@ impl Recorder {
                 for b in &track.acc[range.start + 1..range.end] {
                     acc.merge(b);
                 }
-                let (value, met, eligible, succeeded) = judge(clause, &acc);
+                let (value, met, eligible, succeeded) = if quality::is_quality(clause.kind) {
+                    let mut rng = quality::audit_stream(&self.quality, clause, &track.layout.windows[wi].label);
+                    quality::judge(clause.kind, &acc.by_level, &self.levels, &mut rng)
+                } else {
+                    judge(clause, &acc)
+                };
                 out.push(Attainment {
                     clause: ci,
                     window: wi,

@@ -1,7 +1,7 @@
 //! The recorder against hand-worked cases.
 
 use super::*;
-use crate::sla::{CostBasis, Period};
+use crate::sla::{CostBasis, Period, Quality};
 use chrono::NaiveDate;
 
 fn start() -> chrono::NaiveDateTime {
@@ -20,13 +20,14 @@ fn clause(kind: ClauseKind, workflow: Option<usize>) -> Clause {
         kind,
         period: Period::Month,
         credits: None,
+        ordinal: 0,
     }
 }
 
 /// A recorder over January 2026 (one month window) for one tenant with
 /// two workflows and two endpoints.
 fn recorder(clauses: Vec<Clause>) -> Recorder {
-    Recorder::new(clauses, start(), Span::from_days(31), &[2], 2)
+    Recorder::new(clauses, start(), Span::from_days(31), &[2], Quality::perfect(2))
 }
 
 fn at_ms(ms: u64) -> Time {
@@ -45,6 +46,7 @@ fn served(submitted: Time, latency: Span, tier: u8) -> CallEnd {
             index: 0,
             outage: false,
         },
+        served_by: Some(0),
     }
 }
 
@@ -54,6 +56,7 @@ fn failed(submitted: Time, cause: Cause) -> CallEnd {
         ended: submitted + Span::from_millis(10),
         outcome: CallOutcome::Failed { rejected: false },
         cause,
+        served_by: None,
     }
 }
 
@@ -73,6 +76,7 @@ fn open(submitted: Time, end: Time) -> CallEnd {
         ended: end,
         outcome: CallOutcome::Open,
         cause: Cause::Router,
+        served_by: None,
     }
 }
 
@@ -226,7 +230,7 @@ fn cost_per_task_is_the_window_cost_over_its_tasks() {
 fn rolling_windows_merge_their_days() {
     let mut c = clause(ClauseKind::Availability { target: 0.75 }, None);
     c.period = Period::Rolling { days: 2 };
-    let mut r = Recorder::new(vec![c], start(), Span::from_days(3), &[1], 1);
+    let mut r = Recorder::new(vec![c], start(), Span::from_days(3), &[1], Quality::perfect(1));
     let day = |d: u64| Time::ZERO + Span::from_hours(d * 24 + 1);
     // Day 0: 2 ok; day 1: 1 ok 1 failed; day 2: 2 failed.
     for (d, ok, bad) in [(0, 2, 0), (1, 1, 1), (2, 0, 2)] {
@@ -262,7 +266,7 @@ fn the_pooled_latency_distribution_counts_each_call_once() {
         None,
     );
     c.period = Period::Rolling { days: 2 };
-    let mut r = Recorder::new(vec![c], start(), Span::from_days(3), &[1], 1);
+    let mut r = Recorder::new(vec![c], start(), Span::from_days(3), &[1], Quality::perfect(1));
     // 10 calls of 5 ms and 10 of 50 ms spread over three days.
     for k in 0..20u64 {
         let lat = if k < 10 { 5 } else { 50 };
@@ -477,7 +481,13 @@ fn uptime_counts_a_call_ending_after_the_period_in_its_submission_minute() {
         target: 0.5,
         max_error_ratio: 0.0,
     };
-    let mut r = Recorder::new(vec![clause(kind, None)], start(), Span::from_days(1), &[2], 2);
+    let mut r = Recorder::new(
+        vec![clause(kind, None)],
+        start(),
+        Span::from_days(1),
+        &[2],
+        Quality::perfect(2),
+    );
     // Submitted in minute 1439 (the last), failed in the drain 2 h later.
     let at = Time::ZERO + Span::from_secs(1439 * 60);
     let mut late = failed(at, Cause::Router);
@@ -513,4 +523,59 @@ fn the_pooled_distribution_reaches_the_largest_value() {
         1,
         "1 of 2 at or under 1000 s"
     );
+}
+
+/// Quality clauses count calls by the quality of the endpoint that served
+/// them; failed and open calls at quality 0. Endpoint 0 at 0.9, endpoint
+/// 1 at 0.4: 2 calls served by 0, 1 by 1, 1 failed, 1 still open gives a
+/// mean of (2 × 0.9 + 0.4) / 5 = 0.44, under a target of 0.5; the audit of 100 samples takes
+/// all 5, at most the 3 served passing. Calls below the target (the one
+/// served by endpoint 1, the failed and the open) are the bad events.
+#[test]
+fn quality_clauses_count_calls_by_the_serving_endpoint() {
+    let quality = Quality {
+        endpoints: vec![0.9, 0.4],
+        seed: 3,
+        replication: 0,
+    };
+    let clauses = vec![
+        clause(ClauseKind::MeanQuality { target: 0.5 }, None),
+        clause(
+            ClauseKind::EvalPassRate {
+                target: 0.5,
+                samples: 100,
+            },
+            None,
+        ),
+    ];
+    let mut r = Recorder::new(clauses, start(), Span::from_days(31), &[2], quality);
+    let by = |e: u32| CallEnd {
+        served_by: Some(e),
+        cause: Cause::Endpoint {
+            index: e,
+            outage: false,
+        },
+        ..served(at_ms(1), Span::from_millis(5), 0)
+    };
+    r.call_done(0, 0, by(0));
+    r.call_done(0, 1, by(0));
+    r.call_done(0, 0, by(1));
+    r.call_done(0, 0, failed(at_ms(2), Cause::Router));
+    r.call_done(0, 0, open(at_ms(3), at_ms(9)));
+    let (a, m) = r.finish();
+    assert_eq!(
+        a[0].value,
+        Some(0.44),
+        "rounded to 12 decimals: exact for a hand-worked mean"
+    );
+    assert!(!a[0].met);
+    assert_eq!((a[0].eligible, a[0].succeeded), (5, 3));
+    assert_eq!(a[1].eligible, 5, "fewer calls than samples: all of them");
+    assert!(a[1].succeeded <= 3);
+    assert_eq!(a[1].value, Some(a[1].succeeded as f64 / 5.0));
+    // Blame, where a clause failed: endpoint 1 once, the router twice.
+    assert!(m.causes.iter().any(|c| c.clause == 0));
+    for c in m.causes.iter() {
+        assert_eq!((c.counts[2], c.counts[4]), (1, 2), "clause {}", c.clause);
+    }
 }

@@ -230,6 +230,8 @@ fn simulated_request_log_judged_gives_the_simulators_judgement() {
         "fallback_time",
         "notification",
         "cost",
+        "eval_pass_rate",
+        "mean_quality",
     ] {
         assert!(
             kinds.iter().any(|(k, eligible, _)| k == kind && *eligible > 0),
@@ -256,6 +258,14 @@ fn simulated_request_log_judged_gives_the_simulators_judgement() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--audit-log"));
     assert!(!summary(&no_audit).iter().any(|k| k.0 == "notification"));
+    // The quality audits do not move when a clause before them is left
+    // out: their streams are named by the clause's place in the scenario.
+    let quality = |rows: Vec<(String, u64, u64)>| -> Vec<(String, u64, u64)> {
+        rows.into_iter()
+            .filter(|k| k.0 == "eval_pass_rate" || k.0 == "mean_quality")
+            .collect()
+    };
+    assert_eq!(quality(summary(&no_audit)), quality(summary(&sim)));
 }
 
 /// Each malformed row exits 2 naming the file, line and field, and writes
@@ -428,4 +438,55 @@ fn a_log_that_does_not_record_fallbacks_cannot_pass_a_fallback_clause() {
         &out,
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Quality clauses on the hand-written log: of the 10 judged calls, 6
+/// were served by e0 (quality 0.9), 1 by e1 (0.6) and 3 never were
+/// (quality 0): the mean is (6 × 0.9 + 0.6) / 10 = 0.6, and an audit of
+/// 100 samples evaluates all 10, at most the 7 served passing. A served
+/// row naming no endpoint of the scenario leaves its answer's quality
+/// unknown: `judge` refuses (exit 2), naming the rows and the clauses.
+#[test]
+fn quality_clauses_on_a_hand_written_log_and_rows_of_unknown_quality() {
+    let dir = tempdir();
+    let toml = std::fs::read_to_string(repo_path("tests/fixtures/judge/hand.toml"))
+        .unwrap()
+        .replace("name = \"e0\"\n", "name = \"e0\"\nquality = 0.9\n")
+        .replace("name = \"e1\"\n", "name = \"e1\"\nquality = 0.6\n")
+        + "\n[[tenants.clauses]]\nmetric = \"mean_quality\"\ntarget = 0.55\nwindow = \"day\"\n\
+           \n[[tenants.clauses]]\nmetric = \"eval_pass_rate\"\ntarget = 0.5\nsamples = 100\nwindow = \"day\"\n";
+    let scenario = dir.path().join("hand-quality.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let audit = repo_path("tests/fixtures/judge/hand-audit.jsonl");
+    let log = repo_path("tests/fixtures/judge/hand.jsonl");
+    let out = dir.path().join("out");
+    let o = judge_with_audit(scenario.to_str().unwrap(), &[&log], &[&audit], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = windows(&out);
+    let (value, met, eligible, succeeded) = &w[20];
+    assert!((value.parse::<f64>().unwrap() - 0.6).abs() < 1e-12, "{value}");
+    assert_eq!((*met, *eligible, *succeeded), (true, 10, 7));
+    let (value, _, eligible, succeeded) = &w[21];
+    assert_eq!(*eligible, 10, "fewer calls than samples: all of them");
+    assert!(*succeeded <= 7);
+    assert_eq!(value.parse::<f64>().unwrap(), *succeeded as f64 / 10.0);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let renamed = text.replacen("\"endpoint\":\"e0\"", "\"endpoint\":\"gpt-x\"", 1);
+    assert_ne!(text, renamed);
+    let unknown = dir.path().join("unknown.jsonl");
+    std::fs::write(&unknown, renamed).unwrap();
+    let refused = dir.path().join("refused");
+    let o = judge_with_audit(scenario.to_str().unwrap(), &[&unknown], &[&audit], &refused);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1 served row(s) name no endpoint of the scenario"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("t mean quality >= 0.55 per day, t eval pass rate >= 50% with 100 samples per day"),
+        "{stderr}"
+    );
+    assert!(!refused.exists(), "nothing written");
 }

@@ -26,6 +26,7 @@ mod open_calls;
 mod outages;
 mod overload;
 mod probability;
+mod quality;
 mod queueing;
 mod reach;
 mod report;

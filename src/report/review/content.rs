@@ -33,7 +33,7 @@ pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
         )));
     }
     blocks.push(Block::Heading("Assumptions".into()));
-    blocks.push(Block::Bullets(assumptions(run)));
+    blocks.push(Block::Bullets(assumptions(run, &inputs.clauses)));
     blocks.push(Block::Heading("Verdicts".into()));
     blocks.push(verdict_table(&inputs.clauses, run.interval_level));
     blocks.push(Block::Heading("In the contract's words".into()));
@@ -200,7 +200,7 @@ fn level_pct(level: f64) -> String {
     format!("{}%", trim(level * 100.0))
 }
 
-fn assumptions(run: &RunInfo) -> Vec<String> {
+fn assumptions(run: &RunInfo, clauses: &[ClauseRow]) -> Vec<String> {
     let mut out = vec![
         "Each clause is judged separately in every window (calendar months unless the scenario says \
          otherwise) of every replication; it holds in a window when its metric over that window meets the \
@@ -241,6 +241,18 @@ fn assumptions(run: &RunInfo) -> Vec<String> {
             ),
         },
     ];
+    let quality = |kind: &str| clauses.iter().any(|c| c.kind.as_deref() == Some(kind));
+    if quality("eval_pass_rate") || quality("mean_quality") {
+        out.push(
+            "Quality clauses judge each call by the quality score of the endpoint that served it. A call never \
+             served (failed, shed, timed out, abandoned, still open at the end) produced no answer: it counts \
+             with quality 0, as failing its evaluation. An eval pass rate is measured as an audit would: on a \
+             uniform sample without replacement of the stated number of the window's calls (all of them when \
+             the window has fewer), each sampled call passing with its endpoint's quality, so sampling noise \
+             is part of the result; a mean quality is the mean over every call of the window."
+                .to_string(),
+        );
+    }
     let total = |name: &str| run.totals.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
     let (open_calls, open_tasks) = (total("open_calls").unwrap_or(0), total("open_tasks").unwrap_or(0));
     if open_calls > 0 || open_tasks > 0 {

@@ -10,7 +10,12 @@ use crate::sla::Period;
 fn is_floor(metric: ClauseMetric) -> bool {
     matches!(
         metric,
-        ClauseMetric::Availability | ClauseMetric::TaskAvailability | ClauseMetric::Uptime | ClauseMetric::Throughput
+        ClauseMetric::Availability
+            | ClauseMetric::TaskAvailability
+            | ClauseMetric::Uptime
+            | ClauseMetric::Throughput
+            | ClauseMetric::EvalPassRate
+            | ClauseMetric::MeanQuality
     )
 }
 
