@@ -150,6 +150,13 @@ pub fn internal_clause(clause: &Clause, objective: f64) -> Option<Clause> {
             budget: up(objective),
             per,
         },
+        ClauseKind::EvalPassRate { samples, .. } => ClauseKind::EvalPassRate {
+            target: down(objective),
+            samples,
+        },
+        ClauseKind::MeanQuality { .. } => ClauseKind::MeanQuality {
+            target: down(objective),
+        },
         ClauseKind::Throughput { .. } => return None,
     };
     Some(Clause {

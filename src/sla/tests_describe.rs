@@ -32,7 +32,7 @@ fn resolve(base: &Scenario, clause: scenario::Clause) -> (Scenario, Clause) {
     (s, c)
 }
 
-const METRICS: [ClauseMetric; 11] = [
+const METRICS: [ClauseMetric; 13] = [
     ClauseMetric::Latency,
     ClauseMetric::Ttft,
     ClauseMetric::Availability,
@@ -44,6 +44,8 @@ const METRICS: [ClauseMetric; 11] = [
     ClauseMetric::Notification,
     ClauseMetric::Cost,
     ClauseMetric::Throughput,
+    ClauseMetric::EvalPassRate,
+    ClauseMetric::MeanQuality,
 ];
 
 /// Whether a kind's metric must stay at least its threshold (its credit
@@ -51,7 +53,12 @@ const METRICS: [ClauseMetric; 11] = [
 fn floor(metric: ClauseMetric) -> bool {
     matches!(
         metric,
-        ClauseMetric::Availability | ClauseMetric::TaskAvailability | ClauseMetric::Uptime | ClauseMetric::Throughput
+        ClauseMetric::Availability
+            | ClauseMetric::TaskAvailability
+            | ClauseMetric::Uptime
+            | ClauseMetric::Throughput
+            | ClauseMetric::EvalPassRate
+            | ClauseMetric::MeanQuality
     )
 }
 
@@ -159,6 +166,7 @@ fn clause(d: &Draw) -> scenario::Clause {
             CostBasis::Task
         }),
         rpm: Some(f64::from(d.cents) / 10.0),
+        samples: Some(d.cents),
         window: Some(match d.period {
             0 => Period::Month,
             1 => Period::Week,

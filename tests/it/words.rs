@@ -105,6 +105,18 @@ workflow = "other"
 metric = "throughput"
 rpm = 2
 
+[[tenants.clauses]]
+metric = "eval_pass_rate"
+target = 0.92
+samples = 200
+monthly_fee = 1000
+credits = [{ below = 0.9, credit = 0.05 }]
+
+[[tenants.clauses]]
+metric = "mean_quality"
+target = 0.9
+window = "week"
+
 [[tenants]]
 name = "beta"
 class = "silver"
@@ -187,7 +199,7 @@ fn is_clause(s: &Scenario, clauses: &[Clause], file: &str, index: &str, text: &s
 fn every_output_names_each_clause_in_words_that_read_back() {
     let s = scenario(EVERY_KIND);
     let clauses = Clause::all(&s);
-    assert_eq!(clauses.len(), 13);
+    assert_eq!(clauses.len(), 15);
     let dir = tempdir();
     let path = dir.path().join("every.toml");
     std::fs::write(&path, EVERY_KIND).unwrap();

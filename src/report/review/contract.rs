@@ -208,6 +208,7 @@ mod tests {
             kind: None,
             direction: None,
             credit: None,
+            internal: None,
         };
         let (a, b, c) = (row("a"), row("b"), row("c"));
         assert_eq!(quoted_list(&[&a]), "\"a\"");
