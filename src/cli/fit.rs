@@ -110,8 +110,8 @@ fn fit_status_pages(args: &FitArgs) -> Result<(), Failure> {
         names.join(", "),
         args.out.display()
     )?;
-    for service in &fitted.without_outage {
-        outln!("{service}: no minute of outage, no profile")?;
+    for (service, why) in &fitted.without_outage {
+        outln!("{service}: no profile: {why}")?;
     }
     if let Some(dir) = &args.report {
         outln!("wrote {}", dir.join("fit.md").display())?;

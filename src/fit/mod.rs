@@ -121,12 +121,13 @@ pub enum FitError {
         /// The services recorded, joined.
         known: String,
     },
-    /// No chosen service has a minute of outage.
-    #[error("{files}: no minute of partial or major outage for {services}: no profile to fit")]
-    NoOutageMinutes {
+    /// No chosen service gives an outage process (no minute of outage, or
+    /// no day without one).
+    #[error("{files}: no outage process to fit for {services}")]
+    NoProfile {
         /// The files, joined.
         files: String,
-        /// The services, joined.
+        /// The services, each with why, joined.
         services: String,
     },
     /// A record's figures contradict one another.

@@ -307,7 +307,10 @@ fn fit_status_page_writes_profiles_and_a_report() {
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(stdout.contains("fitted 1 profile(s) (api)"), "{stdout}");
-    assert!(stdout.contains("quiet: no minute of outage, no profile"), "{stdout}");
+    assert!(
+        stdout.contains("quiet: no profile: partial: no day has outage minutes"),
+        "{stdout}"
+    );
     let text = fs::read_to_string(&out).unwrap();
     check_profiles(&text).expect("the profiles read as data/providers.toml does");
     assert!(text.contains("# ---- api: service \"api\" (API-OpenAI in the ICPE 2025 study), provider \"openai\""));
@@ -429,7 +432,46 @@ fn a_malformed_status_page_record_exits_2_naming_the_row_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("no daily outage record"));
     let run = fit(&[&daily], &["--service", "quiet"]);
     assert_eq!(run.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&run.stderr).contains("no minute of partial or major outage for quiet"));
+    assert!(
+        String::from_utf8_lossy(&run.stderr)
+            .contains("no outage process to fit for quiet (partial: no day has outage minutes"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // One day, in outage: the minutes are there, the up times are not.
+    let one_day = dir.path().join("one_day.csv");
+    let header = daily_csv().lines().next().unwrap().to_string();
+    fs::write(
+        &one_day,
+        format!("{header}\n2024-01-01,#e74c3c,[],api,1,0,0,1,90,1,90,90,4,openai\n"),
+    )
+    .unwrap();
+    let run = fit(&[&one_day], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("no outage process to fit for api (partial: no day has outage minutes")
+            && stderr.contains("major: every one of the 1 days has outage minutes"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    // More minutes of partial and major outage than the day has.
+    let too_many = dir.path().join("too_many.csv");
+    fs::write(
+        &too_many,
+        format!("{header}\n2024-01-01,#e74c3c,[],api,1,1,1000,1,500,1,1500,800,4,openai\n"),
+    )
+    .unwrap();
+    let run = fit(&[&too_many], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(
+            "too_many.csv:2: field major_outage_minutes: expected at most 440 minutes with partial_outage_minutes 1000: a day has 1440, got \"500\""
+        ),
+        "{stderr}"
+    );
+    assert!(!out.exists());
     let run = slaplan()
         .args(["fit", "--log", "x.jsonl", "--service", "api", "--out"])
         .arg(&out)

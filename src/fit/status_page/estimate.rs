@@ -181,6 +181,16 @@ impl ProfileFit {
     pub fn has_process(&self) -> bool {
         self.kinds.iter().any(|k| k.outcome.is_ok())
     }
+
+    /// Why no kind gives a process, e.g. `partial: no day has outage
+    /// minutes: ...; major: every one of the 1 days has outage minutes: ...`.
+    pub fn why_no_process(&self) -> String {
+        self.kinds
+            .iter()
+            .filter_map(|k| k.outcome.as_ref().err().map(|e| format!("{}: {e}", k.kind.name())))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// The estimate of a fitted record: intervals and, given the days'

@@ -87,8 +87,9 @@ pub struct StatusPageFit {
     pub profiles: Vec<ProfileFit>,
     /// The samples behind each profile's goodness of fit, by profile.
     pub samples: Vec<ServiceSamples>,
-    /// Services recorded without a minute of outage: no profile.
-    pub without_outage: Vec<String>,
+    /// Services that give no outage process, each with why (no minute of
+    /// outage, or no day without one): no profile.
+    pub without_outage: Vec<(String, String)>,
 }
 
 /// Reads the files at `paths` (daily records and incident lists in any
@@ -172,13 +173,17 @@ pub fn fit_status_pages(paths: &[PathBuf], choices: &[ServiceChoice]) -> Result<
             profiles.push(fit);
             samples.push(sample);
         } else {
-            without_outage.push(service);
+            without_outage.push((service, fit.why_no_process()));
         }
     }
     if profiles.is_empty() {
-        return Err(FitError::NoOutageMinutes {
+        return Err(FitError::NoProfile {
             files: joined(paths),
-            services: without_outage.join(", "),
+            services: without_outage
+                .iter()
+                .map(|(service, why)| format!("{service} ({why})"))
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     Ok(StatusPageFit {

@@ -25,6 +25,7 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate};
 
 use crate::fit::FitError;
+use crate::model::status_page::MINUTES_PER_DAY;
 
 /// Which of the study's files a CSV is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,6 +256,16 @@ impl RecordFile {
                 .ok_or_else(|| self.fail(column, "minutes of the day, from 0 to 1440"))
         };
         let (partial, major) = (minutes("partial_outage_minutes")?, minutes("major_outage_minutes")?);
+        // A minute is in partial or in major outage, not both.
+        if partial + major > MINUTES_PER_DAY {
+            return Err(self.fail(
+                "major_outage_minutes",
+                &format!(
+                    "at most {} minutes with partial_outage_minutes {partial}: a day has 1440",
+                    MINUTES_PER_DAY - partial
+                ),
+            ));
+        }
         let incidents = match self.column("incident_count", false) {
             None => None,
             Some(_) => Some(

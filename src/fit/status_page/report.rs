@@ -83,12 +83,8 @@ impl StatusPageFit {
                 );
             }
         }
-        if !self.without_outage.is_empty() {
-            let _ = writeln!(
-                o,
-                "\nNo minute of outage, no profile: {}.",
-                self.without_outage.join(", ")
-            );
+        for (service, why) in &self.without_outage {
+            let _ = writeln!(o, "\nNo profile for {service}: {why}.");
         }
         for p in &self.profiles {
             let r = &p.record;
