@@ -144,6 +144,12 @@ pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime(format!("cannot make a scratch directory: {e}")))?;
     let logs = match &args.logs {
         Some(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(Failure::input(format!(
+                    "--logs {}: expected a directory, and this is a file",
+                    dir.display()
+                )));
+            }
             std::fs::create_dir_all(dir)
                 .map_err(|e| Failure::runtime(format!("--logs {}: cannot create it: {e}", dir.display())))?;
             dir.clone()
