@@ -133,7 +133,7 @@ impl Span {
         } else if nanos >= u64::MAX as f64 {
             Span::MAX
         } else {
-            Span(nanos.round() as u64)
+            Span(round_half_away(nanos) as u64)
         }
     }
 
@@ -314,6 +314,28 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
+/// `x` rounded to the nearest integer, halves away from zero: what
+/// `f64::round` gives (up to the sign of a zero result), without its call
+/// into libm on CPUs without SSE4.1, which the simulator's per-call draws
+/// used to pay several times a call (BENCHMARKS.md, issue 15).
+pub fn round_half_away(x: f64) -> f64 {
+    // Beyond 2^52 every double is an integer already.
+    const EXACT: f64 = 4_503_599_627_370_496.0;
+    if x.abs() >= EXACT || x.is_nan() {
+        return x;
+    }
+    // Truncation is exact here, and so is the fraction left.
+    let t = x as i64 as f64;
+    let fraction = x - t;
+    if fraction >= 0.5 {
+        t + 1.0
+    } else if fraction <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +383,50 @@ mod tests {
         assert_eq!(Time::MAX + Span::from_secs(1), Time::MAX);
         assert_eq!(Time::ZERO - Time::from_nanos(5), Span::ZERO);
         assert_eq!(Time::from_nanos(10) - Time::from_nanos(4), Span::from_nanos(6));
+    }
+
+    /// The same value as `f64::round` (zeros compared by value): halves,
+    /// neighbours of halves, the edge of exact integers, huge values,
+    /// infinities, and random doubles over many magnitudes.
+    #[test]
+    fn round_half_away_is_std_round() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        for k in 0..60 {
+            let h = (1u64 << k) as f64 + 0.5;
+            xs.extend([h, -h, h.next_up(), h.next_down()]);
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = f64::from_bits(state);
+            if x.is_finite() && x.abs() < 1e20 {
+                xs.push(x);
+            }
+            xs.push((state >> 11) as f64 / (1u64 << 20) as f64);
+        }
+        for x in xs {
+            assert_eq!(round_half_away(x), x.round(), "{x:e}");
+        }
+        assert!(round_half_away(f64::NAN).is_nan());
     }
 }

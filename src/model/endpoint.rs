@@ -11,6 +11,7 @@
 //! limits (over: a 429 with retry-after, also after `error_latency`), then
 //! slots and queue (full: a 503).
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 use chrono::Timelike;
@@ -19,7 +20,7 @@ use rand_distr::{Distribution, Exp, StandardNormal};
 use crate::engine::{EventId, Rng};
 use crate::policy::AttemptId;
 use crate::scenario::{self, Latency, OutageMode};
-use crate::time::{Span, Time};
+use crate::time::{Span, Time, round_half_away};
 use rand::RngExt;
 
 pub use super::outage::Incident;
@@ -186,8 +187,8 @@ impl ServiceTime {
             0.0
         };
         Pace {
-            first_token: Span::from_nanos(first.round() as u64),
-            token_gap: Span::from_nanos(gap.round() as u64),
+            first_token: Span::from_nanos(round_half_away(first) as u64),
+            token_gap: Span::from_nanos(round_half_away(gap) as u64),
         }
     }
 }
@@ -230,6 +231,21 @@ pub enum Admission {
     Hang,
 }
 
+/// The stretch of `incidents` (disjoint, sorted by start) in force at
+/// `now`, if any (the last one started by `now`, unless it ended), and the
+/// span `[from, until)` around `now` over which that answer holds.
+fn stretch_around(incidents: &[Incident], now: Time) -> (Time, Time, Option<Incident>) {
+    let idx = incidents.partition_point(|i| i.start <= now);
+    // The answer holds until the next stretch starts, and before that
+    // until the last one ends (if it is in force at `now`).
+    let next = incidents.get(idx).map_or(Time::MAX, |i| i.start);
+    match idx.checked_sub(1).map(|i| incidents[i]) {
+        None => (Time::ZERO, next, None),
+        Some(last) if now < last.end => (last.start, last.end.min(next), Some(last)),
+        Some(last) => (last.end.max(last.start), next, None),
+    }
+}
+
 /// Runtime state of one endpoint.
 pub struct EndpointSim {
     /// Provider slots.
@@ -243,8 +259,13 @@ pub struct EndpointSim {
     /// Service-time law.
     pub service: ServiceTime,
     /// Incidents (scripted and generated), merged into disjoint stretches
-    /// sorted by start, each with the mode in force.
-    pub incidents: Vec<Incident>,
+    /// sorted by start, each with the mode in force (fixed once built).
+    incidents: Vec<Incident>,
+    /// The last answer of [`EndpointSim::stretch_at`] and the span of
+    /// time `[from, until)` over which it holds: the endpoint is asked
+    /// about the present several times per call, and the answer changes
+    /// only at an incident's start or end.
+    stretch_cache: Cell<(Time, Time, Option<Incident>)>,
     /// The provider's requests-per-minute bucket for our key.
     pub provider_rpm: Option<Bucket>,
     /// The provider's tokens-per-minute bucket for our key.
@@ -306,6 +327,7 @@ impl EndpointSim {
             error_latency: config.error_latency,
             service: ServiceTime::from_config(&config.latency),
             incidents: timeline(&incidents),
+            stretch_cache: Cell::new((Time::ZERO, Time::ZERO, None)),
             provider_rpm: config.provider_rpm.map(|r| Bucket::full(u64::from(r), Time::ZERO)),
             provider_tpm: config.provider_tpm.map(|t| Bucket::full(t, Time::ZERO)),
             squeeze: None,
@@ -326,10 +348,20 @@ impl EndpointSim {
         self.stretch_at(now).map(|i| i.mode)
     }
 
+    /// The incidents (disjoint stretches sorted by start).
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    /// The stretch in force at `now`, if any.
     fn stretch_at(&self, now: Time) -> Option<Incident> {
-        let idx = self.incidents.partition_point(|i| i.start <= now);
-        let last = *self.incidents[..idx].last()?;
-        (now < last.end).then_some(last)
+        let (from, until, cached) = self.stretch_cache.get();
+        if from <= now && now < until {
+            return cached;
+        }
+        let answer = stretch_around(&self.incidents, now);
+        self.stretch_cache.set(answer);
+        answer.2
     }
 
     /// Price in USD of a call with these token counts.
@@ -495,4 +527,57 @@ pub enum AttemptState {
     Replying(EventId),
     /// Hanging until the router gives up.
     Hung,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer of [`stretch_around`] is the plain one (the last stretch
+    /// started, if not ended) at `now` and everywhere in the span it gives,
+    /// over random timelines, gaps and back-to-back stretches included.
+    #[test]
+    fn stretch_answers_hold_over_their_span() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut draw = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let plain = |incidents: &[Incident], now: Time| {
+            let idx = incidents.partition_point(|i| i.start <= now);
+            incidents[..idx].last().copied().filter(|last| now < last.end)
+        };
+        for _ in 0..300 {
+            let mut incidents = Vec::new();
+            let mut t = draw(3) * 50;
+            for _ in 0..draw(6) {
+                let start = t + draw(3) * 20;
+                let end = start + 1 + draw(40);
+                incidents.push(Incident {
+                    start: Time::from_nanos(start),
+                    end: Time::from_nanos(end),
+                    mode: OutageMode::Down,
+                });
+                t = end;
+            }
+            for q in 0..400 {
+                let now = Time::from_nanos(q);
+                let (from, until, answer) = stretch_around(&incidents, now);
+                assert!(from <= now && now < until, "{now:?} outside [{from:?}, {until:?})");
+                assert_eq!(answer, plain(&incidents, now));
+                for u in [
+                    from.as_nanos(),
+                    until.as_nanos().saturating_sub(1).min(500),
+                    from.as_nanos() + draw(5),
+                ] {
+                    let u = Time::from_nanos(u);
+                    if from <= u && u < until {
+                        assert_eq!(answer, plain(&incidents, u), "at {u:?} in [{from:?}, {until:?})");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@ use super::trace::{
     TraceReader,
 };
 use crate::scenario::{CountDist, ReplaySource, Scenario, Shape, Step, TokenDist, ToolStep, TraceFormatName, Workflow};
-use crate::time::Span;
+use crate::time::{Span, round_half_away};
 use chrono::NaiveDateTime;
 use rand::RngExt;
 
@@ -56,12 +56,12 @@ impl Tokens {
         match self {
             Tokens::Constant(v) => *v,
             Tokens::Uniform(lo, hi) => rng.random_range(*lo..=*hi),
-            Tokens::Lognormal(d) => d.sample(rng).round().clamp(1.0, f64::from(u32::MAX)) as u32,
+            Tokens::Lognormal(d) => round_half_away(d.sample(rng)).clamp(1.0, f64::from(u32::MAX)) as u32,
             Tokens::Empirical(q) => {
                 let x = rng.random::<f64>() * (q.len() - 1) as f64;
                 let k = (x as usize).min(q.len() - 2);
                 let (lo, hi) = (f64::from(q[k]), f64::from(q[k + 1]));
-                (lo + (hi - lo) * (x - k as f64)).round() as u32
+                round_half_away(lo + (hi - lo) * (x - k as f64)) as u32
             }
         }
     }

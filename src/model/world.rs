@@ -1040,7 +1040,7 @@ fn timeline(
 ) -> Vec<TimelineRow> {
     let mut rows = tier_rows.unwrap_or_default();
     for (e, ep) in endpoints.iter().enumerate() {
-        for i in ep.incidents.iter().filter(|i| i.start < end) {
+        for i in ep.incidents().iter().filter(|i| i.start < end) {
             rows.push(TimelineRow {
                 lane: names[e].clone(),
                 kind: "outage".into(),

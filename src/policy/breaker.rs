@@ -38,6 +38,26 @@ pub(crate) struct Breaker {
     /// both shares, so it cannot trip the breaker either: no need to sum
     /// the window again.
     quiet_at: Option<u64>,
+    /// The window's sums as of the last result (see [`Window`]); `None`
+    /// until the first result and after the buckets are cleared.
+    window: Option<Window>,
+}
+
+/// The window ending in bucket `index`, summed, and the span of time that
+/// bucket covers: a result inside that span adds to the sums as it adds to
+/// the bucket; one in a later bucket first subtracts the buckets that left
+/// the window. So no result sums the whole window (it did on every result
+/// while the window held fewer than `min_requests`), and the results
+/// inside one bucket need no division.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    index: u64,
+    /// The bucket's span, `[start, end)`.
+    start: Time,
+    end: Time,
+    total: u64,
+    errors: u64,
+    slow: u64,
 }
 
 impl Breaker {
@@ -53,6 +73,7 @@ impl Breaker {
             probes_out: 0,
             probe_successes: 0,
             quiet_at: None,
+            window: None,
         }
     }
 
@@ -66,6 +87,7 @@ impl Breaker {
             self.buckets = [Bucket::default(); BUCKETS];
         }
         self.quiet_at = None;
+        self.window = None;
         self.probes_out = self.probes_out.min(policy.half_open_probes);
         self.policy = policy;
         kept
@@ -115,8 +137,7 @@ impl Breaker {
         let slow = self.policy.slow_threshold.is_some_and(|t| latency > t);
         match self.state {
             BreakerState::Closed => {
-                let index = now.as_nanos() / self.bucket_width;
-                self.record(index, failed, slow);
+                let index = self.record(now, failed, slow);
                 if !failed && !slow && self.quiet_at == Some(index) {
                     return None;
                 }
@@ -133,6 +154,7 @@ impl Breaker {
                         self.state = BreakerState::Closed;
                         self.buckets = [Bucket::default(); BUCKETS];
                         self.quiet_at = None;
+                        self.window = None;
                         (BreakerState::HalfOpen, BreakerState::Closed)
                     })
                 }
@@ -162,8 +184,17 @@ impl Breaker {
         (from, BreakerState::Open)
     }
 
-    /// Counts a result in the bucket of index `index` (`now / bucket_width`).
-    fn record(&mut self, index: u64, failed: bool, slow: bool) {
+    /// Counts a result at `now` in its bucket (index `now / bucket_width`)
+    /// and in the window's sums; returns the bucket's index.
+    fn record(&mut self, now: Time, failed: bool, slow: bool) -> u64 {
+        let index = match self.window {
+            Some(w) if w.start <= now && now < w.end => w.index,
+            _ => {
+                let index = now.as_nanos() / self.bucket_width;
+                self.slide(index);
+                index
+            }
+        };
         let b = &mut self.buckets[(index % BUCKETS as u64) as usize];
         if b.index != index {
             *b = Bucket {
@@ -174,11 +205,37 @@ impl Breaker {
         b.total += 1;
         b.errors += u32::from(failed);
         b.slow += u32::from(slow);
+        if let Some(w) = self.window.as_mut() {
+            w.total += 1;
+            w.errors += u64::from(failed);
+            w.slow += u64::from(slow);
+        }
+        index
     }
 
-    /// Whether the window ending in bucket `current` trips the breaker;
-    /// remembers in `quiet_at` a window large enough that did not.
-    fn tripped(&mut self, current: u64) -> bool {
+    /// Moves the window's sums to the window ending in bucket `current`:
+    /// the buckets that leave it are subtracted (at most `BUCKETS` of them;
+    /// a window further back, or none, is summed again).
+    fn slide(&mut self, current: u64) {
+        match self.window.as_mut() {
+            Some(w) if w.index < current && current - w.index < BUCKETS as u64 => {
+                for k in (w.index + 1)..=current {
+                    let b = &self.buckets[(k % BUCKETS as u64) as usize];
+                    if k >= BUCKETS as u64 && b.index == k - BUCKETS as u64 {
+                        w.total -= u64::from(b.total);
+                        w.errors -= u64::from(b.errors);
+                        w.slow -= u64::from(b.slow);
+                    }
+                }
+                w.index = current;
+                (w.start, w.end) = bucket_span(current, self.bucket_width);
+            }
+            _ => self.window = Some(self.sum(current)),
+        }
+    }
+
+    /// The window ending in bucket `current`, summed.
+    fn sum(&self, current: u64) -> Window {
         let (mut total, mut errors, mut slow) = (0u64, 0u64, 0u64);
         for b in &self.buckets {
             if b.index + (BUCKETS as u64) > current && b.total > 0 {
@@ -187,6 +244,27 @@ impl Breaker {
                 slow += u64::from(b.slow);
             }
         }
+        let (start, end) = bucket_span(current, self.bucket_width);
+        Window {
+            index: current,
+            start,
+            end,
+            total,
+            errors,
+            slow,
+        }
+    }
+
+    /// Whether the window ending in bucket `current` (the last result's)
+    /// trips the breaker; remembers in `quiet_at` a window large enough
+    /// that did not.
+    fn tripped(&mut self, current: u64) -> bool {
+        let Window {
+            total, errors, slow, ..
+        } = self
+            .window
+            .filter(|w| w.index == current)
+            .unwrap_or_else(|| self.sum(current));
         if total == 0 || total < u64::from(self.policy.min_requests) {
             return false;
         }
@@ -198,6 +276,12 @@ impl Breaker {
         }
         trips
     }
+}
+
+/// The span `[start, end)` of bucket `index` of width `width`.
+fn bucket_span(index: u64, width: u64) -> (Time, Time) {
+    let start = index.saturating_mul(width);
+    (Time::from_nanos(start), Time::from_nanos(start.saturating_add(width)))
 }
 
 #[cfg(test)]
@@ -283,5 +367,58 @@ mod tests {
             Some((BreakerState::HalfOpen, BreakerState::Open))
         );
         assert_eq!(b.open_until(), t(19));
+    }
+
+    /// The window's sums kept result by result equal the results counted
+    /// afresh: every result recorded since the buckets were last cleared
+    /// whose bucket is one of the ten ending in the last result's, over
+    /// gaps within a bucket, across a few buckets and past the window, and
+    /// through trips and closes.
+    #[test]
+    fn window_sums_equal_a_recount() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let results = prop::collection::vec((0u64..25_000, any::<bool>(), any::<bool>()), 1..400);
+        let mut runner = TestRunner::new(Config {
+            cases: 64,
+            ..Config::default()
+        });
+        runner
+            .run(&results, |results| {
+                let mut p = policy();
+                p.error_ratio = 0.6;
+                let mut b = Breaker::new(p);
+                let width = b.bucket_width;
+                let mut recorded: Vec<(u64, bool, bool)> = Vec::new();
+                let mut now = Time::ZERO;
+                for (gap_ms, failed, slow_draw) in results {
+                    now += Span::from_millis(gap_ms);
+                    b.on_timer(now);
+                    let probe = b.state() == BreakerState::HalfOpen && b.allows() && b.on_dispatch();
+                    let before = b.state();
+                    let latency = if slow_draw { Span::from_secs(3) } else { FAST };
+                    b.on_result(now, probe, failed, latency);
+                    if before == BreakerState::Closed {
+                        recorded.push((now.as_nanos() / width, failed, slow_draw));
+                    }
+                    if before == BreakerState::HalfOpen && b.state() == BreakerState::Closed {
+                        recorded.clear();
+                    }
+                    if before == BreakerState::Closed {
+                        let current = now.as_nanos() / width;
+                        let inside = recorded.iter().filter(|r| r.0 + BUCKETS as u64 > current);
+                        let (mut total, mut errors, mut slow) = (0, 0, 0);
+                        for &(_, f, s) in inside {
+                            total += 1;
+                            errors += u64::from(f);
+                            slow += u64::from(s);
+                        }
+                        let w = b.window.expect("sums after a result");
+                        prop_assert_eq!((w.index, w.total, w.errors, w.slow), (current, total, errors, slow));
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 }

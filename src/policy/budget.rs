@@ -81,6 +81,10 @@ const COARSE: u64 = 720;
 struct Ring {
     width: u64,
     buckets: Vec<(u64, u64, u64)>,
+    /// The bucket the last call was added to: its number, its span
+    /// `[start, end)` in nanoseconds and its position in `buckets`, so
+    /// that the calls inside one bucket need no division.
+    last: (u64, u64, u64, usize),
 }
 
 impl Ring {
@@ -90,13 +94,23 @@ impl Ring {
         Ring {
             width,
             buckets: vec![(u64::MAX, 0, 0); n as usize + 1],
+            last: (0, 0, 0, 0),
         }
     }
 
     fn add(&mut self, at: Time, failed: bool) {
-        let k = at.as_nanos() / self.width;
-        let len = self.buckets.len() as u64;
-        let b = &mut self.buckets[(k % len) as usize];
+        let ns = at.as_nanos();
+        let (k, start, end, pos) = self.last;
+        let (k, pos) = if start <= ns && ns < end {
+            (k, pos)
+        } else {
+            let k = ns / self.width;
+            let pos = (k % self.buckets.len() as u64) as usize;
+            let start = k.saturating_mul(self.width);
+            self.last = (k, start, start.saturating_add(self.width), pos);
+            (k, pos)
+        };
+        let b = &mut self.buckets[pos];
         if b.0 != k {
             *b = (k, 0, 0);
         }

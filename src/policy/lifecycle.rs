@@ -370,9 +370,41 @@ impl Router {
         }
     }
 
+    /// Drops dead timers from the fronts so that `poll_timeout` is exact,
+    /// and compacts the timers when dead ones pile up behind a live front.
+    pub(super) fn prune(&mut self) {
+        let live = Liveness {
+            plan: &self.plan,
+            calls: &self.calls,
+            attempts: &self.attempts,
+            endpoints: &self.endpoints,
+            tenants: &self.tenants,
+            unpark_at: self.unpark_at,
+        };
+        let endpoints = &self.endpoints;
+        let in_flight = |e: usize| endpoints[e].in_flight as usize;
+        self.timers.prune(in_flight, |at, due| live.timer_live(at, due));
+        let bound = 8 * self.calls.live() + 4 * self.endpoints.len() + 3 * self.tenants.len();
+        self.timers.compact(bound, |at, due| live.timer_live(at, due));
+    }
+}
+
+/// The router's state a timer's liveness depends on: everything but the
+/// timers, borrowed apart from them so that pruning needs no copy of
+/// either.
+struct Liveness<'a> {
+    plan: &'a super::plan::Plan,
+    calls: &'a super::calls::Calls,
+    attempts: &'a super::calls::AttemptIndex,
+    endpoints: &'a [super::router::EndpointState],
+    tenants: &'a [super::router::TenantState],
+    unpark_at: Option<Time>,
+}
+
+impl Liveness<'_> {
     /// Whether the timer `due` armed for `at` can still do something.
     fn timer_live(&self, at: Time, due: Due) -> bool {
-        let (calls, attempts, endpoints, tenants) = (&self.calls, &self.attempts, &self.endpoints, &self.tenants);
+        let (calls, attempts, endpoints, tenants) = (self.calls, self.attempts, self.endpoints, self.tenants);
         match due {
             Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
                 attempts.get(attempt).is_some()
@@ -413,18 +445,6 @@ impl Router {
                 ts.tier != ts.notified && ts.last_notice.is_some_and(|l| l + interval == at)
             }
         }
-    }
-
-    /// Drops dead timers from the fronts so that `poll_timeout` is exact,
-    /// and compacts the timers when dead ones pile up behind a live front.
-    pub(super) fn prune(&mut self) {
-        let mut timers = std::mem::take(&mut self.timers);
-        let endpoints = &self.endpoints;
-        let in_flight = |e: usize| endpoints[e].in_flight as usize;
-        timers.prune(in_flight, |at, due| self.timer_live(at, due));
-        let bound = 8 * self.calls.live() + 4 * self.endpoints.len() + 3 * self.tenants.len();
-        timers.compact(bound, |at, due| self.timer_live(at, due));
-        self.timers = timers;
     }
 }
 
