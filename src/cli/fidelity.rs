@@ -115,6 +115,12 @@ pub(crate) struct FidelityArgs {
     /// Also write the review report (with its fidelity section).
     #[arg(long)]
     report: bool,
+    /// Keep the run's logs in this directory (created if missing): the
+    /// gateway's request log `gateway.jsonl` and audit log
+    /// `gateway-audit.jsonl`, and the load's `client.jsonl`. Without it
+    /// they go to a scratch directory that is removed.
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
 }
 
 pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
@@ -136,13 +142,27 @@ pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
         .prefix("slaplan-fidelity-")
         .tempdir()
         .map_err(|e| Failure::runtime(format!("cannot make a scratch directory: {e}")))?;
+    let logs = match &args.logs {
+        Some(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(Failure::input(format!(
+                    "--logs {}: expected a directory, and this is a file",
+                    dir.display()
+                )));
+            }
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure::runtime(format!("--logs {}: cannot create it: {e}", dir.display())))?;
+            dir.clone()
+        }
+        None => scratch.path().to_path_buf(),
+    };
     let config = FidelityConfig {
         duration: args.duration,
         time_scale: args.time_scale,
         replications: args.replications.max(2),
         level: args.level,
         drain: args.drain,
-        scratch: scratch.path().to_path_buf(),
+        scratch: logs,
     };
     let found = fidelity::run(&scenario, &config).map_err(|e| {
         let message = format!("{shown}: {e}");

@@ -67,7 +67,9 @@ pub struct FidelityConfig {
     pub level: f64,
     /// After the period, how long the load lets running tasks go on.
     pub drain: Span,
-    /// Where the gateway's and the client's request logs are written.
+    /// Where the gateway's request log (`gateway.jsonl`) and audit log
+    /// (`gateway-audit.jsonl`) and the client's request log
+    /// (`client.jsonl`) are written.
     pub scratch: PathBuf,
 }
 
@@ -258,6 +260,7 @@ fn drive(
         let settings = ServeSettings {
             default_upstream: Some(format!("http://{emu_addr}/v1")),
             request_log: Some(gateway_log.to_path_buf()),
+            audit_log: Some(gateway_log.with_file_name("gateway-audit.jsonl")),
             grace: Duration::from_secs(5),
             ..ServeSettings::default()
         };

@@ -21,6 +21,7 @@ mod guard;
 mod ids;
 mod request_log;
 mod stats;
+mod transit;
 
 use ending::ServiceSpan;
 pub use guard::Overload;
@@ -224,6 +225,11 @@ pub struct World {
     tasks: Tasks,
     /// Scratch buffer for the task layer's effects.
     effects: Vec<Effect>,
+    /// Scratch buffer for the router's actions of one drain.
+    actions: Vec<Action>,
+    /// Draws the order in which simultaneous dispatches reach their
+    /// endpoints (`transit`).
+    transit: engine::Rng,
     /// Extra input tokens when a task's call lands on a new endpoint, per source.
     migration: Vec<u32>,
     wake: Option<Time>,
@@ -322,6 +328,8 @@ impl World {
             observer,
             tasks: Tasks::new(),
             effects: Vec::new(),
+            actions: Vec::new(),
+            transit: engine::stream(seed, replication, "transit"),
             migration,
             wake: None,
             call_log: None,
@@ -824,36 +832,58 @@ impl World {
     }
 
     /// Carries out everything the router decided, then re-arms its wake-up.
+    /// Dispatches emitted together reach their endpoints in random order
+    /// (see `transit`); actions that carrying out one of them brings
+    /// follow, as before, after those already emitted.
     fn drain_router(&mut self, now: Time, q: &mut EventQueue<Event>) {
-        while let Some(action) = self.router.poll_action() {
-            match action {
-                Action::Dispatch {
-                    call,
-                    attempt,
-                    endpoint,
-                    ..
-                } => {
-                    self.note_dispatch(now, call, endpoint.0);
-                    if let Some(mut info) = self.calls.get(call.0) {
-                        // A session switching endpoint mid-task carries its
-                        // context over: extra input tokens on this attempt.
-                        if self.tasks.note_endpoint(info.agent, endpoint.0) {
-                            self.stats.migrations += 1;
-                            let source = self.tasks.source_of(info.agent).unwrap_or(0) as usize;
-                            let extra = self.migration.get(source).copied().unwrap_or(0);
-                            info.input_tokens = info.input_tokens.saturating_add(extra);
-                        }
-                        self.dispatch(now, attempt, endpoint, call, info, q);
-                    }
-                }
-                Action::Cancel { attempt, failed, .. } => self.cancel(now, attempt, failed.is_some(), q),
-                Action::Complete {
-                    call, tier, endpoint, ..
-                } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
-                Action::Fail { call, reason } => self.finish_call(now, call, None, Some(reason), q),
-                Action::Suspend { .. } | Action::Resume { .. } => {}
+        let mut actions = std::mem::take(&mut self.actions);
+        loop {
+            actions.extend(std::iter::from_fn(|| self.router.poll_action()));
+            if actions.is_empty() {
+                break;
+            }
+            transit::shuffle_dispatch_runs(&mut actions, &mut self.transit);
+            for action in actions.drain(..) {
+                self.carry_out(now, action, q);
             }
         }
+        self.actions = actions;
+        self.drain_events_and_wake(q);
+    }
+
+    /// Carries out one action of the router.
+    fn carry_out(&mut self, now: Time, action: Action, q: &mut EventQueue<Event>) {
+        match action {
+            Action::Dispatch {
+                call,
+                attempt,
+                endpoint,
+                ..
+            } => {
+                self.note_dispatch(now, call, endpoint.0);
+                if let Some(mut info) = self.calls.get(call.0) {
+                    // A session switching endpoint mid-task carries its
+                    // context over: extra input tokens on this attempt.
+                    if self.tasks.note_endpoint(info.agent, endpoint.0) {
+                        self.stats.migrations += 1;
+                        let source = self.tasks.source_of(info.agent).unwrap_or(0) as usize;
+                        let extra = self.migration.get(source).copied().unwrap_or(0);
+                        info.input_tokens = info.input_tokens.saturating_add(extra);
+                    }
+                    self.dispatch(now, attempt, endpoint, call, info, q);
+                }
+            }
+            Action::Cancel { attempt, failed, .. } => self.cancel(now, attempt, failed.is_some(), q),
+            Action::Complete {
+                call, tier, endpoint, ..
+            } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
+            Action::Fail { call, reason } => self.finish_call(now, call, None, Some(reason), q),
+            Action::Suspend { .. } | Action::Resume { .. } => {}
+        }
+    }
+
+    /// Passes the router's audit events on, then re-arms its wake-up.
+    fn drain_events_and_wake(&mut self, q: &mut EventQueue<Event>) {
         while let Some(event) = self.router.poll_event() {
             self.stats.audit_events += 1;
             self.observer.router_event(&event, &EndpointBlame(&self.endpoints));

@@ -94,3 +94,49 @@ fn a_short_fidelity_run_agrees_with_its_prediction_interval() {
     // The clauses were judged on the gateway's log and compared too.
     assert!(found.rows.iter().any(|r| r.metric.starts_with("clause: availability")));
 }
+
+/// `fidelity --logs DIR` keeps the run's logs: the gateway's request log
+/// holds one line per call the gateway logged (as `fidelity.json`
+/// counts them), the load's log one per call sent, and the gateway's
+/// audit log is there. A `--logs` that is a file exits 2 before anything
+/// runs.
+#[test]
+fn fidelity_keeps_its_logs_where_asked() {
+    let dir = crate::common::tempdir();
+    let scenario = dir.path().join("short.toml");
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    let (out_dir, logs) = (dir.path().join("out"), dir.path().join("logs"));
+    let out = crate::common::slaplan()
+        .args([
+            "fidelity",
+            scenario.to_str().unwrap(),
+            "--duration",
+            "3s",
+            "--drain",
+            "10s",
+        ])
+        .args(["--replications", "2", "--out", out_dir.to_str().unwrap()])
+        .args(["--logs", logs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = |name: &str| std::fs::read_to_string(logs.join(name)).unwrap().lines().count() as u64;
+    let notes: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("fidelity.json")).unwrap()).unwrap();
+    let calls = notes["load"]["calls"].as_u64().unwrap();
+    assert!(calls > 0, "{notes}");
+    assert_eq!(lines("gateway.jsonl"), notes["gateway_calls"].as_u64().unwrap());
+    assert_eq!(lines("client.jsonl"), calls);
+    assert!(logs.join("gateway-audit.jsonl").is_file());
+
+    let out = crate::common::slaplan()
+        .args(["fidelity", scenario.to_str().unwrap(), "--duration", "3s"])
+        .args(["--out", dir.path().join("out2").to_str().unwrap()])
+        .args(["--logs", scenario.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--logs") && stderr.contains("a file"), "{stderr}");
+    assert!(!dir.path().join("out2").exists(), "nothing written");
+}

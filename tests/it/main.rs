@@ -1,5 +1,6 @@
 //! slaplan's one integration-test binary.
 
+mod arrival_order;
 mod bad_inputs;
 mod check;
 mod clauses;
