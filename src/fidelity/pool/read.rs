@@ -49,17 +49,15 @@ pub enum PoolError {
     },
     /// Two directories hold runs of different scenarios.
     #[error(
-        "{}: {file} field \"{field}\" is {value}, but {} has {first}: these are not runs of the same scenario",
+        "{}: {what} is {value}, but {} has {first}: these are not runs of the same scenario",
         dir.display(),
         first_dir.display()
     )]
     NotSameScenario {
         /// The directory that differs from the first.
         dir: PathBuf,
-        /// The file compared.
-        file: &'static str,
-        /// The field compared.
-        field: &'static str,
+        /// The file and field compared, e.g. `run.json field "tenants"`.
+        what: &'static str,
         /// Its value in `dir`.
         value: String,
         /// The first directory.
@@ -111,8 +109,8 @@ pub struct MeasuredRun {
     pub dir: PathBuf,
     /// The scenario's master seed (`run.json`).
     pub seed: u64,
-    /// What must be equal across runs: file, field, value.
-    identity: Vec<(&'static str, &'static str, String)>,
+    /// What must be equal across runs: file and field, value.
+    identity: Vec<(&'static str, String)>,
     /// `fidelity.csv`'s rows in file order: tenant, metric, goal, values.
     rows: Vec<(String, String, Goal, RunValue)>,
 }
@@ -146,19 +144,20 @@ pub fn read_run(dir: &Path) -> Result<MeasuredRun, PoolError> {
     let kinds = read_clause_kinds(&summary_path)?;
     let clauses: Vec<String> = kinds.keys().map(|(t, c)| format!("{t}: {c}")).collect();
     let identity = vec![
-        ("run.json", "tenants", json_field(&run, &run_path, "tenants")?),
-        ("run.json", "endpoints", json_field(&run, &run_path, "endpoints")?),
+        ("run.json field \"tenants\"", json_field(&run, &run_path, "tenants")?),
         (
-            "fidelity.json",
-            "duration",
+            "run.json field \"endpoints\"",
+            json_field(&run, &run_path, "endpoints")?,
+        ),
+        (
+            "fidelity.json field \"duration\"",
             json_field(&notes, &notes_path, "duration")?,
         ),
         (
-            "fidelity.json",
-            "time_scale",
+            "fidelity.json field \"time_scale\"",
             json_field(&notes, &notes_path, "time_scale")?,
         ),
-        ("summary.csv", "clause", format!("[{}]", clauses.join("; "))),
+        ("summary.csv column \"clause\"", format!("[{}]", clauses.join("; "))),
     ];
     let rows = read_fidelity_csv(&dir.join("fidelity.csv"), level, &kinds, &summary_path)?;
     Ok(MeasuredRun {
@@ -176,12 +175,11 @@ pub fn figures(runs: &[MeasuredRun]) -> Result<Vec<Figure>, PoolError> {
         return Ok(Vec::new());
     };
     for (i, run) in runs.iter().enumerate() {
-        for ((file, field, value), (_, _, first_value)) in run.identity.iter().zip(&first.identity) {
+        for ((what, value), (_, first_value)) in run.identity.iter().zip(&first.identity) {
             if value != first_value {
                 return Err(PoolError::NotSameScenario {
                     dir: run.dir.clone(),
-                    file,
-                    field,
+                    what,
                     value: shorten(value),
                     first_dir: first.dir.clone(),
                     first: shorten(first_value),
