@@ -420,3 +420,44 @@ fn read_fidelity_csv(
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fidelity::compare::{self, fidelity_csv};
+
+    #[test]
+    fn what_fidelity_writes_reads_back_with_its_sd() {
+        let p95 = compare::row("gold", "p95_ms", &[100.0, 102.0, 98.0, 101.0, 99.0], Some(103.0), 0.95).unwrap();
+        let clause = compare::row(
+            "gold",
+            &format!("{CLAUSE_PREFIX}availability >= 99.9%"),
+            &[1.0, 0.998, 0.999],
+            None,
+            0.95,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fidelity.csv");
+        std::fs::write(&path, fidelity_csv(&[p95.clone(), clause])).unwrap();
+        let kinds = BTreeMap::from([(
+            ("gold".to_string(), "availability >= 99.9%".to_string()),
+            "availability".to_string(),
+        )]);
+        let rows = read_fidelity_csv(&path, 0.95, &kinds, Path::new("summary.csv")).unwrap();
+        assert_eq!(rows.len(), 2);
+        let (tenant, metric, goal, value) = &rows[0];
+        assert_eq!(
+            (tenant.as_str(), metric.as_str(), *goal),
+            ("gold", "p95_ms", Goal::Relative(0.05))
+        );
+        // sd = √(10 / 4) = 1.58114 (6 significant digits in the file).
+        assert!((value.sd - 2.5f64.sqrt()).abs() < 1e-5, "{value:?}");
+        assert_eq!(
+            (value.predicted, value.replications, value.measured),
+            (100.0, 5, Some(103.0))
+        );
+        assert_eq!(rows[1].2, Goal::Absolute(0.001));
+        assert_eq!(rows[1].3.measured, None);
+    }
+}
