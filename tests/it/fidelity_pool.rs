@@ -230,6 +230,14 @@ fn bad_runs_exit_2_naming_file_line_and_field_and_write_nothing() {
         &["run.json field \"seed\" is 11", "not an independent draw"],
     );
 
+    // --out names a file: refused, the file left as it was.
+    let file = r.join("a-file");
+    std::fs::write(&file, "keep").unwrap();
+    let done = pool(&runs, &file);
+    assert_eq!(done.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("expected a directory"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+
     // Malformed JSON names its line.
     std::fs::write(runs[1].join("run.json"), "{\n\"seed\": 12,\n\"tenants\": [\n").unwrap();
     let path = runs[1].join("run.json").display().to_string();
