@@ -84,6 +84,7 @@ macro_rules! forward_to_inner {
     };
 }
 
+mod bars;
 mod budget;
 mod cdf;
 mod credits;
