@@ -7,7 +7,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{
-    BLUE, DrawError, Figure, GREY, caption_font, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour,
+    BLUE, DrawError, Figure, GREY, caption_font, clause_label, draw_panels, font, format_ms, grid_size, verdict_colour,
 };
 use crate::report::review::inputs::{ClauseRow, LatencyPoint};
 
@@ -25,20 +25,13 @@ impl Figure for LatencyCdfChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let (areas, legend) = panel_grid(
+        draw_panels(
             root,
             "Latency distribution against the clause threshold",
-            self.panels.len(),
-        )?;
-        for ((row, points), area) in self.panels.iter().zip(&areas) {
-            draw_panel(area, row, points)?;
-        }
-        legend.draw(&Text::new(
             "blue: share of calls at most x (pooled); vertical: threshold; dashed: the clause's percentile",
-            (20, 6),
-            font(14).color(&GREY),
-        ))?;
-        Ok(())
+            &self.panels,
+            |area, (row, points)| draw_panel(area, row, points),
+        )
     }
 }
 

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    BLUE, DrawError, Figure, GREY, INK, RED, caption_font, clause_label, font, format_ms, grid_size, panel_grid,
+    BLUE, DrawError, Figure, GREY, INK, RED, caption_font, clause_label, draw_panels, font, format_ms, grid_size,
     verdict_colour,
 };
 use crate::plan::frontier::{Bounds, Direction, frontier_from_values};
@@ -106,17 +106,14 @@ impl Figure for FrontierChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let (areas, legend) = panel_grid(root, "Frontier: P(hold) if the threshold were x", self.panels.len())?;
-        for ((row, curve), area) in self.panels.iter().zip(&areas) {
-            draw_panel(area, row, curve, self.required)?;
-        }
-        legend.draw(&Text::new(
+        draw_panels(
+            root,
+            "Frontier: P(hold) if the threshold were x",
             "blue: share of windows that hold at x; grey: lower end of its interval; \
              red dashed: required confidence; vertical: current threshold",
-            (20, 6),
-            font(14).color(&GREY),
-        ))?;
-        Ok(())
+            &self.panels,
+            |area, (row, curve)| draw_panel(area, row, curve, self.required),
+        )
     }
 }
 

@@ -339,17 +339,24 @@ fn grid_columns(panels: usize) -> usize {
 }
 
 /// Titles `root`, keeps a 28-pixel legend line at the bottom and splits the
-/// rest into the grid of [`grid_size`]: the panel areas and the legend's.
-#[allow(clippy::type_complexity)]
-pub fn panel_grid<DB: DrawingBackend>(
+/// rest into the grid of [`grid_size`]; draws each of `panels` in its cell
+/// with `draw_panel`, in order, then the `legend` line.
+pub fn draw_panels<DB: DrawingBackend, T>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
-    panels: usize,
-) -> Result<(Vec<DrawingArea<DB, Shift>>, DrawingArea<DB, Shift>), DrawError> {
+    legend: &str,
+    panels: &[T],
+    mut draw_panel: impl FnMut(&DrawingArea<DB, Shift>, &T) -> Result<(), DrawError>,
+) -> Result<(), DrawError> {
     let titled = root.titled(title, font(20))?;
-    let (body, legend) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
-    let cols = grid_columns(panels);
-    Ok((body.split_evenly((panels.div_ceil(cols), cols)), legend))
+    let (body, legend_area) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
+    let cols = grid_columns(panels.len());
+    let areas = body.split_evenly((panels.len().div_ceil(cols), cols));
+    for (panel, area) in panels.iter().zip(&areas) {
+        draw_panel(area, panel)?;
+    }
+    legend_area.draw(&Text::new(legend, (20, 6), font(14).color(&GREY)))?;
+    Ok(())
 }
 
 #[cfg(test)]
