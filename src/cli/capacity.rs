@@ -12,7 +12,7 @@ use slaplan::sla::Clause;
 
 use super::progress::Progress;
 use super::stdout::outln;
-use super::{Failure, FrontierArgs, Judged, reach, replications, write_csv};
+use super::{Failure, FrontierArgs, Judged, reach, streamed, write_csv};
 
 /// Bisects the concurrency of `endpoint` in `scenario` for the smallest
 /// making every clause of tenant `tenant_index` (or every clause)
@@ -61,14 +61,14 @@ pub(crate) fn search(
             None => {
                 let progress = Progress::start("replications", replications, args.sim.quiet);
                 let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-                let summary = replications::summaries(pool, &s, replications, args.sim.confidence, &tick);
+                let summary = streamed::summaries(pool, &s, replications, args.sim.confidence, &tick);
                 progress.finish();
                 summary.map(|summary| (summary, replications))
             }
             Some(schedule) => {
                 let progress = Progress::start("replications", schedule.max, args.sim.quiet);
                 let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-                let probed = replications::probe_until_decided(pool, &s, &judged, schedule, args.sim.confidence, &tick);
+                let probed = streamed::probe_until_decided(pool, &s, &judged, schedule, args.sim.confidence, &tick);
                 progress.finish();
                 probed
             }

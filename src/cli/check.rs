@@ -11,7 +11,7 @@ use slaplan::sla::Clause;
 
 use super::progress::Progress;
 use super::stdout::{out, outln};
-use super::{Failure, Judged, SimArgs, decide, default_out, guard, replications, worker_pool};
+use super::{Failure, Judged, SimArgs, decide, default_out, guard, streamed, worker_pool};
 
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {
@@ -114,12 +114,12 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         args.sim.quiet,
     );
     let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-    let simulate = |s: &Scenario| replications::summaries(&pool, s, replications, args.sim.confidence, &tick);
+    let simulate = |s: &Scenario| streamed::summaries(&pool, s, replications, args.sim.confidence, &tick);
     let (base_summary, prop_summary, stop) = match &schedule {
         None => (simulate(&baseline)?, simulate(&proposal)?, None),
         Some(schedule) => {
             let (b, p, stop) =
-                replications::check_until_decided(&pool, &baseline, &proposal, schedule, args.sim.confidence, &tick)?;
+                streamed::check_until_decided(&pool, &baseline, &proposal, schedule, args.sim.confidence, &tick)?;
             (b, p, Some(stop))
         }
     };

@@ -1,7 +1,7 @@
 //! `--until-decided` in words: `run`'s wall-time budget and its early word
 //! on the clauses that keep a run going, and the line that says where a
 //! run stopped. (The replications of `check` and `frontier` run look by
-//! look in [`super::replications`].)
+//! look in [`super::streamed`].)
 
 use std::time::Duration;
 

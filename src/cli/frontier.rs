@@ -13,7 +13,7 @@ use slaplan::sla::Clause;
 use super::progress::Progress;
 use super::stdout::outln;
 use super::{
-    Failure, Judged, SimArgs, capacity, decide, default_out, guard, replications, sha256_hex, worker_pool, write_csv,
+    Failure, Judged, SimArgs, capacity, decide, default_out, guard, sha256_hex, streamed, worker_pool, write_csv,
 };
 
 #[derive(clap::Args)]
@@ -144,15 +144,14 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
             reach.warn_if_unreachable(replications);
             let progress = Progress::start("replications", replications, args.sim.quiet);
             let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-            let windows = replications::clause_windows(&pool, &scenario, global, replications, &tick);
+            let windows = streamed::clause_windows(&pool, &scenario, global, replications, &tick);
             progress.finish();
             (windows?, Bounds::from(plan::INTERVAL_LEVEL), None)
         }
         (None, Some(schedule)) => {
             let progress = Progress::start("replications", schedule.max, args.sim.quiet);
             let tick = |stats: &slaplan::model::RunStats| progress.done(stats.calls);
-            let run =
-                replications::frontier_until_decided(&pool, &scenario, global, schedule, args.sim.confidence, &tick);
+            let run = streamed::frontier_until_decided(&pool, &scenario, global, schedule, args.sim.confidence, &tick);
             progress.finish();
             let run = run?;
             (run.windows, run.bounds, Some((run.stop, run.own)))

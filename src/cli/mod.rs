@@ -17,7 +17,6 @@ pub(crate) mod interrupt;
 mod judge;
 pub(crate) mod progress;
 mod reach;
-mod replications;
 mod review;
 mod run;
 mod scenario_file;
@@ -25,6 +24,7 @@ mod serve;
 mod shard;
 mod simulation;
 pub(crate) mod stdout;
+mod streamed;
 
 pub(crate) use check::{CheckArgs, check};
 pub(crate) use export::{ExportSloArgs, export_slo};
