@@ -16,9 +16,9 @@ use clap::{Parser, Subcommand};
 mod cli;
 use cli::stdout::note;
 use cli::{
-    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FitArgs, FrontierArgs, ImportArgs, JudgeArgs, LoadArgs,
-    MergeArgs, RunArgs, ServeArgs, check, emulate, export_slo, fidelity, fit, frontier, import_litellm, judge, load,
-    merge, review_report, run, serve, validate,
+    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FidelityPoolArgs, FitArgs, FrontierArgs, ImportArgs,
+    JudgeArgs, LoadArgs, MergeArgs, RunArgs, ServeArgs, check, emulate, export_slo, fidelity, fidelity_pool, fit,
+    frontier, import_litellm, judge, load, merge, review_report, run, serve, validate,
 };
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.
@@ -84,6 +84,11 @@ enum Command {
     /// deployment (emulate + serve + load on 127.0.0.1), judge the
     /// gateway's log, simulate the same period, and compare per tenant.
     Fidelity(FidelityArgs),
+    /// Combine several fidelity runs of one scenario (each at its own
+    /// seed): per figure the runs' errors, the bias's interval, and whether
+    /// it decides the goal (latency within 5 %, availability within
+    /// 0.1 pp).
+    FidelityPool(FidelityPoolArgs),
 }
 
 fn main() -> ExitCode {
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Command::Emulate(args) => emulate(args),
         Command::Load(args) => load(args),
         Command::Fidelity(args) => fidelity(args),
+        Command::FidelityPool(args) => fidelity_pool(args),
     };
     cli::interrupt::finish();
     match result {
