@@ -1,130 +1,15 @@
-//! `--until-decided` for `check` and `frontier`: the replications run look
-//! by look ([`slaplan::plan::sequential`]) until the command's verdicts are
-//! settled; `run`'s wall-time budget and its early word on the clauses
-//! that keep a run going; and the line that says where a run stopped.
+//! `--until-decided` in words: `run`'s wall-time budget and its early word
+//! on the clauses that keep a run going, and the line that says where a
+//! run stopped. (The replications of `check` and `frontier` run look by
+//! look in [`super::streamed`].)
 
 use std::time::Duration;
 
-use slaplan::model::RunStats;
-use slaplan::plan::frontier::Bounds;
-use slaplan::plan::sequential::{self, BetaMixture, Schedule, Sequential, Stop};
-use slaplan::plan::{self, ClauseSummary, Replication, summarize};
+use slaplan::plan::ClauseSummary;
+use slaplan::plan::sequential::{Schedule, Sequential, Stop};
 use slaplan::scenario::Scenario;
 use slaplan::sla::Clause;
 use slaplan::time::Span;
-
-use super::Failure;
-
-/// Baseline and proposal on common random numbers, look by look, until
-/// every clause of both is decided: their summaries on the confidence
-/// sequence, and where the run stopped.
-pub(crate) fn check(
-    pool: &rayon::ThreadPool,
-    baseline: &Scenario,
-    proposal: &Scenario,
-    schedule: &Schedule,
-    required: f64,
-    tick: &(dyn Fn(&RunStats) + Sync),
-) -> Result<(Vec<ClauseSummary>, Vec<ClauseSummary>, Stop), Failure> {
-    let scenarios = [baseline, proposal];
-    let mut seqs: Vec<Sequential> = scenarios
-        .iter()
-        .map(|s| Sequential::new(Clause::all(s).len(), required, plan::INTERVAL_LEVEL))
-        .collect();
-    let (reps, stop) = pool
-        .install(|| {
-            sequential::run_together_until_decided(
-                &scenarios,
-                schedule,
-                &mut seqs,
-                &|all| all.iter().all(|s| s.all_decided(&s.every_clause())),
-                tick,
-            )
-        })
-        .map_err(Failure::input)?;
-    let mut summaries = reps.iter().zip(&seqs).map(|(reps, seq)| {
-        let mut summary = summarize(reps, seq.every_clause().len(), required, plan::INTERVAL_LEVEL);
-        seq.apply(&mut summary);
-        summary
-    });
-    let base = summaries.next().unwrap_or_default();
-    let prop = summaries.next().unwrap_or_default();
-    Ok((base, prop, stop))
-}
-
-/// What a threshold frontier ran under `--until-decided`.
-pub(crate) struct FrontierRun {
-    /// The replications, in index order.
-    pub reps: Vec<Replication>,
-    /// The interval the frontier's points must use.
-    pub bounds: Bounds,
-    /// Where the run stopped.
-    pub stop: Stop,
-    /// The clause at its own threshold, on the confidence sequence.
-    pub own: ClauseSummary,
-}
-
-/// The replications of a threshold frontier: look by look until the
-/// clause's verdict at its own threshold is decided.
-pub(crate) fn frontier(
-    pool: &rayon::ThreadPool,
-    scenario: &Scenario,
-    clause: usize,
-    schedule: &Schedule,
-    required: f64,
-    tick: &(dyn Fn(&RunStats) + Sync),
-) -> Result<FrontierRun, Failure> {
-    let n = Clause::all(scenario).len();
-    let mut seq = Sequential::new(n, required, plan::INTERVAL_LEVEL);
-    let (reps, stop) = pool
-        .install(|| sequential::run_until_decided(scenario, schedule, &mut seq, &|s| s.all_decided(&[clause]), tick))
-        .map_err(Failure::input)?;
-    let windows_per_replication = reps
-        .first()
-        .map_or(1, |r| r.attainment.iter().filter(|a| a.clause == clause).count() as u64);
-    let bounds = Bounds::Sequence {
-        mixture: BetaMixture::new(plan::INTERVAL_LEVEL, required),
-        windows_per_replication,
-    };
-    let mut summary = summarize(&reps, n, required, plan::INTERVAL_LEVEL);
-    seq.apply(&mut summary);
-    let own = summary.swap_remove(clause);
-    Ok(FrontierRun {
-        reps,
-        bounds,
-        stop,
-        own,
-    })
-}
-
-/// One capacity probe: look by look until it is settled (a judged clause
-/// proven not enforceable, or all proven enforceable). Its summary on the
-/// confidence sequence, and the replications it ran.
-pub(crate) fn probe(
-    pool: &rayon::ThreadPool,
-    scenario: &Scenario,
-    judged: &[usize],
-    schedule: &Schedule,
-    required: f64,
-    tick: &(dyn Fn(&RunStats) + Sync),
-) -> Result<(Vec<ClauseSummary>, u64), Failure> {
-    let n = Clause::all(scenario).len();
-    let mut seq = Sequential::new(n, required, plan::INTERVAL_LEVEL);
-    let (reps, stop) = pool
-        .install(|| {
-            sequential::run_until_decided(
-                scenario,
-                schedule,
-                &mut seq,
-                &|s| sequential::probe_settled(s, judged),
-                tick,
-            )
-        })
-        .map_err(Failure::input)?;
-    let mut summary = summarize(&reps, n, required, plan::INTERVAL_LEVEL);
-    seq.apply(&mut summary);
-    Ok((summary, stop.replications))
-}
 
 /// `--max-wall`: a duration such as "2m" or "90s", above zero.
 pub(crate) fn parse_budget(text: &str) -> Result<Duration, String> {

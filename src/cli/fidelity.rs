@@ -177,7 +177,7 @@ pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
     let meta = RunMeta::new(
         RunIdentity {
             scenario: shown.clone(),
-            scenario_sha256: super::super::sha256_hex(&bytes),
+            scenario_sha256: super::sha256_hex(&bytes),
             slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
             replications: 1,
             required_confidence: plan::INTERVAL_LEVEL,
@@ -202,7 +202,7 @@ pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
     report::write_outputs(&args.out, &meta, &found.judged_scenario, &judged.clauses, &reps, &extra)
         .map_err(Failure::runtime)?;
     if args.report {
-        super::super::write_review(&args.out)?;
+        super::write_review(&args.out)?;
     }
     for r in &found.rows {
         let measured = r.measured.map_or("-".to_string(), |m| format!("{m:.4}"));

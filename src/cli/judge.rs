@@ -31,7 +31,7 @@ pub(crate) struct JudgeArgs {
     /// Probability a clause must hold with to be called enforceable, in
     /// (0, 1), as `run` takes it (one judged period is one replication, so
     /// only a clause held in every window can reach it).
-    #[arg(long, default_value_t = 0.95, value_parser = super::super::parse_probability)]
+    #[arg(long, default_value_t = 0.95, value_parser = super::parse_probability)]
     confidence: f64,
     /// Output directory (summary.csv, windows.csv, ..., coverage.csv, judge.json).
     #[arg(long)]
@@ -70,7 +70,7 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     let meta = RunMeta::new(
         RunIdentity {
             scenario: args.scenario.display().to_string(),
-            scenario_sha256: super::super::sha256_hex(&bytes),
+            scenario_sha256: super::sha256_hex(&bytes),
             slaplan_version: env!("CARGO_PKG_VERSION").to_string(),
             replications: 1,
             required_confidence: args.confidence,
@@ -101,7 +101,7 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     let extra = [("coverage.csv", coverage), ("judge.json", notes_json)];
     report::write_outputs(&args.out, &meta, &scenario, &judged.clauses, &reps, &extra).map_err(Failure::runtime)?;
     if args.report {
-        super::super::write_review(&args.out)?;
+        super::write_review(&args.out)?;
     }
     for s in &judged.skipped {
         note!("{}: {}: not judged: {}", s.tenant, s.clause, s.reason);

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use crate::Failure;
+use super::Failure;
 
 /// Writes `text` to standard output and flushes it.
 pub(crate) fn write_out(text: std::fmt::Arguments<'_>) -> Result<(), Failure> {

@@ -167,15 +167,59 @@ pub fn frontier<'a>(
     required: f64,
     bounds: impl Into<Bounds>,
 ) -> Frontier {
-    let (mut values, mut vacuous, mut never) = (Vec::new(), 0, 0);
-    for a in attainment.into_iter().filter(|a| a.clause == clause) {
-        match a.value {
-            _ if a.eligible == 0 => vacuous += 1,
-            Some(v) => values.push(v),
-            None => never += 1,
+    let mut windows = ClauseWindows::new(clause);
+    windows.add(attainment);
+    windows.frontier(kind, required, bounds)
+}
+
+/// One clause's windows as the frontier counts them, gathered replication
+/// by replication so that the replications need not be kept: the values of
+/// the windows with eligible calls (the frontier's candidate thresholds,
+/// one row each of `frontier.csv`), and counts of the others.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClauseWindows {
+    clause: usize,
+    values: Vec<f64>,
+    vacuous: u64,
+    never: u64,
+}
+
+impl ClauseWindows {
+    /// No window yet of clause `clause`.
+    pub fn new(clause: usize) -> ClauseWindows {
+        ClauseWindows {
+            clause,
+            ..ClauseWindows::default()
         }
     }
-    frontier_from_values(values, vacuous, never, Direction::of(kind), required, bounds)
+
+    /// Adds the clause's judgements among `attainment` (others are ignored).
+    pub fn add<'a>(&mut self, attainment: impl IntoIterator<Item = &'a Attainment>) {
+        for a in attainment.into_iter().filter(|a| a.clause == self.clause) {
+            match a.value {
+                _ if a.eligible == 0 => self.vacuous += 1,
+                Some(v) => self.values.push(v),
+                None => self.never += 1,
+            }
+        }
+    }
+
+    /// Windows gathered.
+    pub fn windows(&self) -> u64 {
+        self.values.len() as u64 + self.vacuous + self.never
+    }
+
+    /// The frontier over the windows gathered, for a clause of `kind`.
+    pub fn frontier(self, kind: ClauseKind, required: f64, bounds: impl Into<Bounds>) -> Frontier {
+        frontier_from_values(
+            self.values,
+            self.vacuous,
+            self.never,
+            Direction::of(kind),
+            required,
+            bounds,
+        )
+    }
 }
 
 /// The smallest capacity in `1..=max` for which `passes` holds, assuming it

@@ -74,8 +74,8 @@ use std::ops::Range;
 use serde::Serialize;
 use statrs::function::beta::checked_ln_beta;
 
-use super::{ClauseSummary, IntervalKind, Replication, Verdict};
-use crate::model::{BuildError, RunStats};
+use super::{ClauseSummary, IntervalKind, Replication, StreamError, Verdict};
+use crate::model::RunStats;
 use crate::scenario::Scenario;
 use crate::sla::Clause;
 
@@ -548,52 +548,36 @@ impl Schedule {
     }
 }
 
-/// Runs `scenario`'s replications look by look, feeding each to
-/// `sequential` in index order, until `settled(sequential)` or the cap.
+/// Runs the replications of `scenarios` (one, or a baseline and a proposal
+/// on common random numbers) look by look on `pool`, until `settled` holds
+/// over their sequences or the cap. Each look runs the same replications of
+/// every scenario, one scenario after the other; each replication is fed to
+/// its scenario's sequence in index order, then handed to `each` with the
+/// scenario's position, and dropped: memory holds a chunk of replications
+/// at a time ([`super::stream_indices`]), whatever the number run.
 /// Replication `r` is exactly replication `r` of a fixed run (only
 /// replication 0 keeps its timeline, as in a fixed run's outputs).
-pub fn run_until_decided(
-    scenario: &Scenario,
-    schedule: &Schedule,
-    sequential: &mut Sequential,
-    settled: &dyn Fn(&Sequential) -> bool,
-    on_done: &(dyn Fn(&RunStats) + Sync),
-) -> Result<(Vec<Replication>, Stop), BuildError> {
-    let (mut reps, stop) = run_together_until_decided(
-        &[scenario],
-        schedule,
-        std::slice::from_mut(sequential),
-        &|s| settled(&s[0]),
-        on_done,
-    )?;
-    Ok((reps.pop().unwrap_or_default(), stop))
-}
-
-/// [`run_until_decided`] for several scenarios on common random numbers
-/// (a baseline and a proposal): each look runs the same replications of
-/// every scenario, and the run stops when `settled` holds over all their
-/// sequences. Returns each scenario's replications.
-pub fn run_together_until_decided(
+pub fn stream_until_decided<E>(
+    pool: &rayon::ThreadPool,
     scenarios: &[&Scenario],
     schedule: &Schedule,
     sequentials: &mut [Sequential],
     settled: &dyn Fn(&[Sequential]) -> bool,
     on_done: &(dyn Fn(&RunStats) + Sync),
-) -> Result<(Vec<Vec<Replication>>, Stop), BuildError> {
-    let mut reps: Vec<Vec<Replication>> = vec![Vec::new(); scenarios.len()];
-    let stop = schedule.drive(|range| {
-        for ((scenario, sequential), kept) in scenarios.iter().zip(sequentials.iter_mut()).zip(&mut reps) {
-            for mut r in super::run_replications_observed(scenario, range.clone(), on_done)? {
+    mut each: impl FnMut(usize, &Replication) -> Result<(), E>,
+) -> Result<Stop, StreamError<E>> {
+    schedule.drive(|range| {
+        for (i, (scenario, sequential)) in scenarios.iter().zip(sequentials.iter_mut()).enumerate() {
+            super::stream_indices(pool, scenario, range.clone(), on_done, |mut r| {
                 if r.index != 0 {
                     r.timeline = None;
                 }
                 sequential.observe(&r);
-                kept.push(r);
-            }
+                each(i, &r)
+            })?;
         }
-        Ok::<_, BuildError>(settled(sequentials))
-    })?;
-    Ok((reps, stop))
+        Ok(settled(sequentials))
+    })
 }
 
 /// Whether a probe that passes only if every clause in `judged` is

@@ -402,3 +402,64 @@ fn until_decided_flags_are_checked() {
     }
     assert!(!out.exists());
 }
+
+/// `check` and `frontier` stream their looks: every replication of each
+/// scenario reaches the caller once, look by look, in index order, with
+/// only replication 0's timeline, and the summaries built from them as
+/// they pass equal those of the same replications held in memory.
+#[test]
+fn streamed_looks_hand_over_every_replication_once_in_index_order() {
+    use slaplan::plan::quantile::ValueStore;
+    use slaplan::plan::sequential::{Schedule, Sequential, Stop, stream_until_decided};
+    use slaplan::plan::{self, Summarizer};
+
+    let scenario = slaplan::scenario::load(&repo_path(FIXTURE)).unwrap();
+    let n = slaplan::sla::Clause::all(&scenario).len();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let schedule = Schedule::new(3, 2, 7).unwrap();
+    let mut seqs = vec![Sequential::new(n, 0.95, plan::INTERVAL_LEVEL); 2];
+    let mut summaries = [
+        Summarizer::new(n, ValueStore::in_memory()),
+        Summarizer::new(n, ValueStore::in_memory()),
+    ];
+    let mut seen = Vec::new();
+    let stop = stream_until_decided(
+        &pool,
+        &[&scenario, &scenario],
+        &schedule,
+        &mut seqs,
+        &|_| false,
+        &|_| {},
+        |i, r| {
+            seen.push((i, r.index, r.timeline.is_some()));
+            summaries[i].add(r)
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        stop,
+        Stop {
+            replications: 7,
+            settled: false,
+            out_of_time: false
+        }
+    );
+    let look = |i: usize, range: std::ops::Range<u64>| range.map(move |r| (i, r, r == 0));
+    let expected: Vec<_> = look(0, 0..3)
+        .chain(look(1, 0..3))
+        .chain(look(0, 3..5))
+        .chain(look(1, 3..5))
+        .chain(look(0, 5..7))
+        .chain(look(1, 5..7))
+        .collect();
+    assert_eq!(seen, expected);
+
+    let held = crate::common::replicate(&scenario, 7);
+    let mut fed = Sequential::new(n, 0.95, plan::INTERVAL_LEVEL);
+    held.iter().for_each(|r| fed.observe(r));
+    assert_eq!(seqs, vec![fed.clone(), fed]);
+    let in_memory = plan::summarize(&held, n, 0.95, plan::INTERVAL_LEVEL);
+    for s in summaries {
+        assert_eq!(s.finish(0.95, plan::INTERVAL_LEVEL, &[], None).unwrap(), in_memory);
+    }
+}

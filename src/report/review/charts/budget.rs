@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{BLUE, DrawError, Figure, GREY, RED, caption_font, clause_label, font, grid_size, panel_grid, trim_number};
+use super::{BLUE, DrawError, Figure, RED, caption_font, clause_label, draw_panels, font, grid_size, trim_number};
 use crate::report::review::inputs::{BudgetPoint, ClauseRow};
 
 /// One hour of a burn-down in remaining-budget terms.
@@ -56,16 +56,13 @@ impl Figure for BudgetChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let (areas, legend) = panel_grid(root, "Error budget remaining over the window", self.panels.len())?;
-        for ((row, window, hours), area) in self.panels.iter().zip(&areas) {
-            draw_panel(area, row, window, hours)?;
-        }
-        legend.draw(&Text::new(
+        draw_panels(
+            root,
+            "Error budget remaining over the window",
             "line: median across replications; band: 5% to 95%; red: budget exhausted",
-            (20, 6),
-            font(14).color(&GREY),
-        ))?;
-        Ok(())
+            &self.panels,
+            |area, (row, window, hours)| draw_panel(area, row, window, hours),
+        )
     }
 }
 

@@ -6,9 +6,7 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-use super::{
-    BLUE, DrawError, Figure, GREY, caption_font, clause_label, font, format_ms, grid_size, panel_grid, verdict_colour,
-};
+use super::{BLUE, DrawError, Figure, GREY, draw_panels, grid_size, share_panel, verdict_colour};
 use crate::report::review::inputs::{ClauseRow, LatencyPoint};
 
 /// The latency CDF chart: one panel per clause.
@@ -25,20 +23,13 @@ impl Figure for LatencyCdfChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let (areas, legend) = panel_grid(
+        draw_panels(
             root,
             "Latency distribution against the clause threshold",
-            self.panels.len(),
-        )?;
-        for ((row, points), area) in self.panels.iter().zip(&areas) {
-            draw_panel(area, row, points)?;
-        }
-        legend.draw(&Text::new(
             "blue: share of calls at most x (pooled); vertical: threshold; dashed: the clause's percentile",
-            (20, 6),
-            font(14).color(&GREY),
-        ))?;
-        Ok(())
+            &self.panels,
+            |area, (row, points)| draw_panel(area, row, points),
+        )
     }
 }
 
@@ -55,26 +46,13 @@ fn draw_panel<DB: DrawingBackend>(
         .fold(positive(row.threshold), f64::min);
     let highest = points.iter().map(|p| p.upper_ms).fold(row.threshold, f64::max);
     let (from, to) = (lowest / 1.5, positive(highest) * 1.5);
-    let mut chart = ChartBuilder::on(area)
-        .caption(clause_label(row), caption_font(&clause_label(row)))
-        .margin(10)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
-        .build_cartesian_2d(
-            (from..to).log_scale().with_key_points(ticks_125(from, to)),
-            0.0..1.02f64,
-        )?;
-    chart
-        .configure_mesh()
-        .x_labels(12)
-        .y_labels(6)
-        .x_label_formatter(&|x| format_ms(*x))
-        .y_label_formatter(&|y| format!("{y:.1}"))
-        .x_desc("latency (log scale)")
-        .label_style(font(14))
-        .axis_desc_style(font(14))
-        .light_line_style(RGBColor(238, 238, 238))
-        .draw()?;
+    let mut chart = share_panel(
+        area,
+        row,
+        (from..to).log_scale().with_key_points(ticks_125(from, to)),
+        12,
+        "latency (log scale)",
+    )?;
     if let Some(q) = row.percentile() {
         chart.draw_series(std::iter::once(DashedPathElement::new(
             vec![(from, q), (to, q)],

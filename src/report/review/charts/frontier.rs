@@ -11,8 +11,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    BLUE, DrawError, Figure, GREY, INK, RED, caption_font, clause_label, font, format_ms, grid_size, panel_grid,
-    verdict_colour,
+    BLUE, DrawError, Figure, GREY, INK, RED, draw_panels, font, format_ms, grid_size, share_panel, verdict_colour,
 };
 use crate::plan::frontier::{Bounds, Direction, frontier_from_values};
 use crate::report::review::inputs::{ClauseRow, WindowValues};
@@ -106,17 +105,14 @@ impl Figure for FrontierChart<'_> {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
-        let (areas, legend) = panel_grid(root, "Frontier: P(hold) if the threshold were x", self.panels.len())?;
-        for ((row, curve), area) in self.panels.iter().zip(&areas) {
-            draw_panel(area, row, curve, self.required)?;
-        }
-        legend.draw(&Text::new(
+        draw_panels(
+            root,
+            "Frontier: P(hold) if the threshold were x",
             "blue: share of windows that hold at x; grey: lower end of its interval; \
              red dashed: required confidence; vertical: current threshold",
-            (20, 6),
-            font(14).color(&GREY),
-        ))?;
-        Ok(())
+            &self.panels,
+            |area, (row, curve)| draw_panel(area, row, curve, self.required),
+        )
     }
 }
 
@@ -130,23 +126,7 @@ fn draw_panel<DB: DrawingBackend>(
     let highest = curve.steps.last().map_or(row.threshold, |s| s.0).max(row.threshold);
     let pad = ((highest - lowest) * 0.08).max(highest.abs() * 0.01).max(1.0);
     let (from, to) = ((lowest - pad).max(0.0), highest + pad);
-    let mut chart = ChartBuilder::on(area)
-        .caption(clause_label(row), caption_font(&clause_label(row)))
-        .margin(10)
-        .x_label_area_size(36)
-        .y_label_area_size(48)
-        .build_cartesian_2d(from..to, 0.0..1.02f64)?;
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&|x| format_ms(*x))
-        .y_label_formatter(&|y| format!("{y:.1}"))
-        .x_desc("threshold")
-        .label_style(font(14))
-        .axis_desc_style(font(14))
-        .light_line_style(RGBColor(238, 238, 238))
-        .draw()?;
+    let mut chart = share_panel(area, row, from..to, 6, "threshold")?;
     chart.draw_series(std::iter::once(PathElement::new(
         curve.polyline(from, to, |s| s.2, curve.floor_low),
         GREY.stroke_width(1),

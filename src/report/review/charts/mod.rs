@@ -84,6 +84,7 @@ macro_rules! forward_to_inner {
     };
 }
 
+mod bars;
 mod budget;
 mod cdf;
 mod credits;
@@ -98,6 +99,8 @@ pub mod vector;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 pub use budget::{BudgetChart, Remaining, first_window as budget_window};
@@ -338,17 +341,58 @@ fn grid_columns(panels: usize) -> usize {
 }
 
 /// Titles `root`, keeps a 28-pixel legend line at the bottom and splits the
-/// rest into the grid of [`grid_size`]: the panel areas and the legend's.
-#[allow(clippy::type_complexity)]
-pub fn panel_grid<DB: DrawingBackend>(
+/// rest into the grid of [`grid_size`]; draws each of `panels` in its cell
+/// with `draw_panel`, in order, then the `legend` line.
+pub fn draw_panels<DB: DrawingBackend, T>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
-    panels: usize,
-) -> Result<(Vec<DrawingArea<DB, Shift>>, DrawingArea<DB, Shift>), DrawError> {
+    legend: &str,
+    panels: &[T],
+    mut draw_panel: impl FnMut(&DrawingArea<DB, Shift>, &T) -> Result<(), DrawError>,
+) -> Result<(), DrawError> {
     let titled = root.titled(title, font(20))?;
-    let (body, legend) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
-    let cols = grid_columns(panels);
-    Ok((body.split_evenly((panels.div_ceil(cols), cols)), legend))
+    let (body, legend_area) = titled.split_vertically(titled.dim_in_pixel().1 - 28);
+    let cols = grid_columns(panels.len());
+    let areas = body.split_evenly((panels.len().div_ceil(cols), cols));
+    for (panel, area) in panels.iter().zip(&areas) {
+        draw_panel(area, panel)?;
+    }
+    legend_area.draw(&Text::new(legend, (20, 6), font(14).color(&GREY)))?;
+    Ok(())
+}
+
+/// A panel of a clause's share against a value in ms (latency or
+/// threshold) on `x`, linear or logarithmic: the clause named above it,
+/// shares 0 to 1 on the left, a light mesh; the area to draw the curves in.
+pub fn share_panel<'a, DB: DrawingBackend, X>(
+    area: &'a DrawingArea<DB, Shift>,
+    row: &ClauseRow,
+    x: X,
+    x_labels: usize,
+    x_desc: &str,
+) -> Result<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, RangedCoordf64>>, DrawError>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(clause_label(row), caption_font(&clause_label(row)))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x, 0.0..1.02f64)?;
+    chart
+        .configure_mesh()
+        .x_labels(x_labels)
+        .y_labels(6)
+        .x_label_formatter(&|x| format_ms(*x))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .x_desc(x_desc)
+        .label_style(font(14))
+        .axis_desc_style(font(14))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()?;
+    Ok(chart)
 }
 
 #[cfg(test)]
