@@ -8,7 +8,7 @@ use std::time::Duration;
 use slaplan::model::RunStats;
 use slaplan::plan::frontier::Bounds;
 use slaplan::plan::sequential::{self, BetaMixture, Schedule, Sequential, Stop};
-use slaplan::plan::{self, ClauseSummary, Replication, summarize};
+use slaplan::plan::{self, ClauseSummary, Replication, summarize_clauses};
 use slaplan::scenario::Scenario;
 use slaplan::sla::Clause;
 use slaplan::time::Span;
@@ -42,8 +42,9 @@ pub(crate) fn check(
             )
         })
         .map_err(Failure::input)?;
-    let mut summaries = reps.iter().zip(&seqs).map(|(reps, seq)| {
-        let mut summary = summarize(reps, seq.every_clause().len(), required, plan::INTERVAL_LEVEL);
+    let mixture = Some(BetaMixture::new(plan::INTERVAL_LEVEL, required));
+    let mut summaries = reps.iter().zip(&scenarios).zip(&seqs).map(|((reps, s), seq)| {
+        let mut summary = summarize_clauses(reps, &Clause::all(s), required, plan::INTERVAL_LEVEL, mixture);
         seq.apply(&mut summary);
         summary
     });
@@ -74,8 +75,8 @@ pub(crate) fn frontier(
     required: f64,
     tick: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<FrontierRun, Failure> {
-    let n = Clause::all(scenario).len();
-    let mut seq = Sequential::new(n, required, plan::INTERVAL_LEVEL);
+    let clauses = Clause::all(scenario);
+    let mut seq = Sequential::new(clauses.len(), required, plan::INTERVAL_LEVEL);
     let (reps, stop) = pool
         .install(|| sequential::run_until_decided(scenario, schedule, &mut seq, &|s| s.all_decided(&[clause]), tick))
         .map_err(Failure::input)?;
@@ -86,7 +87,8 @@ pub(crate) fn frontier(
         mixture: BetaMixture::new(plan::INTERVAL_LEVEL, required),
         windows_per_replication,
     };
-    let mut summary = summarize(&reps, n, required, plan::INTERVAL_LEVEL);
+    let mixture = Some(BetaMixture::new(plan::INTERVAL_LEVEL, required));
+    let mut summary = summarize_clauses(&reps, &clauses, required, plan::INTERVAL_LEVEL, mixture);
     seq.apply(&mut summary);
     let own = summary.swap_remove(clause);
     Ok(FrontierRun {
@@ -108,8 +110,8 @@ pub(crate) fn probe(
     required: f64,
     tick: &(dyn Fn(&RunStats) + Sync),
 ) -> Result<(Vec<ClauseSummary>, u64), Failure> {
-    let n = Clause::all(scenario).len();
-    let mut seq = Sequential::new(n, required, plan::INTERVAL_LEVEL);
+    let clauses = Clause::all(scenario);
+    let mut seq = Sequential::new(clauses.len(), required, plan::INTERVAL_LEVEL);
     let (reps, stop) = pool
         .install(|| {
             sequential::run_until_decided(
@@ -121,7 +123,8 @@ pub(crate) fn probe(
             )
         })
         .map_err(Failure::input)?;
-    let mut summary = summarize(&reps, n, required, plan::INTERVAL_LEVEL);
+    let mixture = Some(BetaMixture::new(plan::INTERVAL_LEVEL, required));
+    let mut summary = summarize_clauses(&reps, &clauses, required, plan::INTERVAL_LEVEL, mixture);
     seq.apply(&mut summary);
     Ok((summary, stop.replications))
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use slaplan::plan::{self, summarize};
+use slaplan::plan::{self, summarize_clauses};
 use slaplan::scenario::{self, Scenario};
 use slaplan::sla::Clause;
 
@@ -168,7 +168,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
     let simulate = |s: &Scenario| {
         pool.install(|| plan::run_replications_observed(s, 0..replications, &tick))
             .map_err(Failure::input)
-            .map(|reps| summarize(&reps, Clause::all(s).len(), args.sim.confidence, plan::INTERVAL_LEVEL))
+            .map(|reps| summarize_clauses(&reps, &Clause::all(s), args.sim.confidence, plan::INTERVAL_LEVEL, None))
     };
     let (base_summary, prop_summary, stop) = match &schedule {
         None => (simulate(&baseline)?, simulate(&proposal)?, None),
@@ -224,6 +224,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         replications,
         baseline.simulation.seed
     )?;
+    // What the proposal would be run against, clause by clause, as `run` prints it.
+    out!("{}", report::internal_table(&proposal, &clauses, &prop_summary))?;
     if let (Some(schedule), Some(stop)) = (&schedule, &stop) {
         let both: Vec<_> = base_summary.iter().chain(&prop_summary).cloned().collect();
         outln!(
@@ -258,6 +260,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "interval",
             "baseline_decided_after",
             "proposal_decided_after",
+            "baseline_internal_objective",
+            "baseline_internal_buffer",
+            "proposal_internal_objective",
+            "proposal_internal_buffer",
         ])?;
         let f = |x: f64| format!("{x:.6}");
         for r in &rows {
@@ -284,6 +290,15 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                     .map(|n| n.to_string())
                     .unwrap_or_default(),
                 p.decided_after.map(|n| n.to_string()).unwrap_or_default(),
+                // Exact, as summary.csv writes them.
+                b.and_then(|b| b.internal)
+                    .map(|i| i.objective.to_string())
+                    .unwrap_or_default(),
+                b.and_then(|b| b.internal)
+                    .map(|i| i.buffer.to_string())
+                    .unwrap_or_default(),
+                p.internal.map(|i| i.objective.to_string()).unwrap_or_default(),
+                p.internal.map(|i| i.buffer.to_string()).unwrap_or_default(),
             ])?;
         }
         report::write_file_atomically(&path, &w.into_inner()?)?;
@@ -405,7 +420,7 @@ pub(crate) fn frontier(args: FrontierArgs) -> Result<(), Failure> {
                 None => simulate(&s, replications).map(|reps| {
                     let n = reps.len() as u64;
                     (
-                        summarize(&reps, clauses.len(), args.sim.confidence, plan::INTERVAL_LEVEL),
+                        summarize_clauses(&reps, &clauses, args.sim.confidence, plan::INTERVAL_LEVEL, None),
                         n,
                     )
                 }),
