@@ -551,7 +551,13 @@ fn judge_reports_the_internal_objective_its_windows_prove() {
     std::fs::write(&path, log).unwrap();
     let out = dir.path().join("out");
     let o = slaplan()
-        .args(["judge", scenario.to_str().unwrap(), "--log", path.to_str().unwrap(), "--out"])
+        .args([
+            "judge",
+            scenario.to_str().unwrap(),
+            "--log",
+            path.to_str().unwrap(),
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -573,6 +579,9 @@ fn judge_reports_the_internal_objective_its_windows_prove() {
     assert_eq!(col(&rows[1], "internal_objective"), "");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("Internal objectives"), "{stdout}");
-    assert!(stdout.contains("internal p95 call latency <= 800ms per day"), "{stdout}");
+    assert!(
+        stdout.contains("internal p95 call latency <= 800ms per day"),
+        "{stdout}"
+    );
     assert!(stdout.contains("too few windows"), "{stdout}");
 }
