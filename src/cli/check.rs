@@ -170,6 +170,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
         replications,
         baseline.simulation.seed
     )?;
+    // What the proposal would be run against, clause by clause, as `run` prints it.
+    out!("{}", report::internal_table(&proposal, &clauses, &prop_summary))?;
     if let (Some(schedule), Some(stop)) = (&schedule, &stop) {
         let both: Vec<_> = base_summary.iter().chain(&prop_summary).cloned().collect();
         outln!(
@@ -204,6 +206,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
             "interval",
             "baseline_decided_after",
             "proposal_decided_after",
+            "baseline_internal_objective",
+            "baseline_internal_buffer",
+            "proposal_internal_objective",
+            "proposal_internal_buffer",
         ])?;
         let f = |x: f64| format!("{x:.6}");
         for r in &rows {
@@ -230,6 +236,15 @@ pub(crate) fn check(args: CheckArgs) -> Result<(), Failure> {
                     .map(|n| n.to_string())
                     .unwrap_or_default(),
                 p.decided_after.map(|n| n.to_string()).unwrap_or_default(),
+                // Exact, as summary.csv writes them.
+                b.and_then(|b| b.internal)
+                    .map(|i| i.objective.to_string())
+                    .unwrap_or_default(),
+                b.and_then(|b| b.internal)
+                    .map(|i| i.buffer.to_string())
+                    .unwrap_or_default(),
+                p.internal.map(|i| i.objective.to_string()).unwrap_or_default(),
+                p.internal.map(|i| i.buffer.to_string()).unwrap_or_default(),
             ])?;
         }
         report::write_file_atomically(&path, &w.into_inner()?)?;

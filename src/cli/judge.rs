@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use slaplan::judge::{self, JudgeError, coverage_csv};
 use slaplan::plan::credits::CreditTally;
 use slaplan::plan::quantile::ValueStore;
-use slaplan::plan::{self, summarize};
+use slaplan::plan::{self, summarize_clauses};
 use slaplan::report::{self, RunIdentity, RunMeta, Timing};
 use slaplan::scenario::{self, Scenario};
 
@@ -66,7 +66,7 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     })?;
     let wall = started.elapsed().as_secs_f64();
     let reps = [judged.replication.clone()];
-    let summary = summarize(&reps, judged.clauses.len(), args.confidence, plan::INTERVAL_LEVEL);
+    let summary = summarize_clauses(&reps, &judged.clauses, args.confidence, plan::INTERVAL_LEVEL, None);
     let meta = RunMeta::new(
         RunIdentity {
             scenario: args.scenario.display().to_string(),
@@ -118,6 +118,8 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
         .map_err(Failure::runtime)?;
     let credits = credits.finish(plan::INTERVAL_LEVEL).map_err(Failure::runtime)?;
     out!("{}", report::credits_table(&scenario, &credits))?;
+    // As `run` prints them, over the log's windows (README: `judge`).
+    out!("{}", report::internal_table(&scenario, &judged.clauses, &summary))?;
     let r = &judged.rows;
     outln!(
         "\njudged {} call(s) of {} row(s) ({} of other tenants or workflows, {} outside the period, {} client \

@@ -14,15 +14,19 @@ use slaplan::plan::quantile::ValueStore;
 use slaplan::plan::sequential::{self, BetaMixture, Schedule, Sequential, Stop};
 use slaplan::plan::{self, ClauseSummary, Replication, StreamError, Summarizer};
 use slaplan::scenario::Scenario;
-use slaplan::sla::Clause;
+use slaplan::sla::{Clause, ClauseKind};
 
 use super::Failure;
 
 /// Shown each finished replication's counters (progress).
 type Tick<'a> = &'a (dyn Fn(&RunStats) + Sync);
 
-/// One scenario's clause summaries, built as its replications stream by.
-struct Summaries(Summarizer);
+/// One scenario's clause summaries, built as its replications stream by,
+/// with its clauses' kinds (for their internal objectives).
+struct Summaries {
+    summarizer: Summarizer,
+    kinds: Vec<(ClauseKind, f64)>,
+}
 
 impl Summaries {
     /// No replication yet of `scenario`; its metric values go to a
@@ -31,19 +35,25 @@ impl Summaries {
         let dir = std::env::temp_dir();
         let values = ValueStore::spill_in(&dir)
             .map_err(|e| Failure::runtime(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
-        Ok(Summaries(Summarizer::new(Clause::all(scenario).len(), values)))
+        let clauses = Clause::all(scenario);
+        Ok(Summaries {
+            summarizer: Summarizer::new(clauses.len(), values),
+            kinds: plan::clause_kinds(&clauses),
+        })
     }
 
     fn add(&mut self, r: &Replication) -> std::io::Result<()> {
-        self.0.add(r)
+        self.summarizer.add(r)
     }
 
-    /// The summaries at the `required` confidence, on Clopper-Pearson
-    /// intervals and without internal objectives (what
-    /// [`plan::summarize`] gives for replications held in memory).
-    fn finish(self, required: f64) -> Result<Vec<ClauseSummary>, Failure> {
-        self.0
-            .finish(required, plan::INTERVAL_LEVEL, &[], None)
+    /// The summaries at the `required` confidence with their internal
+    /// objectives (what [`plan::summarize_clauses`] gives for replications
+    /// held in memory): on Clopper-Pearson intervals for a fixed run, on
+    /// the confidence sequence of `--until-decided` when `sequence` is
+    /// given.
+    fn finish(self, required: f64, sequence: Option<BetaMixture>) -> Result<Vec<ClauseSummary>, Failure> {
+        self.summarizer
+            .finish(required, plan::INTERVAL_LEVEL, &self.kinds, sequence)
             .map_err(spill_failure)
     }
 }
@@ -71,7 +81,7 @@ pub(crate) fn summaries(
 ) -> Result<Vec<ClauseSummary>, Failure> {
     let mut summaries = Summaries::new(scenario)?;
     plan::stream_indices(pool, scenario, 0..replications, tick, |r| summaries.add(&r)).map_err(stream_failure)?;
-    summaries.finish(required)
+    summaries.finish(required, None)
 }
 
 /// Replications `0..replications` of `scenario`: the windows of clause
@@ -123,7 +133,8 @@ pub(crate) fn check_until_decided(
     )
     .map_err(stream_failure)?;
     let [base, prop] = summaries;
-    let (mut base, mut prop) = (base.finish(required)?, prop.finish(required)?);
+    let mixture = Some(BetaMixture::new(plan::INTERVAL_LEVEL, required));
+    let (mut base, mut prop) = (base.finish(required, mixture)?, prop.finish(required, mixture)?);
     seqs[0].apply(&mut base);
     seqs[1].apply(&mut prop);
     Ok((base, prop, stop))
@@ -175,7 +186,7 @@ pub(crate) fn frontier_until_decided(
         mixture: BetaMixture::new(plan::INTERVAL_LEVEL, required),
         windows_per_replication: windows_per_replication.unwrap_or(1),
     };
-    let mut summary = summaries.finish(required)?;
+    let mut summary = summaries.finish(required, Some(BetaMixture::new(plan::INTERVAL_LEVEL, required)))?;
     seq.apply(&mut summary);
     let own = summary.swap_remove(clause);
     Ok(FrontierRun {
@@ -209,7 +220,7 @@ pub(crate) fn probe_until_decided(
         |_, r| summaries.add(r),
     )
     .map_err(stream_failure)?;
-    let mut summary = summaries.finish(required)?;
+    let mut summary = summaries.finish(required, Some(BetaMixture::new(plan::INTERVAL_LEVEL, required)))?;
     seq.apply(&mut summary);
     Ok((summary, stop.replications))
 }

@@ -16,7 +16,8 @@ mod rules;
 use std::path::{Path, PathBuf};
 
 use crate::gateway::metrics::{
-    LAST_TIER, LATENCY_METRIC, OUTCOMES, OUTCOMES_METRIC, SERVED_METRIC, TTFT_METRIC, bucket_labels, exposed,
+    LAST_TIER, LATENCY_METRIC, LATENCY_OUTCOMES, OUTCOMES, OUTCOMES_METRIC, SERVED_METRIC, TTFT_METRIC, exposed, grid,
+    le_label,
 };
 use crate::logs::CLIENT_OUTCOMES;
 use crate::plan::grammar::parse_clause;
@@ -25,6 +26,7 @@ use crate::report::review::ReportError;
 use crate::report::review::inputs::{self, ClauseRow, RunInfo};
 use crate::scenario::ClauseMetric;
 use crate::sla::{Period, trim_float, trim_pct};
+use crate::time::Span;
 
 pub use rules::{BURN_WINDOWS, BurnAlert, ERROR_RATIO_RECORD};
 
@@ -124,10 +126,9 @@ impl Export {
     /// Reads output directory `dir` and maps each clause.
     pub fn read(dir: &Path) -> Result<Export, ExportError> {
         let inputs = inputs::read(dir)?;
-        let buckets = bucket_labels();
         let (mut exported, mut skipped) = (Vec::new(), Vec::new());
         for row in &inputs.clauses {
-            match map_clause(row, &buckets) {
+            match map_clause(row) {
                 Ok(e) => exported.push(e),
                 Err(reason) => skipped.push(Skipped {
                     tenant: row.tenant.clone(),
@@ -168,8 +169,24 @@ pub fn default_out(dir: &Path) -> PathBuf {
     dir.join("slo")
 }
 
+/// The level a latency-like internal objective is monitored at: the
+/// smallest histogram boundary at or above `objective_ms` and at or under
+/// the contract's `threshold`, from the gateway's fixed [`grid`] and the
+/// threshold itself (a gateway serving the scenario has a boundary at every
+/// clause threshold). Any level from the internal objective up to the
+/// contract's held in at least as many windows as the objective did, so
+/// this one holds with at least the required confidence too; `None` when
+/// the objective is above the threshold.
+pub fn monitored_bound(objective_ms: f64, threshold: Span) -> Option<Span> {
+    grid()
+        .into_iter()
+        .chain([threshold])
+        .filter(|b| *b <= threshold && b.as_millis_f64() >= objective_ms)
+        .min()
+}
+
 /// A clause's SLO, or why it has none.
-fn map_clause(row: &ClauseRow, buckets: &[(f64, String)]) -> Result<Exported, String> {
+fn map_clause(row: &ClauseRow) -> Result<Exported, String> {
     let parsed = parse_clause(&row.clause)
         .map_err(|e| format!("its text does not parse as a clause this version knows ({e})"))?;
     if !row.workflow.is_empty() || parsed.workflow.is_some() {
@@ -211,36 +228,39 @@ fn map_clause(row: &ClauseRow, buckets: &[(f64, String)]) -> Result<Exported, St
             } else {
                 (TTFT_METRIC, "time to first token", "ttft")
             };
-            let seconds = internal.objective / 1000.0;
-            // The largest boundary at or under the objective: counting
-            // calls under it never counts a call slower than the objective.
-            let (bound, label) = buckets.iter().rfind(|(b, _)| *b <= seconds).ok_or_else(|| {
+            let threshold = parsed
+                .threshold
+                .ok_or_else(|| "its text names no threshold".to_string())?;
+            let bound = monitored_bound(internal.objective, threshold).ok_or_else(|| {
                 format!(
-                    "its internal objective ({} ms) is below the gateway's smallest histogram bucket",
+                    "its internal objective ({} ms) is above its threshold ({threshold})",
                     trim_float(internal.objective)
                 )
             })?;
+            let (seconds, label) = (bound.as_secs_f64(), le_label(bound));
+            let tenant_sel = match kind {
+                "latency" => format!("tenant=\"{}\",outcome=\"{}\"", escape(tenant), LATENCY_OUTCOMES[0]),
+                _ => format!("tenant=\"{}\"", escape(tenant)),
+            };
             let sli = Sli {
                 description: format!(
-                    "calls of tenant {tenant} whose {what} was at most {label} s (the gateway's largest \
-                     histogram bucket at or under the internal objective of {} s), among all its calls \
-                     observed{}",
-                    trim_float(seconds),
+                    "successful calls of tenant {tenant} whose {what} was at most {label} s, among its successful \
+                     calls (the clause's own population: failed calls are not ranked{}). {label} s is the internal \
+                     objective of {} s rounded up to the gateway's next histogram boundary, at most the contract's \
+                     {} s; any level between the two held with at least the required confidence",
                     if kind == "latency" {
-                        " (every call that ended, failed ones included)"
+                        ""
                     } else {
-                        " (streamed calls that got a first token)"
-                    }
+                        "; a call that sent no first token counts at its end"
+                    },
+                    trim_float(internal.objective / 1000.0),
+                    trim_float(threshold.as_secs_f64()),
                 ),
-                good: format!(
-                    "{}_bucket{{tenant=\"{}\",le=\"{label}\"}}",
-                    exposed(metric, false),
-                    escape(tenant)
-                ),
-                total: format!("{}_count{{tenant=\"{}\"}}", exposed(metric, false), escape(tenant)),
+                good: format!("{}_bucket{{{tenant_sel},le=\"{label}\"}}", exposed(metric, false)),
+                total: format!("{}_count{{{tenant_sel}}}", exposed(metric, false)),
                 target: percentile / 100.0,
             };
-            let words = format!("p{} {what} <= {} s", trim_float(percentile), trim_float(*bound));
+            let words = format!("p{} {what} <= {} s", trim_float(percentile), trim_float(seconds));
             (kind, words, sli)
         }
         ClauseMetric::Degradation => {
@@ -372,3 +392,6 @@ mod tests {
         assert_eq!(ceil6(0.000_100_2), 0.000_101);
     }
 }
+
+#[cfg(test)]
+mod tests_monitor;

@@ -79,6 +79,13 @@ pub enum GatewayError {
     /// A reload that would add, drop or reorder tenants or endpoints.
     #[error("a reload must keep the tenants and endpoints (names, in order); restart to change them: {0}")]
     Reshaped(String),
+    /// A reload naming a latency or time-to-first-token threshold the
+    /// histograms, fixed at start, have no bucket boundary for.
+    #[error(
+        "a reload must keep the clauses' latency and time-to-first-token thresholds within the histogram \
+         buckets fixed at start (no boundary at {0}); restart to monitor them"
+    )]
+    NewThreshold(String),
     /// The gateway stopped before the reload was applied.
     #[error("the gateway is stopping")]
     Stopping,

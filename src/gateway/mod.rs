@@ -112,7 +112,9 @@ impl Reloader {
     /// router keeps the state of what keeps its name (breakers, budgets,
     /// calls in flight). A reload must keep the tenants and endpoints (the
     /// same names in the same order; their settings, chains, keys and
-    /// upstreams may change). On any error nothing changes.
+    /// upstreams may change), and its latency and time-to-first-token
+    /// thresholds must be histogram boundaries already. On any error
+    /// nothing changes.
     pub async fn reload(
         &self,
         scenario: Scenario,
@@ -137,6 +139,14 @@ impl Reloader {
             return Err(GatewayError::Reshaped(format!(
                 "endpoints {old_endpoints:?} became {endpoints:?}"
             )));
+        }
+        let missing: Vec<String> = histogram_objectives(&scenario)
+            .into_iter()
+            .filter(|s| !state.metrics.has_bound(*s))
+            .map(|s| s.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(GatewayError::NewThreshold(missing.join(", ")));
         }
         let resolved = config::resolve(&scenario, &self.settings, env)?;
         let config = serving_config(&scenario);
@@ -168,6 +178,21 @@ impl Reloader {
     }
 }
 
+/// Every call latency and time-to-first-token threshold the scenario's
+/// clauses name: each becomes a boundary of the gateway's histograms, so a
+/// clause's own threshold can be monitored exactly. The buckets are fixed
+/// at start; a reload keeps them.
+pub fn histogram_objectives(scenario: &Scenario) -> Vec<crate::time::Span> {
+    use crate::scenario::ClauseMetric;
+    scenario
+        .tenants
+        .iter()
+        .flat_map(|t| &t.clauses)
+        .filter(|c| matches!(c.metric, ClauseMetric::Latency | ClauseMetric::Ttft))
+        .filter_map(|c| c.threshold)
+        .collect()
+}
+
 impl Gateway {
     /// Resolves `scenario` for serving (keys through `env`), builds the
     /// router and the routes, and takes `listener`.
@@ -186,7 +211,11 @@ impl Gateway {
             .map_err(|e| GatewayError::Client(e.to_string()))?;
         let tenants: Vec<String> = scenario.tenants.iter().map(|t| t.name.clone()).collect();
         let endpoints: Vec<String> = scenario.endpoints.iter().map(|e| e.name.clone()).collect();
-        let metrics = Arc::new(metrics::Metrics::new(&tenants, &endpoints));
+        let metrics = Arc::new(metrics::Metrics::new(
+            &tenants,
+            &endpoints,
+            &histogram_objectives(&scenario),
+        ));
         let audit = settings.audit_log.as_deref().map(logs::LogFile::create).transpose()?;
         let requests = settings.request_log.as_deref().map(logs::LogFile::create).transpose()?;
         let scenario = Arc::new(scenario);

@@ -29,7 +29,7 @@ pub use interval::{IntervalKind, clopper_pearson};
 /// Clopper-Pearson). The required probability for a verdict is separate
 /// (`--confidence`).
 pub const INTERVAL_LEVEL: f64 = 0.95;
-pub use summary::{ClauseSummary, Summarizer, Verdict, summarize};
+pub use summary::{ClauseSummary, Summarizer, Verdict, clause_kinds, summarize, summarize_clauses};
 
 use crate::model::{BuildError, RunStats, TimelineRow, World};
 use crate::scenario::Scenario;

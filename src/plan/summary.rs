@@ -8,7 +8,7 @@ use super::internal::{self, InternalObjective, WindowCounts};
 use super::quantile::{ValueStore, nearest_rank};
 use super::sequential::BetaMixture;
 use super::{IntervalKind, Replication, clopper_pearson};
-use crate::sla::ClauseKind;
+use crate::sla::{Clause, ClauseKind};
 
 /// Whether a clause can be offered at the required confidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,8 +231,41 @@ impl Summarizer {
 /// The metric quantiles a summary reports: 5th, 50th and 95th percentile.
 const METRIC_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
 
+/// Each clause's kind and threshold in its value unit: what
+/// [`Summarizer::finish`] needs for the internal objectives.
+pub fn clause_kinds(clauses: &[Clause]) -> Vec<(ClauseKind, f64)> {
+    clauses.iter().map(|c| (c.kind, c.threshold_value())).collect()
+}
+
+/// Summarizes `replications` held in memory for `clauses`, with their
+/// internal objectives, as a run's `summary.csv` has them: `required` is
+/// the probability a clause must hold with, `level` the interval's
+/// confidence level, `sequence` the confidence sequence of
+/// `--until-decided` (apply its verdicts afterwards with
+/// [`super::sequential::Sequential::apply`], which keeps an objective only
+/// for a clause it proves).
+pub fn summarize_clauses(
+    replications: &[Replication],
+    clauses: &[Clause],
+    required: f64,
+    level: f64,
+    sequence: Option<BetaMixture>,
+) -> Vec<ClauseSummary> {
+    let mut s = Summarizer::new(clauses.len(), ValueStore::in_memory());
+    // An in-memory store never fails to write or read.
+    let summary = replications
+        .iter()
+        .try_for_each(|r| s.add(r))
+        .and_then(|()| s.finish(required, level, &clause_kinds(clauses), sequence));
+    match summary {
+        Ok(summary) => summary,
+        Err(e) => unreachable!("an in-memory value store failed: {e}"),
+    }
+}
+
 /// Summarizes `replications` held in memory for `n_clauses` clauses
-/// (without internal objectives: the sink's summaries have them).
+/// without their kinds, so without internal objectives (the commands use
+/// [`summarize_clauses`]).
 /// `required` is the probability a clause must hold with (e.g. 0.95);
 /// `level` the interval's confidence level.
 pub fn summarize(replications: &[Replication], n_clauses: usize, required: f64, level: f64) -> Vec<ClauseSummary> {

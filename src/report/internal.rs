@@ -19,6 +19,7 @@ pub fn no_internal_reason(c: &Clause, s: &ClauseSummary) -> Option<&'static str>
             "none: the contract is a rate admitted in every minute (a higher rate is a capacity question: frontier --capacity)"
         }
         (_, Verdict::Enforceable) => "none: no window value reaches the required confidence",
+        (_, Verdict::AtRisk) => "none: the clause is at risk (too few windows to prove it at the required confidence)",
         _ => "none: the clause is not enforceable",
     })
 }

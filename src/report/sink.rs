@@ -27,7 +27,7 @@ use crate::plan::quantile::ValueStore;
 use crate::plan::sequential::{BetaMixture, Sequential, UntilDecided};
 use crate::plan::{ClauseSummary, Replication, Summarizer};
 use crate::scenario::Scenario;
-use crate::sla::{Attainment, Clause, ClauseKind, Window};
+use crate::sla::{Attainment, Clause, Window};
 
 /// Rows of `windows.parquet` per row group (the last may hold fewer).
 pub const ROW_GROUP_ROWS: usize = 4_096;
@@ -163,7 +163,7 @@ impl<'s> OutputSink<'s> {
         }
         self.table.finish()?;
         let path = self.dir.join("summary.csv");
-        let kinds: Vec<(ClauseKind, f64)> = self.clauses.iter().map(|c| (c.kind, c.threshold_value())).collect();
+        let kinds = crate::plan::clause_kinds(self.clauses);
         let sequence = self
             .until_decided
             .as_ref()

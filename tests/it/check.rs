@@ -183,3 +183,78 @@ fn a_metric_that_moves_is_listed_though_its_verdict_holds() {
         .unwrap_or_else(|| panic!("the moved clause is listed:\n{stdout}"));
     assert!(line.contains("p50 +") && line.contains(" -> "), "{line}");
 }
+
+/// The rows of a CSV file by column name.
+fn named_rows(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.into(), v.into()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn check_reports_each_sides_internal_objective_as_run_does() {
+    // At a required 0.6 over 8 monthly windows, Clopper-Pearson 95%: 8/8
+    // has lower bound 0.025^(1/8) = 0.631 and 7/8 about 0.47, so a level
+    // is proven only if it held in all 8 windows: the internal objective
+    // is the largest of the 8 monthly p95s, read here from a plain run's
+    // windows.csv (the same replications: same seed, same indices).
+    let dir = tempdir();
+    let check = dir.path().join("check");
+    let out = slaplan()
+        .args(["check", "--confidence", "0.6", "--replications", "8", "--new-tenant"])
+        .arg(repo_path("tests/fixtures/heavy_gold.toml"))
+        .arg("--out")
+        .arg(&check)
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Internal objectives"), "{stdout}");
+    let run = dir.path().join("run");
+    let o = slaplan()
+        .args(["run", "--quiet", "--confidence", "0.6", "--replications", "8", "--out"])
+        .arg(&run)
+        .arg(repo_path("tests/fixtures/shared_endpoint.toml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let rows = named_rows(&check.join("check.csv"));
+    let lat = rows
+        .iter()
+        .find(|r| r["tenant"] == "bronze-co" && r["clause"].contains("latency"))
+        .unwrap();
+    let windows = named_rows(&run.join("windows.csv"));
+    let values: Vec<f64> = windows
+        .iter()
+        .filter(|w| w["tenant"] == "bronze-co" && w["clause"] == lat["clause"])
+        .map(|w| w["value"].parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), 8);
+    let largest = values.iter().copied().fold(f64::MIN, f64::max);
+    let objective: f64 = lat["baseline_internal_objective"].parse().unwrap();
+    assert_eq!(objective, largest, "{lat:?}");
+    let buffer: f64 = lat["baseline_internal_buffer"].parse().unwrap();
+    assert!((buffer - (2000.0 - largest)).abs() < 1e-9, "{lat:?}");
+    // The same as the run's own summary.
+    let summary = named_rows(&run.join("summary.csv"));
+    let own = summary
+        .iter()
+        .find(|r| r["tenant"] == "bronze-co" && r["clause"] == lat["clause"])
+        .unwrap();
+    assert_eq!(own["internal_objective"], lat["baseline_internal_objective"]);
+    // With the heavy tenant the clause is not enforceable: no objective.
+    assert_eq!(lat["proposal_verdict"], "not_enforceable");
+    assert_eq!(lat["proposal_internal_objective"], "");
+    assert!(stdout.contains("none: the clause is not enforceable"), "{stdout}");
+}

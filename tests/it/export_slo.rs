@@ -229,6 +229,26 @@ fn internal_objectives_are_the_frontier_and_export_validates() {
     let target = docs[0]["spec"]["objectives"][0]["target"].as_f64().unwrap();
     assert_eq!(target, (availability * 1e6).floor() / 1e6);
     assert_eq!(docs[1]["spec"]["objectives"][0]["target"].as_f64(), Some(0.95));
+    // The latency SLO counts the clause's population (successful calls) at
+    // a level from the internal objective up to the contract's 5 s.
+    let good = docs[1]["spec"]["indicator"]["spec"]["ratioMetric"]["good"]["metricSource"]["spec"]["query"]
+        .as_str()
+        .unwrap();
+    assert!(good.contains("outcome=\"success\""), "{good}");
+    let level: f64 = good
+        .split("le=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let objective_s = rows[1].internal_objective.unwrap() / 1000.0;
+    assert!(
+        level >= objective_s && level <= 5.0,
+        "level {level} s, objective {objective_s} s"
+    );
 
     // A document missing a required field fails the schema.
     for (pointer, field) in [
@@ -246,7 +266,8 @@ fn internal_objectives_are_the_frontier_and_export_validates() {
 
     // The rules use only series and labels a gateway serving this scenario exports.
     let rules = std::fs::read_to_string(slo.join(RULES_FILE)).unwrap();
-    check_rule_metrics(&rules, &["Acme Corp".to_string()]);
+    let served = slaplan::scenario::parse(SCENARIO, Path::new("slo.toml")).unwrap();
+    check_rule_metrics(&rules, &["Acme Corp".to_string()], &served);
     promtool_accepts(&slo.join(RULES_FILE));
 
     // The same directory gives the same bytes.
@@ -259,9 +280,10 @@ fn internal_objectives_are_the_frontier_and_export_validates() {
 }
 
 /// Every `slaplan_*` series a rule reads is one `/metrics` exposes for
-/// these tenants, with the label values it selects.
-fn check_rule_metrics(rules: &str, tenants: &[String]) {
-    let exposition = slaplan::gateway::metrics::Metrics::new(tenants, &["only".to_string()]).encode();
+/// these tenants, with the label values it selects, when serving `scenario`.
+fn check_rule_metrics(rules: &str, tenants: &[String], scenario: &slaplan::scenario::Scenario) {
+    let objectives = slaplan::gateway::histogram_objectives(scenario);
+    let exposition = slaplan::gateway::metrics::Metrics::new(tenants, &["only".to_string()], &objectives).encode();
     let exposed: BTreeSet<&str> = exposition
         .lines()
         .filter(|l| !l.starts_with('#'))

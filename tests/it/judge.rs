@@ -490,3 +490,98 @@ fn quality_clauses_on_a_hand_written_log_and_rows_of_unknown_quality() {
     );
     assert!(!refused.exists(), "nothing written");
 }
+
+/// 80 days of one call a day, the call of day d (from 0) taking
+/// (d + 1) × 10 ms: each day's p95 is that call's latency.
+const EIGHTY_DAYS: &str = r#"
+[simulation]
+start = "2026-03-01"
+duration = "80d"
+seed = 1
+replications = 1
+
+[[endpoints]]
+name = "e0"
+concurrency = 4
+latency = { model = "lognormal", ttft = "300ms", sigma = 0.4 }
+
+[[tenants]]
+name = "t"
+class = "gold"
+chain = ["e0"]
+
+[[tenants.workflows]]
+name = "w"
+rate = 0.1
+
+[[tenants.clauses]]
+metric = "latency"
+percentile = 95
+threshold = "1s"
+window = "day"
+
+[[tenants.clauses]]
+metric = "latency"
+percentile = 95
+threshold = "1s"
+"#;
+
+#[test]
+fn judge_reports_the_internal_objective_its_windows_prove() {
+    let dir = tempdir();
+    let scenario = dir.path().join("eighty.toml");
+    std::fs::write(&scenario, EIGHTY_DAYS).unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let log: String = (0..80u32)
+        .map(|d| {
+            let day = start + chrono::Days::new(u64::from(d));
+            let ms = (d + 1) * 10;
+            format!(
+                "{{\"call\":{d},\"tenant\":\"t\",\"workflow\":\"w\",\"task\":null,\"session\":null,\
+                 \"arrival\":\"{day}T00:00:10.000Z\",\"first_token\":null,\
+                 \"end\":\"{day}T00:00:{:02}.{:03}Z\",\"input_tokens\":10,\"output_tokens\":10,\"usage\":true,\
+                 \"endpoint\":\"e0\",\"tier\":0,\"attempts\":1,\"outcome\":\"success\",\"status\":200,\
+                 \"fallback\":null}}\n",
+                10 + ms / 1000,
+                ms % 1000
+            )
+        })
+        .collect();
+    let path = dir.path().join("log.jsonl");
+    std::fs::write(&path, log).unwrap();
+    let out = dir.path().join("out");
+    let o = slaplan()
+        .args([
+            "judge",
+            scenario.to_str().unwrap(),
+            "--log",
+            path.to_str().unwrap(),
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Daily: all 80 days held. Clopper-Pearson 95%: 80/80 has lower bound
+    // 0.025^(1/80) = 0.9549 >= 0.95, while 79/80 falls short
+    // (P(X >= 79 | p = 0.95) = 0.95^80 + 80 × 0.95^79 × 0.05 = 0.086 > 0.025),
+    // so a level is proven only if every day held: the largest daily p95,
+    // 800 ms, 200 ms inside the contract.
+    let mut r = csv::Reader::from_path(out.join("summary.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let col = |row: &csv::StringRecord, name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(col(&rows[0], "verdict"), "enforceable");
+    assert_eq!(col(&rows[0], "internal_objective"), "800");
+    assert_eq!(col(&rows[0], "internal_buffer"), "200");
+    // Monthly: three windows (March, April, part of May) prove nothing.
+    assert_eq!(col(&rows[1], "verdict"), "at_risk");
+    assert_eq!(col(&rows[1], "internal_objective"), "");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Internal objectives"), "{stdout}");
+    assert!(
+        stdout.contains("internal p95 call latency <= 800ms per day"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("too few windows"), "{stdout}");
+}

@@ -463,3 +463,57 @@ fn streamed_looks_hand_over_every_replication_once_in_index_order() {
         assert_eq!(s.finish(0.95, plan::INTERVAL_LEVEL, &[], None).unwrap(), in_memory);
     }
 }
+
+#[test]
+fn check_until_decided_reports_the_internal_objectives_a_run_until_decided_does() {
+    // Without the clause near its threshold, a run stops after 72
+    // replications with the latency clause proven; a check adding an
+    // impossible ceiling (settled after 3) stops at the same look, on the
+    // same replications, so both sides' internal objectives for that clause
+    // are the run's, on the same confidence sequence.
+    let dir = tempdir();
+    let text = fs::read_to_string(repo_path(FIXTURE)).unwrap();
+    let cut = text.find("[[tenants.clauses]]\nmetric = \"availability\"").unwrap();
+    let settled = dir.path().join("settled.toml");
+    fs::write(&settled, &text[..cut]).unwrap();
+    let run = dir.path().join("run");
+    let stdout = ok(&["run", "--until-decided", "--out"], &[&run, &settled]);
+    assert!(stdout.contains("stopped after 72 replication(s)"), "{stdout}");
+    let summary = csv_rows(&run.join("summary.csv"));
+    let proven = summary.iter().find(|r| r["verdict"] == "enforceable").unwrap();
+    assert!(!proven["internal_objective"].is_empty(), "{proven:?}");
+
+    let check = dir.path().join("check");
+    let stdout = ok(
+        &[
+            "check",
+            "--tenant",
+            "acme",
+            "--clause",
+            "p99 latency <= 20ms",
+            "--until-decided",
+            "--out",
+        ],
+        &[&check, &settled],
+    );
+    assert!(stdout.contains("Internal objectives"), "{stdout}");
+    let rows = csv_rows(&check.join("check.csv"));
+    let same = rows.iter().find(|r| r["clause"] == proven["clause"]).unwrap();
+    assert_eq!(same["interval"], "confidence_sequence");
+    assert_eq!(same["proposal_verdict"], "enforceable", "{same:?}");
+    for side in ["baseline", "proposal"] {
+        assert_eq!(
+            same[&format!("{side}_internal_objective")],
+            proven["internal_objective"],
+            "{same:?}"
+        );
+        assert_eq!(
+            same[&format!("{side}_internal_buffer")],
+            proven["internal_buffer"],
+            "{same:?}"
+        );
+    }
+    // The impossible ceiling is proven not enforceable: none.
+    let new = rows.iter().find(|r| r["proposed"] == "true").unwrap();
+    assert_eq!(new["proposal_internal_objective"], "");
+}

@@ -61,6 +61,23 @@ fn a_reload_applies_a_new_chain_and_a_refused_one_changes_nothing() {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("UP_KEY_UNSET"), "{e}");
+        // A latency threshold the histograms, fixed at start, have no
+        // boundary for is refused (restart to monitor it exactly); one on
+        // their grid is applied.
+        let clause =
+            |t: &str| format!("\n[[tenants.clauses]]\nmetric = \"latency\"\npercentile = 95\nthreshold = \"{t}\"\n");
+        let off_grid = format!("{only_secondary}{}", clause("777ms"));
+        let e = stack
+            .reloader
+            .reload(parse_for(&stack, &off_grid), &env)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("777ms") && e.to_string().contains("restart"),
+            "{e}"
+        );
+        let on_grid = format!("{only_secondary}{}", clause("800ms"));
+        stack.reloader.reload(parse_for(&stack, &on_grid), &env).await.unwrap();
         call().await;
         let models: Value = stack
             .http
