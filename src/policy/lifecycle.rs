@@ -163,7 +163,8 @@ impl Router {
             });
         }
         self.attempts.remove(live.attempt);
-        self.timers.attempt_ended(live.endpoint.0);
+        let in_flight = self.endpoints[live.endpoint.0 as usize].in_flight.saturating_sub(1);
+        self.timers.attempt_ended(live.endpoint.0, live.attempt, in_flight);
         let (t, class) = {
             let c = self.calls.get(slot);
             (c.tenant, c.class)

@@ -132,6 +132,12 @@ pub(crate) struct Timers {
     /// The time at the front of each endpoint's attempt queue, side by
     /// side so that finding the earliest does not visit every queue.
     fronts: Vec<Option<Time>>,
+    /// The earliest of `fronts` and its endpoint (the lowest endpoint of
+    /// those tied), kept so that finding the earliest deadline visits no
+    /// front: a front only moves later (its entry is popped) or appears
+    /// (an empty queue gets one), so only a change of this endpoint's
+    /// front calls for a new look at all of them.
+    first: Option<(Time, u32)>,
     /// Endpoints whose attempt front may have died since the last prune:
     /// an attempt on them ended, or their front was popped. Every other
     /// front was live at the last prune and, since an attempt never comes
@@ -149,6 +155,7 @@ impl Timers {
             seq: 0,
             attempts: vec![VecDeque::new(); endpoints],
             fronts: vec![None; endpoints],
+            first: None,
             stale: Vec::new(),
             is_stale: vec![false; endpoints],
         }
@@ -168,13 +175,48 @@ impl Timers {
             q.push_back((at, attempt));
             if q.len() == 1 {
                 self.fronts[endpoint as usize] = Some(at);
+                if self.first.is_none_or(|first| (at, endpoint) < first) {
+                    self.first = Some((at, endpoint));
+                }
             }
         }
     }
 
-    /// Notes that an attempt on `endpoint` ended, so its deadline (maybe
-    /// the endpoint's front) is dead: the next prune looks at the endpoint.
-    pub fn attempt_ended(&mut self, endpoint: u32) {
+    /// Sets `endpoint`'s front from its queue after entries were popped
+    /// from it, keeping `first` right.
+    fn refresh_front(&mut self, endpoint: u32) {
+        let front = self.attempts[endpoint as usize].front().map(|&(t, _)| t);
+        self.fronts[endpoint as usize] = front;
+        if self.first.is_some_and(|(_, e)| e == endpoint) {
+            self.first = self
+                .fronts
+                .iter()
+                .enumerate()
+                .filter_map(|(e, f)| f.map(|t| (t, e as u32)))
+                .min();
+        }
+    }
+
+    /// Notes that `attempt` on `endpoint` ended, so its deadline is dead.
+    /// The next prune looks at the endpoint if that deadline is the
+    /// endpoint's front, or if the FIFO holds more than twice `in_flight`
+    /// (the endpoint's attempts in flight after this one) plus some slack:
+    /// a FIFO can only outgrow that bound when an attempt on it ends (a
+    /// dispatch adds one entry and one attempt in flight). A front that is
+    /// another attempt's stays live: it was at the last prune, and an
+    /// attempt never comes back.
+    pub fn attempt_ended(&mut self, endpoint: u32, attempt: AttemptId, in_flight: u32) {
+        let Some(q) = self.attempts.get(endpoint as usize) else {
+            return;
+        };
+        let front = q.front().is_some_and(|&(_, a)| a == attempt);
+        if front || q.len() > 2 * in_flight as usize + 16 {
+            self.mark_stale(endpoint);
+        }
+    }
+
+    /// Makes the next prune look at `endpoint`'s attempt FIFO.
+    fn mark_stale(&mut self, endpoint: u32) {
         if let Some(s) = self.is_stale.get_mut(endpoint as usize)
             && !*s
         {
@@ -183,30 +225,19 @@ impl Timers {
         }
     }
 
-    /// The earliest entry and where it is, live or not.
+    /// The earliest entry and where it is, live or not. A heap timer comes
+    /// before an attempt deadline due at the same instant.
+    #[inline]
     fn earliest(&self) -> Option<(Time, Due)> {
-        let mut best = self.heap.peek().map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
-        let mut first: Option<(Time, usize)> = None;
-        for (e, front) in self.fronts.iter().enumerate() {
-            if let Some(t) = *front
-                && first.is_none_or(|(b, _)| t < b)
-            {
-                first = Some((t, e));
-            }
+        let top = self.heap.peek().map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
+        match (top, self.first) {
+            (Some((b, _)), Some((t, _))) if b <= t => top,
+            (_, Some((t, e))) => match self.attempts[e as usize].front() {
+                Some(&(_, attempt)) => Some((t, Due::Attempt { endpoint: e, attempt })),
+                None => top,
+            },
+            (top, None) => top,
         }
-        if let Some((t, e)) = first
-            && best.is_none_or(|(b, _)| t < b)
-            && let Some(&(_, attempt)) = self.attempts[e].front()
-        {
-            best = Some((
-                t,
-                Due::Attempt {
-                    endpoint: e as u32,
-                    attempt,
-                },
-            ));
-        }
-        best
     }
 
     /// The earliest deadline, live or not (prune first for a live one).
@@ -229,9 +260,9 @@ impl Timers {
             Due::Attempt { endpoint, .. } => {
                 if let Some(q) = self.attempts.get_mut(endpoint as usize) {
                     q.pop_front();
-                    self.fronts[endpoint as usize] = q.front().map(|&(t, _)| t);
+                    self.refresh_front(endpoint);
                 }
-                self.attempt_ended(endpoint);
+                self.mark_stale(endpoint);
             }
             Due::Timer(_) => {
                 self.heap.pop();
@@ -243,9 +274,8 @@ impl Timers {
     /// that [`Timers::next`] is a live deadline; and drops every dead
     /// attempt deadline of an endpoint whose FIFO holds more than twice
     /// `in_flight(endpoint)` plus some slack. Only endpoints whose front
-    /// may have died since the last prune are visited: a FIFO can only
-    /// outgrow its bound when an attempt on it ends (a dispatch adds one
-    /// entry and one attempt in flight), which marks it. Each compaction
+    /// may have died since the last prune, or whose FIFO may have outgrown
+    /// its bound, are visited ([`Timers::attempt_ended`]). Each compaction
     /// removes at least half of what it visits, so this costs amortized
     /// O(1) per timer set.
     pub fn prune(&mut self, in_flight: impl Fn(usize) -> usize, mut live: impl FnMut(Time, Due) -> bool) {
@@ -255,7 +285,7 @@ impl Timers {
             }
             self.heap.pop();
         }
-        for endpoint in self.stale.drain(..) {
+        while let Some(endpoint) = self.stale.pop() {
             let e = endpoint as usize;
             self.is_stale[e] = false;
             let q = &mut self.attempts[e];
@@ -268,7 +298,7 @@ impl Timers {
             if q.len() > 2 * in_flight(e) + 16 {
                 q.retain(|&(at, attempt)| live(at, Due::Attempt { endpoint, attempt }));
             }
-            self.fronts[e] = q.front().map(|&(t, _)| t);
+            self.refresh_front(endpoint);
         }
     }
 
@@ -287,6 +317,7 @@ impl Timers {
         deadlines.sort();
         self.attempts = vec![VecDeque::new(); endpoints];
         self.fronts = vec![None; endpoints];
+        self.first = None;
         self.stale.clear();
         self.is_stale = vec![false; endpoints];
         for (e, at, attempt) in deadlines {
