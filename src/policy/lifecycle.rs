@@ -355,6 +355,9 @@ impl Router {
     /// elsewhere) can end its class's wait and so free the slots its
     /// reservation held. Run at the end of every input.
     pub(super) fn settle_reservations(&mut self, now: Time) {
+        if self.plan.reserving.is_empty() {
+            return;
+        }
         loop {
             let before = self.next_attempt;
             for k in 0..self.plan.reserving.len() {

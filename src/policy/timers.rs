@@ -127,6 +127,9 @@ pub(crate) enum Due {
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Time, u64, TimerKind)>>,
+    /// A copy of the heap's top `(time, kind)`, read on every input (to
+    /// prune and to poll) without reaching into the heap's buffer.
+    top: Option<(Time, TimerKind)>,
     seq: u64,
     attempts: Vec<VecDeque<(Time, AttemptId)>>,
     /// The time at the front of each endpoint's attempt queue, side by
@@ -152,6 +155,7 @@ impl Timers {
     pub fn new(endpoints: usize) -> Timers {
         Timers {
             heap: BinaryHeap::new(),
+            top: None,
             seq: 0,
             attempts: vec![VecDeque::new(); endpoints],
             fronts: vec![None; endpoints],
@@ -165,6 +169,11 @@ impl Timers {
     pub fn set(&mut self, at: Time, kind: TimerKind) {
         self.seq += 1;
         self.heap.push(Reverse((at, self.seq, kind)));
+        // An entry due with the top does not displace it (its `seq` is the
+        // largest).
+        if self.top.is_none_or(|(t, _)| at < t) {
+            self.top = Some((at, kind));
+        }
     }
 
     /// Arms an attempt deadline; `at` must not be earlier than the last one
@@ -229,7 +238,7 @@ impl Timers {
     /// before an attempt deadline due at the same instant.
     #[inline]
     fn earliest(&self) -> Option<(Time, Due)> {
-        let top = self.heap.peek().map(|Reverse((t, _, k))| (*t, Due::Timer(*k)));
+        let top = self.top.map(|(t, k)| (t, Due::Timer(k)));
         match (top, self.first) {
             (Some((b, _)), Some((t, _))) if b <= t => top,
             (_, Some((t, e))) => match self.attempts[e as usize].front() {
@@ -265,9 +274,20 @@ impl Timers {
                 self.mark_stale(endpoint);
             }
             Due::Timer(_) => {
-                self.heap.pop();
+                self.pop_heap();
             }
         }
+    }
+
+    /// Removes the heap's top.
+    fn pop_heap(&mut self) {
+        self.heap.pop();
+        self.sync_top();
+    }
+
+    /// Copies the heap's top into `top`.
+    fn sync_top(&mut self) {
+        self.top = self.heap.peek().map(|&Reverse((t, _, k))| (t, k));
     }
 
     /// Drops entries from the fronts while `live` says they are dead, so
@@ -279,11 +299,11 @@ impl Timers {
     /// removes at least half of what it visits, so this costs amortized
     /// O(1) per timer set.
     pub fn prune(&mut self, in_flight: impl Fn(usize) -> usize, mut live: impl FnMut(Time, Due) -> bool) {
-        while let Some(&Reverse((at, _, k))) = self.heap.peek() {
+        while let Some((at, k)) = self.top {
             if live(at, Due::Timer(k)) {
                 break;
             }
-            self.heap.pop();
+            self.pop_heap();
         }
         while let Some(endpoint) = self.stale.pop() {
             let e = endpoint as usize;
@@ -308,6 +328,7 @@ impl Timers {
     pub fn compact(&mut self, bound: usize, mut live: impl FnMut(Time, Due) -> bool) {
         if self.heap.len() > 2 * bound + 64 {
             self.heap.retain(|&Reverse((at, _, k))| live(at, Due::Timer(k)));
+            self.sync_top();
         }
     }
 
@@ -333,6 +354,7 @@ impl Timers {
             .into_iter()
             .filter_map(|Reverse((at, seq, k))| keep(k).map(|k| Reverse((at, seq, k))))
             .collect();
+        self.sync_top();
     }
 
     /// Entries held, live or not (for tests of memory bounds).
