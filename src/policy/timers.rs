@@ -363,3 +363,116 @@ impl Timers {
         self.heap.len() + self.attempts.iter().map(VecDeque::len).sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::super::rng::SplitMix64;
+    use super::*;
+    use crate::time::Span;
+
+    /// A timer the model holds: due time, then heap timers (rank 0, by
+    /// insertion) before attempt deadlines (rank 1, by endpoint, then in
+    /// the order armed).
+    type Key = (Time, u8, u64, u64);
+
+    /// The copy of the heap's top, the kept earliest attempt front and the
+    /// pruning of an endpoint only when its front attempt ends give what one
+    /// sorted list of every live timer gives: after each prune, `next` is
+    /// the earliest live timer, and every live timer `pop_due` hands out is
+    /// the earliest live one left. Times are a few nanoseconds apart so
+    /// that ties are common; timers die at random, attempts end at random.
+    #[test]
+    fn timers_come_out_in_the_order_of_one_sorted_list_of_the_live_ones() {
+        let mut rng = SplitMix64::new(15);
+        let mut draw = |n: u64| rng.next_u64() % n;
+        let timeouts = [3u64, 5, 5, 2];
+        let mut timers = Timers::new(timeouts.len());
+        // The model: every timer armed (live or not), and which are live.
+        let mut model: Vec<(Key, Due)> = Vec::new();
+        let (mut live_timers, mut live_attempts) = (HashSet::new(), HashSet::new());
+        let mut in_flight = [0u32; 4];
+        let (mut seq, mut next_attempt, mut now) = (0u64, 0u64, Time::ZERO);
+        let mut checked_pops = 0;
+        for step in 0..20_000u32 {
+            now += Span::from_nanos(draw(2));
+            match draw(6) {
+                0 | 1 => {
+                    seq += 1;
+                    let at = now + Span::from_nanos(draw(6));
+                    let kind = TimerKind::Retry { slot: step, epoch: 0 };
+                    timers.set(at, kind);
+                    live_timers.insert(step);
+                    model.push(((at, 0, seq, 0), Due::Timer(kind)));
+                }
+                2 | 3 => {
+                    let e = draw(4) as usize;
+                    let attempt = AttemptId(next_attempt);
+                    next_attempt += 1;
+                    let at = now + Span::from_nanos(timeouts[e]);
+                    timers.set_attempt(e as u32, at, attempt);
+                    live_attempts.insert(attempt);
+                    in_flight[e] += 1;
+                    let endpoint = e as u32;
+                    model.push(((at, 1, e as u64, attempt.0), Due::Attempt { endpoint, attempt }));
+                }
+                4 => {
+                    // An attempt ends (answered before its timeout).
+                    let ended = model.iter().find_map(|&(_, due)| match due {
+                        Due::Attempt { endpoint, attempt } if live_attempts.contains(&attempt) && draw(3) == 0 => {
+                            Some((endpoint, attempt))
+                        }
+                        _ => None,
+                    });
+                    if let Some((endpoint, attempt)) = ended {
+                        live_attempts.remove(&attempt);
+                        in_flight[endpoint as usize] -= 1;
+                        timers.attempt_ended(endpoint, attempt, in_flight[endpoint as usize]);
+                    }
+                }
+                _ => {
+                    // A heap timer dies (its call moved on).
+                    let slot = draw(u64::from(step) + 1) as u32;
+                    live_timers.remove(&slot);
+                }
+            }
+            let is_live = |due: Due, live_timers: &HashSet<u32>, live_attempts: &HashSet<AttemptId>| match due {
+                Due::Timer(TimerKind::Retry { slot, .. }) => live_timers.contains(&slot),
+                Due::Attempt { attempt, .. } => live_attempts.contains(&attempt),
+                _ => unreachable!("the test arms no other timer"),
+            };
+            let flights = in_flight;
+            timers.prune(
+                |e| flights[e] as usize,
+                |_, due| is_live(due, &live_timers, &live_attempts),
+            );
+            if step % 500 == 0 {
+                timers.compact(8, |_, due| is_live(due, &live_timers, &live_attempts));
+            }
+            model.retain(|&(_, due)| is_live(due, &live_timers, &live_attempts));
+            model.sort_by_key(|&(key, _)| key);
+            assert_eq!(timers.next(), model.first().map(|&((at, ..), _)| at), "step {step}");
+            while let Some(due) = timers.pop_due(now) {
+                if !is_live(due, &live_timers, &live_attempts) {
+                    continue; // died while earlier ones fired: the router ignores it
+                }
+                let (_, expected) = model.remove(0);
+                assert_eq!(due, expected, "step {step}");
+                checked_pops += 1;
+                match due {
+                    Due::Attempt { endpoint, attempt } => {
+                        live_attempts.remove(&attempt);
+                        in_flight[endpoint as usize] -= 1;
+                    }
+                    Due::Timer(TimerKind::Retry { slot, .. }) => {
+                        live_timers.remove(&slot);
+                    }
+                    Due::Timer(_) => unreachable!("the test arms no other timer"),
+                }
+            }
+        }
+        assert!(checked_pops > 5_000, "only {checked_pops} timers fired");
+        assert!(timers.len() < 200, "{} entries held", timers.len());
+    }
+}
