@@ -41,23 +41,32 @@ impl PeakEwma {
     /// the same result on every run.)
     pub fn read(&self, now: Time) -> Option<u64> {
         let e = self.estimate?;
+        Some(match self.decay(now) {
+            None => e,
+            Some(w) => (e as f64 * w) as u64,
+        })
+    }
+
+    /// The decay factor `τ / (τ + dt)` from the last sample to `now`;
+    /// `None` when `dt` is 0 (no decay).
+    fn decay(&self, now: Time) -> Option<f64> {
         let dt = now.saturating_since(self.at).as_nanos();
         if dt == 0 {
-            return Some(e);
+            return None;
         }
         let tau = PEAK_DECAY.as_nanos() as f64;
-        Some((e as f64 * (tau / (tau + dt as f64))) as u64)
+        Some(tau / (tau + dt as f64))
     }
 
     /// Takes a latency sample at `now`.
     pub fn observe(&mut self, now: Time, sample: Span) {
         let s = sample.as_nanos();
-        let next = match self.read(now) {
-            Some(e) if s < e => {
-                let dt = now.saturating_since(self.at).as_nanos() as f64;
-                let tau = PEAK_DECAY.as_nanos() as f64;
-                s + ((e - s) as f64 * (tau / (tau + dt))) as u64
-            }
+        // One division serves both the decayed estimate and the pull
+        // towards the sample (the same factor).
+        let w = self.decay(now);
+        let decayed = self.estimate.map(|e| w.map_or(e, |w| (e as f64 * w) as u64));
+        let next = match decayed {
+            Some(e) if s < e => s + ((e - s) as f64 * w.unwrap_or(1.0)) as u64,
             _ => s,
         };
         self.estimate = Some(next);

@@ -81,7 +81,8 @@ impl Router {
             failed: None,
         });
         self.attempts.remove(leg.attempt);
-        self.timers.attempt_ended(leg.endpoint.0);
+        let in_flight = self.endpoints[leg.endpoint.0 as usize].in_flight.saturating_sub(1);
+        self.timers.attempt_ended(leg.endpoint.0, leg.attempt, in_flight);
         let c = self.calls.get_mut(slot);
         c.live = None;
         c.hedge = None;

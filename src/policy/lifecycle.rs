@@ -163,7 +163,8 @@ impl Router {
             });
         }
         self.attempts.remove(live.attempt);
-        self.timers.attempt_ended(live.endpoint.0);
+        let in_flight = self.endpoints[live.endpoint.0 as usize].in_flight.saturating_sub(1);
+        self.timers.attempt_ended(live.endpoint.0, live.attempt, in_flight);
         let (t, class) = {
             let c = self.calls.get(slot);
             (c.tenant, c.class)
@@ -354,6 +355,9 @@ impl Router {
     /// elsewhere) can end its class's wait and so free the slots its
     /// reservation held. Run at the end of every input.
     pub(super) fn settle_reservations(&mut self, now: Time) {
+        if self.plan.reserving.is_empty() {
+            return;
+        }
         loop {
             let before = self.next_attempt;
             for k in 0..self.plan.reserving.len() {
