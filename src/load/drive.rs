@@ -293,6 +293,7 @@ impl Driver<'_> {
                         agent,
                         input_tokens,
                         output_tokens,
+                        ..
                     } => self.call(now, agent, input_tokens, output_tokens, &mut effects),
                     Effect::Think { agent, after } => self.schedule(now + after, Wake::Think(agent)),
                     Effect::Tool { agent, after } => {

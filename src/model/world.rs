@@ -122,6 +122,9 @@ pub struct CallRecord {
     pub served: bool,
     /// Whether capacity turned an attempt away (a 429 or a full provider queue).
     pub refused: bool,
+    /// The call's identity: its task, agent and place among the agent's
+    /// calls, keyed from the seed (see `model::task`).
+    pub key: u64,
 }
 
 /// One ended task, kept only when asked for ([`World::log_tasks`]).
@@ -194,6 +197,8 @@ struct CallInfo {
     input_tokens: u32,
     output_tokens: u32,
     agent: AgentId,
+    /// The call's identity (see [`Effect::Call`]).
+    key: u64,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -738,8 +743,10 @@ impl World {
     fn start_session(&mut self, now: Time, source: u32, session: RecordedSession, q: &mut EventQueue<Event>) {
         self.stats.tasks += 1;
         let mut effects = std::mem::take(&mut self.effects);
-        let deadline = self.sources[source as usize].plan.deadline;
-        self.tasks.start_session(now, source, deadline, session, &mut effects);
+        let src = &mut self.sources[source as usize];
+        let (deadline, seed) = (src.plan.deadline, src.next_task_seed());
+        self.tasks
+            .start_session(now, source, deadline, seed, session, &mut effects);
         self.apply(now, &mut effects, q);
         self.effects = effects;
     }
@@ -752,6 +759,7 @@ impl World {
                     agent,
                     input_tokens,
                     output_tokens,
+                    key,
                 } => {
                     let Some(source) = self.tasks.source_of(agent) else {
                         continue;
@@ -775,6 +783,7 @@ impl World {
                         input_tokens,
                         output_tokens,
                         agent,
+                        key,
                     };
                     self.calls.insert(call.0, info);
                     self.observer.call_submitted(&info.observed);
@@ -791,6 +800,7 @@ impl World {
                             endpoint: None,
                             served: false,
                             refused: false,
+                            key,
                         });
                     }
                     self.live_calls += 1;
