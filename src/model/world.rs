@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 use crate::sla::{Attainment, CallOutcome, Cause, Clause, Measures, Quality};
 use crate::time::{Span, Time};
 
-use super::endpoint::{Admission, AttemptState, EndpointSim};
+use super::endpoint::{Admission, AttemptDraws, AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
 use super::trace::RecordedSession;
@@ -199,6 +199,8 @@ struct CallInfo {
     agent: AgentId,
     /// The call's identity (see [`Effect::Call`]).
     key: u64,
+    /// Attempts dispatched so far (the next one's number).
+    attempts: u32,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -216,6 +218,8 @@ struct AttemptInfo {
     output_tokens: u32,
     /// Its service at the provider, once it holds a slot.
     service: Option<ServiceSpan>,
+    /// Its draws (keyed by its call and attempt number).
+    draws: AttemptDraws,
 }
 
 /// One replication of the scenario: the router core, the endpoints, the
@@ -548,9 +552,13 @@ impl World {
         q: &mut EventQueue<Event>,
     ) {
         self.stats.attempts += 1;
+        let draws = AttemptDraws::keyed(call.key, call.attempts);
+        if let Some(info) = self.calls.get_mut(call_id.0) {
+            info.attempts += 1;
+        }
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
-        let admission = ep.admit(now, attempt, call.input_tokens, call.output_tokens);
+        let admission = ep.admit(now, attempt, draws, call.input_tokens, call.output_tokens);
         if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
             && let Some(info) = self.calls.get_mut(call_id.0)
         {
@@ -606,6 +614,7 @@ impl World {
                 input_tokens: call.input_tokens,
                 output_tokens: call.output_tokens,
                 service,
+                draws,
             },
         );
     }
@@ -697,6 +706,7 @@ impl World {
                 output_tokens: info.output_tokens,
                 served: served.map(|(t, e)| (t, e, first_token)),
                 reason,
+                key: info.key,
             });
         }
         let outcome = match served {
@@ -784,6 +794,7 @@ impl World {
                         output_tokens,
                         agent,
                         key,
+                        attempts: 0,
                     };
                     self.calls.insert(call.0, info);
                     self.observer.call_submitted(&info.observed);
@@ -986,8 +997,9 @@ impl Model for World {
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
-                let error = self.endpoints[ei].draw_error(now);
-                if let Some(a) = self.attempts.remove(attempt.0) {
+                let done = self.attempts.remove(attempt.0);
+                let error = done.is_some_and(|a| self.endpoints[ei].draw_error(now, a.draws.uniform));
+                if let Some(a) = done {
                     if error {
                         self.attempt_failed(now, a.call, a.endpoint);
                     } else {

@@ -62,9 +62,12 @@ shape = {{ kind = "swarm", agents = {{ dist = "uniform", min = 2, max = 6 }}, ag
     )
 }
 
-/// Every call of the run (its key, tenant, workflow, input tokens, output
-/// tokens), sorted, with the number of calls, tool calls and tasks.
-fn calls_made(text: &str) -> (Vec<(u64, u32, u32, u32, u32)>, u64, u64, u64) {
+/// A call as made: its key, tenant, workflow, input and output tokens.
+type Made = (u64, u32, u32, u32, u32);
+
+/// Every call of the run, sorted, with the number of calls, tool calls and
+/// tasks.
+fn calls_made(text: &str) -> (Vec<Made>, u64, u64, u64) {
     let s = scenario(text);
     let (_, stats, calls) = World::new(&s, 0)
         .expect("valid scenario")
@@ -74,7 +77,7 @@ fn calls_made(text: &str) -> (Vec<(u64, u32, u32, u32, u32)>, u64, u64, u64) {
         stats.failed, 0,
         "a task failed: the comparison needs every task to run to its end"
     );
-    let mut rows: Vec<(u64, u32, u32, u32, u32)> = calls
+    let mut rows: Vec<Made> = calls
         .iter()
         .map(|c: &CallRecord| (c.key, c.tenant.0, c.workflow.0, c.input_tokens, c.output_tokens))
         .collect();
@@ -100,4 +103,47 @@ fn capacity_and_router_settings_do_not_change_the_tasks_made() {
         );
         assert!(roomy.0 == other.0, "{name}: the calls' keys or tokens differ");
     }
+}
+
+/// Per call key, the endpoint that served it and its latency, for calls
+/// served.
+fn served_latencies(text: &str) -> std::collections::HashMap<u64, (u32, u64)> {
+    let s = scenario(text);
+    let (_, _, calls) = World::new(&s, 0)
+        .expect("valid scenario")
+        .log_calls(usize::MAX)
+        .run_logged();
+    calls
+        .iter()
+        .filter(|c| c.served)
+        .filter_map(|c| Some((c.key, (c.endpoint?, (c.ended? - c.submitted).as_nanos()))))
+        .collect()
+}
+
+/// With room to spare (no call waits for a slot), a call's latency is its
+/// first attempt's service time: keyed by the call, the same at the same
+/// endpoint whatever other calls do. Balancing another way sends some
+/// calls elsewhere and changes the order in which the rest reach their
+/// endpoints; drawn from an endpoint's stream in arrival order (the old
+/// way), their service times would all differ.
+#[test]
+fn a_call_served_at_the_same_endpoint_gets_the_same_service_time_whatever_the_routing() {
+    let p2c = served_latencies(&agentic(64, ""));
+    let random = served_latencies(&agentic(64, r#"balance = "weighted_random""#));
+    let (mut same_endpoint, mut moved) = (0, 0);
+    for (key, (endpoint, latency)) in &p2c {
+        let Some((other_endpoint, other_latency)) = random.get(key) else {
+            panic!("call {key:#x} served in one run only");
+        };
+        if endpoint == other_endpoint {
+            same_endpoint += 1;
+            assert_eq!(latency, other_latency, "call {key:#x} at endpoint {endpoint}");
+        } else {
+            moved += 1;
+        }
+    }
+    assert!(
+        same_endpoint > 5000 && moved > 5000,
+        "{same_endpoint} stayed, {moved} moved"
+    );
 }
