@@ -26,6 +26,8 @@ mod fit;
 pub(crate) use fit::{FitArgs, fit};
 mod fidelity;
 pub(crate) use fidelity::{FidelityArgs, LoadArgs, fidelity, load};
+mod fidelity_pool;
+pub(crate) use fidelity_pool::{FidelityPoolArgs, fidelity_pool};
 mod judge;
 pub(crate) use judge::{JudgeArgs, judge};
 mod export;

@@ -26,6 +26,9 @@ pub struct FidelityRow {
     pub high: f64,
     /// Replications that had a value.
     pub replications: usize,
+    /// The replications' sample standard deviation (0 with one value):
+    /// what `fidelity-pool` needs to combine several runs' errors.
+    pub sd: f64,
     /// What the gateway's log gave, if it gave a value.
     pub measured: Option<f64>,
 }
@@ -82,11 +85,21 @@ pub fn prediction(values: &[f64], level: f64) -> Option<(f64, f64, f64)> {
     Some((mean, mean - half, mean + half))
 }
 
+/// The sample standard deviation of `values` about their `mean`; 0 for
+/// fewer than two values.
+fn sample_sd(values: &[f64], mean: f64) -> f64 {
+    if values.len() < 2 {
+        return 0.0;
+    }
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+}
+
 /// A row for `metric` of `tenant` from the replications' `values` and the
 /// `measured` value; `None` when no replication had a value.
 pub fn row(tenant: &str, metric: &str, values: &[f64], measured: Option<f64>, level: f64) -> Option<FidelityRow> {
     let (predicted, low, high) = prediction(values, level)?;
     Some(FidelityRow {
+        sd: sample_sd(values, predicted),
         tenant: tenant.to_string(),
         metric: metric.to_string(),
         predicted,
@@ -99,16 +112,18 @@ pub fn row(tenant: &str, metric: &str, values: &[f64], measured: Option<f64>, le
 
 /// `fidelity.csv`: the rows, numbers to 6 significant digits, an empty
 /// cell for a value that does not exist; `clause` is the clause in the
-/// grammar's words on a clause's row, empty on the others.
+/// grammar's words on a clause's row, empty on the others; `sd` (last, so
+/// readers by position of the older columns are unaffected) is the
+/// replications' standard deviation.
 pub fn fidelity_csv(rows: &[FidelityRow]) -> Vec<u8> {
     let num = |x: f64| format!("{}", Sig6(x));
     let opt = |x: Option<f64>| x.map_or(String::new(), num);
     let mut out = String::from(
-        "tenant,metric,predicted,interval_low,interval_high,replications,measured,error,relative_error,differs_beyond_interval,clause\n",
+        "tenant,metric,predicted,interval_low,interval_high,replications,measured,error,relative_error,differs_beyond_interval,clause,sd\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_text(&r.tenant),
             csv_text(&r.metric),
             num(r.predicted),
@@ -119,7 +134,8 @@ pub fn fidelity_csv(rows: &[FidelityRow]) -> Vec<u8> {
             opt(r.error()),
             opt(r.relative_error()),
             if r.differs() { "yes" } else { "no" },
-            csv_text(r.clause().unwrap_or_default())
+            csv_text(r.clause().unwrap_or_default()),
+            num(r.sd)
         ));
     }
     out.into_bytes()
@@ -184,13 +200,16 @@ mod tests {
             metric: format!("{CLAUSE_PREFIX}availability >= 99.9%"),
             ..r.clone()
         };
+        let r_sd = r.sd;
         let csv = String::from_utf8(fidelity_csv(&[r, far, clause])).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("a,p50_ms,100,"), "{}", lines[1]);
-        assert!(lines[1].ends_with(",no,"), "{}", lines[1]);
-        assert!(lines[2].ends_with(",120,20,0.2,yes,"), "{}", lines[2]);
+        // The replications' sd: deviations 0, 2, -2, 1, -1, so sqrt(10 / 4).
+        assert!((r_sd - 2.5f64.sqrt()).abs() < 1e-12, "{r_sd}");
+        assert!(lines[1].ends_with(",no,,1.58114"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",120,20,0.2,yes,,1.58114"), "{}", lines[2]);
         // A clause's row names it in the grammar's words in `clause`.
-        assert!(lines[3].ends_with(",no,availability >= 99.9%"), "{}", lines[3]);
+        assert!(lines[3].ends_with(",no,availability >= 99.9%,1.58114"), "{}", lines[3]);
     }
 }

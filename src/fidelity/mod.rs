@@ -10,7 +10,9 @@
 //! period. The comparison ([`compare`]) is per tenant: call latency p50,
 //! p95, p99 and availability from the request-log lines of both sides
 //! ([`calls`]: the simulator writes its calls in the gateway's schema), and
-//! each clause's window value.
+//! each clause's window value. [`pool`] combines several runs' output
+//! directories (`slaplan fidelity-pool`) into each figure's bias and
+//! whether its goal is decided.
 //!
 //! Keys: every tenant gets a key made up for the run (its `auth` table is
 //! replaced), and every endpoint is served by the emulator (its `upstream`
@@ -25,6 +27,7 @@
 
 pub mod calls;
 pub mod compare;
+pub mod pool;
 mod scale;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ mod determinism;
 mod exact_thresholds;
 mod export_slo;
 mod fidelity;
+mod fidelity_pool;
 mod fit;
 mod fit_bursts;
 mod frontier;
