@@ -117,7 +117,7 @@ impl AttemptDraws {
     }
 
     /// The next draws of `rng`.
-    pub fn from_rng(rng: &mut Rng) -> AttemptDraws {
+    pub fn from_rng<R: rand::Rng + ?Sized>(rng: &mut R) -> AttemptDraws {
         AttemptDraws {
             normal: StandardNormal.sample(rng),
             exponential: Exp1.sample(rng),

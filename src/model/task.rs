@@ -38,7 +38,7 @@ use rand_distr::{Distribution, Exp};
 
 use super::session::SessionRun;
 use super::workload::{Source, StepPlan, TaskPlan};
-use crate::engine::{self, Rng};
+use crate::engine::{self, Keyed};
 use crate::time::{Span, Time};
 
 /// Separates a call's key from its agent's draw seeds.
@@ -354,7 +354,7 @@ impl Tasks {
     }
 
     /// The generator of `agent`'s next drawing event.
-    fn draws(&mut self, agent: AgentId) -> Rng {
+    fn draws(&mut self, agent: AgentId) -> Keyed {
         let Some(a) = self.agents.get_mut(agent) else {
             return engine::keyed(0, 0);
         };
@@ -638,7 +638,7 @@ impl Tasks {
     }
 }
 
-fn exp_span(mean: Span, rng: &mut Rng) -> Span {
+fn exp_span<R: rand::Rng + ?Sized>(mean: Span, rng: &mut R) -> Span {
     if mean == Span::ZERO {
         return Span::ZERO;
     }

@@ -52,7 +52,7 @@ impl Tokens {
     }
 
     /// One draw.
-    pub fn sample(&self, rng: &mut Rng) -> u32 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         match self {
             Tokens::Constant(v) => *v,
             Tokens::Uniform(lo, hi) => rng.random_range(*lo..=*hi),
@@ -88,7 +88,7 @@ impl Count {
     }
 
     /// One draw.
-    pub fn sample(&self, rng: &mut Rng) -> u32 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         match *self {
             Count::Constant(v) => v,
             Count::Uniform(lo, hi) => rng.random_range(lo..=hi),
