@@ -216,6 +216,17 @@ fn streams_of(c: &Clause) -> &'static [Stream] {
     }
 }
 
+/// The clauses listening to `stream` for this tenant and workflow, from
+/// the recorder's `covering` (a free function, so the hot paths can walk
+/// the list while they update the tracks, without copying it or looking
+/// it up again for every clause).
+fn listeners(covering: &[Vec<Vec<Vec<u32>>>; STREAMS], stream: Stream, tenant: usize, workflow: usize) -> &[u32] {
+    covering[stream as usize]
+        .get(tenant)
+        .and_then(|f| f.get(workflow))
+        .map_or(&[], Vec::as_slice)
+}
+
 struct Track {
     clause: Clause,
     layout: Layout,
@@ -305,19 +316,11 @@ impl Recorder {
         }
     }
 
-    /// The clauses listening to `stream` for this tenant and workflow.
-    fn listeners(&self, stream: Stream, tenant: usize, workflow: usize) -> &[u32] {
-        self.covering[stream as usize]
-            .get(tenant)
-            .and_then(|f| f.get(workflow))
-            .map_or(&[], Vec::as_slice)
-    }
-
     /// A call was submitted at `now` (throughput counts the minute's calls).
     pub fn call_submitted(&mut self, tenant: usize, workflow: usize, now: Time) {
-        for i in 0..self.listeners(Stream::Submitted, tenant, workflow).len() {
-            let ci = self.listeners(Stream::Submitted, tenant, workflow)[i] as usize;
-            if let Some(m) = self.tracks[ci].minutes.as_mut() {
+        let Recorder { tracks, covering, .. } = self;
+        for &ci in listeners(covering, Stream::Submitted, tenant, workflow) {
+            if let Some(m) = tracks[ci as usize].minutes.as_mut() {
                 m.add(now, 1, 0);
             }
         }
@@ -330,9 +333,14 @@ impl Recorder {
     /// unless capacity turned it away (or it was still open).
     pub fn call_done(&mut self, tenant: usize, workflow: usize, end: CallEnd) {
         let served = end.served();
-        for i in 0..self.listeners(Stream::CallDone, tenant, workflow).len() {
-            let ci = self.listeners(Stream::CallDone, tenant, workflow)[i] as usize;
-            let track = &mut self.tracks[ci];
+        let Recorder {
+            tracks,
+            covering,
+            levels,
+            ..
+        } = self;
+        for &ci in listeners(covering, Stream::CallDone, tenant, workflow) {
+            let track = &mut tracks[ci as usize];
             let kind = track.clause.kind;
             if let Some(minutes) = track.minutes.as_mut() {
                 let at = match kind {
@@ -390,12 +398,12 @@ impl Recorder {
                 }
                 (ClauseKind::EvalPassRate { target, .. } | ClauseKind::MeanQuality { target }, _) => {
                     // A call never served is at level 0 (quality 0).
-                    let level = self.levels.of(end.served_by.filter(|_| served.is_some()));
+                    let level = levels.of(end.served_by.filter(|_| served.is_some()));
                     if let Some(n) = acc.by_level.get_mut(level) {
                         *n += 1;
                     }
                     acc.succeeded += u64::from(served.is_some());
-                    if self.levels.values[level] < target {
+                    if levels.values[level] < target {
                         acc.blame(end.cause);
                     }
                 }
@@ -414,9 +422,9 @@ impl Recorder {
     /// A task that arrived at `started` ended: its end-to-end latency if it
     /// succeeded, `None` if it failed.
     pub fn task_done(&mut self, tenant: usize, workflow: usize, started: Time, latency: Option<Span>) {
-        for i in 0..self.listeners(Stream::TaskDone, tenant, workflow).len() {
-            let ci = self.listeners(Stream::TaskDone, tenant, workflow)[i] as usize;
-            let track = &mut self.tracks[ci];
+        let Recorder { tracks, covering, .. } = self;
+        for &ci in listeners(covering, Stream::TaskDone, tenant, workflow) {
+            let track = &mut tracks[ci as usize];
             let Some(b) = track.bucket_of(started) else { continue };
             let bucket_start = track.layout.buckets[b].start;
             let acc = &mut track.acc[b];
@@ -440,9 +448,9 @@ impl Recorder {
     /// ended. Task success counts it as failed, task latency ranks it above
     /// every finished task, and a cost per task does not divide by it.
     pub fn task_open(&mut self, tenant: usize, workflow: usize, started: Time) {
-        for i in 0..self.listeners(Stream::TaskDone, tenant, workflow).len() {
-            let ci = self.listeners(Stream::TaskDone, tenant, workflow)[i] as usize;
-            let track = &mut self.tracks[ci];
+        let Recorder { tracks, covering, .. } = self;
+        for &ci in listeners(covering, Stream::TaskDone, tenant, workflow) {
+            let track = &mut tracks[ci as usize];
             let Some(b) = track.bucket_of(started) else { continue };
             let bucket_start = track.layout.buckets[b].start;
             let acc = &mut track.acc[b];
@@ -462,9 +470,9 @@ impl Recorder {
     /// `delay` after failing there; `None`: it never did) or a degradation
     /// notice (`delay` from the failure to the notice; `None`: never sent).
     fn delayed(&mut self, stream: Stream, tenant: usize, workflow: usize, at: Time, delay: Option<Span>, cause: Cause) {
-        for i in 0..self.listeners(stream, tenant, workflow).len() {
-            let ci = self.listeners(stream, tenant, workflow)[i] as usize;
-            let track = &mut self.tracks[ci];
+        let Recorder { tracks, covering, .. } = self;
+        for &ci in listeners(covering, stream, tenant, workflow) {
+            let track = &mut tracks[ci as usize];
             let Some(b) = track.bucket_of(at) else { continue };
             let threshold = track.clause.latency_threshold().unwrap_or(Span::MAX);
             let acc = &mut track.acc[b];
@@ -493,9 +501,9 @@ impl Recorder {
 
     /// An attempt of a call submitted at `submitted` was billed `usd`.
     pub fn cost(&mut self, tenant: usize, workflow: usize, submitted: Time, usd: f64) {
-        for i in 0..self.listeners(Stream::Cost, tenant, workflow).len() {
-            let ci = self.listeners(Stream::Cost, tenant, workflow)[i] as usize;
-            let track = &mut self.tracks[ci];
+        let Recorder { tracks, covering, .. } = self;
+        for &ci in listeners(covering, Stream::Cost, tenant, workflow) {
+            let track = &mut tracks[ci as usize];
             if let Some(b) = track.bucket_of(submitted) {
                 track.acc[b].cost += usd;
             }

@@ -5,7 +5,10 @@
 
 use std::fmt;
 
-use crate::time::Span;
+use super::{Event, World};
+use crate::engine::EventQueue;
+use crate::policy::EndpointId;
+use crate::time::{Span, Time};
 
 /// Why a replication stopped before its end.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,5 +54,40 @@ impl fmt::Display for Overload {
             ". The scenario offers more load than its endpoints serve (see the warnings of \
              `slaplan validate`); bound the queue with `max_queue` to shed instead"
         )
+    }
+}
+
+impl World {
+    /// The overload guard fired: note where the calls piled up and stop
+    /// (an empty queue ends the engine's loop).
+    pub(super) fn stop_overloaded(&mut self, now: Time, live: u64, q: &mut EventQueue<Event>) {
+        let queue = (0..self.endpoint_names.len())
+            .map(|e| (e, self.router.queue_depth(EndpointId(e as u32))))
+            .filter(|&(_, waiting)| waiting > 0)
+            .max_by_key(|&(e, waiting)| (waiting, std::cmp::Reverse(e)))
+            .map(|(e, waiting)| (self.endpoint_names[e].clone(), waiting));
+        let mut by_tenant = vec![0u64; self.router.config().tenants.len()];
+        for (_, call) in self.calls.entries() {
+            if let Some(n) = by_tenant.get_mut(call.observed.tenant as usize) {
+                *n += 1;
+            }
+        }
+        let mut tenants: Vec<(String, u64)> = by_tenant
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, n)| n > 0)
+            .map(|(t, n)| (self.router.config().tenants[t].name.clone(), n))
+            .collect();
+        tenants.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        tenants.truncate(3);
+        self.overload = Some(Overload {
+            replication: self.replication,
+            at: now - Time::ZERO,
+            live,
+            limit: self.live_limit.unwrap_or(0),
+            queue,
+            tenants,
+        });
+        q.clear();
     }
 }

@@ -1,0 +1,186 @@
+//! The world as the engine's `Model`: each event handled, then
+//! everything the router decided carried out and its wake-up re-armed.
+
+use super::{EndpointBlame, Event, World, transit};
+use crate::engine::{EventQueue, Model};
+use crate::policy::{Action, CallId, Outcome};
+use crate::time::Time;
+
+impl World {
+    /// Carries out everything the router decided, then re-arms its wake-up.
+    /// Dispatches emitted together reach their endpoints in random order
+    /// (see `transit`); actions that carrying out one of them brings
+    /// follow, as before, after those already emitted.
+    pub(super) fn drain_router(&mut self, now: Time, q: &mut EventQueue<Event>) {
+        let mut actions = std::mem::take(&mut self.actions);
+        loop {
+            actions.extend(std::iter::from_fn(|| self.router.poll_action()));
+            if actions.is_empty() {
+                break;
+            }
+            transit::shuffle_dispatch_runs(&mut actions, &mut self.transit);
+            for action in actions.drain(..) {
+                self.carry_out(now, action, q);
+            }
+        }
+        self.actions = actions;
+        self.drain_events_and_wake(q);
+    }
+
+    /// Carries out one action of the router.
+    pub(super) fn carry_out(&mut self, now: Time, action: Action, q: &mut EventQueue<Event>) {
+        match action {
+            Action::Dispatch {
+                call,
+                attempt,
+                endpoint,
+                ..
+            } => {
+                self.note_dispatch(now, call, endpoint.0);
+                if let Some(mut info) = self.calls.get(call.0) {
+                    // A session switching endpoint mid-task carries its
+                    // context over: extra input tokens on this attempt.
+                    if self.tasks.note_endpoint(info.agent, endpoint.0) {
+                        self.stats.migrations += 1;
+                        let source = self.tasks.source_of(info.agent).unwrap_or(0) as usize;
+                        let extra = self.migration.get(source).copied().unwrap_or(0);
+                        info.input_tokens = info.input_tokens.saturating_add(extra);
+                    }
+                    self.dispatch(now, attempt, endpoint, call, info, q);
+                }
+            }
+            Action::Cancel { attempt, failed, .. } => self.cancel(now, attempt, failed.is_some(), q),
+            Action::Complete {
+                call, tier, endpoint, ..
+            } => self.finish_call(now, call, Some((tier.0, endpoint.0)), None, q),
+            Action::Fail { call, reason } => self.finish_call(now, call, None, Some(reason), q),
+            Action::Suspend { .. } | Action::Resume { .. } => {}
+        }
+    }
+
+    /// Passes the router's audit events on, then re-arms its wake-up.
+    pub(super) fn drain_events_and_wake(&mut self, q: &mut EventQueue<Event>) {
+        while let Some(event) = self.router.poll_event() {
+            self.stats.audit_events += 1;
+            self.observer.router_event(&event, &EndpointBlame(&self.endpoints));
+            if let Some(log) = &mut self.audit_stream {
+                log.write(&event);
+            }
+            if self.audit_log.len() < self.audit_log_limit {
+                self.audit_log.push(event);
+            }
+        }
+        if let Some(t) = self.router.poll_timeout()
+            && self.wake.is_none_or(|w| t < w)
+        {
+            self.wake = Some(t);
+            q.schedule(t, Event::RouterWake);
+        }
+    }
+
+    pub(super) fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32) {
+        let Some(info) = self.calls.get_mut(call.0) else { return };
+        self.observer
+            .dispatched(&mut info.observed, now, endpoint, &EndpointBlame(&self.endpoints));
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, now: Time, event: Event, q: &mut EventQueue<Event>) {
+        if self.overload.is_some() {
+            // Stopped by the overload guard: what was scheduled while it
+            // fired is dropped.
+            return;
+        }
+        match event {
+            Event::Arrival { source } => {
+                let end = self.end;
+                if let Some(next) = self.sources[source as usize].arrivals.next_after(now, end) {
+                    q.schedule(next, Event::Arrival { source });
+                }
+                self.start_task(now, source, q);
+            }
+            Event::TraceArrival { source, input, output } => {
+                let end = self.end;
+                if let Some(feed) = &mut self.sources[source as usize].trace
+                    && let Some((at, input, output)) = feed.next_row()
+                    && Time::ZERO + at < end
+                {
+                    q.schedule(Time::ZERO + at, Event::TraceArrival { source, input, output });
+                }
+                self.start_task_with(now, source, Some((input, output)), q);
+            }
+            Event::SessionArrival { source } => {
+                let end = self.end;
+                let feed = self.sources[source as usize].sessions.as_mut();
+                if let Some(feed) = feed {
+                    let session = feed.take();
+                    if let Some(at) = feed.advance()
+                        && Time::ZERO + at < end
+                    {
+                        q.schedule(Time::ZERO + at, Event::SessionArrival { source });
+                    }
+                    if let Some(session) = session {
+                        self.start_session(now, source, session, q);
+                    }
+                }
+            }
+            Event::BatchArrival { source, batch } => {
+                let end = self.end;
+                if let Some(next) = self.sources[source as usize].batches[batch as usize].next(end) {
+                    q.schedule(next, Event::BatchArrival { source, batch });
+                }
+                self.start_task(now, source, q);
+            }
+            Event::ThinkDone { agent } | Event::ToolDone { agent } => {
+                if let Some(source) = self.tasks.source_of(agent) {
+                    let mut effects = std::mem::take(&mut self.effects);
+                    let src = &mut self.sources[source as usize];
+                    if matches!(event, Event::ThinkDone { .. }) {
+                        self.tasks.on_think_done(now, agent, src, &mut effects);
+                    } else {
+                        self.tasks.on_tool_done(now, agent, src, &mut effects);
+                    }
+                    self.apply(now, &mut effects, q);
+                    self.effects = effects;
+                }
+            }
+            Event::ServiceDone { endpoint, attempt } => {
+                let ei = endpoint as usize;
+                let done = self.attempts.remove(attempt.0);
+                let error = done.is_some_and(|a| self.endpoints[ei].draw_error(now, a.draws.uniform));
+                if let Some(a) = done {
+                    if error {
+                        self.attempt_failed(now, a.call, a.endpoint);
+                    } else {
+                        let usd = self.endpoints[ei].cost(a.input_tokens, a.output_tokens);
+                        self.observer.cost(a.tenant, a.workflow, a.submitted, usd);
+                        if let Some(call) = self.calls.get_mut(a.call) {
+                            call.observed
+                                .served_first_token(a.service.map_or(now, |s| s.first_token));
+                        }
+                    }
+                }
+                self.start_next(now, ei, q);
+                let outcome = if error { Outcome::ServerError } else { Outcome::Success };
+                self.router.on_outcome(now, attempt, outcome);
+            }
+            Event::ErrorReply { attempt, outcome, .. } => {
+                if let Some(a) = self.attempts.remove(attempt.0) {
+                    self.attempt_failed(now, a.call, a.endpoint);
+                }
+                self.router.on_outcome(now, attempt, outcome);
+            }
+            Event::FirstToken { attempt } => self.router.on_first_token(now, attempt),
+            Event::RouterWake => {
+                if self.wake == Some(now) {
+                    self.wake = None;
+                }
+                self.router.handle_timeout(now);
+            }
+        }
+        self.drain_router(now, q);
+    }
+}
