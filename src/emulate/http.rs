@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::slots::{Emulated, QueueGuard, RequestLife, SlotGuard};
+use crate::gateway::request::{DRAW_KEY_HEADER, parse_draw_key};
 use crate::gateway::wire;
-use crate::model::{Admission, Pace};
+use crate::model::{Admission, AttemptDraws, Pace};
 use crate::time::{Span, Time};
 
 /// The emulator's routes.
@@ -138,15 +139,34 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             .unwrap_or(shared.default_output_tokens)
             .max(1),
     };
+    let draw_key = match headers
+        .get(DRAW_KEY_HEADER)
+        .map(|v| v.to_str().ok().and_then(parse_draw_key))
+    {
+        None => None,
+        Some(Some(key)) => Some(key),
+        Some(None) => {
+            let msg = format!("{DRAW_KEY_HEADER}: expected 1 to 16 hex digits");
+            return error(StatusCode::BAD_REQUEST, &msg, "invalid_request_error", None);
+        }
+    };
+    let keyed = draw_key.map(|key| {
+        let mut counts = shared
+            .attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        AttemptDraws::keyed(key, counts.next(key))
+    });
     let life = RequestLife::start(Arc::clone(&endpoint));
     let clock = shared.clock;
     let arrived = clock.now();
-    let (admission, attempt, waiter, service) = {
+    let (admission, attempt, waiter, service, draws) = {
         let mut s = endpoint.lock();
         let attempt = s.next_attempt();
-        let admission = s.sim.admit(arrived, attempt, ask.input, ask.output);
+        let draws = keyed.unwrap_or_else(|| s.sim.unkeyed_draws());
+        let admission = s.sim.admit(arrived, attempt, draws, ask.input, ask.output);
         let waiter = matches!(admission, Admission::Queued).then(|| s.wait(attempt));
-        (admission, attempt, waiter, s.sim.service)
+        (admission, attempt, waiter, s.sim.service, draws)
     };
     let sleep_until = |t: Time| tokio::time::sleep_until(clock.instant(t).into());
     let (slot, total, started) = match admission {
@@ -213,7 +233,7 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     let created = clock.unix_millis(started) / 1000;
     if !ask.stream {
         sleep_until(started + total).await;
-        let failed = endpoint.lock().sim.draw_error(clock.now());
+        let failed = endpoint.lock().sim.draw_error(clock.now(), draws.uniform);
         drop(slot);
         life.answered();
         if failed {
@@ -233,7 +253,7 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         return Json(v).into_response();
     }
     sleep_until(started + pace.first_token).await;
-    if endpoint.lock().sim.draw_error(clock.now()) {
+    if endpoint.lock().sim.draw_error(clock.now(), draws.uniform) {
         drop(slot);
         life.answered();
         return error(

@@ -20,16 +20,25 @@
 //! simulator draws at the end of service), so an erroring stream is a 5xx
 //! with no chunk rather than a broken stream.
 //!
+//! A request that carries a call's draw key (`x-slaplan-draw-key`, which
+//! `slaplan load` sends and `serve` passes on) draws its service time and
+//! error from the key and its attempt number (how many requests with that
+//! key came before), as the simulator does for the same call: the measured
+//! run and the simulator's replication then share service draws call by
+//! call. A request without one draws from its endpoint's stream, in
+//! arrival order.
+//!
 //! **Architecture Invariant:** the emulator decides nothing about an
 //! endpoint's behaviour itself: admission, service time, errors and
 //! outages come from [`crate::model::EndpointSim`]; it only waits them out
 //! in real time.
 
 mod http;
+mod keys;
 mod slots;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -65,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) endpoints: Vec<Arc<Emulated>>,
     pub(crate) by_model: HashMap<String, usize>,
     pub(crate) default_output_tokens: u32,
+    /// Attempt numbers of keyed requests, over every endpoint.
+    pub(crate) attempts: Mutex<keys::AttemptCounts>,
 }
 
 /// A running emulator bound to its listener.
@@ -112,6 +123,7 @@ impl Emulator {
                 endpoints,
                 by_model,
                 default_output_tokens: config.default_output_tokens,
+                attempts: Mutex::new(keys::AttemptCounts::default()),
             }),
             limits: config.limits,
         }

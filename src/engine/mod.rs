@@ -10,7 +10,7 @@ mod queue;
 mod rng;
 
 pub use queue::{EventId, EventQueue};
-pub use rng::{Rng, stream, stream_seed};
+pub use rng::{Keyed, Rng, keyed, keyed_seed, stream, stream_seed};
 
 use crate::time::Time;
 

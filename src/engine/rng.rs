@@ -1,8 +1,14 @@
 //! RNG streams: every random draw in a replication comes from a stream
 //! derived from `(master seed, replication index, stream name)`, so results do
 //! not depend on thread count, shard split or the order streams are created.
+//!
+//! A stream can also be *keyed*: [`keyed`] gives the generator of one
+//! identity (a task, a call's attempt) within a stream, so what is drawn
+//! for it does not depend on the order in which identities come up.
 
-use rand::SeedableRng;
+use std::convert::Infallible;
+
+use rand::{SeedableRng, TryRng};
 
 /// The generator behind every stream: xoshiro256++, a fixed algorithm whose
 /// output does not change between `rand` releases.
@@ -23,6 +29,58 @@ pub fn stream_seed(master: u64, replication: u64, name: &str) -> u64 {
 /// A fresh generator for stream `name` of replication `replication`.
 pub fn stream(master: u64, replication: u64, name: &str) -> Rng {
     Rng::seed_from_u64(stream_seed(master, replication, name))
+}
+
+/// The 64-bit seed of identity `key` within the stream (or keyed seed)
+/// `seed`: SplitMix64's finalizer over both, so nearby keys give unrelated
+/// seeds. Part of the reproducibility contract, like [`stream_seed`].
+pub fn keyed_seed(seed: u64, key: u64) -> u64 {
+    splitmix(seed ^ splitmix(key ^ 0x5851_f42d_4c95_7f2d))
+}
+
+/// A fresh generator for identity `key` within the stream (or keyed seed)
+/// `seed`; keys nest: `keyed(keyed_seed(s, task), call)`.
+pub fn keyed(seed: u64, key: u64) -> Keyed {
+    Keyed {
+        state: keyed_seed(seed, key),
+    }
+}
+
+/// The generator of one keyed identity: SplitMix64 from the keyed seed.
+/// An identity draws a handful of values, so the generator must be cheap
+/// to start (one seed, no state to fill, unlike xoshiro256++'s four words)
+/// more than long-period; SplitMix64 passes BigCrush.
+#[derive(Clone, Debug)]
+pub struct Keyed {
+    state: u64,
+}
+
+impl Keyed {
+    fn next(&mut self) -> u64 {
+        let out = splitmix(self.state);
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        out
+    }
+}
+
+impl TryRng for Keyed {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok((self.next() >> 32) as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        Ok(self.next())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(8) {
+            let bytes = self.next().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -72,4 +130,42 @@ mod tests {
         assert_eq!(stream_seed(42, 3, "tenant/acme"), PINNED);
     }
     const PINNED: u64 = 4_740_719_122_606_558_621;
+
+    #[test]
+    fn keyed_seed_is_pinned() {
+        // Checked against SplitMix64 written out in Python.
+        assert_eq!(keyed_seed(PINNED, 17), KEYED_PINNED);
+    }
+    const KEYED_PINNED: u64 = 14_680_811_001_655_492_478;
+
+    /// Keyed generators are reproducible, and the first draws of
+    /// consecutive keys behave as independent uniforms: their mean and
+    /// their lag-1 correlation lie in 99.9 % intervals (n = 20,000: the
+    /// mean's standard error is sqrt(1/12/n), the correlation's 1/sqrt(n)).
+    #[test]
+    fn keys_give_reproducible_independent_streams() {
+        let seed = stream_seed(7, 0, "work/t/w");
+        let a: Vec<u64> = (0..4).map(|_| keyed(seed, 5).random()).collect();
+        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        assert_ne!(keyed_seed(seed, 5), keyed_seed(seed, 6));
+        assert_ne!(keyed_seed(seed, 5), keyed_seed(seed ^ 1, 5));
+        let n = 20_000;
+        let u: Vec<f64> = (0..n).map(|k| keyed(seed, k).random::<f64>()).collect();
+        let mean = u.iter().sum::<f64>() / n as f64;
+        let se = (1.0 / 12.0 / n as f64).sqrt();
+        assert!((mean - 0.5).abs() < 3.29 * se, "mean {mean}");
+        let cov = u.windows(2).map(|w| (w[0] - 0.5) * (w[1] - 0.5)).sum::<f64>() / (n - 1) as f64;
+        let r = cov * 12.0;
+        assert!(r.abs() < 3.29 / (n as f64).sqrt(), "lag-1 correlation {r}");
+        // Within one key, the stream is a generator like any other: its
+        // draws do not repeat the next key's.
+        // SplitMix64's first output from state 0 (as `splitmix(0)` above).
+        assert_eq!(Keyed { state: 0 }.random::<u64>(), 0xe220_a839_7b1d_cdaf);
+        let mut g = keyed(seed, 0);
+        let second: u64 = {
+            let _: u64 = g.random();
+            g.random()
+        };
+        assert_ne!(second, keyed(seed, 1).random::<u64>());
+    }
 }

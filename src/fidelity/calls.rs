@@ -177,6 +177,7 @@ mod tests {
             workflow: "w".into(),
             task: None,
             session: None,
+            draw_key: None,
             arrival: "2026-01-01T00:00:00.000000000Z".into(),
             first_token: None,
             end: format!("2026-01-01T00:00:{:02}.{:03}000000Z", ms / 1000, ms % 1000),

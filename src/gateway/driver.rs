@@ -54,6 +54,8 @@ pub struct Submission {
     pub body: Arc<Value>,
     /// `x-slaplan-task`.
     pub task: Option<String>,
+    /// `x-slaplan-draw-key`, passed on to every attempt.
+    pub draw_key: Option<u64>,
     /// `x-slaplan-session`.
     pub session: Option<String>,
     /// Where streamed events go.
@@ -163,6 +165,7 @@ struct LiveCall {
     tenant: u32,
     workflow: u32,
     task: Option<String>,
+    draw_key: Option<u64>,
     session: Option<String>,
     stream: bool,
     client_usage: bool,
@@ -398,6 +401,7 @@ impl Driver {
                 tenant: request.tenant.0,
                 workflow: request.workflow.0,
                 task: s.task,
+                draw_key: s.draw_key,
                 session: s.session,
                 stream: s.stream,
                 client_usage: s.client_usage,
@@ -634,6 +638,7 @@ impl Driver {
                     body: Arc::clone(&c.body),
                     stream: c.stream,
                     client_usage: c.client_usage,
+                    draw_key: c.draw_key,
                     chunks: c.chunks.clone(),
                     commands: self.commands_tx.clone(),
                     client: self.client.clone(),
@@ -783,6 +788,7 @@ impl Driver {
                 workflow: c.workflow,
                 task: c.task.take(),
                 session: c.session.take(),
+                draw_key: c.draw_key,
                 arrival: c.arrival,
                 first_token: c.first_token,
                 end: now,

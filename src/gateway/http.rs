@@ -178,6 +178,7 @@ async fn chat(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byte
         client_usage: input.client_usage,
         body: Arc::new(input.body),
         task: input.task,
+        draw_key: input.draw_key,
         session: input.session,
         chunks: chunks_tx,
         done: done_tx,

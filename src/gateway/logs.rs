@@ -118,6 +118,10 @@ pub struct RequestLine {
     pub task: Option<String>,
     /// `x-slaplan-session`, if sent.
     pub session: Option<String>,
+    /// `x-slaplan-draw-key`, if sent: the call's identity, which keys its
+    /// attempts' draws in the simulator and the emulator (16 hex digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw_key: Option<String>,
     /// When the request arrived (RFC 3339, UTC, nanoseconds).
     pub arrival: String,
     /// When the first streamed token was passed on, if it was.
@@ -256,6 +260,8 @@ pub struct EndedCall {
     pub task: Option<String>,
     /// `x-slaplan-session`.
     pub session: Option<String>,
+    /// `x-slaplan-draw-key`.
+    pub draw_key: Option<u64>,
     /// Gateway instants.
     pub arrival: Time,
     /// See `arrival`.
@@ -295,6 +301,7 @@ impl EndedCall {
                 .unwrap_or_default(),
             task: self.task,
             session: self.session,
+            draw_key: self.draw_key.map(super::request::draw_key_text),
             arrival: utc(self.arrival),
             first_token: self.first_token.map(utc),
             end: utc(self.end),

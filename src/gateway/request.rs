@@ -14,6 +14,23 @@ use crate::policy::{EndpointId, SlaClass};
 use crate::scenario::Tenant;
 use crate::time::Span;
 
+/// The header carrying a call's draw key: its identity in the workload
+/// (`slaplan load` sends it), which keys its attempts' random draws in the
+/// simulator and the emulator. The gateway passes it on to the upstream
+/// unchanged (a real provider ignores it) and logs it.
+pub const DRAW_KEY_HEADER: &str = "x-slaplan-draw-key";
+
+/// A draw key as the header carries it: 16 lowercase hex digits.
+pub fn draw_key_text(key: u64) -> String {
+    format!("{key:016x}")
+}
+
+/// A draw key read from its header's text (1 to 16 hex digits).
+pub fn parse_draw_key(text: &str) -> Option<u64> {
+    let ok = !text.is_empty() && text.len() <= 16 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then(|| u64::from_str_radix(text, 16).ok()).flatten()
+}
+
 /// The longest session name (`x-slaplan-session`) accepted, in bytes.
 pub const MAX_SESSION_NAME: usize = 256;
 
@@ -32,6 +49,8 @@ pub struct ChatInput {
     pub session: Option<String>,
     /// `x-slaplan-task`.
     pub task: Option<String>,
+    /// `x-slaplan-draw-key`.
+    pub draw_key: Option<u64>,
     /// `stream`.
     pub stream: bool,
     /// `stream_options.include_usage`.
@@ -126,6 +145,14 @@ pub fn chat_input(
     };
     let session = header_text(headers, "x-slaplan-session")?;
     let task = header_text(headers, "x-slaplan-task")?;
+    let draw_key = match header_text(headers, DRAW_KEY_HEADER)? {
+        None => None,
+        Some(text) => Some(parse_draw_key(&text).ok_or_else(|| {
+            Refusal::bad(format!(
+                "{DRAW_KEY_HEADER}: {text:?} is not a draw key: expected 1 to 16 hex digits"
+            ))
+        })?),
+    };
     if session.as_ref().is_some_and(|v| v.len() > MAX_SESSION_NAME) {
         return Err(Refusal::bad(format!(
             "x-slaplan-session: longer than {MAX_SESSION_NAME} bytes"
@@ -146,6 +173,7 @@ pub fn chat_input(
         priority,
         session,
         task,
+        draw_key,
         stream,
         client_usage,
         input_tokens,

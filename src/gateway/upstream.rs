@@ -39,6 +39,8 @@ pub struct AttemptJob {
     pub stream: bool,
     /// Whether the client asked for the usage chunk of a stream.
     pub client_usage: bool,
+    /// The call's draw key, passed on in its header.
+    pub draw_key: Option<u64>,
     /// The call's chunk channel to its client.
     pub chunks: mpsc::Sender<Bytes>,
     /// The driver.
@@ -80,6 +82,9 @@ async fn attempt(job: &AttemptJob) -> (Outcome, AttemptAnswer) {
         .post(&job.target.url)
         .header(CONTENT_TYPE, "application/json")
         .body(serde_json::to_vec(&body).unwrap_or_default());
+    if let Some(k) = job.draw_key {
+        req = req.header(super::request::DRAW_KEY_HEADER, super::request::draw_key_text(k));
+    }
     if let Some(key) = &job.target.key {
         req = if job.target.azure {
             req.header("api-key", key.expose())

@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::gateway::clock::Clock;
+use crate::gateway::request::{DRAW_KEY_HEADER, draw_key_text};
 use crate::time::{Span, Time};
 
 /// The largest error body read, in bytes.
@@ -30,6 +31,7 @@ pub(super) struct CallSpec {
     pub key: Arc<str>,
     pub workflow: Arc<str>,
     pub task: Arc<str>,
+    pub draw_key: u64,
     pub deadline: Option<Span>,
     pub input_tokens: u32,
     pub output_tokens: u32,
@@ -88,6 +90,7 @@ pub(super) async fn send(http: reqwest::Client, spec: CallSpec, clock: Clock) ->
         .header("x-slaplan-workflow", &*spec.workflow)
         .header("x-slaplan-task", &*spec.task)
         .header("x-slaplan-session", &*spec.task)
+        .header(DRAW_KEY_HEADER, draw_key_text(spec.draw_key))
         .json(&body);
     if let Some(d) = spec.deadline {
         request = request.header("x-slaplan-deadline", format!("{}ms", d.as_nanos().div_ceil(1_000_000)));

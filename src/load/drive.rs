@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use super::client::{self, CallResult, CallSpec, client_outcome};
 use super::{LoadConfig, LoadError, check};
 use crate::gateway::clock::Clock;
+use crate::gateway::request::draw_key_text;
 use crate::gateway::{FallbackField, RequestLine, rfc3339};
 use crate::model::{AgentId, Effect, Source, Tasks};
 use crate::scenario::Scenario;
@@ -57,6 +58,7 @@ struct Done {
     tenant: u32,
     workflow: u32,
     task: Arc<str>,
+    draw_key: u64,
     input_tokens: u32,
     output_tokens: u32,
     result: CallResult,
@@ -293,7 +295,8 @@ impl Driver<'_> {
                         agent,
                         input_tokens,
                         output_tokens,
-                    } => self.call(now, agent, input_tokens, output_tokens, &mut effects),
+                        key,
+                    } => self.call(now, agent, (input_tokens, output_tokens), key, &mut effects),
                     Effect::Think { agent, after } => self.schedule(now + after, Wake::Think(agent)),
                     Effect::Tool { agent, after } => {
                         self.summary.tool_calls += 1;
@@ -310,7 +313,8 @@ impl Driver<'_> {
         self.effects = effects;
     }
 
-    fn call(&mut self, now: Time, agent: AgentId, input: u32, output: u32, effects: &mut Vec<Effect>) {
+    fn call(&mut self, now: Time, agent: AgentId, tokens: (u32, u32), draw_key: u64, effects: &mut Vec<Effect>) {
+        let (input, output) = tokens;
         let Some(s) = self.tasks.source_of(agent) else { return };
         let (tenant, workflow) = {
             let src = &self.sources[s as usize];
@@ -337,7 +341,7 @@ impl Driver<'_> {
                 usage: None,
                 model: None,
             };
-            self.write_line(tenant, workflow, &task, input, output, &result);
+            self.write_line(tenant, workflow, (&task, draw_key), input, output, &result);
             self.tasks
                 .on_call_done(now, agent, None, &mut self.sources[s as usize], effects);
             return;
@@ -352,6 +356,7 @@ impl Driver<'_> {
             key,
             workflow: Arc::clone(&self.names[tenant as usize][workflow as usize]),
             task: Arc::clone(&task),
+            draw_key,
             deadline,
             input_tokens: input,
             output_tokens: output,
@@ -364,6 +369,7 @@ impl Driver<'_> {
                 tenant,
                 workflow,
                 task,
+                draw_key,
                 input_tokens: input,
                 output_tokens: output,
                 result,
@@ -380,7 +386,7 @@ impl Driver<'_> {
         self.write_line(
             done.tenant,
             done.workflow,
-            &done.task,
+            (&done.task, done.draw_key),
             done.input_tokens,
             done.output_tokens,
             r,
@@ -401,7 +407,9 @@ impl Driver<'_> {
     }
 
     /// The client-side request-log line of one call.
-    fn write_line(&mut self, tenant: u32, workflow: u32, task: &str, input: u32, output: u32, r: &CallResult) {
+    /// `call` is the task's name and the call's draw key.
+    fn write_line(&mut self, tenant: u32, workflow: u32, call: (&str, u64), input: u32, output: u32, r: &CallResult) {
+        let (task, draw_key) = call;
         let Some(out) = self.log.as_mut() else { return };
         if self.log_error.is_some() {
             return;
@@ -427,6 +435,7 @@ impl Driver<'_> {
             workflow: t.workflows[workflow as usize].name.clone(),
             task: Some(task.to_string()),
             session: Some(task.to_string()),
+            draw_key: Some(draw_key_text(draw_key)),
             arrival: utc(r.sent),
             first_token: r.first_token.map(utc),
             end: utc(r.end),

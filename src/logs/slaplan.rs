@@ -156,6 +156,7 @@ fn sample() -> Value {
         workflow: String::new(),
         task: None,
         session: None,
+        draw_key: None,
         arrival: String::new(),
         first_token: None,
         end: String::new(),

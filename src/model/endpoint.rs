@@ -10,14 +10,21 @@
 //! endpoint with a larger window may serve it; the emulator answers 400), then the provider's rate
 //! limits (over: a 429 with retry-after, also after `error_latency`), then
 //! slots and queue (full: a 503).
+//!
+//! An attempt's randomness comes with it as [`AttemptDraws`]: standardized
+//! variates keyed by its call's identity and its attempt number, which the
+//! endpoint that serves it maps through its own laws. So an attempt gets
+//! the same noise whatever the order attempts reach the endpoint, and a
+//! call sent elsewhere keeps its noise; the emulator, given the same key,
+//! draws the same. Outages and background load stay functions of time.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 
 use chrono::Timelike;
-use rand_distr::{Distribution, Exp, StandardNormal};
+use rand_distr::{Distribution, Exp1, StandardNormal};
 
-use crate::engine::{EventId, Rng};
+use crate::engine::{self, EventId, Rng};
 use crate::policy::AttemptId;
 use crate::scenario::{self, Latency, OutageMode};
 use crate::time::{Span, Time, round_half_away};
@@ -87,6 +94,38 @@ fn whole_seconds(span: Span) -> Span {
     Span::from_secs(secs)
 }
 
+/// The random part of one attempt, as standardized variates that any
+/// endpoint maps through its own laws: a standard normal (lognormal noise),
+/// a standard exponential (exponential service) and a uniform on [0, 1)
+/// (the error draw).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttemptDraws {
+    /// Standard normal.
+    pub normal: f64,
+    /// Exponential of mean 1.
+    pub exponential: f64,
+    /// Uniform on [0, 1).
+    pub uniform: f64,
+}
+
+impl AttemptDraws {
+    /// The draws of attempt `attempt` (0 for the first) of the call whose
+    /// key is `call_key` (see `model::task`): the simulator and the
+    /// emulator both draw here.
+    pub fn keyed(call_key: u64, attempt: u32) -> AttemptDraws {
+        AttemptDraws::from_rng(&mut engine::keyed(call_key, u64::from(attempt)))
+    }
+
+    /// The next draws of `rng`.
+    pub fn from_rng<R: rand::Rng + ?Sized>(rng: &mut R) -> AttemptDraws {
+        AttemptDraws {
+            normal: StandardNormal.sample(rng),
+            exponential: Exp1.sample(rng),
+            uniform: rng.random(),
+        }
+    }
+}
+
 /// The service-time law of an endpoint.
 #[derive(Clone, Copy, Debug)]
 pub enum ServiceTime {
@@ -128,8 +167,9 @@ impl ServiceTime {
         }
     }
 
-    /// Draws one service time for a call of the given size.
-    pub fn sample(&self, rng: &mut Rng, input_tokens: u32, output_tokens: u32) -> Span {
+    /// The service time of a call of the given size with the attempt's
+    /// `draws`.
+    pub fn sample(&self, draws: &AttemptDraws, input_tokens: u32, output_tokens: u32) -> Span {
         let nanos = match *self {
             ServiceTime::Lognormal {
                 ttft,
@@ -139,16 +179,12 @@ impl ServiceTime {
             } => {
                 let base = ttft + per_input * f64::from(input_tokens) + per_output * f64::from(output_tokens);
                 if sigma > 0.0 {
-                    let z: f64 = StandardNormal.sample(rng);
-                    base * (sigma * z - 0.5 * sigma * sigma).exp()
+                    base * (sigma * draws.normal - 0.5 * sigma * sigma).exp()
                 } else {
                     base
                 }
             }
-            ServiceTime::Exponential { mean } => {
-                let exp = Exp::new(1.0).map(|d| d.sample(rng)).unwrap_or(1.0);
-                mean * exp
-            }
+            ServiceTime::Exponential { mean } => mean * draws.exponential,
         };
         Span::from_nanos(nanos.max(1.0) as u64)
     }
@@ -286,9 +322,10 @@ pub struct EndpointSim {
     pub context_window: Option<u32>,
     /// Attempts holding a slot, with their completion events.
     pub busy: u32,
-    /// Attempts waiting for a slot, with their token counts.
-    pub queue: VecDeque<(AttemptId, u32, u32)>,
-    /// Draws for service times and errors.
+    /// Attempts waiting for a slot, with their token counts and draws.
+    pub queue: VecDeque<(AttemptId, u32, u32, AttemptDraws)>,
+    /// The endpoint's own stream, for attempts that come without a key
+    /// (requests to the emulator from other clients), in arrival order.
     pub rng: Rng,
 }
 
@@ -400,10 +437,17 @@ impl EndpointSim {
         ((self.day_offset + now.as_nanos() / SECOND_NANOS) / 3600 % 24) as usize
     }
 
+    /// Draws for an attempt that comes without a key, from the endpoint's
+    /// own stream.
+    pub fn unkeyed_draws(&mut self) -> AttemptDraws {
+        AttemptDraws::from_rng(&mut self.rng)
+    }
+
     /// A service time for an attempt starting service at `now`: the law's
-    /// draw × the background factor of the hour × a brownout's factor.
-    fn service_time(&mut self, now: Time, input_tokens: u32, output_tokens: u32) -> Span {
-        let base = self.service.sample(&mut self.rng, input_tokens, output_tokens);
+    /// value for its draws × the background factor of the hour × a
+    /// brownout's factor.
+    fn service_time(&self, now: Time, draws: &AttemptDraws, input_tokens: u32, output_tokens: u32) -> Span {
+        let base = self.service.sample(draws, input_tokens, output_tokens);
         let mut factor = self.background[self.hour_of_day(now)];
         if let Some(OutageMode::Brownout { latency_factor, .. }) = self.incident_at(now) {
             factor *= latency_factor;
@@ -455,8 +499,15 @@ impl EndpointSim {
         wait
     }
 
-    /// Admits an attempt arriving at `now`.
-    pub fn admit(&mut self, now: Time, attempt: AttemptId, input_tokens: u32, output_tokens: u32) -> Admission {
+    /// Admits an attempt arriving at `now`, with its draws.
+    pub fn admit(
+        &mut self,
+        now: Time,
+        attempt: AttemptId,
+        draws: AttemptDraws,
+        input_tokens: u32,
+        output_tokens: u32,
+    ) -> Admission {
         match self.incident_at(now) {
             Some(OutageMode::Down) => return Admission::Reject(self.error_latency),
             Some(OutageMode::Hang) => return Admission::Hang,
@@ -474,39 +525,40 @@ impl EndpointSim {
         }
         if self.busy < self.concurrency {
             self.busy += 1;
-            Admission::Serve(self.service_time(now, input_tokens, output_tokens))
+            Admission::Serve(self.service_time(now, &draws, input_tokens, output_tokens))
         } else if (self.queue.len() as u64) < u64::from(self.queue_limit) {
-            self.queue.push_back((attempt, input_tokens, output_tokens));
+            self.queue.push_back((attempt, input_tokens, output_tokens, draws));
             Admission::Queued
         } else {
             Admission::Full(self.error_latency)
         }
     }
 
-    /// Whether a service finishing at `now` ends in a 5xx: the endpoint's
-    /// own errors and, during a brownout, the brownout's, independently.
-    pub fn draw_error(&mut self, now: Time) -> bool {
+    /// Whether a service finishing at `now` ends in a 5xx, for the
+    /// attempt's uniform draw `u`: the endpoint's own errors and, during a
+    /// brownout, the brownout's, independently.
+    pub fn draw_error(&self, now: Time, u: f64) -> bool {
         let p = match self.incident_at(now) {
             Some(OutageMode::Brownout { error_probability, .. }) => {
                 1.0 - (1.0 - self.error_probability) * (1.0 - error_probability)
             }
             _ => self.error_probability,
         };
-        p > 0.0 && self.rng.random::<f64>() < p
+        p > 0.0 && u < p
     }
 
     /// Frees a slot; returns the next queued attempt to start, with its
     /// service time, if one is waiting (the slot passes to it).
     pub fn release(&mut self, now: Time) -> Option<(AttemptId, Span)> {
         self.busy = self.busy.saturating_sub(1);
-        let (attempt, input, output) = self.queue.pop_front()?;
+        let (attempt, input, output, draws) = self.queue.pop_front()?;
         self.busy += 1;
-        Some((attempt, self.service_time(now, input, output)))
+        Some((attempt, self.service_time(now, &draws, input, output)))
     }
 
     /// Removes a queued attempt (cancelled before it got a slot).
     pub fn remove_queued(&mut self, attempt: AttemptId) -> bool {
-        match self.queue.iter().position(|(a, _, _)| *a == attempt) {
+        match self.queue.iter().position(|(a, ..)| *a == attempt) {
             Some(pos) => {
                 self.queue.remove(pos);
                 true
@@ -532,6 +584,33 @@ pub enum AttemptState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An attempt's standardized draws, mapped through two endpoints' laws,
+    /// worked by hand: lognormal, base 300 ms + 100 × 20 µs + 10 × 10 ms =
+    /// 402 ms, σ = 0.5, z = 1: 402 ms × exp(0.5 − 0.125) = 584.906549 ms;
+    /// exponential of mean 900 ms with a unit exponential of 0.5: 450 ms.
+    /// The error draw is the uniform against the error probability.
+    #[test]
+    fn attempt_draws_map_through_each_endpoints_laws() {
+        let draws = AttemptDraws {
+            normal: 1.0,
+            exponential: 0.5,
+            uniform: 0.3,
+        };
+        let lognormal = ServiceTime::Lognormal {
+            ttft: 300e6,
+            per_input: 20e3,
+            per_output: 10e6,
+            sigma: 0.5,
+        };
+        let ns = lognormal.sample(&draws, 100, 10).as_nanos();
+        assert!(ns.abs_diff(584_906_549) <= 1, "{ns}");
+        let exponential = ServiceTime::Exponential { mean: 900e6 };
+        assert_eq!(exponential.sample(&draws, 100, 10), Span::from_millis(450));
+        // Keyed draws are reproducible and differ between attempts.
+        assert_eq!(AttemptDraws::keyed(99, 0), AttemptDraws::keyed(99, 0));
+        assert_ne!(AttemptDraws::keyed(99, 0), AttemptDraws::keyed(99, 1));
+    }
 
     /// The answer of [`stretch_around`] is the plain one (the last stretch
     /// started, if not ended) at `now` and everywhere in the span it gives,

@@ -18,7 +18,7 @@ mod workload;
 mod world;
 
 pub use arrivals::{Arrivals, BatchCursor};
-pub use endpoint::{Admission, Bucket, EndpointSim, Incident, Pace, ServiceTime};
+pub use endpoint::{Admission, AttemptDraws, Bucket, EndpointSim, Incident, Pace, ServiceTime};
 pub use outage::{process_incidents, renewal_incidents, timeline};
 pub use status_page::{DailyAvailability, IncidentRates, OutageDay, OutageRecord};
 pub use task::{AgentId, Effect, Tasks};

@@ -32,12 +32,14 @@ pub struct SessionRun {
 
 impl Tasks {
     /// A replayed session arrives at `now` for `source`; `deadline` is the
-    /// workflow's task deadline.
+    /// workflow's task deadline, `seed` the task's draw seed (its calls'
+    /// keys derive from it).
     pub fn start_session(
         &mut self,
         now: Time,
         source: u32,
         deadline: Option<Span>,
+        seed: u64,
         session: RecordedSession,
         out: &mut Vec<Effect>,
     ) {
@@ -59,6 +61,8 @@ impl Tasks {
             ended: false,
             endpoint: None,
             run: Some(run),
+            seed,
+            spawned: 0,
         });
         let mut ready: VecDeque<u32> = first.into();
         self.start_nodes(now, task, &mut ready, out);
@@ -71,13 +75,13 @@ impl Tasks {
         while let Some(node) = ready.pop_front() {
             let Some(n) = self.node(task, node) else { return };
             if n.delay > Span::ZERO {
-                let agent = self.spawn(task, None, Role::Node(node), 0);
+                let agent = self.spawn_as(task, None, Role::Node(node), 0, node);
                 out.push(Effect::Think { agent, after: n.delay });
                 continue;
             }
             match n.work {
                 Work::Call { .. } | Work::Tool { .. } => {
-                    let agent = self.spawn(task, None, Role::Node(node), 0);
+                    let agent = self.spawn_as(task, None, Role::Node(node), 0, node);
                     self.node_work(now, task, node, Some(agent), out);
                 }
                 Work::Pause => self.ended(now, task, node, ready, out),
@@ -94,13 +98,14 @@ impl Tasks {
                 return;
             }
             (_, Some(agent)) => agent,
-            (_, None) => self.spawn(task, None, Role::Node(node), 0),
+            (_, None) => self.spawn_as(task, None, Role::Node(node), 0, node),
         };
         match n.work {
             Work::Call { input, output } => out.push(Effect::Call {
                 agent,
                 input_tokens: input,
                 output_tokens: output,
+                key: self.next_call_key(agent),
             }),
             Work::Tool { duration, .. } => out.push(Effect::Tool { agent, after: duration }),
             Work::Pause => {}

@@ -19,6 +19,18 @@
 //! A *replayed* task walks a recorded session's graph instead of a shape
 //! (see [`super::session`]).
 //!
+//! Every draw is keyed by identity, never taken from a shared stream in
+//! the order events happen: task `i` of a workflow has the seed
+//! `keyed_seed(work_seed, i)`, each of its agents the seed keyed by its
+//! ordinal in the task (the root 0, a swarm's sub-agents 1, 2, … in spawn
+//! order, a replayed session's node its index), and each agent draws what
+//! one event needs (a call's tokens, a tool decision, a think time) from
+//! the generator keyed by its count of such events. So the tasks made are
+//! the same whatever the capacity, the routing or the order in which calls
+//! complete. Each call also gets a *key*, keyed by its agent and its place
+//! among the agent's calls: the identity its attempts' endpoint draws are
+//! keyed by.
+//!
 //! This module decides; the world carries out the [`Effect`]s it returns.
 
 use rand::RngExt;
@@ -26,7 +38,11 @@ use rand_distr::{Distribution, Exp};
 
 use super::session::SessionRun;
 use super::workload::{Source, StepPlan, TaskPlan};
+use crate::engine::{self, Keyed};
 use crate::time::{Span, Time};
+
+/// Separates a call's key from its agent's draw seeds.
+const CALL_KEYS: u64 = 0x6a09_e667_f3bc_c909;
 
 /// Index of an agent in the task table.
 pub type AgentId = u32;
@@ -42,6 +58,10 @@ pub enum Effect {
         input_tokens: u32,
         /// Output tokens.
         output_tokens: u32,
+        /// The call's identity (its task, agent and place among the
+        /// agent's calls), stable under any completion order: the key of
+        /// its attempts' endpoint draws.
+        key: u64,
     },
     /// Wake `agent` after its think time.
     Think {
@@ -94,6 +114,12 @@ pub(super) struct Agent {
     waiting_for: u32,
     /// Output tokens of the agent's latest call (what a sub-agent hands back).
     last_output: u32,
+    /// The agent's draw seed (its task's, keyed by its ordinal).
+    seed: u64,
+    /// Events that have drawn so far (the next one's key).
+    events: u32,
+    /// Calls made so far (the next call's place).
+    calls: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -106,6 +132,10 @@ pub(super) struct Task {
     pub(super) endpoint: Option<u32>,
     /// The replayed session it walks, if it is one.
     pub(super) run: Option<u32>,
+    /// The task's draw seed.
+    pub(super) seed: u64,
+    /// Agents spawned so far (the next one's ordinal).
+    pub(super) spawned: u32,
 }
 
 /// A slab: dense slots reused through a free list, so memory follows the
@@ -255,12 +285,18 @@ impl Tasks {
             ended: false,
             endpoint: None,
             run: None,
+            seed: src.next_task_seed(),
+            spawned: 0,
         });
         let root = match &src.plan.shape {
             TaskPlan::Single => self.spawn(task, None, Role::Worker, 1),
             TaskPlan::Chain(step) => {
-                let depth = step.depth.sample(&mut src.rng).max(1);
-                self.spawn(task, None, Role::Worker, depth)
+                let root = self.spawn(task, None, Role::Worker, 0);
+                let depth = step.depth.sample(&mut self.draws(root)).max(1);
+                if let Some(a) = self.agents.get_mut(root) {
+                    a.steps_left = depth;
+                }
+                root
             }
             TaskPlan::Swarm { .. } => self.spawn(task, None, Role::Orchestrator, 0),
         };
@@ -279,10 +315,28 @@ impl Tasks {
         }
     }
 
+    /// Spawns the task's next agent (its ordinal: how many it spawned).
     pub(super) fn spawn(&mut self, task: u32, parent: Option<AgentId>, role: Role, steps: u32) -> AgentId {
+        let ordinal = self.tasks.get(task).map_or(0, |t| t.spawned);
+        self.spawn_as(task, parent, role, steps, ordinal)
+    }
+
+    /// Spawns an agent of `task` with the given ordinal (a replayed
+    /// session's node: its index, whatever the order nodes start in).
+    pub(super) fn spawn_as(
+        &mut self,
+        task: u32,
+        parent: Option<AgentId>,
+        role: Role,
+        steps: u32,
+        ordinal: u32,
+    ) -> AgentId {
         let context = parent.and_then(|p| self.agents.get(p)).map_or(0, |p| p.context);
+        let mut seed = 0;
         if let Some(t) = self.tasks.get_mut(task) {
             t.live_agents += 1;
+            t.spawned = t.spawned.max(ordinal.saturating_add(1));
+            seed = engine::keyed_seed(t.seed, u64::from(ordinal));
         }
         self.agents.insert(Agent {
             task,
@@ -293,7 +347,26 @@ impl Tasks {
             context,
             waiting_for: 0,
             last_output: 0,
+            seed,
+            events: 0,
+            calls: 0,
         })
+    }
+
+    /// The generator of `agent`'s next drawing event.
+    fn draws(&mut self, agent: AgentId) -> Keyed {
+        let Some(a) = self.agents.get_mut(agent) else {
+            return engine::keyed(0, 0);
+        };
+        a.events += 1;
+        engine::keyed(a.seed, u64::from(a.events - 1))
+    }
+
+    /// The key of `agent`'s next call, counting it as made.
+    pub(super) fn next_call_key(&mut self, agent: AgentId) -> u64 {
+        let Some(a) = self.agents.get_mut(agent) else { return 0 };
+        a.calls += 1;
+        engine::keyed_seed(a.seed ^ CALL_KEYS, u64::from(a.calls - 1))
     }
 
     fn step_plan(src: &Source, role: Role, is_root: bool) -> Option<&StepPlan> {
@@ -304,15 +377,19 @@ impl Tasks {
         }
     }
 
-    fn call(&mut self, agent: AgentId, src: &mut Source, out: &mut Vec<Effect>) {
-        let Some(a) = self.agents.get(agent) else { return };
-        let base = src.plan.input.sample(&mut src.rng);
-        let output_tokens = src.plan.output.sample(&mut src.rng);
-        let input_tokens = base.saturating_add(a.context).min(src.plan.input_cap);
+    fn call(&mut self, agent: AgentId, src: &Source, out: &mut Vec<Effect>) {
+        let Some(context) = self.agents.get(agent).map(|a| a.context) else {
+            return;
+        };
+        let mut rng = self.draws(agent);
+        let base = src.plan.input.sample(&mut rng);
+        let output_tokens = src.plan.output.sample(&mut rng);
+        let input_tokens = base.saturating_add(context).min(src.plan.input_cap);
         out.push(Effect::Call {
             agent,
             input_tokens,
             output_tokens,
+            key: self.next_call_key(agent),
         });
     }
 
@@ -365,13 +442,14 @@ impl Tasks {
                     return;
                 };
                 let (agents, step) = (agents.clone(), step.clone());
-                let n = agents.sample(&mut src.rng).max(1);
+                let mut rng = self.draws(agent);
+                let n = agents.sample(&mut rng).max(1);
                 if let Some(root) = self.agents.get_mut(agent) {
                     root.role = Role::Join;
                     root.waiting_for = n;
                 }
                 for _ in 0..n {
-                    let depth = step.depth.sample(&mut src.rng).max(1);
+                    let depth = step.depth.sample(&mut rng).max(1);
                     let child = self.spawn(a.task, Some(agent), Role::Worker, depth);
                     self.call(child, src, out);
                 }
@@ -390,9 +468,11 @@ impl Tasks {
                     }
                     return;
                 }
-                match plan.as_ref().and_then(|p| p.tool.clone()) {
-                    Some(tool) if src.rng.random::<f64>() < tool.probability => {
-                        let after = exp_span(tool.duration, &mut src.rng);
+                let tool = plan.as_ref().and_then(|p| p.tool.clone());
+                let mut rng = self.draws(agent);
+                match tool {
+                    Some(tool) if rng.random::<f64>() < tool.probability => {
+                        let after = exp_span(tool.duration, &mut rng);
                         out.push(Effect::Tool { agent, after });
                     }
                     _ => self.step_done(now, agent, plan.as_ref(), src, out),
@@ -418,7 +498,7 @@ impl Tasks {
         let Some(tool) = plan.as_ref().and_then(|p| p.tool.clone()) else {
             return;
         };
-        if src.rng.random::<f64>() < tool.failure_probability {
+        if self.draws(agent).random::<f64>() < tool.failure_probability {
             self.fail(now, a.task, out);
             self.abandon(agent);
             return;
@@ -468,10 +548,10 @@ impl Tasks {
             return;
         }
         match plan.map(|p| p.think).filter(|t| *t > Span::ZERO) {
-            Some(think) => out.push(Effect::Think {
-                agent,
-                after: exp_span(think, &mut src.rng),
-            }),
+            Some(think) => {
+                let after = exp_span(think, &mut self.draws(agent));
+                out.push(Effect::Think { agent, after });
+            }
             None => self.call(agent, src, out),
         }
     }
@@ -558,7 +638,7 @@ impl Tasks {
     }
 }
 
-fn exp_span(mean: Span, rng: &mut crate::engine::Rng) -> Span {
+fn exp_span<R: rand::Rng + ?Sized>(mean: Span, rng: &mut R) -> Span {
     if mean == Span::ZERO {
         return Span::ZERO;
     }

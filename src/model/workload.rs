@@ -52,7 +52,7 @@ impl Tokens {
     }
 
     /// One draw.
-    pub fn sample(&self, rng: &mut Rng) -> u32 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         match self {
             Tokens::Constant(v) => *v,
             Tokens::Uniform(lo, hi) => rng.random_range(*lo..=*hi),
@@ -88,7 +88,7 @@ impl Count {
     }
 
     /// One draw.
-    pub fn sample(&self, rng: &mut Rng) -> u32 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         match *self {
             Count::Constant(v) => v,
             Count::Uniform(lo, hi) => rng.random_range(lo..=hi),
@@ -283,9 +283,13 @@ pub struct Source {
     pub batches: Vec<BatchCursor>,
     /// The task plan.
     pub plan: WorkPlan,
-    /// Draws for tokens and shapes (separate from arrivals, so changing a
-    /// shape does not move arrival times).
-    pub rng: Rng,
+    /// The seed of the draws for tokens and shapes (separate from
+    /// arrivals, so changing a shape does not move arrival times): task `i`
+    /// of this workflow draws from `engine::keyed_seed(work_seed, i)`, so a
+    /// task is the same whatever the order in which calls complete.
+    pub work_seed: u64,
+    /// Tasks begun so far (the next task's index in the arrivals).
+    pub tasks_begun: u64,
     /// A replayed trace, replacing `arrivals` when present.
     pub trace: Option<TraceFeed>,
     /// Recorded sessions replayed in closed loop, replacing `arrivals`
@@ -294,6 +298,14 @@ pub struct Source {
 }
 
 impl Source {
+    /// The draw seed of the next task to begin (the workflow's task
+    /// `tasks_begun`), counting it as begun.
+    pub fn next_task_seed(&mut self) -> u64 {
+        let seed = engine::keyed_seed(self.work_seed, self.tasks_begun);
+        self.tasks_begun += 1;
+        seed
+    }
+
     /// Caps every call's input (prompt plus grown context) at `cap` tokens,
     /// the smallest context window of the tenant's chain: the agent compacts
     /// its history rather than overflow the model.
@@ -327,7 +339,8 @@ impl Source {
 
     /// Workflow `workflow` of tenant `tenant` of `scenario`, drawn from
     /// replication `replication` of `seed` (streams
-    /// `arrivals/TENANT/WORKFLOW` and `work/TENANT/WORKFLOW`), its inputs
+    /// `arrivals/TENANT/WORKFLOW` and `work/TENANT/WORKFLOW`, the latter keyed
+    /// by task), its inputs
     /// capped at the smallest context window of the tenant's chain; without
     /// its trace (see [`Source::with_trace`]). The simulator's world and
     /// `load` both build their sources here.
@@ -335,7 +348,7 @@ impl Source {
         let t = &scenario.tenants[tenant];
         let w = &t.workflows[workflow];
         let arrivals = engine::stream(seed, replication, &format!("arrivals/{}/{}", t.name, w.name));
-        let work = engine::stream(seed, replication, &format!("work/{}/{}", t.name, w.name));
+        let work = engine::stream_seed(seed, replication, &format!("work/{}/{}", t.name, w.name));
         let (tid, wid) = (TenantId(tenant as u32), WorkflowId(workflow as u32));
         let source = Source::new(tid, wid, w, scenario.start(), arrivals, work);
         let window = t
@@ -357,7 +370,7 @@ impl Source {
         config: &Workflow,
         start: NaiveDateTime,
         arrivals_rng: Rng,
-        work_rng: Rng,
+        work_seed: u64,
     ) -> Source {
         let shape = match &config.shape {
             Shape::Single => TaskPlan::Single,
@@ -388,7 +401,8 @@ impl Source {
                 deadline: config.deadline,
                 input_cap: u32::MAX,
             },
-            rng: work_rng,
+            work_seed,
+            tasks_begun: 0,
             trace: None,
             sessions: None,
         }

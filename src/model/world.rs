@@ -7,7 +7,7 @@ use crate::scenario::Scenario;
 use crate::sla::{Attainment, Cause, Clause, Quality};
 use crate::time::{Span, Time};
 
-use super::endpoint::{AttemptState, EndpointSim};
+use super::endpoint::{AttemptDraws, AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
 use super::workload::{Source, open_replay, open_sessions};
@@ -45,6 +45,10 @@ struct CallInfo {
     input_tokens: u32,
     output_tokens: u32,
     agent: AgentId,
+    /// The call's identity (see [`Effect::Call`]).
+    key: u64,
+    /// Attempts dispatched so far (the next one's number).
+    attempts: u32,
 }
 
 /// What the world remembers of an attempt in flight.
@@ -62,6 +66,8 @@ struct AttemptInfo {
     output_tokens: u32,
     /// Its service at the provider, once it holds a slot.
     service: Option<ServiceSpan>,
+    /// Its draws (keyed by its call and attempt number).
+    draws: AttemptDraws,
 }
 
 /// One replication of the scenario: the router core, the endpoints, the

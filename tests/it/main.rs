@@ -23,6 +23,7 @@ mod gateway;
 mod hedges;
 mod import_litellm;
 mod judge;
+mod keyed_draws;
 mod load;
 mod open_calls;
 mod outages;

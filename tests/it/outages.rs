@@ -7,6 +7,7 @@
 //! calls would be far too narrow); calls that are independent of each other
 //! (a brownout in force all month) use Clopper-Pearson over calls.
 
+use slaplan::model::AttemptDraws;
 use slaplan::model::status_page::{PARTIAL_OUTAGE_WEIGHT, failed_share_per_day, outage_days};
 use slaplan::model::{Admission, DailyAvailability, EndpointSim, process_incidents};
 use slaplan::plan::clopper_pearson;
@@ -213,7 +214,7 @@ fn provider_rpm_admits_exactly_the_bucket_and_answers_429_with_whole_second_retr
     let (mut admitted, mut limited) = (0u64, 0u64);
     for k in 0..1200u64 {
         let now = Time::ZERO + Span::from_millis(500 * k);
-        match e.admit(now, AttemptId(k), 100, 10) {
+        match e.admit(now, AttemptId(k), DRAWS, 100, 10) {
             Admission::Serve(_) => {
                 admitted += 1;
                 e.release(now);
@@ -575,7 +576,7 @@ fn background_load_multiplies_service_time_in_its_utc_hour() {
     let at = |m: u64| Time::ZERO + Span::from_mins(m);
     for (minutes, hour, service_ms) in [(0, 22, 100), (29, 22, 100), (30, 23, 200), (89, 23, 200), (90, 0, 100)] {
         assert_eq!(e.hour_of_day(at(minutes)), hour, "t+{minutes} min");
-        match e.admit(at(minutes), AttemptId(minutes), 10, 10) {
+        match e.admit(at(minutes), AttemptId(minutes), DRAWS, 10, 10) {
             Admission::Serve(span) => assert_eq!(span, Span::from_millis(service_ms), "t+{minutes} min"),
             other => panic!("unexpected {other:?}"),
         }
@@ -592,11 +593,11 @@ fn an_input_over_the_context_window_fails_fast_and_cost_and_quality_are_exposed(
     );
     let mut e = endpoint_of(&s);
     assert_eq!(
-        e.admit(Time::ZERO, AttemptId(0), 1001, 10),
+        e.admit(Time::ZERO, AttemptId(0), DRAWS, 1001, 10),
         Admission::TooLong(Span::from_millis(30))
     );
     assert!(matches!(
-        e.admit(Time::ZERO, AttemptId(1), 1000, 10),
+        e.admit(Time::ZERO, AttemptId(1), DRAWS, 1000, 10),
         Admission::Serve(_)
     ));
     // 2000 in × $3/M + 500 out × $15/M = $0.006 + $0.0075.
@@ -612,22 +613,34 @@ fn a_quota_squeeze_lowers_the_provider_rpm_only_while_it_lasts() {
     );
     let mut e = endpoint_of(&s);
     let ms = |m: u64| Time::ZERO + Span::from_millis(m);
-    assert!(matches!(e.admit(ms(0), AttemptId(0), 10, 10), Admission::Serve(_)));
-    assert!(matches!(e.admit(ms(100), AttemptId(1), 10, 10), Admission::Serve(_)));
+    assert!(matches!(
+        e.admit(ms(0), AttemptId(0), DRAWS, 10, 10),
+        Admission::Serve(_)
+    ));
+    assert!(matches!(
+        e.admit(ms(100), AttemptId(1), DRAWS, 10, 10),
+        Admission::Serve(_)
+    ));
     // Empty bucket of 2 per minute: refills one every 30 s; at t = 0.2 s it
     // holds 0.2/30 of one, so the next fits in 29.8 s, sent as 30 s.
     assert_eq!(
-        e.admit(ms(200), AttemptId(2), 10, 10),
+        e.admit(ms(200), AttemptId(2), DRAWS, 10, 10),
         Admission::RateLimited {
             after: Span::from_millis(20),
             retry_after: Span::from_secs(30)
         }
     );
-    assert!(matches!(e.admit(ms(30_100), AttemptId(3), 10, 10), Admission::Serve(_)));
+    assert!(matches!(
+        e.admit(ms(30_100), AttemptId(3), DRAWS, 10, 10),
+        Admission::Serve(_)
+    ));
     for k in 0..50 {
         e.release(ms(30_100));
         let after = Time::ZERO + Span::from_hours(1) + Span::from_millis(k);
-        assert!(matches!(e.admit(after, AttemptId(4 + k), 10, 10), Admission::Serve(_)));
+        assert!(matches!(
+            e.admit(after, AttemptId(4 + k), DRAWS, 10, 10),
+            Admission::Serve(_)
+        ));
     }
 }
 
@@ -726,3 +739,10 @@ fn new_world_fields_are_range_checked_with_suggestions() {
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(got[0].1.contains("takes no rpm"), "{got:#?}");
 }
+
+/// Draws for endpoint checks that do not depend on them.
+const DRAWS: AttemptDraws = AttemptDraws {
+    normal: 0.0,
+    exponential: 1.0,
+    uniform: 0.5,
+};

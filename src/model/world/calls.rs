@@ -6,7 +6,7 @@ use super::ending::ServiceSpan;
 use super::request_log::LoggedCall;
 use super::{AttemptInfo, CallInfo, EndpointBlame, Event, World};
 use crate::engine::EventQueue;
-use crate::model::endpoint::{Admission, AttemptState};
+use crate::model::endpoint::{Admission, AttemptDraws, AttemptState};
 use crate::observe::NO_ENDPOINT;
 use crate::policy::{AttemptId, CallId, EndpointId, FailReason, Outcome};
 use crate::sla::CallOutcome;
@@ -31,9 +31,13 @@ impl World {
         q: &mut EventQueue<Event>,
     ) {
         self.stats.attempts += 1;
+        let draws = AttemptDraws::keyed(call.key, call.attempts);
+        if let Some(info) = self.calls.get_mut(call_id.0) {
+            info.attempts += 1;
+        }
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
-        let admission = ep.admit(now, attempt, call.input_tokens, call.output_tokens);
+        let admission = ep.admit(now, attempt, draws, call.input_tokens, call.output_tokens);
         if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
             && let Some(info) = self.calls.get_mut(call_id.0)
         {
@@ -89,6 +93,7 @@ impl World {
                 input_tokens: call.input_tokens,
                 output_tokens: call.output_tokens,
                 service,
+                draws,
             },
         );
     }
@@ -180,6 +185,7 @@ impl World {
                 output_tokens: info.output_tokens,
                 served: served.map(|(t, e)| (t, e, first_token)),
                 reason,
+                key: info.key,
             });
         }
         let outcome = match served {

@@ -149,8 +149,9 @@ impl Model for World {
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
-                let error = self.endpoints[ei].draw_error(now);
-                if let Some(a) = self.attempts.remove(attempt.0) {
+                let done = self.attempts.remove(attempt.0);
+                let error = done.is_some_and(|a| self.endpoints[ei].draw_error(now, a.draws.uniform));
+                if let Some(a) = done {
                     if error {
                         self.attempt_failed(now, a.call, a.endpoint);
                     } else {

@@ -22,6 +22,7 @@ use std::io::Write;
 
 use chrono::NaiveDateTime;
 
+use crate::gateway::request::draw_key_text;
 use crate::gateway::{FallbackField, FallbackLine, RequestLine, rfc3339};
 use crate::observe::ObservedCall;
 use crate::policy::FailReason;
@@ -41,6 +42,8 @@ pub(super) struct LoggedCall {
     /// Served: tier, endpoint and first token.
     pub served: Option<(u8, u32, Time)>,
     pub reason: Option<FailReason>,
+    /// The call's key (see `model::task`).
+    pub key: u64,
 }
 
 /// A request log being written.
@@ -96,6 +99,7 @@ impl RequestLog {
             workflow: workflows[o.workflow as usize].clone(),
             task: None,
             session: None,
+            draw_key: Some(draw_key_text(c.key)),
             arrival: self.utc(o.submitted),
             first_token: c.served.map(|(_, _, t)| self.utc(t)),
             end: self.utc(c.end),

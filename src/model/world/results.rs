@@ -28,6 +28,9 @@ pub struct CallRecord {
     pub served: bool,
     /// Whether capacity turned an attempt away (a 429 or a full provider queue).
     pub refused: bool,
+    /// The call's identity: its task, agent and place among the agent's
+    /// calls, keyed from the seed (see `model::task`).
+    pub key: u64,
 }
 
 /// One ended task, kept only when asked for ([`World::log_tasks`](super::World::log_tasks)).

@@ -41,8 +41,10 @@ impl World {
     ) {
         self.stats.tasks += 1;
         let mut effects = std::mem::take(&mut self.effects);
-        let deadline = self.sources[source as usize].plan.deadline;
-        self.tasks.start_session(now, source, deadline, session, &mut effects);
+        let src = &mut self.sources[source as usize];
+        let (deadline, seed) = (src.plan.deadline, src.next_task_seed());
+        self.tasks
+            .start_session(now, source, deadline, seed, session, &mut effects);
         self.apply(now, &mut effects, q);
         self.effects = effects;
     }
@@ -55,6 +57,7 @@ impl World {
                     agent,
                     input_tokens,
                     output_tokens,
+                    key,
                 } => {
                     let Some(source) = self.tasks.source_of(agent) else {
                         continue;
@@ -78,6 +81,8 @@ impl World {
                         input_tokens,
                         output_tokens,
                         agent,
+                        key,
+                        attempts: 0,
                     };
                     self.calls.insert(call.0, info);
                     self.observer.call_submitted(&info.observed);
@@ -94,6 +99,7 @@ impl World {
                             endpoint: None,
                             served: false,
                             refused: false,
+                            key,
                         });
                     }
                     self.live_calls += 1;

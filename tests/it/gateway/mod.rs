@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod cancel;
+mod draw_key;
 mod e2e;
 mod equivalence;
 mod hostile;
