@@ -6,9 +6,7 @@
 //! identity (a task, a call's attempt) within a stream, so what is drawn
 //! for it does not depend on the order in which identities come up.
 
-use std::convert::Infallible;
-
-use rand::{SeedableRng, TryRng};
+use rand::SeedableRng;
 
 /// The generator behind every stream: xoshiro256++, a fixed algorithm whose
 /// output does not change between `rand` releases.
@@ -41,47 +39,14 @@ pub fn keyed_seed(seed: u64, key: u64) -> u64 {
 /// A fresh generator for identity `key` within the stream (or keyed seed)
 /// `seed`; keys nest: `keyed(keyed_seed(s, task), call)`.
 pub fn keyed(seed: u64, key: u64) -> Keyed {
-    Keyed {
-        state: keyed_seed(seed, key),
-    }
+    Keyed::seed_from_u64(keyed_seed(seed, key))
 }
 
-/// The generator of one keyed identity: SplitMix64 from the keyed seed.
-/// An identity draws a handful of values, so the generator must be cheap
-/// to start (one seed, no state to fill, unlike xoshiro256++'s four words)
-/// more than long-period; SplitMix64 passes BigCrush.
-#[derive(Clone, Debug)]
-pub struct Keyed {
-    state: u64,
-}
-
-impl Keyed {
-    fn next(&mut self) -> u64 {
-        let out = splitmix(self.state);
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        out
-    }
-}
-
-impl TryRng for Keyed {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok((self.next() >> 32) as u32)
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(self.next())
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for chunk in dst.chunks_mut(8) {
-            let bytes = self.next().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
+/// The generator of one keyed identity: SplitMix64 (`rand_xoshiro`'s)
+/// started from the keyed seed. An identity draws a handful of values, so
+/// the generator must be cheap to start (one word of state, unlike
+/// xoshiro256++'s four) more than long-period; SplitMix64 passes BigCrush.
+pub type Keyed = rand_xoshiro::SplitMix64;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -160,7 +125,7 @@ mod tests {
         // Within one key, the stream is a generator like any other: its
         // draws do not repeat the next key's.
         // SplitMix64's first output from state 0 (as `splitmix(0)` above).
-        assert_eq!(Keyed { state: 0 }.random::<u64>(), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(Keyed::seed_from_u64(0).random::<u64>(), 0xe220_a839_7b1d_cdaf);
         let mut g = keyed(seed, 0);
         let second: u64 = {
             let _: u64 = g.random();
