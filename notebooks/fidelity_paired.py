@@ -20,9 +20,11 @@ month-to-month spread that a single run's prediction interval carries.
 Per tenant: the calls served on both sides, the per-call latency
 correlation, and for p50, p95 and p99 of call latency (end less arrival,
 nearest rank, the calls served) the measured and simulated values, the
-relative error and a 95 % moving-block bootstrap interval of it (blocks of
+relative error and a 95 % block bootstrap interval of it (blocks of
 60 s of arrivals, resampled as pairs, 2,000 resamples, seed 1), which
-keeps the queue's correlation within a minute. Analysis only: the figures
+keeps the queue's correlation within a minute; and availability (the
+share served of the calls judged on both sides, as `fidelity` judges it)
+with the difference in percentage points and its interval. Analysis only: the figures
 go to FIDELITY.md with the commands that made them.
 """
 
@@ -44,9 +46,14 @@ def stamp(s):
     return whole * 10**9 + int((frac + "000000000")[:9])
 
 
-def served(path):
-    """Key -> (tenant, arrival offset s, latency ms) of the calls served
-    (those with a key: logs from before keyed draws have none)."""
+CLIENT_OUTCOMES = ("cancelled", "client_error", "invalid_request")
+
+
+def calls(path):
+    """Key -> (tenant, arrival offset s, latency ms or None when not
+    served) of the calls that are not the client's doing (as `fidelity`
+    judges availability); calls without a key (logs from before keyed
+    draws) are left out."""
     rows = {}
     first = None
     with open(path) as f:
@@ -54,9 +61,51 @@ def served(path):
             r = json.loads(line)
             arrival = stamp(r["arrival"])
             first = arrival if first is None else min(first, arrival)
-            if r.get("outcome") == "success" and r.get("draw_key"):
-                rows[r["draw_key"]] = (r["tenant"], arrival, (stamp(r["end"]) - arrival) / 1e6)
+            if r.get("outcome") in CLIENT_OUTCOMES or not r.get("draw_key"):
+                continue
+            served = r.get("outcome") == "success"
+            latency = (stamp(r["end"]) - arrival) / 1e6 if served else None
+            rows[r["draw_key"]] = (r["tenant"], arrival, latency)
     return {k: (t, (a - first) / 1e9, ms) for k, (t, a, ms) in rows.items()}
+
+
+def served(all_calls):
+    """The served calls of a `calls` map."""
+    return {k: v for k, v in all_calls.items() if v[2] is not None}
+
+
+def availability(measured, simulated, seed=1):
+    """Per tenant, over the calls judged on both sides: each side's share
+    served, the difference in percentage points and its 95 % block
+    bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for tenant in sorted({t for t, _, _ in measured.values()}):
+        keys = sorted(k for k, v in measured.items() if v[0] == tenant and k in simulated)
+        if not keys:
+            continue
+        m = np.array([measured[k][2] is not None for k in keys], dtype=float)
+        s = np.array([simulated[k][2] is not None for k in keys], dtype=float)
+        blocks = np.array([int(measured[k][1] // BLOCK_S) for k in keys])
+        members = [np.flatnonzero(blocks == b) for b in np.unique(blocks)]
+        boot = []
+        for _ in range(RESAMPLES):
+            pick = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
+            boot.append(100 * (m[pick].mean() - s[pick].mean()))
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        rows.append(
+            dict(
+                tenant=tenant,
+                pairs=len(keys),
+                measured=m.mean(),
+                simulated=s.mean(),
+                difference_pp=100 * (m.mean() - s.mean()),
+                low=lo,
+                high=hi,
+                disagree=int((m != s).sum()),
+            )
+        )
+    return rows
 
 
 def nearest_rank(values, p):
@@ -112,12 +161,19 @@ def paired(measured, simulated, seed=1):
 
 
 def main(measured_path, simulated_path):
+    measured, simulated = calls(measured_path), calls(simulated_path)
     print(COLUMNS)
-    for r in paired(served(measured_path), served(simulated_path)):
+    for r in paired(served(measured), served(simulated)):
         print(
             f"{r['tenant']},{r['calls_measured']},{r['calls_simulated']},{r['pairs']},"
             f"{r['correlation']:.4f},{r['figure']},{r['measured_ms']:.1f},{r['simulated_ms']:.1f},"
             f"{r['error']:+.4f},{r['low']:+.4f},{r['high']:+.4f}"
+        )
+    print("\ntenant,pairs,availability_measured,availability_simulated,difference_pp,low,high,calls_disagreeing")
+    for r in availability(measured, simulated):
+        print(
+            f"{r['tenant']},{r['pairs']},{r['measured']:.5f},{r['simulated']:.5f},"
+            f"{r['difference_pp']:+.3f},{r['low']:+.3f},{r['high']:+.3f},{r['disagree']}"
         )
 
 

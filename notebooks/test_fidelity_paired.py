@@ -33,7 +33,9 @@ class HandWorked(unittest.TestCase):
             log(s, [("a", "t", 1, 100, "success"), ("b", "t", 2, 200, "success"),
                     ("c", "t", 3, 300, "success"), ("d", "t", 4, 500, "success"),
                     ("e", "t", 5, 950, "success"), ("f", "t", 6, 50, "success")])
-            rows = {r["figure"]: r for r in fp.paired(fp.served(m), fp.served(s))}
+            measured, simulated = fp.calls(m), fp.calls(s)
+            rows = {r["figure"]: r for r in fp.paired(fp.served(measured), fp.served(simulated))}
+            (avail,) = fp.availability(measured, simulated)
         p50, p95 = rows["p50_ms"], rows["p95_ms"]
         self.assertEqual((p50["calls_measured"], p50["calls_simulated"], p50["pairs"]), (4, 6, 4))
         # Nearest rank: the 2nd of 4 for p50 (200 against 200), the 4th for
@@ -49,6 +51,12 @@ class HandWorked(unittest.TestCase):
         # the point.
         self.assertAlmostEqual(p95["low"], -0.2, places=9)
         self.assertAlmostEqual(p95["high"], -0.2, places=9)
+        # Availability over the five calls judged on both sides: 4 of 5
+        # served against 5 of 5, -20 points, call e the one disagreeing.
+        self.assertEqual(avail["pairs"], 5)
+        self.assertAlmostEqual(avail["difference_pp"], -20.0, places=9)
+        self.assertAlmostEqual(avail["low"], -20.0, places=9)
+        self.assertEqual(avail["disagree"], 1)
 
 
 if __name__ == "__main__":
