@@ -83,6 +83,9 @@ def availability(measured, simulated, seed=1):
     for tenant in sorted({t for t, _, _ in measured.values()}):
         keys = sorted(k for k, v in measured.items() if v[0] == tenant and k in simulated)
         if not keys:
+            nan = float("nan")
+            rows.append(dict(tenant=tenant, pairs=0, measured=nan, simulated=nan, difference_pp=nan,
+                             low=nan, high=nan, disagree=0))
             continue
         m = np.array([measured[k][2] is not None for k in keys], dtype=float)
         s = np.array([simulated[k][2] is not None for k in keys], dtype=float)
@@ -135,6 +138,11 @@ def paired(measured, simulated, seed=1):
         r = np.corrcoef(m, s)[0, 1] if len(keys) > 1 else float("nan")
         for p in PERCENTILES:
             if not keys:
+                # No call served on both sides: say so, not nothing.
+                nan = float("nan")
+                rows.append(dict(tenant=tenant, calls_measured=n_m, calls_simulated=n_s, pairs=0,
+                                 correlation=nan, figure=f"p{p}_ms", measured_ms=nan, simulated_ms=nan,
+                                 error=nan, low=nan, high=nan))
                 continue
             err = nearest_rank(m, p) / nearest_rank(s, p) - 1
             boot = []

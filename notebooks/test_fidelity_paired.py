@@ -59,5 +59,16 @@ class HandWorked(unittest.TestCase):
         self.assertEqual(avail["disagree"], 1)
 
 
+class NoPairs(unittest.TestCase):
+    def test_a_tenant_with_no_call_served_on_both_sides_is_reported_not_dropped(self):
+        measured = {"a": ("t", 0.0, 100.0)}
+        rows = fp.paired(measured, {})
+        self.assertEqual([r["figure"] for r in rows], ["p50_ms", "p95_ms", "p99_ms"])
+        self.assertTrue(all(r["pairs"] == 0 and math.isnan(r["error"]) for r in rows))
+        (avail,) = fp.availability(measured, {})
+        self.assertEqual(avail["pairs"], 0)
+        self.assertTrue(math.isnan(avail["difference_pp"]))
+
+
 if __name__ == "__main__":
     unittest.main()
