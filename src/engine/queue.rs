@@ -12,14 +12,25 @@
 //! order: entries are appended, and a bucket is spread (in order) only into
 //! buckets that are empty at that moment, so the entries due at one time
 //! leave bucket 0 oldest first.
+//!
+//! Cancellation is eager: an [`EventId`] carries its event's time, which
+//! names the one bucket the entry can be in, and the entry is taken out of
+//! it there. So popping never checks for cancelled entries (the hot path),
+//! and the reference time only ever moves to the time of an event that is
+//! then handled: it is always [`EventQueue::now`], and nothing can be
+//! scheduled before it.
 
 use std::collections::VecDeque;
 
 use crate::time::Time;
 
-/// Identifies a scheduled event, for cancellation.
+/// Identifies a scheduled event, for cancellation: its time (which names
+/// its bucket) and its insertion sequence (which names it there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EventId(u64);
+pub struct EventId {
+    at: Time,
+    seq: u64,
+}
 
 struct Entry<E> {
     at: Time,
@@ -33,23 +44,20 @@ const BUCKETS: usize = 64;
 /// A min-queue of events keyed by `(time, insertion sequence)`.
 ///
 /// Time never goes backwards: scheduling before [`EventQueue::now`] schedules
-/// at `now`. Cancellation is lazy: a cancelled event stays queued and is
-/// skipped when it comes due.
+/// at `now`.
 pub struct EventQueue<E> {
-    /// Entries at exactly `base`, oldest first.
+    /// Entries at exactly `now`, oldest first.
     due: VecDeque<Entry<E>>,
-    /// `spread[i]`: entries whose time first differs from `base` at bit `i`
+    /// `spread[i]`: entries whose time first differs from `now` at bit `i`
     /// (so they are later than every entry of `spread[..i]`), oldest first.
     spread: [Vec<Entry<E>>; BUCKETS],
     /// Bit `i` set: `spread[i]` is not empty.
     occupied: u64,
-    /// The reference time of the buckets: the time of the last entry
-    /// taken out (popped or skipped as cancelled); no entry is earlier.
-    base: Time,
     len: usize,
     next_seq: u64,
+    /// The time of the event popped last: the reference time of the
+    /// buckets (no entry is earlier).
     now: Time,
-    cancelled: Vec<u64>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -65,11 +73,9 @@ impl<E> EventQueue<E> {
             due: VecDeque::new(),
             spread: std::array::from_fn(|_| Vec::new()),
             occupied: 0,
-            base: Time::ZERO,
             len: 0,
             next_seq: 0,
             now: Time::ZERO,
-            cancelled: Vec::new(),
         }
     }
 
@@ -78,7 +84,7 @@ impl<E> EventQueue<E> {
         self.now
     }
 
-    /// Number of events scheduled and not yet popped, cancelled ones included.
+    /// Number of events scheduled and neither popped nor cancelled.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -93,57 +99,54 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let at = at.max(self.now);
-        if at < self.base {
-            self.rebase(at);
-        }
         self.insert(Entry { at, seq, event });
         self.len += 1;
-        EventId(seq)
+        EventId { at, seq }
     }
 
-    /// Cancels a scheduled event; cancelling one already run is a no-op.
+    /// Cancels a scheduled event; cancelling one already run (or already
+    /// cancelled) is a no-op.
     pub fn cancel(&mut self, id: EventId) {
-        if let Err(pos) = self.cancelled.binary_search(&id.0) {
-            self.cancelled.insert(pos, id.0);
+        if id.at < self.now {
+            return;
+        }
+        let diff = id.at.as_nanos() ^ self.now.as_nanos();
+        let found = if diff == 0 {
+            let pos = self.due.iter().position(|e| e.seq == id.seq);
+            pos.and_then(|pos| self.due.remove(pos)).is_some()
+        } else {
+            let i = bucket(diff);
+            let bucket = &mut self.spread[i];
+            let pos = bucket.iter().position(|e| e.seq == id.seq);
+            if let Some(pos) = pos {
+                bucket.remove(pos);
+                if bucket.is_empty() {
+                    self.occupied &= !(1 << i);
+                }
+            }
+            pos.is_some()
+        };
+        if found {
+            self.len -= 1;
         }
     }
 
-    /// The time of the next live event, if any.
-    pub fn peek_time(&mut self) -> Option<Time> {
-        self.skip_cancelled_due();
+    /// The time of the next event, if any.
+    pub fn peek_time(&self) -> Option<Time> {
         if let Some(e) = self.due.front() {
             return Some(e.at);
         }
-        let mut occupied = self.occupied;
-        while occupied != 0 {
-            let i = occupied.trailing_zeros() as usize;
-            occupied &= occupied - 1;
-            let live = self.spread[i]
-                .iter()
-                .filter(|e| self.cancelled.binary_search(&e.seq).is_err())
-                .map(|e| e.at)
-                .min();
-            if live.is_some() {
-                return live;
-            }
+        if self.occupied == 0 {
+            return None;
         }
-        None
+        let i = self.occupied.trailing_zeros() as usize;
+        self.spread[i].iter().map(|e| e.at).min()
     }
 
-    /// Pops the next live event if it is due at or before `end`, advancing
+    /// Pops the next event if it is due at or before `end`, advancing
     /// [`EventQueue::now`] to its time.
     pub fn pop_until(&mut self, end: Time) -> Option<(Time, E)> {
-        loop {
-            self.skip_cancelled_due();
-            if let Some(front) = self.due.front() {
-                if front.at > end {
-                    return None;
-                }
-                let entry = self.due.pop_front()?;
-                self.len -= 1;
-                self.now = entry.at;
-                return Some((entry.at, entry.event));
-            }
+        if self.due.is_empty() {
             if self.occupied == 0 {
                 return None;
             }
@@ -152,14 +155,19 @@ impl<E> EventQueue<E> {
             if earliest > end {
                 return None;
             }
-            self.base = earliest;
+            self.now = earliest;
             self.occupied &= !(1 << i);
             let mut bucket = std::mem::take(&mut self.spread[i]);
             for entry in bucket.drain(..) {
                 self.insert(entry);
             }
             self.spread[i] = bucket;
+        } else if self.now > end {
+            return None;
         }
+        let entry = self.due.pop_front()?;
+        self.len -= 1;
+        Some((entry.at, entry.event))
     }
 
     /// Drops every scheduled event: a model that must stop at once (see
@@ -171,57 +179,31 @@ impl<E> EventQueue<E> {
         }
         self.occupied = 0;
         self.len = 0;
-        self.cancelled.clear();
     }
 
-    /// Pops the next live event, advancing [`EventQueue::now`] to its time.
+    /// Pops the next event, advancing [`EventQueue::now`] to its time.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         self.pop_until(Time::MAX)
     }
 
-    /// Files `entry` (not earlier than `base`) in its bucket, after the
+    /// Files `entry` (not earlier than `now`) in its bucket, after the
     /// entries already there.
     fn insert(&mut self, entry: Entry<E>) {
-        let diff = entry.at.as_nanos() ^ self.base.as_nanos();
+        let diff = entry.at.as_nanos() ^ self.now.as_nanos();
         if diff == 0 {
             self.due.push_back(entry);
         } else {
-            let i = (63 - diff.leading_zeros()) as usize;
+            let i = bucket(diff);
             self.spread[i].push(entry);
             self.occupied |= 1 << i;
         }
     }
+}
 
-    /// Drops cancelled entries from the front of `due`.
-    fn skip_cancelled_due(&mut self) {
-        while !self.cancelled.is_empty() {
-            let Some(front) = self.due.front() else { return };
-            match self.cancelled.binary_search(&front.seq) {
-                Ok(pos) => {
-                    self.cancelled.remove(pos);
-                    self.due.pop_front();
-                    self.len -= 1;
-                }
-                Err(_) => return,
-            }
-        }
-    }
-
-    /// Makes `at` (earlier than `base`) the reference time, refiling every
-    /// entry in insertion order. Only needed when cancelled entries were
-    /// skipped past `now` and an event is then scheduled between the two.
-    fn rebase(&mut self, at: Time) {
-        let mut all: Vec<Entry<E>> = self.due.drain(..).collect();
-        for bucket in &mut self.spread {
-            all.append(bucket);
-        }
-        all.sort_by_key(|e| e.seq);
-        self.occupied = 0;
-        self.base = at;
-        for entry in all {
-            self.insert(entry);
-        }
-    }
+/// The bucket of an entry whose time differs from the reference time by
+/// `diff` (XOR, not zero): its highest set bit.
+fn bucket(diff: u64) -> usize {
+    (63 - diff.leading_zeros()) as usize
 }
 
 #[cfg(test)]
@@ -248,6 +230,22 @@ mod tests {
         q.cancel(a);
         q.cancel(c);
         assert_eq!(q.pop(), Some((Time::from_nanos(2), 'b')));
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn cancelling_finds_the_event_at_now_and_ignores_run_ones() {
+        let mut q = EventQueue::new();
+        let a = q.schedule(Time::from_nanos(4), 'a');
+        let b = q.schedule(Time::from_nanos(4), 'b');
+        q.schedule(Time::from_nanos(4), 'c');
+        assert_eq!(q.pop(), Some((Time::from_nanos(4), 'a')));
+        // `b` waits among the entries due at `now`; `a` has run.
+        q.cancel(a);
+        q.cancel(b);
+        q.cancel(b);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop(), Some((Time::from_nanos(4), 'c')));
         assert_eq!(q.pop(), None);
     }
 
@@ -344,6 +342,8 @@ mod tests {
                     }
                 }
                 proptest::prop_assert_eq!(q.now(), r.now);
+                let live = r.entries.iter().filter(|(_, s)| !r.cancelled.contains(s)).count();
+                proptest::prop_assert_eq!(q.len(), live);
             }
             while let Some(next) = r.pop_until(Time::MAX) {
                 proptest::prop_assert_eq!(q.pop(), Some(next));
