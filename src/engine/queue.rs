@@ -20,8 +20,6 @@
 //! then handled: it is always [`EventQueue::now`], and nothing can be
 //! scheduled before it.
 
-use std::collections::VecDeque;
-
 use crate::time::Time;
 
 /// Identifies a scheduled event, for cancellation: its time (which names
@@ -46,8 +44,14 @@ const BUCKETS: usize = 64;
 /// Time never goes backwards: scheduling before [`EventQueue::now`] schedules
 /// at `now`.
 pub struct EventQueue<E> {
-    /// Entries at exactly `now`, oldest first.
-    due: VecDeque<Entry<E>>,
+    /// Entries at exactly `now`, the oldest last: popping takes the last
+    /// entry of a `Vec`, cheaper than the front of a `VecDeque`, and nearly
+    /// every pop spreads a bucket that leaves a single entry here.
+    due: Vec<Entry<E>>,
+    /// Entries scheduled at exactly `now` while `due` is being taken, oldest
+    /// first: they follow all of `due`, which they become (reversed) once
+    /// it is empty.
+    due_later: Vec<Entry<E>>,
     /// `spread[i]`: entries whose time first differs from `now` at bit `i`
     /// (so they are later than every entry of `spread[..i]`), oldest first.
     spread: [Vec<Entry<E>>; BUCKETS],
@@ -70,7 +74,8 @@ impl<E> EventQueue<E> {
     /// An empty queue at time zero.
     pub fn new() -> Self {
         EventQueue {
-            due: VecDeque::new(),
+            due: Vec::new(),
+            due_later: Vec::new(),
             spread: std::array::from_fn(|_| Vec::new()),
             occupied: 0,
             len: 0,
@@ -112,19 +117,14 @@ impl<E> EventQueue<E> {
         }
         let diff = id.at.as_nanos() ^ self.now.as_nanos();
         let found = if diff == 0 {
-            let pos = self.due.iter().position(|e| e.seq == id.seq);
-            pos.and_then(|pos| self.due.remove(pos)).is_some()
+            remove_seq(&mut self.due, id.seq) || remove_seq(&mut self.due_later, id.seq)
         } else {
             let i = bucket(diff);
-            let bucket = &mut self.spread[i];
-            let pos = bucket.iter().position(|e| e.seq == id.seq);
-            if let Some(pos) = pos {
-                bucket.remove(pos);
-                if bucket.is_empty() {
-                    self.occupied &= !(1 << i);
-                }
+            let found = remove_seq(&mut self.spread[i], id.seq);
+            if self.spread[i].is_empty() {
+                self.occupied &= !(1 << i);
             }
-            pos.is_some()
+            found
         };
         if found {
             self.len -= 1;
@@ -133,8 +133,8 @@ impl<E> EventQueue<E> {
 
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<Time> {
-        if let Some(e) = self.due.front() {
-            return Some(e.at);
+        if !self.due.is_empty() || !self.due_later.is_empty() {
+            return Some(self.now);
         }
         if self.occupied == 0 {
             return None;
@@ -147,33 +147,63 @@ impl<E> EventQueue<E> {
     /// [`EventQueue::now`] to its time.
     pub fn pop_until(&mut self, end: Time) -> Option<(Time, E)> {
         if self.due.is_empty() {
-            if self.occupied == 0 {
+            if !self.due_later.is_empty() {
+                std::mem::swap(&mut self.due, &mut self.due_later);
+                self.due.reverse();
+            } else if !self.spread_lowest(end) {
                 return None;
             }
-            let i = self.occupied.trailing_zeros() as usize;
-            let earliest = self.spread[i].iter().map(|e| e.at).min()?;
-            if earliest > end {
-                return None;
-            }
-            self.now = earliest;
-            self.occupied &= !(1 << i);
-            let mut bucket = std::mem::take(&mut self.spread[i]);
-            for entry in bucket.drain(..) {
-                self.insert(entry);
-            }
-            self.spread[i] = bucket;
-        } else if self.now > end {
+        }
+        if self.now > end {
             return None;
         }
-        let entry = self.due.pop_front()?;
+        let entry = self.due.pop()?;
         self.len -= 1;
         Some((entry.at, entry.event))
+    }
+
+    /// With nothing due at `now`: makes the earliest time of the lowest
+    /// non-empty bucket the new `now`, if it is not after `end`, and
+    /// spreads that bucket over `due` and the buckets below it. Returns
+    /// whether it did.
+    fn spread_lowest(&mut self, end: Time) -> bool {
+        if self.occupied == 0 {
+            return false;
+        }
+        let i = self.occupied.trailing_zeros() as usize;
+        let Some(earliest) = self.spread[i].iter().map(|e| e.at).min() else {
+            return false;
+        };
+        if earliest > end {
+            return false;
+        }
+        self.now = earliest;
+        self.occupied &= !(1 << i);
+        // Every entry of bucket `i` now differs from `now` below bit `i`:
+        // it moves to `due` or to a lower bucket, never to `i` itself.
+        let (lower, rest) = self.spread.split_at_mut(i);
+        for entry in rest[0].drain(..) {
+            let diff = entry.at.as_nanos() ^ earliest.as_nanos();
+            if diff == 0 {
+                self.due.push(entry);
+            } else {
+                let j = bucket(diff);
+                lower[j].push(entry);
+                self.occupied |= 1 << j;
+            }
+        }
+        // Oldest last (ties at one time are rare: usually one entry).
+        if self.due.len() > 1 {
+            self.due.reverse();
+        }
+        true
     }
 
     /// Drops every scheduled event: a model that must stop at once (see
     /// `model::World`'s overload guard) empties its queue.
     pub fn clear(&mut self) {
         self.due.clear();
+        self.due_later.clear();
         for bucket in &mut self.spread {
             bucket.clear();
         }
@@ -191,13 +221,23 @@ impl<E> EventQueue<E> {
     fn insert(&mut self, entry: Entry<E>) {
         let diff = entry.at.as_nanos() ^ self.now.as_nanos();
         if diff == 0 {
-            self.due.push_back(entry);
+            self.due_later.push(entry);
         } else {
             let i = bucket(diff);
             self.spread[i].push(entry);
             self.occupied |= 1 << i;
         }
     }
+}
+
+/// Removes the entry numbered `seq` from `entries`, keeping the others'
+/// order; returns whether it was there.
+fn remove_seq<E>(entries: &mut Vec<Entry<E>>, seq: u64) -> bool {
+    let pos = entries.iter().position(|e| e.seq == seq);
+    if let Some(pos) = pos {
+        entries.remove(pos);
+    }
+    pos.is_some()
 }
 
 /// The bucket of an entry whose time differs from the reference time by
