@@ -34,7 +34,7 @@
 //! This module decides; the world carries out the [`Effect`]s it returns.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Exp};
+use rand_distr::{Distribution, Exp1};
 
 use super::session::SessionRun;
 use super::workload::{Source, StepPlan, TaskPlan};
@@ -602,16 +602,21 @@ impl Tasks {
                 }
             }
             None => {
-                if let Some(t) = self.tasks.get_mut(a.task) {
-                    t.ended = true;
-                    let on_time = t.deadline.is_none_or(|d| now <= d);
-                    out.push(Effect::TaskEnded {
-                        source: t.source,
-                        started: t.started,
-                        latency: on_time.then(|| now - t.started),
-                    });
+                // The root ends its task: one lookup of the task both ends
+                // it and drops the root (as `drop_agent` would).
+                self.agents.remove(agent);
+                let Some(t) = self.tasks.get_mut(a.task) else { return };
+                t.ended = true;
+                let on_time = t.deadline.is_none_or(|d| now <= d);
+                out.push(Effect::TaskEnded {
+                    source: t.source,
+                    started: t.started,
+                    latency: on_time.then(|| now - t.started),
+                });
+                t.live_agents = t.live_agents.saturating_sub(1);
+                if t.live_agents == 0 {
+                    self.remove_task(a.task);
                 }
-                self.drop_agent(agent);
             }
         }
     }
@@ -649,9 +654,14 @@ impl Tasks {
         t.live_agents = t.live_agents.saturating_sub(1);
         if t.live_agents == 0 {
             // A failed swarm may still have sub-agents; the task lives until the last goes.
-            if let Some(run) = self.tasks.remove(a.task).and_then(|t| t.run) {
-                self.runs.remove(run);
-            }
+            self.remove_task(a.task);
+        }
+    }
+
+    /// Removes a task whose last agent has gone, with its session's graph.
+    fn remove_task(&mut self, task: u32) {
+        if let Some(run) = self.tasks.remove(task).and_then(|t| t.run) {
+            self.runs.remove(run);
         }
     }
 }
@@ -660,6 +670,7 @@ fn exp_span<R: rand::Rng + ?Sized>(mean: Span, rng: &mut R) -> Span {
     if mean == Span::ZERO {
         return Span::ZERO;
     }
-    let x: f64 = Exp::new(1.0).map(|d| d.sample(rng)).unwrap_or(1.0);
+    // `Exp1` is `Exp::new(1.0)` without its construction: the same value.
+    let x: f64 = Exp1.sample(rng);
     Span::from_nanos((mean.as_nanos() as f64 * x) as u64)
 }
