@@ -9,7 +9,7 @@
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use rand::RngExt;
-use rand_distr::{Distribution, Exp};
+use rand_distr::{Distribution, Exp, Exp1};
 
 use crate::engine::Rng;
 use crate::scenario::{Batch, Bursts, Workflow};
@@ -37,9 +37,9 @@ pub struct Arrivals {
     week_offset: u64,
     bursts: Option<BurstState>,
     peak: f64,
-    /// The candidates' gaps: exponential at the peak rate (`None` without
-    /// arrivals), built once rather than per arrival.
-    gap: Option<Exp<f64>>,
+    /// The candidates' mean gap, `1 / peak` (as `Exp::new(peak)` keeps
+    /// it), computed once rather than per arrival; `None` without arrivals.
+    mean_gap: Option<f64>,
     /// The hour of the week the latest candidate fell in, with its rate.
     hour: HourRate,
     rng: Rng,
@@ -82,7 +82,7 @@ impl Arrivals {
         // A replaying workflow has no rate: the trace gives its arrivals.
         let base = (workflow.rate.unwrap_or(0.0) / 1e9).max(0.0);
         let peak = base * max(&diurnal) * max(&weekly) * burst_peak;
-        let gap = if peak > 0.0 { Exp::new(peak).ok() } else { None };
+        let mean_gap = (peak > 0.0).then(|| 1.0 / peak);
         Arrivals {
             base,
             diurnal,
@@ -90,7 +90,7 @@ impl Arrivals {
             week_offset,
             bursts,
             peak,
-            gap,
+            mean_gap,
             // Empty: the first candidate fills it.
             hour: HourRate {
                 start: 0,
@@ -126,10 +126,12 @@ impl Arrivals {
         if self.peak <= 0.0 {
             return None;
         }
-        let gap = self.gap?;
+        let mean_gap = self.mean_gap?;
         let mut t = now;
         loop {
-            let step: f64 = gap.sample(&mut self.rng);
+            // `Exp::new(peak)`'s draw, written out: a standard exponential
+            // times the mean.
+            let step = Distribution::<f64>::sample(&Exp1, &mut self.rng) * mean_gap;
             t += Span::from_nanos(step.max(1.0) as u64);
             if t >= horizon {
                 return None;
