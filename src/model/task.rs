@@ -123,6 +123,23 @@ pub(super) struct Agent {
 }
 
 impl Agent {
+    /// A new agent of `task` with its draw seed, having drawn nothing.
+    fn new(task: u32, parent: Option<AgentId>, role: Role, steps: u32, context: u32, seed: u64) -> Agent {
+        Agent {
+            task,
+            parent,
+            role,
+            steps_left: steps,
+            followups_left: 0,
+            context,
+            waiting_for: 0,
+            last_output: 0,
+            seed,
+            events: 0,
+            calls: 0,
+        }
+    }
+
     /// The generator of the agent's next drawing event, counting it.
     fn draws(&mut self) -> Keyed {
         self.events += 1;
@@ -306,29 +323,31 @@ impl Tasks {
         out: &mut Vec<Effect>,
     ) {
         let deadline = src.plan.deadline.map(|d| now + d);
+        let seed = src.next_task_seed();
+        // The task is created with its root, its first agent (ordinal 0),
+        // already counted: what `spawn_as` would do, without looking the
+        // new task up again.
         let task = self.tasks.insert(Task {
             source,
             started: now,
             deadline,
-            live_agents: 0,
+            live_agents: 1,
             ended: false,
             endpoint: None,
             run: None,
-            seed: src.next_task_seed(),
-            spawned: 0,
+            seed,
+            spawned: 1,
         });
-        // The root is the task's first agent: ordinal 0.
-        let root = match &src.plan.shape {
-            TaskPlan::Single => self.spawn_as(task, None, Role::Worker, 1, 0),
-            TaskPlan::Chain(step) => {
-                let root = self.spawn_as(task, None, Role::Worker, 0, 0);
-                if let Some(a) = self.agents.get_mut(root) {
-                    a.steps_left = step.depth.sample(&mut a.draws()).max(1);
-                }
-                root
-            }
-            TaskPlan::Swarm { .. } => self.spawn_as(task, None, Role::Orchestrator, 0, 0),
+        let (role, steps) = match &src.plan.shape {
+            TaskPlan::Single => (Role::Worker, 1),
+            TaskPlan::Chain(_) => (Role::Worker, 0),
+            TaskPlan::Swarm { .. } => (Role::Orchestrator, 0),
         };
+        let mut root = Agent::new(task, None, role, steps, 0, engine::keyed_seed(seed, 0));
+        if let TaskPlan::Chain(step) = &src.plan.shape {
+            root.steps_left = step.depth.sample(&mut root.draws()).max(1);
+        }
+        let root = self.agents.insert(root);
         self.call(root, src, out);
         if let (
             Some((input, output)),
@@ -367,19 +386,7 @@ impl Tasks {
             t.spawned = t.spawned.max(ordinal.saturating_add(1));
             seed = engine::keyed_seed(t.seed, u64::from(ordinal));
         }
-        self.agents.insert(Agent {
-            task,
-            parent,
-            role,
-            steps_left: steps,
-            followups_left: 0,
-            context,
-            waiting_for: 0,
-            last_output: 0,
-            seed,
-            events: 0,
-            calls: 0,
-        })
+        self.agents.insert(Agent::new(task, parent, role, steps, context, seed))
     }
 
     /// The key of `agent`'s next call, counting it as made.
