@@ -34,7 +34,7 @@
 //! This module decides; the world carries out the [`Effect`]s it returns.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Exp};
+use rand_distr::{Distribution, Exp1};
 
 use super::session::SessionRun;
 use super::workload::{Source, StepPlan, TaskPlan};
@@ -120,6 +120,43 @@ pub(super) struct Agent {
     events: u32,
     /// Calls made so far (the next call's place).
     calls: u32,
+}
+
+impl Agent {
+    /// A new agent of `task` with its draw seed, having drawn nothing.
+    fn new(task: u32, parent: Option<AgentId>, role: Role, steps: u32, context: u32, seed: u64) -> Agent {
+        Agent {
+            task,
+            parent,
+            role,
+            steps_left: steps,
+            followups_left: 0,
+            context,
+            waiting_for: 0,
+            last_output: 0,
+            seed,
+            events: 0,
+            calls: 0,
+        }
+    }
+
+    /// The generator of the agent's next drawing event, counting it.
+    fn draws(&mut self) -> Keyed {
+        self.events += 1;
+        engine::keyed(self.seed, u64::from(self.events - 1))
+    }
+
+    /// Counts a drawing event that draws nothing (a step without a tool
+    /// still spends its tool decision's key), without making its generator.
+    fn skip_draw(&mut self) {
+        self.events += 1;
+    }
+
+    /// The key of the agent's next call, counting it as made.
+    fn next_call_key(&mut self) -> u64 {
+        self.calls += 1;
+        engine::keyed_seed(self.seed ^ CALL_KEYS, u64::from(self.calls - 1))
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -261,6 +298,15 @@ impl Tasks {
         switched
     }
 
+    /// What a call of `agent` is submitted with: its task's source, deadline
+    /// and last endpoint (its session), if the agent is live. One lookup
+    /// for the three (every call asks).
+    pub fn call_context(&self, agent: AgentId) -> Option<(u32, Option<Time>, Option<u32>)> {
+        let a = self.agents.get(agent)?;
+        let t = self.tasks.get(a.task)?;
+        Some((t.source, t.deadline, t.endpoint))
+    }
+
     /// The context `agent` has accumulated, in tokens.
     pub fn context_of(&self, agent: AgentId) -> u32 {
         self.agents.get(agent).map_or(0, |a| a.context)
@@ -277,29 +323,31 @@ impl Tasks {
         out: &mut Vec<Effect>,
     ) {
         let deadline = src.plan.deadline.map(|d| now + d);
+        let seed = src.next_task_seed();
+        // The task is created with its root, its first agent (ordinal 0),
+        // already counted: what `spawn_as` would do, without looking the
+        // new task up again.
         let task = self.tasks.insert(Task {
             source,
             started: now,
             deadline,
-            live_agents: 0,
+            live_agents: 1,
             ended: false,
             endpoint: None,
             run: None,
-            seed: src.next_task_seed(),
-            spawned: 0,
+            seed,
+            spawned: 1,
         });
-        let root = match &src.plan.shape {
-            TaskPlan::Single => self.spawn(task, None, Role::Worker, 1),
-            TaskPlan::Chain(step) => {
-                let root = self.spawn(task, None, Role::Worker, 0);
-                let depth = step.depth.sample(&mut self.draws(root)).max(1);
-                if let Some(a) = self.agents.get_mut(root) {
-                    a.steps_left = depth;
-                }
-                root
-            }
-            TaskPlan::Swarm { .. } => self.spawn(task, None, Role::Orchestrator, 0),
+        let (role, steps) = match &src.plan.shape {
+            TaskPlan::Single => (Role::Worker, 1),
+            TaskPlan::Chain(_) => (Role::Worker, 0),
+            TaskPlan::Swarm { .. } => (Role::Orchestrator, 0),
         };
+        let mut root = Agent::new(task, None, role, steps, 0, engine::keyed_seed(seed, 0));
+        if let TaskPlan::Chain(step) = &src.plan.shape {
+            root.steps_left = step.depth.sample(&mut root.draws()).max(1);
+        }
+        let root = self.agents.insert(root);
         self.call(root, src, out);
         if let (
             Some((input, output)),
@@ -338,35 +386,12 @@ impl Tasks {
             t.spawned = t.spawned.max(ordinal.saturating_add(1));
             seed = engine::keyed_seed(t.seed, u64::from(ordinal));
         }
-        self.agents.insert(Agent {
-            task,
-            parent,
-            role,
-            steps_left: steps,
-            followups_left: 0,
-            context,
-            waiting_for: 0,
-            last_output: 0,
-            seed,
-            events: 0,
-            calls: 0,
-        })
-    }
-
-    /// The generator of `agent`'s next drawing event.
-    fn draws(&mut self, agent: AgentId) -> Keyed {
-        let Some(a) = self.agents.get_mut(agent) else {
-            return engine::keyed(0, 0);
-        };
-        a.events += 1;
-        engine::keyed(a.seed, u64::from(a.events - 1))
+        self.agents.insert(Agent::new(task, parent, role, steps, context, seed))
     }
 
     /// The key of `agent`'s next call, counting it as made.
     pub(super) fn next_call_key(&mut self, agent: AgentId) -> u64 {
-        let Some(a) = self.agents.get_mut(agent) else { return 0 };
-        a.calls += 1;
-        engine::keyed_seed(a.seed ^ CALL_KEYS, u64::from(a.calls - 1))
+        self.agents.get_mut(agent).map_or(0, Agent::next_call_key)
     }
 
     fn step_plan(src: &Source, role: Role, is_root: bool) -> Option<&StepPlan> {
@@ -378,10 +403,12 @@ impl Tasks {
     }
 
     fn call(&mut self, agent: AgentId, src: &Source, out: &mut Vec<Effect>) {
-        let Some(context) = self.agents.get(agent).map(|a| a.context) else {
+        let Some(a) = self.agents.get_mut(agent) else {
             return;
         };
-        let mut rng = self.draws(agent);
+        let mut rng = a.draws();
+        let key = a.next_call_key();
+        let context = a.context;
         let base = src.plan.input.sample(&mut rng);
         let output_tokens = src.plan.output.sample(&mut rng);
         let input_tokens = base.saturating_add(context).min(src.plan.input_cap);
@@ -389,7 +416,7 @@ impl Tasks {
             agent,
             input_tokens,
             output_tokens,
-            key: self.next_call_key(agent),
+            key,
         });
     }
 
@@ -418,20 +445,21 @@ impl Tasks {
             self.node_done(now, a.task, node, Some(agent), out);
             return;
         }
-        let is_root = a.parent.is_none();
-        let plan = Self::step_plan(src, a.role, is_root).cloned();
+        // The plan is read in place: `src` is not the task table's, so
+        // nothing of it needs copying out.
+        let src: &Source = src;
+        let plan = Self::step_plan(src, a.role, a.parent.is_none());
         // Context grows by each output: a worker's under its own step plan,
         // a swarm root's (orchestrator, aggregator) under the agents' plan.
-        let growth = match (&plan, &src.plan.shape) {
+        let growth = match (plan, &src.plan.shape) {
             (Some(step), _) => Some(step),
             (None, TaskPlan::Swarm { agent: step, .. }) => Some(step),
             _ => None,
         };
-        if let Some(ag) = self.agents.get_mut(agent) {
-            ag.last_output = output;
-            if let Some(step) = growth.filter(|s| s.grow_context) {
-                ag.context = ag.context.saturating_add(output).min(step.max_context);
-            }
+        let Some(ag) = self.agents.get_mut(agent) else { return };
+        ag.last_output = output;
+        if let Some(step) = growth.filter(|s| s.grow_context) {
+            ag.context = ag.context.saturating_add(output).min(step.max_context);
         }
         match a.role {
             Role::Orchestrator => {
@@ -441,13 +469,10 @@ impl Tasks {
                 else {
                     return;
                 };
-                let (agents, step) = (agents.clone(), step.clone());
-                let mut rng = self.draws(agent);
+                let mut rng = ag.draws();
                 let n = agents.sample(&mut rng).max(1);
-                if let Some(root) = self.agents.get_mut(agent) {
-                    root.role = Role::Join;
-                    root.waiting_for = n;
-                }
+                ag.role = Role::Join;
+                ag.waiting_for = n;
                 for _ in 0..n {
                     let depth = step.depth.sample(&mut rng).max(1);
                     let child = self.spawn(a.task, Some(agent), Role::Worker, depth);
@@ -458,24 +483,30 @@ impl Tasks {
             Role::Join | Role::Node(_) => {}
             Role::Worker => {
                 if a.followups_left > 0 {
-                    if let Some(ag) = self.agents.get_mut(agent) {
-                        ag.followups_left -= 1;
-                    }
+                    ag.followups_left -= 1;
                     if a.followups_left > 1 {
                         self.call(agent, src, out);
                     } else {
-                        self.step_done(now, agent, plan.as_ref(), src, out);
+                        self.step_done(now, agent, plan, src, out);
                     }
                     return;
                 }
-                let tool = plan.as_ref().and_then(|p| p.tool.clone());
-                let mut rng = self.draws(agent);
-                match tool {
-                    Some(tool) if rng.random::<f64>() < tool.probability => {
-                        let after = exp_span(tool.duration, &mut rng);
-                        out.push(Effect::Tool { agent, after });
+                // The tool decision is a drawing event even when the step
+                // has no tool (its key is spent either way); only a step
+                // with a tool needs its generator.
+                let tool = match plan.and_then(|p| p.tool.as_ref()) {
+                    Some(tool) => {
+                        let mut rng = ag.draws();
+                        (rng.random::<f64>() < tool.probability).then(|| exp_span(tool.duration, &mut rng))
                     }
-                    _ => self.step_done(now, agent, plan.as_ref(), src, out),
+                    None => {
+                        ag.skip_draw();
+                        None
+                    }
+                };
+                match tool {
+                    Some(after) => out.push(Effect::Tool { agent, after }),
+                    None => self.step_done(now, agent, plan, src, out),
                 }
             }
         }
@@ -494,26 +525,27 @@ impl Tasks {
             self.node_tool_done(now, a.task, node, agent, out);
             return;
         }
-        let plan = Self::step_plan(src, a.role, a.parent.is_none()).cloned();
-        let Some(tool) = plan.as_ref().and_then(|p| p.tool.clone()) else {
+        let src: &Source = src;
+        let Some(plan) = Self::step_plan(src, a.role, a.parent.is_none()) else {
             return;
         };
-        if self.draws(agent).random::<f64>() < tool.failure_probability {
+        let Some(tool) = &plan.tool else {
+            return;
+        };
+        let Some(ag) = self.agents.get_mut(agent) else { return };
+        if ag.draws().random::<f64>() < tool.failure_probability {
             self.fail(now, a.task, out);
             self.abandon(agent);
             return;
         }
-        if let Some(ag) = self.agents.get_mut(agent) {
-            if plan.as_ref().is_some_and(|p| p.grow_context) {
-                let cap = plan.as_ref().map_or(u32::MAX, |p| p.max_context);
-                ag.context = ag.context.saturating_add(tool.result_tokens).min(cap);
-            }
-            ag.followups_left = tool.followups;
+        if plan.grow_context {
+            ag.context = ag.context.saturating_add(tool.result_tokens).min(plan.max_context);
         }
+        ag.followups_left = tool.followups;
         if tool.followups > 0 {
             self.call(agent, src, out);
         } else {
-            self.step_done(now, agent, plan.as_ref(), src, out);
+            self.step_done(now, agent, Some(plan), src, out);
         }
     }
 
@@ -533,14 +565,7 @@ impl Tasks {
         self.call(agent, src, out);
     }
 
-    fn step_done(
-        &mut self,
-        now: Time,
-        agent: AgentId,
-        plan: Option<&StepPlan>,
-        src: &mut Source,
-        out: &mut Vec<Effect>,
-    ) {
+    fn step_done(&mut self, now: Time, agent: AgentId, plan: Option<&StepPlan>, src: &Source, out: &mut Vec<Effect>) {
         let Some(a) = self.agents.get_mut(agent) else { return };
         a.steps_left = a.steps_left.saturating_sub(1);
         if a.steps_left == 0 {
@@ -549,14 +574,14 @@ impl Tasks {
         }
         match plan.map(|p| p.think).filter(|t| *t > Span::ZERO) {
             Some(think) => {
-                let after = exp_span(think, &mut self.draws(agent));
+                let after = exp_span(think, &mut a.draws());
                 out.push(Effect::Think { agent, after });
             }
             None => self.call(agent, src, out),
         }
     }
 
-    fn finish_agent(&mut self, now: Time, agent: AgentId, src: &mut Source, out: &mut Vec<Effect>) {
+    fn finish_agent(&mut self, now: Time, agent: AgentId, src: &Source, out: &mut Vec<Effect>) {
         let Some(a) = self.agents.get(agent).copied() else {
             return;
         };
@@ -584,16 +609,21 @@ impl Tasks {
                 }
             }
             None => {
-                if let Some(t) = self.tasks.get_mut(a.task) {
-                    t.ended = true;
-                    let on_time = t.deadline.is_none_or(|d| now <= d);
-                    out.push(Effect::TaskEnded {
-                        source: t.source,
-                        started: t.started,
-                        latency: on_time.then(|| now - t.started),
-                    });
+                // The root ends its task: one lookup of the task both ends
+                // it and drops the root (as `drop_agent` would).
+                self.agents.remove(agent);
+                let Some(t) = self.tasks.get_mut(a.task) else { return };
+                t.ended = true;
+                let on_time = t.deadline.is_none_or(|d| now <= d);
+                out.push(Effect::TaskEnded {
+                    source: t.source,
+                    started: t.started,
+                    latency: on_time.then(|| now - t.started),
+                });
+                t.live_agents = t.live_agents.saturating_sub(1);
+                if t.live_agents == 0 {
+                    self.remove_task(a.task);
                 }
-                self.drop_agent(agent);
             }
         }
     }
@@ -631,9 +661,14 @@ impl Tasks {
         t.live_agents = t.live_agents.saturating_sub(1);
         if t.live_agents == 0 {
             // A failed swarm may still have sub-agents; the task lives until the last goes.
-            if let Some(run) = self.tasks.remove(a.task).and_then(|t| t.run) {
-                self.runs.remove(run);
-            }
+            self.remove_task(a.task);
+        }
+    }
+
+    /// Removes a task whose last agent has gone, with its session's graph.
+    fn remove_task(&mut self, task: u32) {
+        if let Some(run) = self.tasks.remove(task).and_then(|t| t.run) {
+            self.runs.remove(run);
         }
     }
 }
@@ -642,6 +677,7 @@ fn exp_span<R: rand::Rng + ?Sized>(mean: Span, rng: &mut R) -> Span {
     if mean == Span::ZERO {
         return Span::ZERO;
     }
-    let x: f64 = Exp::new(1.0).map(|d| d.sample(rng)).unwrap_or(1.0);
+    // `Exp1` is `Exp::new(1.0)` without its construction: the same value.
+    let x: f64 = Exp1.sample(rng);
     Span::from_nanos((mean.as_nanos() as f64 * x) as u64)
 }

@@ -59,19 +59,18 @@ impl World {
                     output_tokens,
                     key,
                 } => {
-                    let Some(source) = self.tasks.source_of(agent) else {
+                    let Some((source, deadline, endpoint)) = self.tasks.call_context(agent) else {
                         continue;
                     };
                     let src = &self.sources[source as usize];
                     let (tenant, workflow) = (src.tenant, src.workflow);
-                    let deadline = self.tasks.deadline_of(agent);
                     let request = CallRequest {
                         tenant,
                         workflow,
                         input_tokens,
                         output_tokens,
                         deadline,
-                        affinity: self.tasks.endpoint_of(agent).map(EndpointId),
+                        affinity: endpoint.map(EndpointId),
                         ..Default::default()
                     };
                     let call = self.router.submit(now, request);
