@@ -165,6 +165,9 @@ pub(crate) struct Call {
     pub suspended_at: Time,
     /// The generation of the call's latest queued range.
     pub generation: u32,
+    /// The insertion number reserved for the call's deadline timer while
+    /// that timer is not armed yet (`Router::defer_deadline`).
+    pub deadline_seq: Option<u64>,
 }
 
 impl Call {
@@ -193,6 +196,7 @@ impl Call {
             counted: None,
             suspended_at: Time::ZERO,
             generation: 0,
+            deadline_seq: None,
         }
     }
 
@@ -297,6 +301,11 @@ impl Calls {
     /// Calls alive (submitted and not finished).
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// Slots allocated, free or not.
+    pub fn slots(&self) -> u32 {
+        self.slots.len() as u32
     }
 
     /// Every slot with its index, free or not.
