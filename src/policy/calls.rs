@@ -347,6 +347,8 @@ const DONE: u32 = u32::MAX;
 
 impl IdIndex {
     /// Records `id` (greater than every id recorded before) for `slot`.
+    /// Inlined, like [`IdIndex::remove`]: once per call and per attempt.
+    #[inline(always)]
     pub fn insert(&mut self, id: u64, slot: u32) {
         if self.window.is_empty() {
             self.base = id;
@@ -365,6 +367,7 @@ impl IdIndex {
     /// Moves the window's oldest entries out (live ones to the map) until
     /// it is no longer than the live ids plus a little: amortized O(1),
     /// since every entry moved or dropped was inserted once.
+    #[cold]
     fn shrink(&mut self) {
         while self.window.len() > self.live + 32 {
             let Some(slot) = self.window.pop_front() else { break };
@@ -385,6 +388,7 @@ impl IdIndex {
     }
 
     /// Forgets `id`.
+    #[inline(always)]
     pub fn remove(&mut self, id: u64) {
         if id < self.base {
             if self.old.remove(&id).is_some() {

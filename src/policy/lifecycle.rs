@@ -459,7 +459,28 @@ struct Liveness<'a> {
 
 impl Liveness<'_> {
     /// Whether the timer `due` armed for `at` can still do something.
+    ///
+    /// Inlined for the timers on top on almost every input (attempt
+    /// deadlines, hedges, retries, call deadlines); the others are checked
+    /// out of line.
+    #[inline(always)]
     fn timer_live(&self, at: Time, due: Due) -> bool {
+        match due {
+            Due::Attempt { attempt, .. } => self.attempts.get(attempt).is_some(),
+            Due::Timer(TimerKind::Retry { slot, epoch }) | Due::Timer(TimerKind::Hedge { slot, epoch }) => {
+                self.calls.get(slot).epoch == epoch
+            }
+            Due::Timer(TimerKind::Deadline { slot, call }) => {
+                let c = self.calls.get(slot);
+                c.id.0 == call && c.state != CallState::Free
+            }
+            _ => self.other_timer_live(at, due),
+        }
+    }
+
+    /// [`timer_live`](Liveness::timer_live) for every kind of timer.
+    #[inline(never)]
+    fn other_timer_live(&self, at: Time, due: Due) -> bool {
         let (calls, attempts, endpoints, tenants) = (self.calls, self.attempts, self.endpoints, self.tenants);
         match due {
             Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {
