@@ -165,6 +165,9 @@ pub(crate) struct Call {
     pub suspended_at: Time,
     /// The generation of the call's latest queued range.
     pub generation: u32,
+    /// The insertion number reserved for the call's deadline timer while
+    /// that timer is not armed yet (`Router::defer_deadline`).
+    pub deadline_seq: Option<u64>,
 }
 
 impl Call {
@@ -193,6 +196,7 @@ impl Call {
             counted: None,
             suspended_at: Time::ZERO,
             generation: 0,
+            deadline_seq: None,
         }
     }
 
@@ -299,6 +303,11 @@ impl Calls {
         self.live
     }
 
+    /// Slots allocated, free or not.
+    pub fn slots(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
     /// Every slot with its index, free or not.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Call)> {
         self.slots.iter().enumerate().map(|(i, c)| (i as u32, c))
@@ -338,6 +347,8 @@ const DONE: u32 = u32::MAX;
 
 impl IdIndex {
     /// Records `id` (greater than every id recorded before) for `slot`.
+    /// Inlined, like [`IdIndex::remove`]: once per call and per attempt.
+    #[inline(always)]
     pub fn insert(&mut self, id: u64, slot: u32) {
         if self.window.is_empty() {
             self.base = id;
@@ -356,6 +367,7 @@ impl IdIndex {
     /// Moves the window's oldest entries out (live ones to the map) until
     /// it is no longer than the live ids plus a little: amortized O(1),
     /// since every entry moved or dropped was inserted once.
+    #[cold]
     fn shrink(&mut self) {
         while self.window.len() > self.live + 32 {
             let Some(slot) = self.window.pop_front() else { break };
@@ -376,6 +388,7 @@ impl IdIndex {
     }
 
     /// Forgets `id`.
+    #[inline(always)]
     pub fn remove(&mut self, id: u64) {
         if id < self.base {
             if self.old.remove(&id).is_some() {

@@ -36,6 +36,54 @@ impl Router {
             self.suspended_calls += 1;
         }
         self.calls.get_mut(slot).set_state(state);
+        if state != CallState::InFlight {
+            self.arm_deadline(slot);
+        }
+    }
+
+    /// Takes the place of a new call's deadline timer (if `has_deadline`)
+    /// without arming it yet.
+    ///
+    /// A deadline timer can act only while its call is alive, and most
+    /// calls are dispatched at once and answered long before their
+    /// deadline: armed at submission, almost every one would cost a heap
+    /// push and, long after its call ended, a pop as a dead timer. So the
+    /// timer is armed only when the call may still be alive at its
+    /// deadline: when it enters any state but `InFlight`
+    /// ([`set_state`](Router::set_state)), or when it is dispatched on an
+    /// attempt whose timeout is not earlier than the deadline
+    /// ([`dispatch`](Router::dispatch)). An attempt that times out first
+    /// ends, and the call then changes state or ends, before the deadline.
+    /// Armed under the insertion number taken here, the timer fires in the
+    /// very place it would have had if armed at submission, and
+    /// `poll_timeout` sees every deadline it would have seen: a deadline
+    /// not armed is later than every attempt its call has in flight.
+    pub(super) fn defer_deadline(&mut self, slot: u32, has_deadline: bool) {
+        let seq = has_deadline.then(|| self.timers.reserve());
+        self.calls.get_mut(slot).deadline_seq = seq;
+        #[cfg(test)]
+        if self.timers.eager_deadlines {
+            self.arm_deadline(slot);
+        }
+    }
+
+    /// Arms the deadline timer of the call in `slot` if it is deferred.
+    fn arm_deadline(&mut self, slot: u32) {
+        let c = self.calls.get_mut(slot);
+        if let Some(seq) = c.deadline_seq.take() {
+            let (at, call) = (c.deadline, c.id.0);
+            self.timers.set_reserved(at, seq, TimerKind::Deadline { slot, call });
+        }
+    }
+
+    /// Arms every deferred deadline timer (after a reload, which may give
+    /// an attempt in flight a later timeout than its call's deadline).
+    pub(super) fn arm_deadlines(&mut self) {
+        for slot in 0..self.calls.slots() {
+            if self.calls.get(slot).state != CallState::Free {
+                self.arm_deadline(slot);
+            }
+        }
     }
 
     /// Ends the call in `slot`: frees it (and its queue entries).
@@ -127,6 +175,10 @@ impl Router {
                 let epoch = c.epoch;
                 self.timers.set(now + after, TimerKind::Hedge { slot, epoch });
             }
+        }
+        // The call may still be in flight at its deadline: arm it.
+        if c.deadline_seq.is_some() && c.deadline <= now + self.plan.endpoints[endpoint.0 as usize].attempt_timeout {
+            self.arm_deadline(slot);
         }
         self.attempts.insert(attempt, slot);
         let ep = &self.plan.endpoints[endpoint.0 as usize];
@@ -407,7 +459,28 @@ struct Liveness<'a> {
 
 impl Liveness<'_> {
     /// Whether the timer `due` armed for `at` can still do something.
+    ///
+    /// Inlined for the timers on top on almost every input (attempt
+    /// deadlines, hedges, retries, call deadlines); the others are checked
+    /// out of line.
+    #[inline(always)]
     fn timer_live(&self, at: Time, due: Due) -> bool {
+        match due {
+            Due::Attempt { attempt, .. } => self.attempts.get(attempt).is_some(),
+            Due::Timer(TimerKind::Retry { slot, epoch }) | Due::Timer(TimerKind::Hedge { slot, epoch }) => {
+                self.calls.get(slot).epoch == epoch
+            }
+            Due::Timer(TimerKind::Deadline { slot, call }) => {
+                let c = self.calls.get(slot);
+                c.id.0 == call && c.state != CallState::Free
+            }
+            _ => self.other_timer_live(at, due),
+        }
+    }
+
+    /// [`timer_live`](Liveness::timer_live) for every kind of timer.
+    #[inline(never)]
+    fn other_timer_live(&self, at: Time, due: Due) -> bool {
         let (calls, attempts, endpoints, tenants) = (self.calls, self.attempts, self.endpoints, self.tenants);
         match due {
             Due::Attempt { attempt, .. } | Due::Timer(TimerKind::Ceiling { attempt }) => {

@@ -308,6 +308,7 @@ impl Router {
             other => Some(other),
         });
         self.timers.reset_attempts(n, deadlines);
+        self.arm_deadlines();
         for (j, ts) in tenants.iter().enumerate() {
             if ts.tier > Tier::PRIMARY && ts.probe.is_none() {
                 self.timers

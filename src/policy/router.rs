@@ -296,9 +296,7 @@ impl Router {
         if probe {
             self.tenants[t as usize].probe = Some(id);
         }
-        if let Some(d) = request.deadline {
-            self.timers.set(d, TimerKind::Deadline { slot, call: id.0 });
-        }
+        self.defer_deadline(slot, request.deadline.is_some());
         self.route(now, slot);
         self.finish_input(now);
         id

@@ -170,6 +170,8 @@ struct Driver {
     held: bool,
     seed: u64,
     variant: bool,
+    /// `poll_timeout` after every input, in order.
+    timeouts: Vec<Option<Time>>,
 }
 
 impl Driver {
@@ -190,9 +192,11 @@ impl Driver {
         }
         self.router.check_invariants("property run");
         self.held |= self.router.reservation_holding();
-        if let Some(t) = self.router.poll_timeout() {
+        let timeout = self.router.poll_timeout();
+        if let Some(t) = timeout {
             assert!(t >= self.now, "stale timeout {t:?} at {:?}", self.now);
         }
+        self.timeouts.push(timeout);
     }
 
     fn apply(&mut self, op: &Op) {
@@ -279,9 +283,14 @@ fn run(config: RouterConfig, ops: &[Op]) -> Trace {
 
 /// [`run`], returning the whole driver.
 fn drive(config: RouterConfig, ops: &[Op]) -> Driver {
-    let seed = config.seed;
+    drive_with(Router::new(config).expect("valid config"), ops)
+}
+
+/// [`drive`] with a router built by the caller.
+fn drive_with(router: Router, ops: &[Op]) -> Driver {
+    let seed = router.config().seed;
     let mut d = Driver {
-        router: Router::new(config).expect("valid config"),
+        router,
         now: Time::ZERO,
         out: Vec::new(),
         ended: BTreeMap::new(),
@@ -290,6 +299,7 @@ fn drive(config: RouterConfig, ops: &[Op]) -> Driver {
         held: false,
         seed,
         variant: false,
+        timeouts: Vec::new(),
     };
     for op in ops {
         d.apply(op);
@@ -313,6 +323,19 @@ proptest! {
     #[test]
     fn same_inputs_same_outputs(seed in any::<u64>(), ops in ops(300)) {
         prop_assert_eq!(run(config(seed), &ops), run(config(seed), &ops));
+    }
+
+    /// Deferred call deadlines (`Router::defer_deadline`) act exactly as
+    /// deadlines armed at submission: the same actions and events, and the
+    /// same `poll_timeout` after every input.
+    #[test]
+    fn deferred_deadlines_act_as_armed_ones(seed in any::<u64>(), ops in ops(300)) {
+        let mut eager = Router::new(config(seed)).expect("valid config");
+        eager.timers.eager_deadlines = true;
+        let eager = drive_with(eager, &ops);
+        let deferred = drive(config(seed), &ops);
+        prop_assert_eq!(&deferred.trace, &eager.trace);
+        prop_assert_eq!(&deferred.timeouts, &eager.timeouts);
     }
 }
 

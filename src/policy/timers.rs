@@ -127,9 +127,10 @@ pub(crate) enum Due {
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Time, u64, TimerKind)>>,
-    /// A copy of the heap's top `(time, kind)`, read on every input (to
-    /// prune and to poll) without reaching into the heap's buffer.
-    top: Option<(Time, TimerKind)>,
+    /// A copy of the heap's top `(time, kind)` and its insertion number,
+    /// read on every input (to prune and to poll) without reaching into the
+    /// heap's buffer.
+    top: Option<(Time, TimerKind, u64)>,
     seq: u64,
     attempts: Vec<VecDeque<(Time, AttemptId)>>,
     /// The time at the front of each endpoint's attempt queue, side by
@@ -148,6 +149,10 @@ pub(crate) struct Timers {
     stale: Vec<u32>,
     /// `stale` as a set, indexed by endpoint.
     is_stale: Vec<bool>,
+    /// Tests only: the router arms call deadlines at submission instead of
+    /// deferring them (`Router::defer_deadline`), to compare the two.
+    #[cfg(test)]
+    pub eager_deadlines: bool,
 }
 
 impl Timers {
@@ -162,17 +167,31 @@ impl Timers {
             first: None,
             stale: Vec::new(),
             is_stale: vec![false; endpoints],
+            #[cfg(test)]
+            eager_deadlines: false,
         }
     }
 
     /// Arms a heap timer.
     pub fn set(&mut self, at: Time, kind: TimerKind) {
+        let seq = self.reserve();
+        self.set_reserved(at, seq, kind);
+    }
+
+    /// Takes the insertion number of a timer that may be armed later with
+    /// [`Timers::set_reserved`]: it then fires in the place it would have
+    /// had if armed now (ties at one instant go by insertion order).
+    pub fn reserve(&mut self) -> u64 {
         self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, kind)));
-        // An entry due with the top does not displace it (its `seq` is the
-        // largest).
-        if self.top.is_none_or(|(t, _)| at < t) {
-            self.top = Some((at, kind));
+        self.seq
+    }
+
+    /// Arms a heap timer under an insertion number from
+    /// [`Timers::reserve`].
+    pub fn set_reserved(&mut self, at: Time, seq: u64, kind: TimerKind) {
+        self.heap.push(Reverse((at, seq, kind)));
+        if self.top.is_none_or(|(t, _, s)| (at, seq) < (t, s)) {
+            self.top = Some((at, kind, seq));
         }
     }
 
@@ -197,12 +216,17 @@ impl Timers {
         let front = self.attempts[endpoint as usize].front().map(|&(t, _)| t);
         self.fronts[endpoint as usize] = front;
         if self.first.is_some_and(|(_, e)| e == endpoint) {
-            self.first = self
-                .fronts
-                .iter()
-                .enumerate()
-                .filter_map(|(e, f)| f.map(|t| (t, e as u32)))
-                .min();
+            // A plain loop: this runs for most attempts' ends, and the
+            // iterator chain it replaces cost twice the instructions.
+            let mut first: Option<(Time, u32)> = None;
+            for (e, &front) in self.fronts.iter().enumerate() {
+                if let Some(t) = front
+                    && first.is_none_or(|(f, _)| t < f)
+                {
+                    first = Some((t, e as u32));
+                }
+            }
+            self.first = first;
         }
     }
 
@@ -238,7 +262,7 @@ impl Timers {
     /// before an attempt deadline due at the same instant.
     #[inline]
     fn earliest(&self) -> Option<(Time, Due)> {
-        let top = self.top.map(|(t, k)| (t, Due::Timer(k)));
+        let top = self.top.map(|(t, k, _)| (t, Due::Timer(k)));
         match (top, self.first) {
             (Some((b, _)), Some((t, _))) if b <= t => top,
             (_, Some((t, e))) => match self.attempts[e as usize].front() {
@@ -287,7 +311,7 @@ impl Timers {
 
     /// Copies the heap's top into `top`.
     fn sync_top(&mut self) {
-        self.top = self.heap.peek().map(|&Reverse((t, _, k))| (t, k));
+        self.top = self.heap.peek().map(|&Reverse((t, s, k))| (t, k, s));
     }
 
     /// Drops entries from the fronts while `live` says they are dead, so
@@ -299,7 +323,7 @@ impl Timers {
     /// removes at least half of what it visits, so this costs amortized
     /// O(1) per timer set.
     pub fn prune(&mut self, in_flight: impl Fn(usize) -> usize, mut live: impl FnMut(Time, Due) -> bool) {
-        while let Some((at, k)) = self.top {
+        while let Some((at, k, _)) = self.top {
             if live(at, Due::Timer(k)) {
                 break;
             }
