@@ -197,59 +197,62 @@ impl Router {
         self.tenants[t].in_flight >= self.plan.tenants[t].max_concurrency
     }
 
-    /// The endpoints of steps `lo..hi` of the call's chain that could
-    /// dispatch it at once, as balancing candidates (none if its tenant is
-    /// at its cap). `skip`: endpoints to leave out.
-    pub(super) fn candidates(
-        &self,
+    /// Collects in `self.candidates` the endpoints of steps `lo..hi` of the
+    /// call's chain that could dispatch it at once (none if its tenant is at
+    /// its cap); returns whether there is any. `skip`: endpoints to leave
+    /// out. The buffer is kept in the router and reused: a fresh vector per
+    /// routed call was one allocation per call.
+    pub(super) fn find_candidates(
+        &mut self,
         now: Time,
         slot: u32,
         p: u16,
         lo: u16,
         hi: u16,
         skip: &[EndpointId],
-    ) -> Vec<Candidate> {
+    ) -> bool {
+        let mut out = std::mem::take(&mut self.candidates);
+        out.clear();
         let c = self.calls.get(slot);
-        if self.tenant_capped(c.tenant) {
-            return Vec::new();
-        }
-        let tp = &self.plan.tenants[c.tenant as usize];
-        let wp = &tp.workflows[c.workflow as usize];
-        let pool = &wp.pools[p as usize];
-        let p2c = tp.balance == super::config::BalancePolicy::P2cPeakEwma;
-        let mut out = Vec::with_capacity((hi - lo) as usize);
-        for step in lo..hi {
-            let e = wp.chain[step as usize].endpoint;
-            if skip.contains(&e) || !self.free(now, e, c.tokens) {
-                continue;
+        if !self.tenant_capped(c.tenant) {
+            let tp = &self.plan.tenants[c.tenant as usize];
+            let wp = &tp.workflows[c.workflow as usize];
+            let pool = &wp.pools[p as usize];
+            let p2c = tp.balance == super::config::BalancePolicy::P2cPeakEwma;
+            for step in lo..hi {
+                let e = wp.chain[step as usize].endpoint;
+                if skip.contains(&e) || !self.free(now, e, c.tokens) {
+                    continue;
+                }
+                let es = &self.endpoints[e.0 as usize];
+                out.push(Candidate {
+                    step,
+                    weight: pool.weights[(step - pool.lo) as usize],
+                    in_flight: es.in_flight,
+                    latency: if p2c && hi - lo > 1 { es.peak.read(now) } else { None },
+                });
             }
-            let es = &self.endpoints[e.0 as usize];
-            out.push(Candidate {
-                step,
-                weight: pool.weights[(step - pool.lo) as usize],
-                in_flight: es.in_flight,
-                latency: if p2c && hi - lo > 1 { es.peak.read(now) } else { None },
-            });
         }
-        out
+        self.candidates = out;
+        !self.candidates.is_empty()
     }
 
-    /// Picks one of `candidates` by the tenant's balancing policy.
-    pub(super) fn balance(&mut self, slot: u32, candidates: &[Candidate]) -> u16 {
+    /// Picks one of the candidates [`find_candidates`](Router::find_candidates)
+    /// found (at least one) by the tenant's balancing policy.
+    pub(super) fn balance(&mut self, slot: u32) -> u16 {
         let policy = self.plan.tenants[self.calls.get(slot).tenant as usize].balance;
         #[cfg(test)]
         {
-            self.seen.balanced |= candidates.len() > 1;
+            self.seen.balanced |= self.candidates.len() > 1;
         }
-        pick(policy, candidates, &mut self.rng)
+        pick(policy, &self.candidates, &mut self.rng)
     }
 
     /// Dispatches the call on a member of steps `lo..hi` of pool `p` that
     /// can take it at once, or queues it on every member.
     fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16) {
-        let candidates = self.candidates(now, slot, p, lo, hi, &[]);
-        if !candidates.is_empty() {
-            let step = self.balance(slot, &candidates);
+        if self.find_candidates(now, slot, p, lo, hi, &[]) {
+            let step = self.balance(slot);
             self.dispatch(now, slot, step, false);
             return;
         }

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use super::balance::PeakEwma;
+use super::balance::{Candidate, PeakEwma};
 use super::breaker::Breaker;
 use super::budget::{Budget, BudgetStatus};
 use super::calls::{AttemptIndex, CallState, Calls, Range};
@@ -51,6 +51,10 @@ pub struct Router {
     pub(super) suspended_calls: usize,
     pub(super) tenants: Vec<TenantState>,
     pub(super) rng: SplitMix64,
+    /// The balancing candidates of the pool being routed to (filled by
+    /// `find_candidates`, read by `balance`): kept here so that routing a
+    /// call allocates nothing.
+    pub(super) candidates: Vec<Candidate>,
     /// The latest `now` seen: time used by every decision (an earlier
     /// `now` given later is clamped to it).
     pub(super) now: Time,
@@ -135,6 +139,7 @@ impl Router {
                 })
                 .collect(),
             rng: SplitMix64::new(config.seed),
+            candidates: Vec::new(),
             now: Time::ZERO,
             timers: Timers::new(n),
             config,
