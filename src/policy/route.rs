@@ -444,7 +444,13 @@ impl Router {
             self.sweep(now, e);
             return;
         }
-        self.endpoints[e.0 as usize].swept = false;
+        let es = &mut self.endpoints[e.0 as usize];
+        es.swept = false;
+        // Nobody waiting (the usual case after an attempt ends): nothing to
+        // pop, so the loop below would stop at once.
+        if es.queue.live_total() == 0 {
+            return;
+        }
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
         // Calls of tenants at their cap, put back once the loop is over.
         let mut aside = Vec::new();
