@@ -18,8 +18,10 @@ use crate::time::Time;
 
 /// Where the chain walk of [`Router::route`] stopped.
 enum Walk {
-    /// Dispatch or queue on these steps of this pool.
-    Pool(u16, u16, u16),
+    /// Dispatch or queue on steps `lo..hi` of pool `p`: `(p, lo, hi,
+    /// ready)`, `ready` the first of them found not blocked and within its
+    /// rate limits.
+    Pool(u16, u16, u16, u16),
     /// A suspend pool was reached first.
     Suspend(u16),
     /// Every pool is unavailable; wake up no later than this.
@@ -64,10 +66,13 @@ impl Router {
     /// Whether `e` could dispatch a call at once: eligible, a free slot,
     /// nobody waiting for it.
     pub(super) fn free(&self, now: Time, e: EndpointId, tokens: u64) -> bool {
+        self.has_room(e) && self.eligible(now, e, tokens)
+    }
+
+    /// Whether `e` has a free slot and nobody waiting for it.
+    fn has_room(&self, e: EndpointId) -> bool {
         let es = &self.endpoints[e.0 as usize];
-        es.queue.live_total() == 0
-            && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency
-            && self.eligible(now, e, tokens)
+        es.queue.live_total() == 0 && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency
     }
 
     /// The chain step a call of `tenant`/`workflow` with session affinity
@@ -118,7 +123,7 @@ impl Router {
                 Some(s) if k == 0 => (s, s + 1),
                 _ => (pool.lo, pool.hi),
             };
-            let (mut ready, mut all_blocked) = (false, true);
+            let (mut ready, mut all_blocked) = (None, true);
             let mut first_block = None;
             for step in lo..hi {
                 let e = wp.chain[step as usize].endpoint;
@@ -132,11 +137,11 @@ impl Router {
                     wake = Some(wake.map_or(at, |w| w.min(at)));
                     continue;
                 }
-                ready = true;
+                ready = Some(step);
                 break;
             }
-            if ready {
-                walk = Walk::Pool(p as u16, lo, hi);
+            if let Some(ready) = ready {
+                walk = Walk::Pool(p as u16, lo, hi, ready);
                 break;
             }
             match first_block.filter(|_| all_blocked) {
@@ -156,7 +161,7 @@ impl Router {
         if let Some(t) = skip {
             c.trigger.get_or_insert(t);
         }
-        if let Walk::Pool(_, lo, hi) = walk
+        if let Walk::Pool(_, lo, hi, _) = walk
             && c.pin.is_some_and(|s| (s, s + 1) != (lo, hi))
         {
             // The walk went past the session's pool: the pin is spent.
@@ -166,7 +171,7 @@ impl Router {
             self.note_left(now, slot, tier, e);
         }
         match walk {
-            Walk::Pool(p, lo, hi) => self.queue_or_dispatch(now, slot, p, lo, hi),
+            Walk::Pool(p, lo, hi, ready) => self.queue_or_dispatch(now, slot, p, lo, hi, ready),
             Walk::Suspend(p) => self.suspend(now, slot, p),
             Walk::Park(wake) => {
                 self.set_state(slot, CallState::Parked);
@@ -200,8 +205,12 @@ impl Router {
     /// Collects in `self.candidates` the endpoints of steps `lo..hi` of the
     /// call's chain that could dispatch it at once (none if its tenant is at
     /// its cap); returns whether there is any. `skip`: endpoints to leave
-    /// out. The buffer is kept in the router and reused: a fresh vector per
-    /// routed call was one allocation per call.
+    /// out. `ready`: a step of `lo..hi` the caller has just found not
+    /// blocked and within its rate limits at `now`, every step before it
+    /// not (the chain walk of `route` knows it): those are not checked
+    /// again. The buffer is kept in the router and reused: a fresh vector
+    /// per routed call was one allocation per call.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn find_candidates(
         &mut self,
         now: Time,
@@ -209,8 +218,19 @@ impl Router {
         p: u16,
         lo: u16,
         hi: u16,
+        ready: Option<u16>,
         skip: &[EndpointId],
     ) -> bool {
+        #[cfg(test)]
+        if let Some(r) = ready {
+            let c = self.calls.get(slot);
+            let chain = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize].chain;
+            let eligible = |s: u16| self.eligible(now, chain[s as usize].endpoint, c.tokens);
+            assert!(
+                eligible(r) && !(lo..r).any(eligible),
+                "`ready` is the first eligible step"
+            );
+        }
         let mut out = std::mem::take(&mut self.candidates);
         out.clear();
         let c = self.calls.get(slot);
@@ -219,9 +239,12 @@ impl Router {
             let wp = &tp.workflows[c.workflow as usize];
             let pool = &wp.pools[p as usize];
             let p2c = tp.balance == super::config::BalancePolicy::P2cPeakEwma;
-            for step in lo..hi {
+            for step in ready.unwrap_or(lo)..hi {
                 let e = wp.chain[step as usize].endpoint;
-                if skip.contains(&e) || !self.free(now, e, c.tokens) {
+                if skip.contains(&e) || !self.has_room(e) {
+                    continue;
+                }
+                if Some(step) != ready && !self.eligible(now, e, c.tokens) {
                     continue;
                 }
                 let es = &self.endpoints[e.0 as usize];
@@ -249,9 +272,10 @@ impl Router {
     }
 
     /// Dispatches the call on a member of steps `lo..hi` of pool `p` that
-    /// can take it at once, or queues it on every member.
-    fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16) {
-        if self.find_candidates(now, slot, p, lo, hi, &[]) {
+    /// can take it at once, or queues it on every member. `ready`: the
+    /// first member not blocked and within its rate limits.
+    fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16, ready: u16) {
+        if self.find_candidates(now, slot, p, lo, hi, Some(ready), &[]) {
             let step = self.balance(slot);
             self.dispatch(now, slot, step, false);
             return;

@@ -51,7 +51,7 @@ impl Router {
                 break;
             }
             let (lo, hi) = (pool.lo, pool.hi);
-            if self.find_candidates(now, slot, q as u16, lo, hi, &waits_on) {
+            if self.find_candidates(now, slot, q as u16, lo, hi, None, &waits_on) {
                 if self.fail_if_hopeless(now, now, slot) {
                     return;
                 }
