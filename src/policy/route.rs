@@ -18,10 +18,16 @@ use crate::time::Time;
 
 /// Where the chain walk of [`Router::route`] stopped.
 enum Walk {
-    /// Dispatch or queue on steps `lo..hi` of pool `p`: `(p, lo, hi,
-    /// ready)`, `ready` the first of them found not blocked and within its
-    /// rate limits.
-    Pool(u16, u16, u16, u16),
+    /// Dispatch or queue on steps `lo..hi` of pool `p`; `ready` is the
+    /// first of them found not blocked and within its rate limits, on
+    /// endpoint `endpoint`.
+    Pool {
+        p: u16,
+        lo: u16,
+        hi: u16,
+        ready: u16,
+        endpoint: EndpointId,
+    },
     /// A suspend pool was reached first.
     Suspend(u16),
     /// Every pool is unavailable; wake up no later than this.
@@ -137,11 +143,17 @@ impl Router {
                     wake = Some(wake.map_or(at, |w| w.min(at)));
                     continue;
                 }
-                ready = Some(step);
+                ready = Some((step, e));
                 break;
             }
-            if let Some(ready) = ready {
-                walk = Walk::Pool(p as u16, lo, hi, ready);
+            if let Some((ready, endpoint)) = ready {
+                walk = Walk::Pool {
+                    p: p as u16,
+                    lo,
+                    hi,
+                    ready,
+                    endpoint,
+                };
                 break;
             }
             match first_block.filter(|_| all_blocked) {
@@ -161,7 +173,7 @@ impl Router {
         if let Some(t) = skip {
             c.trigger.get_or_insert(t);
         }
-        if let Walk::Pool(_, lo, hi, _) = walk
+        if let Walk::Pool { lo, hi, .. } = walk
             && c.pin.is_some_and(|s| (s, s + 1) != (lo, hi))
         {
             // The walk went past the session's pool: the pin is spent.
@@ -171,7 +183,13 @@ impl Router {
             self.note_left(now, slot, tier, e);
         }
         match walk {
-            Walk::Pool(p, lo, hi, ready) => self.queue_or_dispatch(now, slot, p, lo, hi, ready),
+            Walk::Pool {
+                p,
+                lo,
+                hi,
+                ready,
+                endpoint,
+            } => self.queue_or_dispatch(now, slot, p, lo, hi, (ready, endpoint)),
             Walk::Suspend(p) => self.suspend(now, slot, p),
             Walk::Park(wake) => {
                 self.set_state(slot, CallState::Parked);
@@ -273,10 +291,10 @@ impl Router {
 
     /// Dispatches the call on a member of steps `lo..hi` of pool `p` that
     /// can take it at once, or queues it on every member. `ready`: the
-    /// first member not blocked and within its rate limits.
-    fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16, ready: u16) {
-        if self.find_candidates(now, slot, p, lo, hi, Some(ready), &[]) {
-            let step = self.balance(slot);
+    /// first member not blocked and within its rate limits, and its
+    /// endpoint.
+    fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16, ready: (u16, EndpointId)) {
+        if let Some(step) = self.dispatch_step(now, slot, p, lo, hi, ready) {
             self.dispatch(now, slot, step, false);
             return;
         }
@@ -299,6 +317,29 @@ impl Router {
         self.arm_hopeless(now, slot);
         // Waited out its `max_wait` before (then was re-routed): move on.
         self.max_wait_over(now, slot);
+    }
+
+    /// The member of pool `p` (steps `lo..hi`, `ready` as for
+    /// [`queue_or_dispatch`](Router::queue_or_dispatch)) the call in `slot`
+    /// is dispatched on at once, by its tenant's balancing policy, if any.
+    fn dispatch_step(
+        &mut self,
+        now: Time,
+        slot: u32,
+        p: u16,
+        lo: u16,
+        hi: u16,
+        ready: (u16, EndpointId),
+    ) -> Option<u16> {
+        let (step, e) = ready;
+        if hi - lo == 1 {
+            // A pool of one (most chains): its member is the only possible
+            // candidate, and the balancer draws nothing for one.
+            let capped = self.tenant_capped(self.calls.get(slot).tenant);
+            return (!capped && self.has_room(e)).then_some(step);
+        }
+        self.find_candidates(now, slot, p, lo, hi, Some(step), &[])
+            .then(|| self.balance(slot))
     }
 
     /// Queues the waiting call in `slot` on every step of `lo..hi` whose
