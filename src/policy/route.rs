@@ -18,8 +18,16 @@ use crate::time::Time;
 
 /// Where the chain walk of [`Router::route`] stopped.
 enum Walk {
-    /// Dispatch or queue on these steps of this pool.
-    Pool(u16, u16, u16),
+    /// Dispatch or queue on steps `lo..hi` of pool `p`; `ready` is the
+    /// first of them found not blocked and within its rate limits, on
+    /// endpoint `endpoint`.
+    Pool {
+        p: u16,
+        lo: u16,
+        hi: u16,
+        ready: u16,
+        endpoint: EndpointId,
+    },
     /// A suspend pool was reached first.
     Suspend(u16),
     /// Every pool is unavailable; wake up no later than this.
@@ -64,10 +72,13 @@ impl Router {
     /// Whether `e` could dispatch a call at once: eligible, a free slot,
     /// nobody waiting for it.
     pub(super) fn free(&self, now: Time, e: EndpointId, tokens: u64) -> bool {
+        self.has_room(e) && self.eligible(now, e, tokens)
+    }
+
+    /// Whether `e` has a free slot and nobody waiting for it.
+    fn has_room(&self, e: EndpointId) -> bool {
         let es = &self.endpoints[e.0 as usize];
-        es.queue.live_total() == 0
-            && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency
-            && self.eligible(now, e, tokens)
+        es.queue.live_total() == 0 && es.in_flight < self.plan.endpoints[e.0 as usize].max_concurrency
     }
 
     /// The chain step a call of `tenant`/`workflow` with session affinity
@@ -118,7 +129,7 @@ impl Router {
                 Some(s) if k == 0 => (s, s + 1),
                 _ => (pool.lo, pool.hi),
             };
-            let (mut ready, mut all_blocked) = (false, true);
+            let (mut ready, mut all_blocked) = (None, true);
             let mut first_block = None;
             for step in lo..hi {
                 let e = wp.chain[step as usize].endpoint;
@@ -132,11 +143,17 @@ impl Router {
                     wake = Some(wake.map_or(at, |w| w.min(at)));
                     continue;
                 }
-                ready = true;
+                ready = Some((step, e));
                 break;
             }
-            if ready {
-                walk = Walk::Pool(p as u16, lo, hi);
+            if let Some((ready, endpoint)) = ready {
+                walk = Walk::Pool {
+                    p: p as u16,
+                    lo,
+                    hi,
+                    ready,
+                    endpoint,
+                };
                 break;
             }
             match first_block.filter(|_| all_blocked) {
@@ -156,7 +173,7 @@ impl Router {
         if let Some(t) = skip {
             c.trigger.get_or_insert(t);
         }
-        if let Walk::Pool(_, lo, hi) = walk
+        if let Walk::Pool { lo, hi, .. } = walk
             && c.pin.is_some_and(|s| (s, s + 1) != (lo, hi))
         {
             // The walk went past the session's pool: the pin is spent.
@@ -166,7 +183,13 @@ impl Router {
             self.note_left(now, slot, tier, e);
         }
         match walk {
-            Walk::Pool(p, lo, hi) => self.queue_or_dispatch(now, slot, p, lo, hi),
+            Walk::Pool {
+                p,
+                lo,
+                hi,
+                ready,
+                endpoint,
+            } => self.queue_or_dispatch(now, slot, p, lo, hi, (ready, endpoint)),
             Walk::Suspend(p) => self.suspend(now, slot, p),
             Walk::Park(wake) => {
                 self.set_state(slot, CallState::Parked);
@@ -197,59 +220,81 @@ impl Router {
         self.tenants[t].in_flight >= self.plan.tenants[t].max_concurrency
     }
 
-    /// The endpoints of steps `lo..hi` of the call's chain that could
-    /// dispatch it at once, as balancing candidates (none if its tenant is
-    /// at its cap). `skip`: endpoints to leave out.
-    pub(super) fn candidates(
-        &self,
+    /// Collects in `self.candidates` the endpoints of steps `lo..hi` of the
+    /// call's chain that could dispatch it at once (none if its tenant is at
+    /// its cap); returns whether there is any. `skip`: endpoints to leave
+    /// out. `ready`: a step of `lo..hi` the caller has just found not
+    /// blocked and within its rate limits at `now`, every step before it
+    /// not (the chain walk of `route` knows it): those are not checked
+    /// again. The buffer is kept in the router and reused: a fresh vector
+    /// per routed call was one allocation per call.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn find_candidates(
+        &mut self,
         now: Time,
         slot: u32,
         p: u16,
         lo: u16,
         hi: u16,
+        ready: Option<u16>,
         skip: &[EndpointId],
-    ) -> Vec<Candidate> {
+    ) -> bool {
+        #[cfg(test)]
+        if let Some(r) = ready {
+            let c = self.calls.get(slot);
+            let chain = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize].chain;
+            let eligible = |s: u16| self.eligible(now, chain[s as usize].endpoint, c.tokens);
+            assert!(
+                eligible(r) && !(lo..r).any(eligible),
+                "`ready` is the first eligible step"
+            );
+        }
+        let mut out = std::mem::take(&mut self.candidates);
+        out.clear();
         let c = self.calls.get(slot);
-        if self.tenant_capped(c.tenant) {
-            return Vec::new();
-        }
-        let tp = &self.plan.tenants[c.tenant as usize];
-        let wp = &tp.workflows[c.workflow as usize];
-        let pool = &wp.pools[p as usize];
-        let p2c = tp.balance == super::config::BalancePolicy::P2cPeakEwma;
-        let mut out = Vec::with_capacity((hi - lo) as usize);
-        for step in lo..hi {
-            let e = wp.chain[step as usize].endpoint;
-            if skip.contains(&e) || !self.free(now, e, c.tokens) {
-                continue;
+        if !self.tenant_capped(c.tenant) {
+            let tp = &self.plan.tenants[c.tenant as usize];
+            let wp = &tp.workflows[c.workflow as usize];
+            let pool = &wp.pools[p as usize];
+            let p2c = tp.balance == super::config::BalancePolicy::P2cPeakEwma;
+            for step in ready.unwrap_or(lo)..hi {
+                let e = wp.chain[step as usize].endpoint;
+                if skip.contains(&e) || !self.has_room(e) {
+                    continue;
+                }
+                if Some(step) != ready && !self.eligible(now, e, c.tokens) {
+                    continue;
+                }
+                let es = &self.endpoints[e.0 as usize];
+                out.push(Candidate {
+                    step,
+                    weight: pool.weights[(step - pool.lo) as usize],
+                    in_flight: es.in_flight,
+                    latency: if p2c && hi - lo > 1 { es.peak.read(now) } else { None },
+                });
             }
-            let es = &self.endpoints[e.0 as usize];
-            out.push(Candidate {
-                step,
-                weight: pool.weights[(step - pool.lo) as usize],
-                in_flight: es.in_flight,
-                latency: if p2c && hi - lo > 1 { es.peak.read(now) } else { None },
-            });
         }
-        out
+        self.candidates = out;
+        !self.candidates.is_empty()
     }
 
-    /// Picks one of `candidates` by the tenant's balancing policy.
-    pub(super) fn balance(&mut self, slot: u32, candidates: &[Candidate]) -> u16 {
+    /// Picks one of the candidates [`find_candidates`](Router::find_candidates)
+    /// found (at least one) by the tenant's balancing policy.
+    pub(super) fn balance(&mut self, slot: u32) -> u16 {
         let policy = self.plan.tenants[self.calls.get(slot).tenant as usize].balance;
         #[cfg(test)]
         {
-            self.seen.balanced |= candidates.len() > 1;
+            self.seen.balanced |= self.candidates.len() > 1;
         }
-        pick(policy, candidates, &mut self.rng)
+        pick(policy, &self.candidates, &mut self.rng)
     }
 
     /// Dispatches the call on a member of steps `lo..hi` of pool `p` that
-    /// can take it at once, or queues it on every member.
-    fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16) {
-        let candidates = self.candidates(now, slot, p, lo, hi, &[]);
-        if !candidates.is_empty() {
-            let step = self.balance(slot, &candidates);
+    /// can take it at once, or queues it on every member. `ready`: the
+    /// first member not blocked and within its rate limits, and its
+    /// endpoint.
+    fn queue_or_dispatch(&mut self, now: Time, slot: u32, p: u16, lo: u16, hi: u16, ready: (u16, EndpointId)) {
+        if let Some(step) = self.dispatch_step(now, slot, p, lo, hi, ready) {
             self.dispatch(now, slot, step, false);
             return;
         }
@@ -272,6 +317,29 @@ impl Router {
         self.arm_hopeless(now, slot);
         // Waited out its `max_wait` before (then was re-routed): move on.
         self.max_wait_over(now, slot);
+    }
+
+    /// The member of pool `p` (steps `lo..hi`, `ready` as for
+    /// [`queue_or_dispatch`](Router::queue_or_dispatch)) the call in `slot`
+    /// is dispatched on at once, by its tenant's balancing policy, if any.
+    fn dispatch_step(
+        &mut self,
+        now: Time,
+        slot: u32,
+        p: u16,
+        lo: u16,
+        hi: u16,
+        ready: (u16, EndpointId),
+    ) -> Option<u16> {
+        let (step, e) = ready;
+        if hi - lo == 1 {
+            // A pool of one (most chains): its member is the only possible
+            // candidate, and the balancer draws nothing for one.
+            let capped = self.tenant_capped(self.calls.get(slot).tenant);
+            return (!capped && self.has_room(e)).then_some(step);
+        }
+        self.find_candidates(now, slot, p, lo, hi, Some(step), &[])
+            .then(|| self.balance(slot))
     }
 
     /// Queues the waiting call in `slot` on every step of `lo..hi` whose
@@ -441,7 +509,13 @@ impl Router {
             self.sweep(now, e);
             return;
         }
-        self.endpoints[e.0 as usize].swept = false;
+        let es = &mut self.endpoints[e.0 as usize];
+        es.swept = false;
+        // Nobody waiting (the usual case after an attempt ends): nothing to
+        // pop, so the loop below would stop at once.
+        if es.queue.live_total() == 0 {
+            return;
+        }
         let max = self.plan.endpoints[e.0 as usize].max_concurrency;
         // Calls of tenants at their cap, put back once the loop is over.
         let mut aside = Vec::new();

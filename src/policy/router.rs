@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use super::balance::PeakEwma;
+use super::balance::{Candidate, PeakEwma};
 use super::breaker::Breaker;
 use super::budget::{Budget, BudgetStatus};
 use super::calls::{AttemptIndex, CallState, Calls, Range};
@@ -51,6 +51,10 @@ pub struct Router {
     pub(super) suspended_calls: usize,
     pub(super) tenants: Vec<TenantState>,
     pub(super) rng: SplitMix64,
+    /// The balancing candidates of the pool being routed to (filled by
+    /// `find_candidates`, read by `balance`): kept here so that routing a
+    /// call allocates nothing.
+    pub(super) candidates: Vec<Candidate>,
     /// The latest `now` seen: time used by every decision (an earlier
     /// `now` given later is clamped to it).
     pub(super) now: Time,
@@ -135,6 +139,7 @@ impl Router {
                 })
                 .collect(),
             rng: SplitMix64::new(config.seed),
+            candidates: Vec::new(),
             now: Time::ZERO,
             timers: Timers::new(n),
             config,
@@ -260,15 +265,16 @@ impl Router {
         };
         let tokens = u64::from(request.input_tokens) + u64::from(request.output_tokens);
         let wp = &self.plan.tenants[t as usize].workflows[w as usize];
-        let tier_start = wp.start_pool(self.tenants[t as usize].tier);
         // A session's call stays on its endpoint (at the tenant's tier or
         // worse) and is never a probe: moving it costs a context migration.
-        let pin = request
-            .affinity
-            .and_then(|e| self.affinity_step(now, t, w, e, tokens))
-            .filter(|&i| wp.pool_of[i] >= tier_start);
-        let (start, probe) = match pin {
-            Some(_) => (tier_start, false),
+        let pinned = request.affinity.and_then(|e| {
+            let tier_start = wp.start_pool(self.tenants[t as usize].tier);
+            let i = self.affinity_step(now, t, w, e, tokens)?;
+            (wp.pool_of[i] >= tier_start).then_some((i, tier_start))
+        });
+        let pin = pinned.map(|(i, _)| i);
+        let (start, probe) = match pinned {
+            Some((_, tier_start)) => (tier_start, false),
             None => self.start_of(now, t, w),
         };
         let slot = self.calls.alloc(id);

@@ -37,7 +37,8 @@ impl Router {
         if now < since.saturating_add(max_wait) {
             return;
         }
-        let wp = &tp.workflows[c.workflow as usize];
+        let (tenant, workflow) = (c.tenant as usize, c.workflow as usize);
+        let wp = &tp.workflows[workflow];
         let n = wp.pools.len();
         let here = wp.pool_of[c.wait.lo as usize] as usize;
         let waits_on: Vec<EndpointId> = (c.wait.lo..c.wait.hi).map(|s| wp.chain[s as usize].endpoint).collect();
@@ -45,26 +46,27 @@ impl Router {
         let mut spill = None;
         for k in 1..n {
             let q = (here + k) % n;
-            let pool = &wp.pools[q];
+            let pool = &self.plan.tenants[tenant].workflows[workflow].pools[q];
             if pool.suspend {
                 break;
             }
-            let candidates = self.candidates(now, slot, q as u16, pool.lo, pool.hi, &waits_on);
-            if !candidates.is_empty() {
+            let (lo, hi) = (pool.lo, pool.hi);
+            if self.find_candidates(now, slot, q as u16, lo, hi, None, &waits_on) {
                 if self.fail_if_hopeless(now, now, slot) {
                     return;
                 }
-                let step = self.balance(slot, &candidates);
+                let step = self.balance(slot);
                 self.calls.get_mut(slot).trigger = Some(Trigger::Saturated);
                 self.dispatch(now, slot, step, false);
                 return;
             }
-            let eligible = pool.steps().any(|s| {
-                let e = wp.chain[s].endpoint;
+            let chain = &self.plan.tenants[tenant].workflows[workflow].chain;
+            let eligible = (lo..hi).any(|s| {
+                let e = chain[s as usize].endpoint;
                 !waits_on.contains(&e) && self.blocked(now, e).is_none() && self.limits_ready(now, e, tokens) <= now
             });
             if eligible && spill.is_none() {
-                spill = Some((pool.lo, pool.hi));
+                spill = Some((lo, hi));
             }
         }
         let Some((lo, hi)) = spill else {
@@ -120,8 +122,26 @@ impl Router {
     /// could not make its deadline by the estimates: `at + estimate >
     /// deadline` for every serving step. Returns whether it did.
     pub(super) fn fail_if_hopeless(&mut self, now: Time, at: Time, slot: u32) -> bool {
-        let deadline = self.calls.get(slot).deadline;
+        let c = self.calls.get(slot);
+        let deadline = c.deadline;
         if deadline == Time::MAX {
+            return false;
+        }
+        // The usual answer, found at the first step that makes the deadline
+        // (or has no estimate): not hopeless. Only a call no step can save
+        // needs the whole minimum, for its audit event.
+        let chain = &self.plan.tenants[c.tenant as usize].workflows[c.workflow as usize].chain;
+        let saved = chain.iter().filter(|s| !s.suspend).any(|s| {
+            self.endpoints[s.endpoint.0 as usize]
+                .latency
+                .is_none_or(|est| at.saturating_add(est) <= deadline)
+        });
+        if saved {
+            #[cfg(test)]
+            assert!(
+                !matches!(self.best_estimate(slot), Some((est, _)) if at.saturating_add(est) > deadline),
+                "the short cut agrees with the best estimate"
+            );
             return false;
         }
         match self.best_estimate(slot) {
