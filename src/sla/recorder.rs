@@ -285,6 +285,88 @@ impl Track {
             self.acc[b].blame(cause);
         }
     }
+
+    /// A call ended (see [`Recorder::call_done`]). Not inlined into the
+    /// loop over the listening clauses: inlined, the compiler works out
+    /// every kind's figures (minutes, microseconds) before the loop for
+    /// every call, whichever kinds listen.
+    #[inline(never)]
+    fn call_done<C: LazyCause>(&mut self, end: &CallEnd<C>, levels: &Levels) {
+        let served = end.served();
+        let kind = self.clause.kind;
+        if let Some(minutes) = self.minutes.as_mut() {
+            let at = match kind {
+                ClauseKind::Uptime { .. } if end.outcome != CallOutcome::Open && minutes.covers(end.ended) => end.ended,
+                _ => end.submitted,
+            };
+            let bad = match kind {
+                ClauseKind::Uptime { .. } => {
+                    minutes.add(at, 1, u32::from(served.is_none()));
+                    served.is_none()
+                }
+                _ => {
+                    minutes.add(at, 0, u32::from(!end.turned_away()));
+                    end.turned_away()
+                }
+            };
+            if bad {
+                self.blame_at(at, end.cause.cause());
+            }
+            return;
+        }
+        let Some(b) = self.bucket_of(end.submitted) else {
+            return;
+        };
+        let bucket_start = self.layout.buckets[b].start;
+        let acc = &mut self.acc[b];
+        acc.eligible += 1;
+        match (kind, end.outcome) {
+            (ClauseKind::Latency { threshold, .. }, CallOutcome::Served { .. }) => {
+                let latency = end.ended - end.submitted;
+                acc.latency(latency, threshold);
+                if latency > threshold {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::Ttft { threshold, .. }, CallOutcome::Served { first_token, .. }) => {
+                let ttft = first_token.saturating_since(end.submitted);
+                acc.latency(ttft, threshold);
+                if ttft > threshold {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::Latency { .. } | ClauseKind::Ttft { .. }, CallOutcome::Open) => {
+                acc.open += 1;
+                acc.blame(end.cause.cause());
+            }
+            (ClauseKind::Availability { .. }, _) => {
+                acc.succeeded += u64::from(served.is_some());
+                acc.hour(bucket_start, end.submitted, served.is_none());
+                if served.is_none() {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::EvalPassRate { target, .. } | ClauseKind::MeanQuality { target }, _) => {
+                // A call never served is at level 0 (quality 0).
+                let level = levels.of(end.served_by.filter(|_| served.is_some()));
+                if let Some(n) = acc.by_level.get_mut(level) {
+                    *n += 1;
+                }
+                acc.succeeded += u64::from(served.is_some());
+                if levels.values[level] < target {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::Degradation { tier, .. }, CallOutcome::Served { tier: t, .. }) => {
+                acc.succeeded += 1;
+                acc.by_tier[usize::from(t.min(4))] += 1;
+                if t > tier {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Records events against the clauses that cover them.
@@ -370,7 +452,6 @@ impl Recorder {
     /// submitted; throughput in the minute it was submitted, as admitted
     /// unless capacity turned it away (or it was still open).
     pub fn call_done<C: LazyCause>(&mut self, tenant: usize, workflow: usize, end: CallEnd<C>) {
-        let served = end.served();
         let Recorder {
             tracks,
             covering,
@@ -378,82 +459,7 @@ impl Recorder {
             ..
         } = self;
         for &ci in listeners(covering, Stream::CallDone, tenant, workflow) {
-            let track = &mut tracks[ci as usize];
-            let kind = track.clause.kind;
-            if let Some(minutes) = track.minutes.as_mut() {
-                let at = match kind {
-                    ClauseKind::Uptime { .. } if end.outcome != CallOutcome::Open && minutes.covers(end.ended) => {
-                        end.ended
-                    }
-                    _ => end.submitted,
-                };
-                let bad = match kind {
-                    ClauseKind::Uptime { .. } => {
-                        minutes.add(at, 1, u32::from(served.is_none()));
-                        served.is_none()
-                    }
-                    _ => {
-                        minutes.add(at, 0, u32::from(!end.turned_away()));
-                        end.turned_away()
-                    }
-                };
-                if bad {
-                    track.blame_at(at, end.cause.cause());
-                }
-                continue;
-            }
-            let Some(b) = track.bucket_of(end.submitted) else {
-                continue;
-            };
-            let bucket_start = track.layout.buckets[b].start;
-            let acc = &mut track.acc[b];
-            acc.eligible += 1;
-            match (kind, end.outcome) {
-                (ClauseKind::Latency { threshold, .. }, CallOutcome::Served { .. }) => {
-                    let latency = end.ended - end.submitted;
-                    acc.latency(latency, threshold);
-                    if latency > threshold {
-                        acc.blame(end.cause.cause());
-                    }
-                }
-                (ClauseKind::Ttft { threshold, .. }, CallOutcome::Served { first_token, .. }) => {
-                    let ttft = first_token.saturating_since(end.submitted);
-                    acc.latency(ttft, threshold);
-                    if ttft > threshold {
-                        acc.blame(end.cause.cause());
-                    }
-                }
-                (ClauseKind::Latency { .. } | ClauseKind::Ttft { .. }, CallOutcome::Open) => {
-                    acc.open += 1;
-                    acc.blame(end.cause.cause());
-                }
-                (ClauseKind::Availability { .. }, _) => {
-                    acc.succeeded += u64::from(served.is_some());
-                    acc.hour(bucket_start, end.submitted, served.is_none());
-                    if served.is_none() {
-                        acc.blame(end.cause.cause());
-                    }
-                }
-                (ClauseKind::EvalPassRate { target, .. } | ClauseKind::MeanQuality { target }, _) => {
-                    // A call never served is at level 0 (quality 0).
-                    let level = levels.of(end.served_by.filter(|_| served.is_some()));
-                    if let Some(n) = acc.by_level.get_mut(level) {
-                        *n += 1;
-                    }
-                    acc.succeeded += u64::from(served.is_some());
-                    if levels.values[level] < target {
-                        acc.blame(end.cause.cause());
-                    }
-                }
-                (ClauseKind::Degradation { tier, .. }, CallOutcome::Served { tier: t, .. }) => {
-                    acc.succeeded += 1;
-                    acc.by_tier[usize::from(t.min(4))] += 1;
-                    if t > tier {
-                        acc.blame(end.cause.cause());
-                    }
-                }
-                _ => {}
-            }
+            tracks[ci as usize].call_done(&end, levels);
         }
     }
 
