@@ -13,18 +13,23 @@ impl World {
     /// (see `transit`); actions that carrying out one of them brings
     /// follow, as before, after those already emitted.
     pub(super) fn drain_router(&mut self, now: Time, q: &mut EventQueue<Event>) {
-        let mut actions = std::mem::take(&mut self.actions);
-        loop {
+        while let Some(first) = self.router.poll_action() {
+            let Some(second) = self.router.poll_action() else {
+                // A batch of one, the usual case: nothing to reorder, so
+                // it is carried out without the buffer.
+                self.carry_out(now, first, q);
+                continue;
+            };
+            let mut actions = std::mem::take(&mut self.actions);
+            actions.push(first);
+            actions.push(second);
             actions.extend(std::iter::from_fn(|| self.router.poll_action()));
-            if actions.is_empty() {
-                break;
-            }
             transit::shuffle_dispatch_runs(&mut actions, &mut self.transit);
             for action in actions.drain(..) {
                 self.carry_out(now, action, q);
             }
+            self.actions = actions;
         }
-        self.actions = actions;
         self.drain_events_and_wake(q);
     }
 
