@@ -1,47 +1,85 @@
 //! A table keyed by a dense, increasing id (call or attempt ids), whose
 //! memory is bounded by the oldest entry still live, not by the total count.
 
-use std::collections::VecDeque;
-
+/// Ids live at `id % capacity` in a ring whose capacity is a power of two,
+/// so finding one is a mask, with none of a deque's head arithmetic; every
+/// slot outside `[base, end)` is vacant.
 pub(super) struct IdWindow<T> {
+    /// The oldest id that may be live (every id below it is gone).
     base: u64,
-    slots: VecDeque<Option<T>>,
+    /// One past the newest id inserted.
+    end: u64,
+    /// `capacity` slots (0 or a power of two), at least `end - base`.
+    slots: Vec<Option<T>>,
 }
 
 impl<T: Copy> IdWindow<T> {
     pub(super) fn new() -> Self {
         IdWindow {
             base: 0,
-            slots: VecDeque::new(),
+            end: 0,
+            slots: Vec::new(),
         }
+    }
+
+    fn slot(&self, id: u64) -> usize {
+        (id & (self.slots.len() as u64 - 1)) as usize
+    }
+
+    /// Whether `id` is in the window (then its slot is its own).
+    fn holds(&self, id: u64) -> bool {
+        self.base <= id && id < self.end
     }
 
     pub(super) fn insert(&mut self, id: u64, value: T) {
         if id < self.base {
             return;
         }
-        let idx = (id - self.base) as usize;
-        while self.slots.len() <= idx {
-            self.slots.push_back(None);
+        if id - self.base >= self.slots.len() as u64 {
+            self.grow(id - self.base + 1);
         }
-        self.slots[idx] = Some(value);
+        self.end = self.end.max(id + 1);
+        let i = self.slot(id);
+        self.slots[i] = Some(value);
+    }
+
+    /// Moves the window to a ring of at least `span` slots.
+    #[cold]
+    fn grow(&mut self, span: u64) {
+        let capacity = span.next_power_of_two().max(16) as usize;
+        let old = std::mem::replace(&mut self.slots, vec![None; capacity]);
+        // Empty before the first insert (and then no id is in the window).
+        let old_mask = (old.len() as u64).wrapping_sub(1);
+        for id in self.base..self.end {
+            let value = old[(id & old_mask) as usize];
+            let i = self.slot(id);
+            self.slots[i] = value;
+        }
     }
 
     /// The entry of `id`, in place (entries are large: copying one out is
     /// most of a lookup).
     pub(super) fn get(&self, id: u64) -> Option<&T> {
-        let idx = usize::try_from(id.checked_sub(self.base)?).ok()?;
-        self.slots.get(idx)?.as_ref()
+        if !self.holds(id) {
+            return None;
+        }
+        self.slots[self.slot(id)].as_ref()
     }
 
     pub(super) fn get_mut(&mut self, id: u64) -> Option<&mut T> {
-        let idx = usize::try_from(id.checked_sub(self.base)?).ok()?;
-        self.slots.get_mut(idx)?.as_mut()
+        if !self.holds(id) {
+            return None;
+        }
+        let i = self.slot(id);
+        self.slots[i].as_mut()
     }
 
     pub(super) fn remove(&mut self, id: u64) -> Option<T> {
-        let idx = usize::try_from(id.checked_sub(self.base)?).ok()?;
-        let value = self.slots.get_mut(idx)?.take();
+        if !self.holds(id) {
+            return None;
+        }
+        let i = self.slot(id);
+        let value = self.slots[i].take();
         self.trim();
         value
     }
@@ -49,33 +87,28 @@ impl<T: Copy> IdWindow<T> {
     /// Removes the entry of `id`, if any, without copying it out (read it
     /// with [`IdWindow::get`] first).
     pub(super) fn discard(&mut self, id: u64) {
-        let Some(idx) = id.checked_sub(self.base).and_then(|i| usize::try_from(i).ok()) else {
-            return;
-        };
-        if let Some(slot) = self.slots.get_mut(idx) {
-            *slot = None;
+        if self.holds(id) {
+            let i = self.slot(id);
+            self.slots[i] = None;
             self.trim();
         }
     }
 
-    /// Drops the vacant slots at the front.
+    /// Moves `base` past the vacant slots at the front.
     fn trim(&mut self) {
-        while let Some(None) = self.slots.front() {
-            self.slots.pop_front();
+        while self.base < self.end && self.slots[self.slot(self.base)].is_none() {
             self.base += 1;
         }
     }
 
+    /// The span of ids from the oldest live one to the newest.
     pub(super) fn live(&self) -> usize {
-        self.slots.len()
+        (self.end - self.base) as usize
     }
 
     /// Every live entry with its id, in id order.
     pub(super) fn entries(&self) -> impl Iterator<Item = (u64, T)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (self.base + i as u64, v)))
+        (self.base..self.end).filter_map(|id| self.slots[self.slot(id)].map(|v| (id, v)))
     }
 }
 
