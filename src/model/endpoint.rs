@@ -268,19 +268,23 @@ pub enum Admission {
 }
 
 /// The stretch of `incidents` (disjoint, sorted by start) in force at
-/// `now`, if any (the last one started by `now`, unless it ended), and the
-/// span `[from, until)` around `now` over which that answer holds.
-fn stretch_around(incidents: &[Incident], now: Time) -> (Time, Time, Option<Incident>) {
+/// `now`, if any (the index of the last one started by `now`, unless it
+/// ended), and the span `[from, until)` around `now` over which that
+/// answer holds.
+fn stretch_around(incidents: &[Incident], now: Time) -> (Time, Time, Option<usize>) {
     let idx = incidents.partition_point(|i| i.start <= now);
     // The answer holds until the next stretch starts, and before that
     // until the last one ends (if it is in force at `now`).
     let next = incidents.get(idx).map_or(Time::MAX, |i| i.start);
-    match idx.checked_sub(1).map(|i| incidents[i]) {
+    match idx.checked_sub(1).map(|i| (i, incidents[i])) {
         None => (Time::ZERO, next, None),
-        Some(last) if now < last.end => (last.start, last.end.min(next), Some(last)),
-        Some(last) => (last.end.max(last.start), next, None),
+        Some((i, last)) if now < last.end => (last.start, last.end.min(next), Some(i)),
+        Some((_, last)) => (last.end.max(last.start), next, None),
     }
 }
+
+/// No stretch in force (see `EndpointSim::stretch_cache`).
+const NO_STRETCH: u32 = u32::MAX;
 
 /// Runtime state of one endpoint.
 pub struct EndpointSim {
@@ -297,11 +301,13 @@ pub struct EndpointSim {
     /// Incidents (scripted and generated), merged into disjoint stretches
     /// sorted by start, each with the mode in force (fixed once built).
     incidents: Vec<Incident>,
-    /// The last answer of [`EndpointSim::stretch_at`] and the span of
-    /// time `[from, until)` over which it holds: the endpoint is asked
-    /// about the present several times per call, and the answer changes
-    /// only at an incident's start or end.
-    stretch_cache: Cell<(Time, Time, Option<Incident>)>,
+    /// The last answer of [`EndpointSim::stretch_at`] (an index into
+    /// `incidents`, [`NO_STRETCH`]: none) and the span of time
+    /// `[from, until)` over which it holds: the endpoint is asked about the
+    /// present several times per call, and the answer changes only at an
+    /// incident's start or end. An index rather than the incident, so the
+    /// hit path copies three words.
+    stretch_cache: Cell<(Time, Time, u32)>,
     /// The provider's requests-per-minute bucket for our key.
     pub provider_rpm: Option<Bucket>,
     /// The provider's tokens-per-minute bucket for our key.
@@ -364,7 +370,7 @@ impl EndpointSim {
             error_latency: config.error_latency,
             service: ServiceTime::from_config(&config.latency),
             incidents: timeline(&incidents),
-            stretch_cache: Cell::new((Time::ZERO, Time::ZERO, None)),
+            stretch_cache: Cell::new((Time::ZERO, Time::ZERO, NO_STRETCH)),
             provider_rpm: config.provider_rpm.map(|r| Bucket::full(u64::from(r), Time::ZERO)),
             provider_tpm: config.provider_tpm.map(|t| Bucket::full(t, Time::ZERO)),
             squeeze: None,
@@ -391,14 +397,26 @@ impl EndpointSim {
     }
 
     /// The stretch in force at `now`, if any.
-    fn stretch_at(&self, now: Time) -> Option<Incident> {
+    #[inline]
+    fn stretch_at(&self, now: Time) -> Option<&Incident> {
         let (from, until, cached) = self.stretch_cache.get();
-        if from <= now && now < until {
-            return cached;
-        }
-        let answer = stretch_around(&self.incidents, now);
-        self.stretch_cache.set(answer);
-        answer.2
+        let idx = if from <= now && now < until {
+            cached
+        } else {
+            self.refresh_stretch(now)
+        };
+        self.incidents.get(idx as usize)
+    }
+
+    /// Looks the stretch in force at `now` up and caches the answer with
+    /// the span it holds for (rare: at an incident's start or end).
+    #[cold]
+    #[inline(never)]
+    fn refresh_stretch(&self, now: Time) -> u32 {
+        let (from, until, idx) = stretch_around(&self.incidents, now);
+        let idx = idx.map_or(NO_STRETCH, |i| i as u32);
+        self.stretch_cache.set((from, until, idx));
+        idx
     }
 
     /// Price in USD of a call with these token counts.
@@ -443,13 +461,24 @@ impl EndpointSim {
         AttemptDraws::from_rng(&mut self.rng)
     }
 
-    /// A service time for an attempt starting service at `now`: the law's
-    /// value for its draws × the background factor of the hour × a
-    /// brownout's factor.
-    fn service_time(&self, now: Time, draws: &AttemptDraws, input_tokens: u32, output_tokens: u32) -> Span {
+    /// A service time for an attempt starting service at `now`, when
+    /// `stretch` is in force: the law's value for its draws × the
+    /// background factor of the hour × a brownout's factor.
+    fn service_time(
+        &self,
+        now: Time,
+        stretch: Option<&Incident>,
+        draws: &AttemptDraws,
+        input_tokens: u32,
+        output_tokens: u32,
+    ) -> Span {
         let base = self.service.sample(draws, input_tokens, output_tokens);
         let mut factor = self.background[self.hour_of_day(now)];
-        if let Some(OutageMode::Brownout { latency_factor, .. }) = self.incident_at(now) {
+        if let Some(Incident {
+            mode: OutageMode::Brownout { latency_factor, .. },
+            ..
+        }) = stretch
+        {
             factor *= latency_factor;
         }
         if factor == 1.0 {
@@ -459,10 +488,10 @@ impl EndpointSim {
         }
     }
 
-    /// The provider's rate limits: zero if the attempt fits (and it is
-    /// charged), else how long until it would.
-    fn rate_wait(&mut self, now: Time, tokens: u64) -> Span {
-        let squeezed = match self.stretch_at(now) {
+    /// The provider's rate limits, when `stretch` is in force: zero if the
+    /// attempt fits (and it is charged), else how long until it would.
+    fn rate_wait(&mut self, now: Time, stretch: Option<Incident>, tokens: u64) -> Span {
+        let squeezed = match stretch {
             Some(Incident {
                 start,
                 mode: OutageMode::QuotaSqueeze { rpm },
@@ -508,7 +537,9 @@ impl EndpointSim {
         input_tokens: u32,
         output_tokens: u32,
     ) -> Admission {
-        match self.incident_at(now) {
+        // Looked up once: the rate limits and the service time ask too.
+        let stretch = self.stretch_at(now).copied();
+        match stretch.map(|i| i.mode) {
             Some(OutageMode::Down) => return Admission::Reject(self.error_latency),
             Some(OutageMode::Hang) => return Admission::Hang,
             Some(OutageMode::Brownout { .. } | OutageMode::QuotaSqueeze { .. }) | None => {}
@@ -516,7 +547,7 @@ impl EndpointSim {
         if self.context_window.is_some_and(|w| input_tokens > w) {
             return Admission::TooLong(self.error_latency);
         }
-        let wait = self.rate_wait(now, u64::from(input_tokens) + u64::from(output_tokens));
+        let wait = self.rate_wait(now, stretch, u64::from(input_tokens) + u64::from(output_tokens));
         if wait > Span::ZERO {
             return Admission::RateLimited {
                 after: self.error_latency,
@@ -525,7 +556,7 @@ impl EndpointSim {
         }
         if self.busy < self.concurrency {
             self.busy += 1;
-            Admission::Serve(self.service_time(now, &draws, input_tokens, output_tokens))
+            Admission::Serve(self.service_time(now, stretch.as_ref(), &draws, input_tokens, output_tokens))
         } else if (self.queue.len() as u64) < u64::from(self.queue_limit) {
             self.queue.push_back((attempt, input_tokens, output_tokens, draws));
             Admission::Queued
@@ -553,7 +584,10 @@ impl EndpointSim {
         self.busy = self.busy.saturating_sub(1);
         let (attempt, input, output, draws) = self.queue.pop_front()?;
         self.busy += 1;
-        Some((attempt, self.service_time(now, &draws, input, output)))
+        Some((
+            attempt,
+            self.service_time(now, self.stretch_at(now), &draws, input, output),
+        ))
     }
 
     /// Removes a queued attempt (cancelled before it got a slot).
@@ -644,6 +678,7 @@ mod tests {
             for q in 0..400 {
                 let now = Time::from_nanos(q);
                 let (from, until, answer) = stretch_around(&incidents, now);
+                let answer = answer.map(|i| incidents[i]);
                 assert!(from <= now && now < until, "{now:?} outside [{from:?}, {until:?})");
                 assert_eq!(answer, plain(&incidents, now));
                 for u in [

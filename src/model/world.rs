@@ -7,7 +7,7 @@ use crate::scenario::Scenario;
 use crate::sla::{Attainment, Cause, Clause, Quality};
 use crate::time::{Span, Time};
 
-use super::endpoint::{AttemptDraws, AttemptState, EndpointSim};
+use super::endpoint::{AttemptState, EndpointSim};
 use super::outage::process_incidents;
 use super::task::{AgentId, Effect, Tasks};
 use super::workload::{Source, open_replay, open_sessions};
@@ -66,8 +66,9 @@ struct AttemptInfo {
     output_tokens: u32,
     /// Its service at the provider, once it holds a slot.
     service: Option<ServiceSpan>,
-    /// Its draws (keyed by its call and attempt number).
-    draws: AttemptDraws,
+    /// Its uniform draw, for the error at the end of its service (the
+    /// rest of its draws went to the endpoint with it).
+    error_draw: f64,
 }
 
 /// One replication of the scenario: the router core, the endpoints, the

@@ -25,7 +25,7 @@ pub use call::{CallFallback, NO_ENDPOINT, ObservedCall};
 pub use tiers::TimelineRow;
 
 use crate::policy::{AuditEvent, AuditKind};
-use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, Measures, Quality, Recorder, Window};
+use crate::sla::{Attainment, CallEnd, CallOutcome, Cause, Clause, LazyCause, Measures, Quality, Recorder, Window};
 use crate::time::{Span, Time};
 use tiers::TenantTiers;
 
@@ -128,7 +128,8 @@ impl Observer {
         served_by: Option<u32>,
         blame: &impl Blame,
     ) {
-        let cause = blame.cause(now, call.blamed(served_by));
+        // Worked out only if a clause blames the call.
+        let cause = || blame.cause(now, call.blamed(served_by));
         self.call_end(call, now, outcome, cause, served_by, blame);
     }
 
@@ -147,7 +148,7 @@ impl Observer {
         call: &ObservedCall,
         ended: Time,
         outcome: CallOutcome,
-        cause: Cause,
+        cause: impl LazyCause,
         served_by: Option<u32>,
         blame: &impl Blame,
     ) {

@@ -21,7 +21,7 @@ pub use clause::{Clause, ClauseKind, CostBasis, Direction, Unit, trim_float, tri
 pub use credits::{CreditSchedule, CreditStep};
 pub use quality::Quality;
 pub use recorder::{
-    Attainment, BudgetUse, CDF_MIN_EDGES, CallEnd, CallOutcome, Cause, CauseCounts, LatencyCounts, Measures, Recorder,
-    cdf_edge_ms,
+    Attainment, BudgetUse, CDF_MIN_EDGES, CallEnd, CallOutcome, Cause, CauseCounts, LatencyCounts, LazyCause, Measures,
+    Recorder, cdf_edge_ms,
 };
 pub use window::{Layout, Period, Window, calendar_months};

@@ -86,9 +86,30 @@ pub enum CallOutcome {
     Open,
 }
 
+/// What a bad outcome is blamed on, as [`CallEnd`] carries it: a
+/// [`Cause`], or a function working it out, called only when a clause
+/// blames the call (most calls are good, and working out blame looks the
+/// endpoint's incidents up).
+pub trait LazyCause {
+    /// The cause (a function must answer the same every time).
+    fn cause(&self) -> Cause;
+}
+
+impl LazyCause for Cause {
+    fn cause(&self) -> Cause {
+        *self
+    }
+}
+
+impl<F: Fn() -> Cause> LazyCause for F {
+    fn cause(&self) -> Cause {
+        self()
+    }
+}
+
 /// How a finished call went.
 #[derive(Clone, Copy, Debug)]
-pub struct CallEnd {
+pub struct CallEnd<C: LazyCause = Cause> {
     /// When it was submitted (its window).
     pub submitted: Time,
     /// When it ended (its minute, for uptime); for a call still open, the
@@ -97,13 +118,13 @@ pub struct CallEnd {
     /// Served, failed or still open.
     pub outcome: CallOutcome,
     /// What a bad outcome is blamed on.
-    pub cause: Cause,
+    pub cause: C,
     /// The endpoint that served it (quality clauses: its quality is the
     /// call's); `None` when it was not served.
     pub served_by: Option<u32>,
 }
 
-impl CallEnd {
+impl<C: LazyCause> CallEnd<C> {
     fn served(&self) -> Option<u8> {
         match self.outcome {
             CallOutcome::Served { tier, .. } => Some(tier),
@@ -230,6 +251,10 @@ fn listeners(covering: &[Vec<Vec<Vec<u32>>>; STREAMS], stream: Stream, tenant: u
 struct Track {
     clause: Clause,
     layout: Layout,
+    /// The bucket the last lookup found: events come in nearly time
+    /// order, so the next one is almost always in it (checked, never
+    /// trusted).
+    hint: usize,
     /// One per bucket.
     acc: Vec<Acc>,
     /// Uptime and throughput: per-minute tallies over the period.
@@ -237,15 +262,109 @@ struct Track {
 }
 
 impl Track {
-    fn bucket_of(&self, t: Time) -> Option<usize> {
+    /// The bucket holding `t`, if any (buckets are sorted and disjoint, so
+    /// the hint's bucket, when it holds `t`, is the one).
+    fn bucket_of(&mut self, t: Time) -> Option<usize> {
         let b = &self.layout.buckets;
+        if let Some(w) = b.get(self.hint)
+            && w.start <= t
+            && t < w.end
+        {
+            return Some(self.hint);
+        }
         let idx = b.partition_point(|w| w.start <= t);
-        (idx > 0 && t < b[idx - 1].end).then(|| idx - 1)
+        let found = (idx > 0 && t < b[idx - 1].end).then(|| idx - 1);
+        if let Some(i) = found {
+            self.hint = i;
+        }
+        found
     }
 
     fn blame_at(&mut self, at: Time, cause: Cause) {
         if let Some(b) = self.bucket_of(at) {
             self.acc[b].blame(cause);
+        }
+    }
+
+    /// A call ended (see [`Recorder::call_done`]). Not inlined into the
+    /// loop over the listening clauses: inlined, the compiler works out
+    /// every kind's figures (minutes, microseconds) before the loop for
+    /// every call, whichever kinds listen.
+    #[inline(never)]
+    fn call_done<C: LazyCause>(&mut self, end: &CallEnd<C>, levels: &Levels) {
+        let served = end.served();
+        let kind = self.clause.kind;
+        if let Some(minutes) = self.minutes.as_mut() {
+            let at = match kind {
+                ClauseKind::Uptime { .. } if end.outcome != CallOutcome::Open && minutes.covers(end.ended) => end.ended,
+                _ => end.submitted,
+            };
+            let bad = match kind {
+                ClauseKind::Uptime { .. } => {
+                    minutes.add(at, 1, u32::from(served.is_none()));
+                    served.is_none()
+                }
+                _ => {
+                    minutes.add(at, 0, u32::from(!end.turned_away()));
+                    end.turned_away()
+                }
+            };
+            if bad {
+                self.blame_at(at, end.cause.cause());
+            }
+            return;
+        }
+        let Some(b) = self.bucket_of(end.submitted) else {
+            return;
+        };
+        let bucket_start = self.layout.buckets[b].start;
+        let acc = &mut self.acc[b];
+        acc.eligible += 1;
+        match (kind, end.outcome) {
+            (ClauseKind::Latency { threshold, .. }, CallOutcome::Served { .. }) => {
+                let latency = end.ended - end.submitted;
+                acc.latency(latency, threshold);
+                if latency > threshold {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::Ttft { threshold, .. }, CallOutcome::Served { first_token, .. }) => {
+                let ttft = first_token.saturating_since(end.submitted);
+                acc.latency(ttft, threshold);
+                if ttft > threshold {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::Latency { .. } | ClauseKind::Ttft { .. }, CallOutcome::Open) => {
+                acc.open += 1;
+                acc.blame(end.cause.cause());
+            }
+            (ClauseKind::Availability { .. }, _) => {
+                acc.succeeded += u64::from(served.is_some());
+                acc.hour(bucket_start, end.submitted, served.is_none());
+                if served.is_none() {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::EvalPassRate { target, .. } | ClauseKind::MeanQuality { target }, _) => {
+                // A call never served is at level 0 (quality 0).
+                let level = levels.of(end.served_by.filter(|_| served.is_some()));
+                if let Some(n) = acc.by_level.get_mut(level) {
+                    *n += 1;
+                }
+                acc.succeeded += u64::from(served.is_some());
+                if levels.values[level] < target {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            (ClauseKind::Degradation { tier, .. }, CallOutcome::Served { tier: t, .. }) => {
+                acc.succeeded += 1;
+                acc.by_tier[usize::from(t.min(4))] += 1;
+                if t > tier {
+                    acc.blame(end.cause.cause());
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -303,6 +422,7 @@ impl Recorder {
                 Track {
                     clause,
                     layout,
+                    hint: 0,
                     acc,
                     minutes,
                 }
@@ -331,8 +451,7 @@ impl Recorder {
     /// ended if that minute is in the period, else in the minute it was
     /// submitted; throughput in the minute it was submitted, as admitted
     /// unless capacity turned it away (or it was still open).
-    pub fn call_done(&mut self, tenant: usize, workflow: usize, end: CallEnd) {
-        let served = end.served();
+    pub fn call_done<C: LazyCause>(&mut self, tenant: usize, workflow: usize, end: CallEnd<C>) {
         let Recorder {
             tracks,
             covering,
@@ -340,82 +459,7 @@ impl Recorder {
             ..
         } = self;
         for &ci in listeners(covering, Stream::CallDone, tenant, workflow) {
-            let track = &mut tracks[ci as usize];
-            let kind = track.clause.kind;
-            if let Some(minutes) = track.minutes.as_mut() {
-                let at = match kind {
-                    ClauseKind::Uptime { .. } if end.outcome != CallOutcome::Open && minutes.covers(end.ended) => {
-                        end.ended
-                    }
-                    _ => end.submitted,
-                };
-                let bad = match kind {
-                    ClauseKind::Uptime { .. } => {
-                        minutes.add(at, 1, u32::from(served.is_none()));
-                        served.is_none()
-                    }
-                    _ => {
-                        minutes.add(at, 0, u32::from(!end.turned_away()));
-                        end.turned_away()
-                    }
-                };
-                if bad {
-                    track.blame_at(at, end.cause);
-                }
-                continue;
-            }
-            let Some(b) = track.bucket_of(end.submitted) else {
-                continue;
-            };
-            let bucket_start = track.layout.buckets[b].start;
-            let acc = &mut track.acc[b];
-            acc.eligible += 1;
-            match (kind, end.outcome) {
-                (ClauseKind::Latency { threshold, .. }, CallOutcome::Served { .. }) => {
-                    let latency = end.ended - end.submitted;
-                    acc.latency(latency, threshold);
-                    if latency > threshold {
-                        acc.blame(end.cause);
-                    }
-                }
-                (ClauseKind::Ttft { threshold, .. }, CallOutcome::Served { first_token, .. }) => {
-                    let ttft = first_token.saturating_since(end.submitted);
-                    acc.latency(ttft, threshold);
-                    if ttft > threshold {
-                        acc.blame(end.cause);
-                    }
-                }
-                (ClauseKind::Latency { .. } | ClauseKind::Ttft { .. }, CallOutcome::Open) => {
-                    acc.open += 1;
-                    acc.blame(end.cause);
-                }
-                (ClauseKind::Availability { .. }, _) => {
-                    acc.succeeded += u64::from(served.is_some());
-                    acc.hour(bucket_start, end.submitted, served.is_none());
-                    if served.is_none() {
-                        acc.blame(end.cause);
-                    }
-                }
-                (ClauseKind::EvalPassRate { target, .. } | ClauseKind::MeanQuality { target }, _) => {
-                    // A call never served is at level 0 (quality 0).
-                    let level = levels.of(end.served_by.filter(|_| served.is_some()));
-                    if let Some(n) = acc.by_level.get_mut(level) {
-                        *n += 1;
-                    }
-                    acc.succeeded += u64::from(served.is_some());
-                    if levels.values[level] < target {
-                        acc.blame(end.cause);
-                    }
-                }
-                (ClauseKind::Degradation { tier, .. }, CallOutcome::Served { tier: t, .. }) => {
-                    acc.succeeded += 1;
-                    acc.by_tier[usize::from(t.min(4))] += 1;
-                    if t > tier {
-                        acc.blame(end.cause);
-                    }
-                }
-                _ => {}
-            }
+            tracks[ci as usize].call_done(&end, levels);
         }
     }
 

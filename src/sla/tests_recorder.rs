@@ -1,7 +1,7 @@
 //! The recorder against hand-worked cases.
 
 use super::*;
-use crate::sla::{CostBasis, Period, Quality};
+use crate::sla::{CostBasis, Period, Quality, Window};
 use chrono::NaiveDate;
 
 fn start() -> chrono::NaiveDateTime {
@@ -578,4 +578,88 @@ fn quality_clauses_count_calls_by_the_serving_endpoint() {
     for c in m.causes.iter() {
         assert_eq!((c.counts[2], c.counts[4]), (1, 2), "clause {}", c.clause);
     }
+}
+
+/// The bucket a track finds from its hint is the plain lookup's (the last
+/// bucket started by `t`, if `t` is before its end), for times in random
+/// order, in order, and outside the period.
+#[test]
+fn the_bucket_hint_finds_what_the_plain_lookup_finds() {
+    let mut c = clause(ClauseKind::Availability { target: 0.9 }, None);
+    c.period = Period::Rolling { days: 3 };
+    let mut r = Recorder::new(vec![c], start(), Span::from_days(10), &[1], Quality::perfect(1));
+    let track = &mut r.tracks[0];
+    let plain = |b: &[Window], t: Time| {
+        let idx = b.partition_point(|w| w.start <= t);
+        (idx > 0 && t < b[idx - 1].end).then(|| idx - 1)
+    };
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut draw = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let hour = Span::from_hours(1).as_nanos();
+    let mut t = 0;
+    for i in 0..5_000 {
+        // Mostly forward in small steps, sometimes anywhere (up to a day
+        // past the period).
+        t = if i % 7 == 0 {
+            draw(11 * 24 * hour)
+        } else {
+            t + draw(3 * hour)
+        };
+        let at = Time::from_nanos(t);
+        let expected = plain(&track.layout.buckets, at);
+        assert_eq!(track.bucket_of(at), expected, "at {at:?}");
+    }
+}
+
+/// A cause worked out lazily is asked for only for bad calls, and judges
+/// as the same cause given outright.
+#[test]
+fn a_lazy_cause_is_asked_only_for_bad_calls_and_judges_as_an_eager_one() {
+    let clauses = || {
+        vec![
+            clause(ClauseKind::Availability { target: 0.99 }, None),
+            clause(
+                ClauseKind::Latency {
+                    percentile: 50.0,
+                    threshold: Span::from_millis(100),
+                },
+                None,
+            ),
+        ]
+    };
+    let cause = Cause::Endpoint { index: 1, outage: true };
+    let asked = std::cell::Cell::new(0);
+    let lazy = || {
+        asked.set(asked.get() + 1);
+        cause
+    };
+    let with = |e: CallEnd, cause| CallEnd {
+        submitted: e.submitted,
+        ended: e.ended,
+        outcome: e.outcome,
+        cause,
+        served_by: e.served_by,
+    };
+    let mut eager_r = recorder(clauses());
+    let mut lazy_r = recorder(clauses());
+    for (i, latency) in [50u64, 150, 80, 300].into_iter().enumerate() {
+        let end = CallEnd {
+            cause,
+            ..served(at_ms(1000 * i as u64), Span::from_millis(latency), 0)
+        };
+        eager_r.call_done(0, 0, end);
+        lazy_r.call_done(0, 0, with(end, lazy));
+    }
+    let end = failed(at_ms(9000), cause);
+    eager_r.call_done(0, 0, end);
+    lazy_r.call_done(0, 0, with(end, lazy));
+    // Two slow calls blamed by the latency clause, the failure by
+    // availability only (a failed call is not in a latency distribution).
+    assert_eq!(asked.get(), 2 + 1);
+    assert_eq!(eager_r.finish(), lazy_r.finish());
 }

@@ -4,13 +4,31 @@
 
 use super::ending::ServiceSpan;
 use super::request_log::LoggedCall;
-use super::{AttemptInfo, CallInfo, EndpointBlame, Event, World};
+use super::{AttemptInfo, EndpointBlame, Event, World};
 use crate::engine::EventQueue;
 use crate::model::endpoint::{Admission, AttemptDraws, AttemptState};
 use crate::observe::NO_ENDPOINT;
 use crate::policy::{AttemptId, CallId, EndpointId, FailReason, Outcome};
 use crate::sla::CallOutcome;
 use crate::time::Time;
+
+/// What dispatching an attempt needs of its call, copied out of the call
+/// table in the one lookup that also counts the attempt (the call's whole
+/// record is not copied around per attempt).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct AttemptOf {
+    /// The call's id and key (see `CallInfo::key`).
+    pub(super) call: u64,
+    pub(super) key: u64,
+    /// The attempt's number (0 for the first).
+    pub(super) number: u32,
+    pub(super) tenant: u32,
+    pub(super) workflow: u32,
+    pub(super) submitted: Time,
+    /// The attempt's tokens (a session migration's included).
+    pub(super) input_tokens: u32,
+    pub(super) output_tokens: u32,
+}
 
 impl World {
     /// An attempt of `call` on `endpoint` ended badly at `now` (an error
@@ -21,25 +39,22 @@ impl World {
         }
     }
 
+    /// Sends `attempt` of `call` to `endpoint` at `now`.
     pub(super) fn dispatch(
         &mut self,
         now: Time,
         attempt: AttemptId,
         endpoint: EndpointId,
-        call_id: CallId,
-        call: CallInfo,
+        call: AttemptOf,
         q: &mut EventQueue<Event>,
     ) {
         self.stats.attempts += 1;
-        let draws = AttemptDraws::keyed(call.key, call.attempts);
-        if let Some(info) = self.calls.get_mut(call_id.0) {
-            info.attempts += 1;
-        }
+        let draws = AttemptDraws::keyed(call.key, call.number);
         let ei = endpoint.0 as usize;
         let ep = &mut self.endpoints[ei];
         let admission = ep.admit(now, attempt, draws, call.input_tokens, call.output_tokens);
         if matches!(admission, Admission::Full(_) | Admission::RateLimited { .. })
-            && let Some(info) = self.calls.get_mut(call_id.0)
+            && let Some(info) = self.calls.get_mut(call.call)
         {
             info.observed.refused = true;
         }
@@ -86,14 +101,14 @@ impl World {
             AttemptInfo {
                 endpoint: endpoint.0,
                 state,
-                call: call_id.0,
-                tenant: call.observed.tenant,
-                workflow: call.observed.workflow,
-                submitted: call.observed.submitted,
+                call: call.call,
+                tenant: call.tenant,
+                workflow: call.workflow,
+                submitted: call.submitted,
                 input_tokens: call.input_tokens,
                 output_tokens: call.output_tokens,
                 service,
-                draws,
+                error_draw: draws.uniform,
             },
         );
     }
@@ -154,10 +169,11 @@ impl World {
         reason: Option<FailReason>,
         q: &mut EventQueue<Event>,
     ) {
-        let Some(info) = self.calls.remove(call.0) else { return };
-        self.live_calls -= 1;
+        // Read in place, then discarded: the record is not copied out.
+        let Some(info) = self.calls.get(call.0) else { return };
+        let (agent, output_tokens) = (info.agent, info.output_tokens);
         let success = served.is_some();
-        let observed = info.observed;
+        let observed = &info.observed;
         // Call ids count from 0 and the log keeps the first calls, so the
         // record of call `i` is the log's `i`-th.
         if let Some(rec) = self.call_log.as_mut().and_then(|log| log.get_mut(call.0 as usize)) {
@@ -179,7 +195,7 @@ impl World {
         if let Some(log) = &mut self.request_log {
             log.write(&LoggedCall {
                 call: call.0,
-                observed,
+                observed: *observed,
                 end: now,
                 input_tokens: info.input_tokens,
                 output_tokens: info.output_tokens,
@@ -196,19 +212,16 @@ impl World {
         };
         let blame = EndpointBlame(&self.endpoints);
         self.observer
-            .call_ended(&observed, now, outcome, served.map(|s| s.1), &blame);
-        let Some(source) = self.tasks.source_of(info.agent) else {
+            .call_ended(observed, now, outcome, served.map(|s| s.1), &blame);
+        self.calls.discard(call.0);
+        self.live_calls -= 1;
+        let Some(source) = self.tasks.source_of(agent) else {
             return;
         };
         let mut effects = std::mem::take(&mut self.effects);
         let src = &mut self.sources[source as usize];
-        self.tasks.on_call_done(
-            now,
-            info.agent,
-            success.then_some(info.output_tokens),
-            src,
-            &mut effects,
-        );
+        self.tasks
+            .on_call_done(now, agent, success.then_some(output_tokens), src, &mut effects);
         self.apply(now, &mut effects, q);
         self.effects = effects;
     }

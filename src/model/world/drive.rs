@@ -1,9 +1,10 @@
 //! The world as the engine's `Model`: each event handled, then
 //! everything the router decided carried out and its wake-up re-armed.
 
+use super::calls::AttemptOf;
 use super::{EndpointBlame, Event, World, transit};
 use crate::engine::{EventQueue, Model};
-use crate::policy::{Action, CallId, Outcome};
+use crate::policy::{Action, Outcome};
 use crate::time::Time;
 
 impl World {
@@ -12,18 +13,23 @@ impl World {
     /// (see `transit`); actions that carrying out one of them brings
     /// follow, as before, after those already emitted.
     pub(super) fn drain_router(&mut self, now: Time, q: &mut EventQueue<Event>) {
-        let mut actions = std::mem::take(&mut self.actions);
-        loop {
+        while let Some(first) = self.router.poll_action() {
+            let Some(second) = self.router.poll_action() else {
+                // A batch of one, the usual case: nothing to reorder, so
+                // it is carried out without the buffer.
+                self.carry_out(now, first, q);
+                continue;
+            };
+            let mut actions = std::mem::take(&mut self.actions);
+            actions.push(first);
+            actions.push(second);
             actions.extend(std::iter::from_fn(|| self.router.poll_action()));
-            if actions.is_empty() {
-                break;
-            }
             transit::shuffle_dispatch_runs(&mut actions, &mut self.transit);
             for action in actions.drain(..) {
                 self.carry_out(now, action, q);
             }
+            self.actions = actions;
         }
-        self.actions = actions;
         self.drain_events_and_wake(q);
     }
 
@@ -36,18 +42,33 @@ impl World {
                 endpoint,
                 ..
             } => {
-                self.note_dispatch(now, call, endpoint.0);
-                if let Some(mut info) = self.calls.get(call.0) {
-                    // A session switching endpoint mid-task carries its
-                    // context over: extra input tokens on this attempt.
-                    if self.tasks.note_endpoint(info.agent, endpoint.0) {
-                        self.stats.migrations += 1;
-                        let source = self.tasks.source_of(info.agent).unwrap_or(0) as usize;
-                        let extra = self.migration.get(source).copied().unwrap_or(0);
-                        info.input_tokens = info.input_tokens.saturating_add(extra);
-                    }
-                    self.dispatch(now, attempt, endpoint, call, info, q);
+                // One lookup of the call for the whole dispatch: the
+                // observers time it, it counts the attempt, and the attempt
+                // copies what it needs.
+                let Some(info) = self.calls.get_mut(call.0) else { return };
+                self.observer
+                    .dispatched(&mut info.observed, now, endpoint.0, &EndpointBlame(&self.endpoints));
+                let mut of = AttemptOf {
+                    call: call.0,
+                    key: info.key,
+                    number: info.attempts,
+                    tenant: info.observed.tenant,
+                    workflow: info.observed.workflow,
+                    submitted: info.observed.submitted,
+                    input_tokens: info.input_tokens,
+                    output_tokens: info.output_tokens,
+                };
+                info.attempts += 1;
+                let agent = info.agent;
+                // A session switching endpoint mid-task carries its
+                // context over: extra input tokens on this attempt.
+                if self.tasks.note_endpoint(agent, endpoint.0) {
+                    self.stats.migrations += 1;
+                    let source = self.tasks.source_of(agent).unwrap_or(0) as usize;
+                    let extra = self.migration.get(source).copied().unwrap_or(0);
+                    of.input_tokens = of.input_tokens.saturating_add(extra);
                 }
+                self.dispatch(now, attempt, endpoint, of, q);
             }
             Action::Cancel { attempt, failed, .. } => self.cancel(now, attempt, failed.is_some(), q),
             Action::Complete {
@@ -76,12 +97,6 @@ impl World {
             self.wake = Some(t);
             q.schedule(t, Event::RouterWake);
         }
-    }
-
-    pub(super) fn note_dispatch(&mut self, now: Time, call: CallId, endpoint: u32) {
-        let Some(info) = self.calls.get_mut(call.0) else { return };
-        self.observer
-            .dispatched(&mut info.observed, now, endpoint, &EndpointBlame(&self.endpoints));
     }
 }
 
@@ -149,17 +164,21 @@ impl Model for World {
             }
             Event::ServiceDone { endpoint, attempt } => {
                 let ei = endpoint as usize;
-                let done = self.attempts.remove(attempt.0);
-                let error = done.is_some_and(|a| self.endpoints[ei].draw_error(now, a.draws.uniform));
-                if let Some(a) = done {
+                // Read in place, then discarded: the record is not copied out.
+                let mut error = false;
+                if let Some(a) = self.attempts.get(attempt.0) {
+                    error = self.endpoints[ei].draw_error(now, a.error_draw);
+                    let (call, on) = (a.call, a.endpoint);
                     if error {
-                        self.attempt_failed(now, a.call, a.endpoint);
+                        self.attempts.discard(attempt.0);
+                        self.attempt_failed(now, call, on);
                     } else {
                         let usd = self.endpoints[ei].cost(a.input_tokens, a.output_tokens);
                         self.observer.cost(a.tenant, a.workflow, a.submitted, usd);
-                        if let Some(call) = self.calls.get_mut(a.call) {
-                            call.observed
-                                .served_first_token(a.service.map_or(now, |s| s.first_token));
+                        let first_token = a.service.map_or(now, |s| s.first_token);
+                        self.attempts.discard(attempt.0);
+                        if let Some(info) = self.calls.get_mut(call) {
+                            info.observed.served_first_token(first_token);
                         }
                     }
                 }

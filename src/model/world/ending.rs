@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use super::{AttemptInfo, EndpointBlame, World};
 use crate::model::endpoint::{AttemptState, EndpointSim};
-use crate::time::{Span, Time};
+use crate::time::{Span, Time, round_half_away};
 
 /// An attempt's service at the provider: when it got its slot, when its
 /// first token came and when its service ends.
@@ -37,7 +37,8 @@ impl ServiceSpan {
     /// the endpoint's share of it before decode.
     pub(super) fn new(ep: &EndpointSim, now: Time, total: Span, input_tokens: u32, output_tokens: u32) -> ServiceSpan {
         let share = ep.first_token_share(input_tokens, output_tokens);
-        let before = Span::from_nanos((total.as_nanos() as f64 * share).round() as u64).min(total);
+        // `round_half_away`: `f64::round`'s value without its libm call.
+        let before = Span::from_nanos(round_half_away(total.as_nanos() as f64 * share) as u64).min(total);
         ServiceSpan {
             start: now,
             first_token: now + before,
