@@ -651,13 +651,8 @@ mod tests {
     /// over random timelines, gaps and back-to-back stretches included.
     #[test]
     fn stretch_answers_hold_over_their_span() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut draw = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rng = crate::engine::stream(1, 0, "test");
+        let mut draw = |n: u64| rand::RngExt::random_range(&mut rng, 0..n);
         let plain = |incidents: &[Incident], now: Time| {
             let idx = incidents.partition_point(|i| i.start <= now);
             incidents[..idx].last().copied().filter(|last| now < last.end)

@@ -155,13 +155,7 @@ impl Tasks {
         if let Some(t) = self.tasks.get_mut(task)
             && !t.ended
         {
-            t.ended = true;
-            let on_time = t.deadline.is_none_or(|d| now <= d);
-            out.push(Effect::TaskEnded {
-                source: t.source,
-                started: t.started,
-                latency: on_time.then(|| now - t.started),
-            });
+            out.push(t.end(now));
         }
     }
 

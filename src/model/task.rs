@@ -175,6 +175,20 @@ pub(super) struct Task {
     pub(super) spawned: u32,
 }
 
+impl Task {
+    /// Marks the task ended at `now` and reports it: with its latency when
+    /// it made its deadline (or has none), as a failure otherwise.
+    pub(super) fn end(&mut self, now: Time) -> Effect {
+        self.ended = true;
+        let on_time = self.deadline.is_none_or(|d| now <= d);
+        Effect::TaskEnded {
+            source: self.source,
+            started: self.started,
+            latency: on_time.then(|| now - self.started),
+        }
+    }
+}
+
 /// A slab: dense slots reused through a free list, so memory follows the
 /// number of live entries, not the number ever created.
 pub(super) struct Slab<T> {
@@ -613,13 +627,7 @@ impl Tasks {
                 // it and drops the root (as `drop_agent` would).
                 self.agents.remove(agent);
                 let Some(t) = self.tasks.get_mut(a.task) else { return };
-                t.ended = true;
-                let on_time = t.deadline.is_none_or(|d| now <= d);
-                out.push(Effect::TaskEnded {
-                    source: t.source,
-                    started: t.started,
-                    latency: on_time.then(|| now - t.started),
-                });
+                out.push(t.end(now));
                 t.live_agents = t.live_agents.saturating_sub(1);
                 if t.live_agents == 0 {
                     self.remove_task(a.task);

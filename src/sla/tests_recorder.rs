@@ -593,13 +593,8 @@ fn the_bucket_hint_finds_what_the_plain_lookup_finds() {
         let idx = b.partition_point(|w| w.start <= t);
         (idx > 0 && t < b[idx - 1].end).then(|| idx - 1)
     };
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut draw = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rng = crate::engine::stream(1, 0, "test");
+    let mut draw = |n: u64| rand::RngExt::random_range(&mut rng, 0..n);
     let hour = Span::from_hours(1).as_nanos();
     let mut t = 0;
     for i in 0..5_000 {

@@ -123,13 +123,8 @@ mod tests {
     /// span from the oldest live id to the newest.
     #[test]
     fn answers_as_a_map_does() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut draw = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rng = crate::engine::stream(1, 0, "test");
+        let mut draw = |n: u64| rand::RngExt::random_range(&mut rng, 0..n);
         let mut window = IdWindow::new();
         let mut map = BTreeMap::new();
         let mut next = 0u64;
