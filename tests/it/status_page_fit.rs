@@ -392,6 +392,19 @@ fn a_malformed_status_page_record_exits_2_naming_the_row_and_writes_nothing() {
         "{stderr}"
     );
     assert!(!out.exists());
+    // A service whose name has a control character (found by fuzzing: its
+    // profile's comment line then did not read back as TOML).
+    let control = dir.path().join("control.csv");
+    let text = daily_csv().replacen(",api,", ",a\u{17}pi,", 1);
+    fs::write(&control, &text).unwrap();
+    let run = fit(&[&control], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("control.csv:2: field Service: expected the service's name in printable characters, e.g. api"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
     // A day recorded twice names both lines.
     let first = daily_csv();
     let dup = dir.path().join("dup.csv");

@@ -52,7 +52,8 @@ impl std::str::FromStr for ServiceChoice {
             Some((service, profile)) => (service.trim(), profile.trim()),
             None => (s.trim(), s.trim()),
         };
-        if service.is_empty() || profile.is_empty() {
+        let printable = |name: &str| !name.is_empty() && !name.chars().any(char::is_control);
+        if !printable(service) || !printable(profile) {
             return Err(format!(
                 "expected SERVICE or SERVICE=PROFILE, e.g. api=openai-like, got {s:?}"
             ));
@@ -275,4 +276,21 @@ pub fn check_profiles(text: &str) -> Result<(), FitError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_choice_names_a_service_and_a_profile_in_printable_characters() {
+        let both: ServiceChoice = "api = openai-like".parse().unwrap();
+        assert_eq!((both.service.as_str(), both.profile.as_str()), ("api", "openai-like"));
+        let one: ServiceChoice = "api".parse().unwrap();
+        assert_eq!((one.service.as_str(), one.profile.as_str()), ("api", "api"));
+        for bad in ["", "=x", "api=", "a\u{17}pi", "api=open\u{7f}ai"] {
+            let e = bad.parse::<ServiceChoice>().unwrap_err();
+            assert!(e.starts_with("expected SERVICE or SERVICE=PROFILE"), "{bad:?}: {e}");
+        }
+    }
 }

@@ -245,8 +245,8 @@ impl RecordFile {
         let date = NaiveDate::parse_from_str(self.cell("Date"), "%Y-%m-%d")
             .map_err(|_| self.fail("Date", "a UTC day as YYYY-MM-DD, e.g. 2024-06-01"))?;
         let service = self.cell("Service").to_string();
-        if service.is_empty() {
-            return Err(self.fail("Service", "the service's name, e.g. api"));
+        if service.is_empty() || service.chars().any(char::is_control) {
+            return Err(self.fail("Service", "the service's name in printable characters, e.g. api"));
         }
         let minutes = |column: &str| -> Result<f64, FitError> {
             self.cell(column)
@@ -278,6 +278,9 @@ impl RecordFile {
             .column("provider", false)
             .map(|_| self.cell("provider").to_string())
             .filter(|p| !p.is_empty());
+        if provider.as_ref().is_some_and(|p| p.chars().any(char::is_control)) {
+            return Err(self.fail("provider", "the provider's name in printable characters, e.g. openai"));
+        }
         Ok(Some(DayRow {
             line: self.line(),
             service,
@@ -439,6 +442,10 @@ mod tests {
             (",api,0,0", "t.csv:2: field Date"),
             ("2024-01-01,,0,0", "t.csv:2: field Service"),
             (
+                "2024-01-01,a\u{17}pi,0,0",
+                "t.csv:2: field Service: expected the service's name in printable characters",
+            ),
+            (
                 "2024-01-01,api,-1,0",
                 "t.csv:2: field partial_outage_minutes: expected minutes of the day, from 0 to 1440, got \"-1\"",
             ),
@@ -458,6 +465,12 @@ mod tests {
             open("Date,Service,partial_outage_minutes,major_outage_minutes,incident_count\n2024-01-01,api,0,0,x\n")
                 .unwrap();
         assert!(message(f.next_day().unwrap_err()).starts_with("t.csv:2: field incident_count"));
+        let mut f =
+            open("Date,Service,partial_outage_minutes,major_outage_minutes,provider\n2024-01-01,api,0,0,o\tai\n")
+                .unwrap();
+        assert!(
+            message(f.next_day().unwrap_err()).starts_with("t.csv:2: field provider: expected the provider's name")
+        );
     }
 
     #[test]

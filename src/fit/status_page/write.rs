@@ -37,6 +37,20 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// `s` as a TOML comment may hold it: control characters (a file name
+/// may have them) escaped, as Rust writes them.
+fn comment_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A figure as the record holds it: whole numbers without a fraction.
 fn figure(x: f64) -> String {
     format!("{x}")
@@ -293,7 +307,7 @@ pub fn record_toml(r: &crate::model::OutageRecord) -> String {
 pub fn file_header(sources: &[(String, &str, u64)]) -> String {
     let mut o = String::from("# Outage profiles fitted by `slaplan fit --status-page` from\n");
     for (file, kind, rows) in sources {
-        let _ = writeln!(o, "#   {file} ({kind}, {rows} rows)");
+        let _ = writeln!(o, "#   {} ({kind}, {rows} rows)", comment_text(file));
     }
     o.push_str(
         "# in the layout of the ICPE 2025 study of LLM service outages (Chu, Talluri, Lu, Iosup;\n\
@@ -322,6 +336,19 @@ mod tests {
         assert_eq!(display_name("api"), "API-OpenAI");
         assert_eq!(display_name("api.anthropic.com"), "API-Anthropic");
         assert_eq!(display_name("status.example.com"), "status.example.com");
+    }
+
+    #[test]
+    fn a_file_name_with_control_characters_leaves_the_header_valid_toml() {
+        let plain = file_header(&[("data/outage.csv".to_string(), "daily record", 3)]);
+        assert!(
+            plain.contains("#   data/outage.csv (daily record, 3 rows)\n"),
+            "{plain}"
+        );
+        let odd = file_header(&[("a\u{17}b\nc.csv".to_string(), "daily record", 3)]);
+        assert!(odd.contains("#   a\\u{17}b\\nc.csv (daily record, 3 rows)\n"), "{odd}");
+        let table: toml::Table = toml::from_str(&odd).expect("a header of comments reads as TOML");
+        assert!(table.is_empty());
     }
 
     #[test]
