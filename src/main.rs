@@ -16,8 +16,8 @@ use clap::{Parser, Subcommand};
 mod cli;
 use cli::stdout::note;
 use cli::{
-    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FidelityPoolArgs, FitArgs, FrontierArgs, ImportArgs,
-    JudgeArgs, LoadArgs, MergeArgs, RunArgs, ServeArgs, check, emulate, export_slo, fidelity, fidelity_pool, fit,
+    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FidelityPairedArgs, FidelityPoolArgs, FitArgs, FrontierArgs, ImportArgs,
+    JudgeArgs, LoadArgs, MergeArgs, RunArgs, ServeArgs, check, emulate, export_slo, fidelity, fidelity_paired, fidelity_pool, fit,
     frontier, import_litellm, judge, load, merge, review_report, run, serve, validate,
 };
 
@@ -89,6 +89,12 @@ enum Command {
     /// it decides the goal (latency within 5 %, availability within
     /// 0.1 pp).
     FidelityPool(FidelityPoolArgs),
+    /// Call by call: a gateway's request log against the simulator's
+    /// replication 0 of the same scenario (`run --request-log`), paired by
+    /// draw_key: per tenant the pairs, the calls on one side only, the
+    /// latency correlation, p50/p95/p99 and availability with the error's
+    /// block bootstrap interval (`fidelity` writes the same paired.csv).
+    FidelityPaired(FidelityPairedArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +127,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load(args),
         Command::Fidelity(args) => fidelity(args),
         Command::FidelityPool(args) => fidelity_pool(args),
+        Command::FidelityPaired(args) => fidelity_paired(args),
     };
     cli::interrupt::finish();
     match result {

@@ -99,8 +99,10 @@ pub(crate) struct FidelityArgs {
     /// shaping only).
     #[arg(long, default_value_t = 1.0, value_name = "K")]
     time_scale: f64,
-    /// Output directory: fidelity.csv, fidelity.json and the judged log's
-    /// outputs (summary.csv, windows.csv, ...).
+    /// Output directory: fidelity.csv, fidelity.json, paired.csv and
+    /// paired.json (the gateway's calls against the simulator's replication
+    /// 0, call by call) and the judged log's outputs (summary.csv,
+    /// windows.csv, ...).
     #[arg(long)]
     out: PathBuf,
     /// The simulator's replications (the prediction interval's sample).
@@ -117,8 +119,9 @@ pub(crate) struct FidelityArgs {
     report: bool,
     /// Keep the run's logs in this directory (created if missing): the
     /// gateway's request log `gateway.jsonl` and audit log
-    /// `gateway-audit.jsonl`, and the load's `client.jsonl`. Without it
-    /// they go to a scratch directory that is removed.
+    /// `gateway-audit.jsonl`, the load's `client.jsonl`, and the
+    /// simulator's replication 0's request log `replication-0.jsonl`.
+    /// Without it they go to a scratch directory that is removed.
     #[arg(long, value_name = "DIR")]
     logs: Option<PathBuf>,
 }
@@ -198,6 +201,8 @@ pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
         ("fidelity.csv", fidelity_csv(&found.rows)),
         ("fidelity.json", notes),
         ("coverage.csv", coverage),
+        ("paired.csv", found.paired.csv()),
+        ("paired.json", found.paired.json()),
     ];
     report::write_outputs(&args.out, &meta, &found.judged_scenario, &judged.clauses, &reps, &extra)
         .map_err(Failure::runtime)?;
@@ -228,5 +233,6 @@ pub(crate) fn fidelity(args: FidelityArgs) -> Result<(), Failure> {
             found.rows.len()
         );
     }
+    super::print_paired(&found.paired)?;
     outln!("wrote {}", args.out.display())
 }

@@ -142,7 +142,7 @@ pub fn fidelity_csv(rows: &[FidelityRow]) -> Vec<u8> {
 }
 
 /// A text cell, quoted when it must be.
-fn csv_text(s: &str) -> String {
+pub(super) fn csv_text(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -151,7 +151,7 @@ fn csv_text(s: &str) -> String {
 }
 
 /// A number to 6 significant digits, without exponent for everyday sizes.
-struct Sig6(f64);
+pub(super) struct Sig6(pub(super) f64);
 
 impl std::fmt::Display for Sig6 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

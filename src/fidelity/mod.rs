@@ -10,7 +10,9 @@
 //! period. The comparison ([`compare`]) is per tenant: call latency p50,
 //! p95, p99 and availability from the request-log lines of both sides
 //! ([`calls`]: the simulator writes its calls in the gateway's schema), and
-//! each clause's window value. [`pool`] combines several runs' output
+//! each clause's window value. [`paired`] sets the gateway's calls against
+//! the simulator's replication 0 call by call (paired by `draw_key`: the
+//! same calls with the same draws). [`pool`] combines several runs' output
 //! directories (`slaplan fidelity-pool`) into each figure's bias and
 //! whether its goal is decided.
 //!
@@ -20,13 +22,15 @@
 //!
 //! The simulator's replications are `1..=n`; the load, the emulator and
 //! the gateway draw from replication 0, so the measured run is a draw
-//! independent of the prediction's sample.
+//! independent of the prediction's sample. Replication 0 is simulated too,
+//! with its request log written next to the gateway's, for [`paired`].
 //!
 //! This module decides and computes; it writes nothing and prints nothing
 //! (the CLI writes the outputs through `report::write_outputs`).
 
 pub mod calls;
 pub mod compare;
+pub mod paired;
 pub mod pool;
 mod scale;
 
@@ -72,7 +76,8 @@ pub struct FidelityConfig {
     pub drain: Span,
     /// Where the gateway's request log (`gateway.jsonl`) and audit log
     /// (`gateway-audit.jsonl`) and the client's request log
-    /// (`client.jsonl`) are written.
+    /// (`client.jsonl`) are written, and the simulator's replication 0's
+    /// request log (`replication-0.jsonl`).
     pub scratch: PathBuf,
 }
 
@@ -136,6 +141,8 @@ pub struct Fidelity {
     /// The 1-, 5- and 15-minute load averages before and after the run,
     /// when the machine tells them (`/proc/loadavg`).
     pub load_average: [Option<[f64; 3]>; 2],
+    /// The gateway's calls against replication 0's, call by call.
+    pub paired: paired::Paired,
 }
 
 /// The scenario as a fidelity run serves it: each tenant's key in the
@@ -205,6 +212,11 @@ pub fn run(scenario: &Scenario, config: &FidelityConfig) -> Result<Fidelity, Fid
     let simulated_calls =
         simulated.iter().map(|(_, f)| calls_of(f) as f64).sum::<f64>() / simulated.len().max(1) as f64;
     let rows = compare_all(scenario, &sim, &simulated, &measured, &judged, config.level);
+
+    // Replication 0, which makes the measured run's calls with its draws.
+    let replication_log = config.scratch.join(REPLICATION_0_LOG);
+    simulate_replication_0(&sim, &replication_log)?;
+    let paired = paired::compare(&gateway_log, &replication_log).map_err(|e| FidelityError::Io(e.to_string()))?;
     Ok(Fidelity {
         rows,
         judged,
@@ -214,7 +226,28 @@ pub fn run(scenario: &Scenario, config: &FidelityConfig) -> Result<Fidelity, Fid
         simulated_calls,
         gateway_calls,
         load_average: [before, after],
+        paired,
     })
+}
+
+/// The simulator's replication 0's request log, next to the gateway's.
+pub const REPLICATION_0_LOG: &str = "replication-0.jsonl";
+
+/// Replication 0 of `sim`, its calls written to `path` in the gateway's
+/// schema.
+fn simulate_replication_0(sim: &Scenario, path: &Path) -> Result<(), FidelityError> {
+    let io = |e: std::io::Error| FidelityError::Io(format!("{}: cannot write it: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(io)?;
+    let log = RequestLog::new(sim, Box::new(std::io::BufWriter::new(file)));
+    let world = World::new(sim, 0).map_err(|e| FidelityError::Simulator(e.to_string()))?;
+    let result = world.write_requests(log).run_full();
+    if let Some(o) = result.overload {
+        return Err(FidelityError::Simulator(format!("{o}")));
+    }
+    match result.request_log_error {
+        Some(e) => Err(FidelityError::Io(format!("{}: cannot write it: {e}", path.display()))),
+        None => Ok(()),
+    }
 }
 
 fn calls_of(f: &CallFigures) -> u64 {

@@ -28,6 +28,7 @@ mod load;
 mod open_calls;
 mod outages;
 mod overload;
+mod paired;
 mod probability;
 mod quality;
 mod queueing;
