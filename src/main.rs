@@ -16,9 +16,10 @@ use clap::{Parser, Subcommand};
 mod cli;
 use cli::stdout::note;
 use cli::{
-    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FidelityPairedArgs, FidelityPoolArgs, FitArgs, FrontierArgs, ImportArgs,
-    JudgeArgs, LoadArgs, MergeArgs, RunArgs, ServeArgs, check, emulate, export_slo, fidelity, fidelity_paired, fidelity_pool, fit,
-    frontier, import_litellm, judge, load, merge, review_report, run, serve, validate,
+    CheckArgs, EmulateArgs, ExportSloArgs, FidelityArgs, FidelityPairedArgs, FidelityPoolArgs, FitArgs, FrontierArgs,
+    ImportArgs, JudgeArgs, LoadArgs, MergeArgs, RunArgs, ServeArgs, check, emulate, export_slo, fidelity,
+    fidelity_paired, fidelity_pool, fit, frontier, import_litellm, judge, load, merge, review_report, run, serve,
+    validate,
 };
 
 /// Vet per-tenant SLA clauses for AI-agent inference before signing.

@@ -277,11 +277,11 @@ impl Tenant {
 }
 
 /// The unmatched calls of one side, oldest first.
-#[derive(Default)]
 struct Pending {
     calls: HashMap<String, (u64, Call)>,
     order: VecDeque<(u64, String)>,
     next: u64,
+    window: usize,
 }
 
 impl Pending {
@@ -299,16 +299,17 @@ impl Pending {
     fn remove(&mut self, key: &str) -> Option<Call> {
         let (_, call) = self.calls.remove(key)?;
         // Keep the order's stale entries bounded.
-        if self.order.len() > 2 * WINDOW.max(self.calls.len()) {
+        if self.order.len() > 2 * self.window.max(self.calls.len()) {
             let calls = &self.calls;
-            self.order.retain(|(seq, k)| calls.get(k).is_some_and(|(s, _)| s == seq));
+            self.order
+                .retain(|(seq, k)| calls.get(k).is_some_and(|(s, _)| s == seq));
         }
         Some(call)
     }
 
     /// The oldest unmatched call, if more than the window are kept.
     fn overflow(&mut self) -> Option<Call> {
-        if self.calls.len() <= WINDOW {
+        if self.calls.len() <= self.window {
             return None;
         }
         while let Some((seq, key)) = self.order.pop_front() {
@@ -331,7 +332,9 @@ struct Join {
 
 impl Join {
     fn tenant(&mut self, name: &str) -> &mut Tenant {
-        self.tenants.entry(name.to_string()).or_insert_with(|| Tenant::new(name))
+        self.tenants
+            .entry(name.to_string())
+            .or_insert_with(|| Tenant::new(name))
     }
 
     fn add(&mut self, side: usize, call: Call) -> Result<(), PairedError> {
@@ -411,10 +414,21 @@ impl Join {
 /// Pairs the gateway's request log with the simulator's replication 0's
 /// (both in the gateway's schema) and computes the comparison.
 pub fn compare(measured: &Path, simulated: &Path) -> Result<Paired, PairedError> {
+    compare_in_window(measured, simulated, WINDOW)
+}
+
+/// [`compare`] with a join window of `window` unmatched keys per side.
+pub fn compare_in_window(measured: &Path, simulated: &Path, window: usize) -> Result<Paired, PairedError> {
     let firsts = [first_arrival(measured)?, first_arrival(simulated)?];
+    let pending = || Pending {
+        calls: HashMap::new(),
+        order: VecDeque::new(),
+        next: 0,
+        window,
+    };
     let mut join = Join {
         tenants: BTreeMap::new(),
-        pending: [Pending::default(), Pending::default()],
+        pending: [pending(), pending()],
         one_sided: Vec::new(),
         first_measured: firsts[0].unwrap_or(0),
         paths: [measured.to_path_buf(), simulated.to_path_buf()],
@@ -427,18 +441,16 @@ pub fn compare(measured: &Path, simulated: &Path) -> Result<Paired, PairedError>
     loop {
         // Whichever side's next call ends earlier (from its log's first
         // arrival) goes first: the logs stay in step.
-        let at = |side: usize| {
-            next[side]
-                .as_ref()
-                .map(|c| c.end - firsts[side].unwrap_or(0))
-        };
+        let at = |side: usize| next[side].as_ref().map(|c| c.end - firsts[side].unwrap_or(0));
         let side = match (at(0), at(1)) {
             (None, None) => break,
             (Some(_), None) => 0,
             (None, Some(_)) => 1,
             (Some(m), Some(s)) => usize::from(s < m),
         };
-        let call = next[side].take().unwrap_or_else(|| unreachable!("the side chosen has a call"));
+        let call = next[side]
+            .take()
+            .unwrap_or_else(|| unreachable!("the side chosen has a call"));
         join.add(side, call)?;
         next[side] = next_call(&mut readers[side], side, &mut join)?;
     }
@@ -453,7 +465,7 @@ pub fn compare(measured: &Path, simulated: &Path) -> Result<Paired, PairedError>
         }
     }
     join.trim();
-    Ok(finish(join, measured, simulated))
+    Ok(finish(join, measured, simulated, window))
 }
 
 /// The next judged call of a log, counting the client's endings on the way.
@@ -474,7 +486,7 @@ fn next_call(reader: &mut LogReader, side: usize, join: &mut Join) -> Result<Opt
     }
 }
 
-fn finish(join: Join, measured: &Path, simulated: &Path) -> Paired {
+fn finish(join: Join, measured: &Path, simulated: &Path, window: usize) -> Paired {
     let mut rows = Vec::new();
     let mut correlation = Vec::new();
     let mut tenants = Vec::new();
@@ -491,7 +503,7 @@ fn finish(join: Join, measured: &Path, simulated: &Path) -> Paired {
         correlation,
         rows,
         one_sided: join.one_sided,
-        window: WINDOW,
+        window,
         block_seconds: (BLOCK_NANOS / 1_000_000_000) as u64,
         resamples: RESAMPLES,
     }
@@ -656,7 +668,11 @@ impl Paired {
                 num(r.error),
                 num(r.low),
                 num(r.high),
-                if latency { String::new() } else { t.disagreeing.to_string() }
+                if latency {
+                    String::new()
+                } else {
+                    t.disagreeing.to_string()
+                }
             ));
         }
         out.into_bytes()

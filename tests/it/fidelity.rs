@@ -140,6 +140,31 @@ fn a_short_fidelity_run_agrees_with_its_prediction_interval() {
         "per-call latencies correlate {r:.3} over {} calls",
         pairs.len()
     );
+
+    // The paired comparison `fidelity` makes: its pairs are the calls
+    // both sides made (keys judged in the gateway's log and in replication
+    // 0's, counted here from the two logs), and the rest are counted
+    // one-sided, none dropped.
+    let keys = |name: &str| -> std::collections::HashSet<String> {
+        std::fs::read_to_string(scratch.path().join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| !["cancelled", "client_error", "invalid_request"].contains(&v["outcome"].as_str().unwrap()))
+            .map(|v| v["draw_key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (gateway, replication_0) = (keys("gateway.jsonl"), keys(fidelity::REPLICATION_0_LOG));
+    let both = gateway.intersection(&replication_0).count() as u64;
+    let p = &found.paired;
+    let counts = &p.tenants[0];
+    assert_eq!(counts.pairs_judged, both, "{counts:?}");
+    assert_eq!(counts.only_measured, gateway.len() as u64 - both, "{counts:?}");
+    assert_eq!(counts.only_simulated, replication_0.len() as u64 - both, "{counts:?}");
+    assert!(both * 10 >= gateway.len() as u64 * 9, "{counts:?}");
+    assert!(p.correlation[0].unwrap() > 0.8, "{:?}", p.correlation);
+    let csv = String::from_utf8(p.csv()).unwrap();
+    assert!(csv.contains(&format!("\nacme,availability,{both},")), "{csv}");
 }
 
 /// Pearson's correlation of the pairs.
@@ -188,6 +213,13 @@ fn fidelity_keeps_its_logs_where_asked() {
     assert_eq!(lines("gateway.jsonl"), notes["gateway_calls"].as_u64().unwrap());
     assert_eq!(lines("client.jsonl"), calls);
     assert!(logs.join("gateway-audit.jsonl").is_file());
+    assert!(logs.join("replication-0.jsonl").is_file());
+    let paired = std::fs::read_to_string(out_dir.join("paired.csv")).unwrap();
+    assert!(
+        paired.starts_with("tenant,figure,pairs,") && paired.contains("\nacme,p95_ms,"),
+        "{paired}"
+    );
+    assert!(out_dir.join("paired.json").is_file());
 
     let out = crate::common::slaplan()
         .args(["fidelity", scenario.to_str().unwrap(), "--duration", "3s"])

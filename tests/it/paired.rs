@@ -14,7 +14,14 @@ use slaplan::fidelity::paired::{self, Paired};
 /// it ignores), arrival `arrival_ms` and latency `latency_us` after
 /// 2026-01-05T00:00:00.
 fn line(key: &str, tenant: &str, arrival_ms: u64, latency_us: u64, outcome: &str) -> String {
-    let at = |ns: u64| format!("2026-01-05T00:{:02}:{:02}.{:09}Z", ns / 60_000_000_000, ns / 1_000_000_000 % 60, ns % 1_000_000_000);
+    let at = |ns: u64| {
+        format!(
+            "2026-01-05T00:{:02}:{:02}.{:09}Z",
+            ns / 60_000_000_000,
+            ns / 1_000_000_000 % 60,
+            ns % 1_000_000_000
+        )
+    };
     let a = arrival_ms * 1_000_000;
     format!(
         r#"{{"call":0,"tenant":"{tenant}","workflow":"w","draw_key":"{key}","arrival":"{}","end":"{}","outcome":"{outcome}","status":200}}"#,
@@ -81,7 +88,10 @@ fn a_hand_worked_case_gives_its_pairs_counts_and_figures() {
     // Nearest rank: the 2nd of 4 for p50 (0.2 ms both), the 4th for p95
     // and p99 (0.4 ms against 0.5 ms).
     let p50 = row(&p, "t", "p50_ms");
-    assert_eq!((p50.pairs, p50.measured, p50.simulated, p50.error), (4, Some(0.2), Some(0.2), Some(0.0)));
+    assert_eq!(
+        (p50.pairs, p50.measured, p50.simulated, p50.error),
+        (4, Some(0.2), Some(0.2), Some(0.0))
+    );
     for figure in ["p95_ms", "p99_ms"] {
         let r = row(&p, "t", figure);
         assert_eq!((r.measured, r.simulated), (Some(0.4), Some(0.5)));
@@ -127,7 +137,11 @@ fn bad_lines_are_errors_naming_file_line_and_field() {
     let no_key = line("b", "t", 0, 100, "success").replace(r#""draw_key":"b","#, "");
     let cases = [
         ("nokey.jsonl", no_key, "line 2: field `draw_key`: missing"),
-        ("notjson.jsonl", "{\"tenant\": \n".to_string(), "line 2: expected a JSON object"),
+        (
+            "notjson.jsonl",
+            "{\"tenant\": \n".to_string(),
+            "line 2: expected a JSON object",
+        ),
         (
             "badtime.jsonl",
             line("b", "t", 0, 100, "success").replace("2026-01-05T00:00:00.000000000Z", "yesterday"),
@@ -138,13 +152,21 @@ fn bad_lines_are_errors_naming_file_line_and_field() {
         let path = write(dir.path(), name, &[line("z", "t", 0, 100, "success"), bad]);
         let out = dir.path().join(format!("out-{name}"));
         let run = crate::common::slaplan()
-            .args(["fidelity-paired", good.to_str().unwrap(), path.to_str().unwrap(), "--out"])
+            .args([
+                "fidelity-paired",
+                good.to_str().unwrap(),
+                path.to_str().unwrap(),
+                "--out",
+            ])
             .arg(&out)
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(&format!("{}, {expected}", path.display())), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}, {expected}", path.display())),
+            "{name}: {stderr}"
+        );
         assert!(!out.exists(), "{name}: nothing written");
     }
 }
@@ -192,7 +214,10 @@ fn simulated_log(text: &str, path: &Path) {
     let s = slaplan::scenario::parse(text, Path::new("paired.toml")).unwrap();
     let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let log = slaplan::model::RequestLog::new(&s, Box::new(file));
-    let result = slaplan::model::World::new(&s, 0).unwrap().write_requests(log).run_full();
+    let result = slaplan::model::World::new(&s, 0)
+        .unwrap()
+        .write_requests(log)
+        .run_full();
     assert!(result.request_log_error.is_none() && result.overload.is_none());
 }
 
@@ -234,7 +259,9 @@ fn the_rust_comparison_agrees_with_the_script() {
         assert!(t.pairs_served > 300 && t.disagreeing > 0, "{t:?}");
     }
     let Some(python) = python() else {
-        eprintln!("skipped the comparison with notebooks/fidelity_paired.py: no Python with numpy (SLAPLAN_VENV or ~/.cache/slaplan-venv)");
+        eprintln!(
+            "skipped the comparison with notebooks/fidelity_paired.py: no Python with numpy (SLAPLAN_VENV or ~/.cache/slaplan-venv)"
+        );
         return;
     };
     let script = crate::common::repo_path("notebooks/fidelity_paired.py");
@@ -285,7 +312,11 @@ for i, r in enumerate(av[0]):
             (num(f[1]) as u64, num(f[2]) as u64, num(f[3]) as u64),
             "{l}"
         );
-        assert!((p.correlation[t].unwrap() - num(f[4])).abs() <= 5e-5 + 1e-12, "{l}: {:?}", p.correlation[t]);
+        assert!(
+            (p.correlation[t].unwrap() - num(f[4])).abs() <= 5e-5 + 1e-12,
+            "{l}: {:?}",
+            p.correlation[t]
+        );
         // The histogram's value is at most 0.1 % (and 1 µs) above the
         // exact one; the script prints 0.1 ms.
         for (got, want) in [(r.measured.unwrap(), num(f[6])), (r.simulated.unwrap(), num(f[7]))] {
@@ -294,7 +325,10 @@ for i, r in enumerate(av[0]):
         let resolution = 2.1e-3 * (1.0 + num(f[8]).abs()) + 5e-5;
         assert!((r.error.unwrap() - num(f[8])).abs() <= resolution, "{l}: {:?}", r.error);
         let (sd_low, sd_high) = sd(tenant, figure);
-        for (got, want, sd) in [(r.low.unwrap(), num(f[9]), sd_low), (r.high.unwrap(), num(f[10]), sd_high)] {
+        for (got, want, sd) in [
+            (r.low.unwrap(), num(f[9]), sd_low),
+            (r.high.unwrap(), num(f[10]), sd_high),
+        ] {
             assert!(
                 (got - want).abs() <= 4.0 * sd + resolution,
                 "{l}: bound {got} against the script's {want} (Monte Carlo sd {sd})"
@@ -310,10 +344,45 @@ for i, r in enumerate(av[0]):
         assert!((r.measured.unwrap() - num(f[2])).abs() <= 5e-6 && (r.simulated.unwrap() - num(f[3])).abs() <= 5e-6);
         assert!((r.error.unwrap() - num(f[4])).abs() <= 5e-4, "{l}: {:?}", r.error);
         let (sd_low, sd_high) = sd(f[0], "availability");
-        for (got, want, sd) in [(r.low.unwrap(), num(f[5]), sd_low), (r.high.unwrap(), num(f[6]), sd_high)] {
-            assert!((got - want).abs() <= 4.0 * sd + 5e-4, "{l}: bound {got} against {want} (sd {sd})");
+        for (got, want, sd) in [
+            (r.low.unwrap(), num(f[5]), sd_low),
+            (r.high.unwrap(), num(f[6]), sd_high),
+        ] {
+            assert!(
+                (got - want).abs() <= 4.0 * sd + 5e-4,
+                "{l}: bound {got} against {want} (sd {sd})"
+            );
         }
         checked += 1;
     }
     assert_eq!(checked, 8, "{text}");
+}
+
+/// A key whose partner comes more than the window's worth of unmatched
+/// keys later falls out of the window: counted on its side as one-sided
+/// (and as out of the window), never dropped; with a window large enough
+/// the same logs pair fully.
+#[test]
+fn keys_out_of_the_window_are_counted_one_sided() {
+    let dir = crate::common::tempdir();
+    // Measured ends a, b, c, d; simulated d, c, b, a (all at the same
+    // offset, so the measured log is read first): with a window of one
+    // unmatched key per side, a, b and c are pushed out before their
+    // partners come, and only d pairs.
+    let calls = ["a", "b", "c", "d"];
+    let m: Vec<String> = calls.iter().map(|k| line(k, "t", 0, 100, "success")).collect();
+    let s: Vec<String> = calls.iter().rev().map(|k| line(k, "t", 0, 100, "success")).collect();
+    let (m, s) = (write(dir.path(), "m.jsonl", &m), write(dir.path(), "s.jsonl", &s));
+    let full = paired::compare(&m, &s).unwrap();
+    assert_eq!((full.tenants[0].pairs_judged, full.one_sided_calls()), (4, 0));
+    let narrow = paired::compare_in_window(&m, &s, 1).unwrap();
+    let t = &narrow.tenants[0];
+    assert_eq!(t.pairs_judged + t.only_measured, 4, "{t:?}");
+    assert_eq!(t.pairs_judged + t.only_simulated, 4, "{t:?}");
+    assert_eq!((t.pairs_judged, t.only_measured, t.only_simulated), (1, 3, 3), "{t:?}");
+    // a, b, c measured and c, b simulated fell out; simulated a was left
+    // at the end.
+    assert_eq!(t.out_of_window, 5, "{t:?}");
+    assert_eq!(narrow.one_sided.len() as u64, narrow.one_sided_calls());
+    assert!(narrow.one_sided.iter().any(|c| c.out_of_window));
 }

@@ -79,10 +79,13 @@ impl LogReader {
     pub fn next_line(&mut self) -> Result<Option<Line>, PairedError> {
         loop {
             self.buf.clear();
-            let n = self.reader.read_until(b'\n', &mut self.buf).map_err(|e| PairedError::Io {
-                path: self.path.clone(),
-                source: e,
-            })?;
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| PairedError::Io {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
             if n == 0 {
                 return Ok(None);
             }
