@@ -201,7 +201,7 @@ fn fidelity_keeps_its_logs_where_asked() {
             "10s",
         ])
         .args(["--replications", "2", "--out", out_dir.to_str().unwrap()])
-        .args(["--logs", logs.to_str().unwrap()])
+        .args(["--logs", logs.to_str().unwrap(), "--report"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -220,6 +220,12 @@ fn fidelity_keeps_its_logs_where_asked() {
         "{paired}"
     );
     assert!(out_dir.join("paired.json").is_file());
+    // The review shows the paired table.
+    let review = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        review.contains("Call by call") && review.contains("One side only"),
+        "{review}"
+    );
 
     let out = crate::common::slaplan()
         .args(["fidelity", scenario.to_str().unwrap(), "--duration", "3s"])

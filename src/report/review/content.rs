@@ -49,6 +49,9 @@ pub fn document(inputs: &Inputs, charts: &[(ChartId, ChartState)]) -> Document {
     if let Some(lines) = &inputs.fidelity {
         blocks.extend(super::fidelity::section(lines));
     }
+    if let Some(lines) = &inputs.paired {
+        blocks.extend(super::fidelity::paired_section(lines));
+    }
     blocks.push(Block::Heading("Charts".into()));
     for (id, state) in charts {
         blocks.push(match state {

@@ -17,7 +17,8 @@ pub use crate::plan::internal::InternalObjective;
 use crate::plan::{IntervalKind, Verdict};
 use run_json::read_run;
 use tables::{
-    read_budget, read_credits, read_drivers, read_fidelity, read_latency, read_summary, read_timeline, read_windows,
+    read_budget, read_credits, read_drivers, read_fidelity, read_latency, read_paired, read_summary, read_timeline,
+    read_windows,
 };
 
 /// One judgement window as `run.json` lists it.
@@ -265,6 +266,40 @@ pub struct FidelityLine {
     pub differs_beyond_interval: String,
 }
 
+/// One row of `paired.csv` (`slaplan fidelity`, `fidelity-paired`): a
+/// tenant's figure over the calls paired by `draw_key`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct PairedLine {
+    /// The tenant.
+    pub tenant: String,
+    /// `p50_ms`, `p95_ms`, `p99_ms` or `availability`.
+    pub figure: String,
+    /// Calls paired.
+    pub pairs: u64,
+    /// Calls judged in the gateway's log with no partner.
+    pub only_measured: u64,
+    /// Calls judged in the simulator's log with no partner.
+    pub only_simulated: u64,
+    /// Per-call latency correlation.
+    #[serde(default)]
+    pub correlation: Option<f64>,
+    /// Measured value.
+    #[serde(default)]
+    pub measured: Option<f64>,
+    /// Simulated value.
+    #[serde(default)]
+    pub simulated: Option<f64>,
+    /// Relative error (latency) or difference in points (availability).
+    #[serde(default)]
+    pub error: Option<f64>,
+    /// The error's bootstrap interval.
+    #[serde(default)]
+    pub error_low: Option<f64>,
+    /// See `error_low`.
+    #[serde(default)]
+    pub error_high: Option<f64>,
+}
+
 /// Everything read from an output directory.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Inputs {
@@ -284,6 +319,8 @@ pub struct Inputs {
     pub drivers: Option<BTreeMap<usize, Vec<Driver>>>,
     /// `fidelity.csv` (written by `slaplan fidelity`), in file order.
     pub fidelity: Option<Vec<FidelityLine>>,
+    /// `paired.csv` (written by `slaplan fidelity`), in file order.
+    pub paired: Option<Vec<PairedLine>>,
     /// `credits.csv`'s tenant totals, by tenant name (written when a
     /// clause carries a credit schedule).
     pub credits: Option<BTreeMap<String, TenantCredit>>,
@@ -313,6 +350,7 @@ pub fn read(dir: &Path) -> Result<Inputs, ReportError> {
         timeline: optional(&dir.join("timeline.csv"), read_timeline)?,
         drivers: optional(&dir.join("drivers.csv"), read_drivers)?,
         fidelity: optional(&dir.join("fidelity.csv"), read_fidelity)?,
+        paired: optional(&dir.join("paired.csv"), read_paired)?,
         credits: optional(&dir.join("credits.csv"), read_credits)?,
         clauses,
     })

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, InternalObjective, LatencyPoint, ReportError,
-    TenantCredit, TimelineSpan, WindowValues, input,
+    BudgetPoint, ClauseCredit, ClauseRow, Driver, FidelityLine, InternalObjective, LatencyPoint, PairedLine,
+    ReportError, TenantCredit, TimelineSpan, WindowValues, input,
 };
 use crate::plan::Verdict;
 
@@ -454,6 +454,27 @@ pub(super) fn read_fidelity(path: &Path) -> Result<Vec<FidelityLine>, ReportErro
                 r.differs_beyond_interval
             ));
         }
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+pub(super) fn read_paired(path: &Path) -> Result<Vec<PairedLine>, ReportError> {
+    let mut out = Vec::new();
+    let columns = [
+        "tenant",
+        "figure",
+        "pairs",
+        "only_measured",
+        "only_simulated",
+        "measured",
+        "simulated",
+        "error",
+        "error_low",
+        "error_high",
+    ];
+    for_each_row(path, &columns, |_, r: PairedLine| {
         out.push(r);
         Ok(())
     })?;
