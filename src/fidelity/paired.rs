@@ -25,8 +25,10 @@
 //! a key that falls out of the window is one-sided (and counted as
 //! such). The bootstrap keeps, per tenant and one-minute block of
 //! arrivals, the availability counts and the pairs' latencies as sparse
-//! histograms (at most one entry per HDR bucket, about 23,500, whatever
-//! the calls), so memory grows with the run's minutes, not its calls.
+//! histograms per side (8 bytes per HDR bucket reached: at most about
+//! 23,500 buckets whatever the calls, in practice a few hundred), so
+//! memory grows with the run's minutes, not its calls: a 10-minute run
+//! holds kilobytes, a day of one tenant a few megabytes.
 //!
 //! The bootstrap resamples blocks of 60 s of measured arrivals (pairs
 //! stay together), 2,000 times, from the project's seeded stream (master
@@ -197,9 +199,9 @@ struct Block {
     judged: u64,
     served_measured: u64,
     served_simulated: u64,
-    /// Latency of the pairs served, HDR bucket (lowest equivalent µs) →
-    /// count, per side.
-    latency: [BTreeMap<u64, u64>; 2],
+    /// Latency of the pairs served per side: (HDR bucket's lowest
+    /// equivalent µs, count), sorted by bucket.
+    latency: [Vec<(u32, u32)>; 2],
 }
 
 /// One tenant's accumulation.
@@ -253,8 +255,13 @@ impl Tenant {
         for (side, nanos) in [lm, ls].into_iter().enumerate() {
             let v = micros(nanos);
             let _ = self.histograms[side].record(v);
-            let bucket = self.histograms[side].lowest_equivalent(v);
-            *b.latency[side].entry(bucket).or_default() += 1;
+            // An hour in µs is below u32::MAX, and a block's count too.
+            let bucket = u32::try_from(self.histograms[side].lowest_equivalent(v)).unwrap_or(u32::MAX);
+            let entries = &mut b.latency[side];
+            match entries.binary_search_by_key(&bucket, |e| e.0) {
+                Ok(i) => entries[i].1 = entries[i].1.saturating_add(1),
+                Err(i) => entries.insert(i, (bucket, 1)),
+            }
         }
         let (x, y) = (lm as f64 / 1e6, ls as f64 / 1e6);
         let (x0, y0) = *self.shift.get_or_insert((x, y));
@@ -524,7 +531,7 @@ pub fn percentile_linear(sorted: &[f64], p: f64) -> f64 {
 
 /// The resampled errors of a tenant's latency percentiles, sorted: one
 /// vector per quantile of [`QUANTILES`] (each resample gives all three).
-pub fn latency_bootstrap(blocks: &[[&BTreeMap<u64, u64>; 2]], tenant: &str) -> [Vec<f64>; 3] {
+pub fn latency_bootstrap(blocks: &[[&[(u32, u32)]; 2]], tenant: &str) -> [Vec<f64>; 3] {
     let mut out: [Vec<f64>; 3] = Default::default();
     if blocks.is_empty() {
         return out;
@@ -538,8 +545,8 @@ pub fn latency_bootstrap(blocks: &[[&BTreeMap<u64, u64>; 2]], tenant: &str) -> [
         for _ in 0..blocks.len() {
             let pick = blocks[rng.random_range(0..blocks.len())];
             for side in 0..2 {
-                for (&v, &n) in pick[side] {
-                    let _ = scratch[side].record_n(v, n);
+                for &(v, n) in pick[side] {
+                    let _ = scratch[side].record_n(u64::from(v), u64::from(n));
                 }
             }
         }
@@ -555,11 +562,11 @@ pub fn latency_bootstrap(blocks: &[[&BTreeMap<u64, u64>; 2]], tenant: &str) -> [
 }
 
 fn latency_rows(name: &str, t: &Tenant) -> Vec<PairedRow> {
-    let blocks: Vec<[&BTreeMap<u64, u64>; 2]> = t
+    let blocks: Vec<[&[(u32, u32)]; 2]> = t
         .blocks
         .values()
         .filter(|b| !b.latency[0].is_empty())
-        .map(|b| [&b.latency[0], &b.latency[1]])
+        .map(|b| [b.latency[0].as_slice(), b.latency[1].as_slice()])
         .collect();
     let boot = latency_bootstrap(&blocks, name);
     QUANTILES
