@@ -55,7 +55,7 @@ struct EndpointLabel {
 /// Outcomes a call can end with, as the `outcome` label says them: every
 /// outcome the request log can hold (one list, so that no way a call ends
 /// is missing from the counters the monitoring rules divide by).
-pub const OUTCOMES: [&str; 11] = crate::logs::REQUEST_LOG_OUTCOMES;
+pub const OUTCOMES: [&str; 12] = crate::logs::REQUEST_LOG_OUTCOMES;
 
 /// The prefix of every metric name.
 pub const PREFIX: &str = "slaplan";

@@ -57,6 +57,18 @@ async fn hostile(State(sent): State<Arc<Sent>>, body: Bytes) -> Response {
     match request["model"].as_str().unwrap_or("") {
         // Well-formed events, as fast as the gateway takes them, forever.
         "endless" => sse(forever(endless_chunk())),
+        // One event every 100 ms, forever: a call that outlives a stop.
+        "trickle" => {
+            let chunk = endless_chunk();
+            let event = chunk.slice(..chunk.len() / 64);
+            sse(Body::from_stream(stream::unfold((), move |()| {
+                let event = event.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Some((Ok::<_, std::convert::Infallible>(event), ()))
+                }
+            })))
+        }
         // One event that never ends.
         "unterminated" => sse(forever(Bytes::from(format!("data: {}", "a".repeat(64 * 1024))))),
         // Not server-sent events at all (invalid UTF-8 included).
@@ -341,5 +353,38 @@ fn malformed_upstream_answers_are_not_passed_on_and_the_call_falls_back() {
         }
         // The event that never ended was read up to the limit, not beyond.
         assert!(sent.get() < 16 * 1024 * 1024, "{}", sent.get());
+    });
+}
+
+/// A call still in flight when the grace period after a stop runs out is
+/// ended by the gateway and logged as such: one row, a failure of the
+/// gateway's (not `cancelled`, which `judge` leaves out as the client's
+/// doing), never no row at all.
+#[test]
+fn a_call_still_in_flight_when_the_grace_period_ends_is_logged_as_stopped() {
+    run(40, async {
+        let (hostile, _) = start_hostile().await;
+        let stack = Stack::start(&hostile_primary(hostile, "trickle", "60s")).await;
+        let mut r = stack.chat("tenant-acme-key-1", &body(true, 10)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.chunk().await.unwrap().unwrap();
+        let client = tokio::spawn(async move {
+            let mut rest = Vec::new();
+            while let Ok(Some(c)) = r.chunk().await {
+                rest.extend_from_slice(&c);
+            }
+            String::from_utf8_lossy(&rest).into_owned()
+        });
+        let (_, requests) = stack.stop().await;
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        assert_eq!(requests[0]["outcome"], "gateway_stopped", "{requests:?}");
+        // The client had its 200 and the stream's start; it is told why
+        // the stream ends.
+        assert_eq!(requests[0]["status"], 200, "{requests:?}");
+        let rest = tokio::time::timeout(Duration::from_secs(5), client)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(rest.contains("the gateway is stopping"), "{rest}");
     });
 }
