@@ -122,10 +122,11 @@ pub(crate) fn judge(args: JudgeArgs) -> Result<(), Failure> {
     out!("{}", report::internal_table(&scenario, &judged.clauses, &summary))?;
     let r = &judged.rows;
     outln!(
-        "\njudged {} call(s) of {} row(s) ({} of other tenants or workflows, {} outside the period, {} client \
-         outcomes, {} not calls)",
+        "\njudged {} call(s) of {} row(s) ({} further attempts of a call merged into it, {} of other tenants or \
+         workflows, {} outside the period, {} client outcomes, {} not calls)",
         r.judged,
         r.read,
+        r.attempts_merged,
         r.unmatched,
         r.outside_period,
         r.client_outcome,

@@ -90,6 +90,9 @@ pub enum Command {
     /// Apply a new configuration (same tenants and endpoints, by name and
     /// in order): the router's [`Router::reload`], then the upstreams.
     Reload(Box<Reload>),
+    /// The gateway is stopping and the grace period is over: end every
+    /// call still in flight (outcome `gateway_stopped`), log it, and stop.
+    Stop,
     /// Read the router's gauges into the metrics, then reply.
     Snapshot {
         /// Done.
@@ -220,6 +223,8 @@ pub struct Driver {
     now: Time,
     /// The router numbers calls from 0 in submission order.
     next_call: u64,
+    /// [`Command::Stop`] came: the loop ends after this wake-up.
+    stopped: bool,
 }
 
 /// Commands waiting for the driver, at most (handlers wait beyond).
@@ -264,6 +269,7 @@ impl Driver {
             commands_tx: tx.clone(),
             now: Time::ZERO,
             next_call: 0,
+            stopped: false,
         };
         let handle = DriverHandle {
             commands: tx,
@@ -279,8 +285,9 @@ impl Driver {
         )
     }
 
-    /// Runs until the server and every call's handler are gone; then
-    /// writes out the logs.
+    /// Runs until the server and every call's handler are gone, or until
+    /// [`Command::Stop`] (every call still in flight ended and logged);
+    /// then writes out the logs.
     pub async fn run(mut self, mut inbox: Inbox) {
         let mut armed: Option<Time> = None;
         let sleep = tokio::time::sleep_until(self.clock.instant(Time::ZERO).into());
@@ -316,6 +323,9 @@ impl Driver {
                 }
             }
             self.drain();
+            if self.stopped {
+                break;
+            }
             let next = self.router.poll_timeout();
             if next != armed {
                 armed = next;
@@ -354,6 +364,10 @@ impl Driver {
                 answer,
             } => self.attempt_ended(attempt, outcome, answer),
             Command::Reload(r) => self.reload(*r),
+            Command::Stop => {
+                self.stop_calls();
+                self.stopped = true;
+            }
             Command::Snapshot { reply } => {
                 self.metrics.set_state(self.calls.len(), self.sessions.len());
                 for e in 0..self.scenario.endpoints.len() {

@@ -52,19 +52,10 @@ struct EndpointLabel {
     endpoint: String,
 }
 
-/// Outcomes a call can end with, as the `outcome` label says them.
-pub const OUTCOMES: [&str; 10] = [
-    "success",
-    "attempts_exhausted",
-    "no_eligible_endpoint",
-    "deadline_unreachable",
-    "invalid_request",
-    "suspended",
-    "shed",
-    "cancelled",
-    "client_error",
-    "suspended_too_long",
-];
+/// Outcomes a call can end with, as the `outcome` label says them: every
+/// outcome the request log can hold (one list, so that no way a call ends
+/// is missing from the counters the monitoring rules divide by).
+pub const OUTCOMES: [&str; 12] = crate::logs::REQUEST_LOG_OUTCOMES;
 
 /// The prefix of every metric name.
 pub const PREFIX: &str = "slaplan";
@@ -548,6 +539,30 @@ mod tests {
                 "slaplan_request_duration_seconds_count{tenant=\"b\",outcome=\"success\"}"
             ),
             0.0
+        );
+    }
+
+    /// Every outcome the request log can hold is counted: the monitoring
+    /// rules' availability divides by these counters, so an outcome left
+    /// out would be a failure missing from the denominator.
+    #[test]
+    fn every_request_log_outcome_is_counted() {
+        let m = Metrics::new(&["a".to_string()], &[], &[ms(700)]);
+        for o in crate::logs::REQUEST_LOG_OUTCOMES {
+            m.call_ended(0, o, ms(10), None, None);
+        }
+        let text = m.encode();
+        for o in crate::logs::REQUEST_LOG_OUTCOMES {
+            let series = format!("slaplan_outcomes_total{{tenant=\"a\",outcome=\"{o}\"}}");
+            assert_eq!(value(&text, &series), 1.0, "{o}");
+        }
+        let failures = crate::logs::REQUEST_LOG_OUTCOMES.len() - 1;
+        assert_eq!(
+            value(
+                &text,
+                "slaplan_request_duration_seconds_count{tenant=\"a\",outcome=\"failure\"}"
+            ),
+            failures as f64
         );
     }
 

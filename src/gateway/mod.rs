@@ -72,6 +72,8 @@ pub struct Gateway {
     inbox: driver::Inbox,
     limits: ConnLimits,
     reloader: Reloader,
+    /// Tells the driver to stop once the connections are drained.
+    stop: tokio::sync::mpsc::Sender<driver::Command>,
 }
 
 /// What the handlers read of a scenario.
@@ -232,7 +234,7 @@ impl Gateway {
         );
         let state = Arc::new(http::AppState {
             serving: std::sync::RwLock::new(Arc::new(serving)),
-            driver: handle,
+            driver: handle.clone(),
             metrics,
         });
         let app = http::router(Arc::clone(&state), settings.body_limit);
@@ -249,6 +251,7 @@ impl Gateway {
                 header_timeout: settings.header_timeout,
                 grace: settings.grace,
             },
+            stop: handle.commands,
         })
     }
 
@@ -269,9 +272,12 @@ impl Gateway {
         let drained = listen::serve(self.listener, self.app, self.limits, shutdown)
             .await
             .map_err(GatewayError::Listen)?;
-        // Every handle lived in the app, now dropped: the driver ends and
-        // its log files are written out.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), driver).await;
+        // The grace period is over: the calls still in flight are ended
+        // (and logged as `gateway_stopped`), the driver ends and its log
+        // files are written out.
+        let wait = std::time::Duration::from_secs(5);
+        let _ = tokio::time::timeout(wait, self.stop.send(driver::Command::Stop)).await;
+        let _ = tokio::time::timeout(wait, driver).await;
         Ok(drained)
     }
 }

@@ -11,8 +11,11 @@
 //! # What a log row becomes
 //!
 //! - A model record is one call, submitted at its start and ended at its
-//!   end: served at its tier (0 when the log has none) with its first
-//!   token (its end when the log has none), or failed; turned away
+//!   end (a LiteLLM spend log's rows sharing a `trace_id` are the attempts
+//!   of one call, merged first by `attempts.rs`: from the first start to
+//!   the served attempt's end, served when any attempt was): served at
+//!   its tier (0 when the log has none) with its first token (its end
+//!   when the log has none), or failed; turned away
 //!   (throughput) when the record says capacity refused it (a 429, no
 //!   eligible endpoint). It counts against the tenant named by the record's
 //!   tenant (else its key) and the workflow named by its workflow (else the
@@ -46,10 +49,11 @@
 //! [`Judged::skipped`] lists the clauses the logs given cannot judge, and
 //! why.
 //!
-//! **Architecture Invariant:** memory is bounded by the clauses, the period
-//! and the tasks open within [`TASK_GAP`] of the newest row, never by the
-//! rows read.
+//! **Architecture Invariant:** memory is bounded by the clauses, the period,
+//! the tasks open within [`TASK_GAP`] of the newest row and the calls whose
+//! attempts may still come (`attempts::ATTEMPT_GAP`), never by the rows read.
 
+mod attempts;
 mod coverage;
 
 use std::collections::HashMap;
@@ -146,6 +150,9 @@ pub struct RowCounts {
     pub outside_period: u64,
     /// Calls the client ended or got wrong, left out.
     pub client_outcome: u64,
+    /// Rows that were a further attempt (a retry or a fallback) of a call
+    /// already read (LiteLLM rows sharing a `trace_id`), merged into it.
+    pub attempts_merged: u64,
     /// Router audit events read (every kind).
     pub audit_events: u64,
     /// Audit events of a tenant the scenario does not have, left out.
@@ -193,8 +200,10 @@ pub fn judge(scenario: &Scenario, logs: &[PathBuf], audit: &[PathBuf]) -> Result
     };
     let mut judge = Judge::new(scenario, evidence)?;
     for reader in readers {
+        // LiteLLM writes a row per attempt; the other formats a row per call.
+        let per_attempt = reader.format() == LogFormat::Litellm;
         for record in reader {
-            judge.add(&record?);
+            judge.add(&record?, per_attempt);
         }
     }
     for path in audit {
@@ -215,7 +224,7 @@ pub fn judge_records<'a>(
 ) -> Result<Judged, JudgeError> {
     let mut judge = Judge::new(scenario, evidence)?;
     for r in records {
-        judge.add(r);
+        judge.add(r, false);
     }
     for e in events {
         judge.add_event(e);
@@ -294,6 +303,8 @@ struct Judge<'s> {
     fallback_unrecorded: u64,
     /// Per tenant: served rows that name no endpoint of the scenario.
     served_unknown: Vec<u64>,
+    /// Calls whose attempts may still come (logs with a row per attempt).
+    attempts: attempts::Attempts,
 }
 
 impl<'s> Judge<'s> {
@@ -353,6 +364,7 @@ impl<'s> Judge<'s> {
             skipped,
             fallback_unrecorded: 0,
             served_unknown: vec![0; scenario.tenants.len()],
+            attempts: attempts::Attempts::default(),
         })
     }
 
@@ -374,13 +386,30 @@ impl<'s> Judge<'s> {
         Some((ti, wi))
     }
 
-    fn add(&mut self, r: &CallRecord) {
+    /// One row; `per_attempt`: its log writes a row per attempt, grouped
+    /// into calls by [`CallRecord::call`].
+    fn add(&mut self, r: &CallRecord, per_attempt: bool) {
         self.rows.read += 1;
         if r.kind != RecordKind::Model {
             self.rows.not_calls += 1;
             return;
         }
         self.coverage.add(r.start, r.end);
+        match r.call.as_deref() {
+            Some(id) if per_attempt => {
+                self.attempts.add(id, r);
+                if self.rows.read.is_multiple_of(SWEEP_EVERY) {
+                    for call in self.attempts.take(false) {
+                        self.call(&call);
+                    }
+                }
+            }
+            _ => self.call(r),
+        }
+    }
+
+    /// One call (all its attempts).
+    fn call(&mut self, r: &CallRecord) {
         let Some((tenant, workflow)) = self.owner(r) else {
             self.rows.unmatched += 1;
             return;
@@ -543,6 +572,10 @@ impl<'s> Judge<'s> {
     }
 
     fn finish(mut self) -> Result<Judged, JudgeError> {
+        for call in self.attempts.take(true) {
+            self.call(&call);
+        }
+        self.rows.attempts_merged = self.attempts.merged;
         let fallback_clauses: Vec<String> = self
             .clauses
             .iter()

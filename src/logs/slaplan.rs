@@ -14,7 +14,7 @@ use crate::gateway::RequestLine;
 use crate::model::{EXPECT_LOG_TIME, log_instant};
 
 /// The outcomes the gateway writes (README, "Request log").
-pub const OUTCOMES: [&str; 11] = [
+pub const OUTCOMES: [&str; 12] = [
     "success",
     "attempts_exhausted",
     "no_eligible_endpoint",
@@ -26,6 +26,7 @@ pub const OUTCOMES: [&str; 11] = [
     "cancelled",
     "invalid_request",
     "reconfigured",
+    "gateway_stopped",
 ];
 
 /// Outcomes that are the client's doing, not the service's: `judge` leaves

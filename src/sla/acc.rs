@@ -190,7 +190,9 @@ pub(super) fn judge(clause: &Clause, a: &Acc) -> (Option<f64>, bool, u64, u64) {
         ClauseKind::Degradation { tier, max_share } => {
             let served: u64 = a.by_tier.iter().sum();
             if served == 0 {
-                return (None, true, eligible, succeeded);
+                // Calls came and none was served (failed, or still open):
+                // nothing shows the floor held, as for a latency clause.
+                return (None, false, eligible, succeeded);
             }
             let below: u64 = a.by_tier.iter().skip(usize::from(tier) + 1).sum();
             let share = below as f64 / served as f64;

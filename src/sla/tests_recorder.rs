@@ -658,3 +658,31 @@ fn a_lazy_cause_is_asked_only_for_bad_calls_and_judges_as_an_eager_one() {
     assert_eq!(asked.get(), 2 + 1);
     assert_eq!(eager_r.finish(), lazy_r.finish());
 }
+
+/// A window whose calls were all submitted and none served (failed, or
+/// still open at the end) has no served call to show the tier floor held:
+/// like a latency clause on such a window, the degradation clause has no
+/// value and does not hold. Only a window without calls holds vacuously.
+#[test]
+fn a_tier_floor_does_not_hold_on_a_window_where_nothing_was_served() {
+    let degradation = ClauseKind::Degradation {
+        tier: 0,
+        max_share: 0.0,
+    };
+    let latency = ClauseKind::Latency {
+        percentile: 50.0,
+        threshold: Span::from_secs(1),
+    };
+    let mut r = recorder(vec![clause(degradation, None), clause(latency, None)]);
+    for ms in 1..=3 {
+        r.call_done(0, 0, failed(at_ms(ms), Cause::Router));
+    }
+    r.call_done(0, 0, open(at_ms(4), at_ms(5)));
+    let (a, _) = r.finish();
+    assert_eq!((a[1].value, a[1].met), (None, false), "latency, for comparison");
+    assert_eq!((a[0].value, a[0].met), (None, false));
+    assert_eq!((a[0].eligible, a[0].succeeded), (4, 0));
+    // No call at all: vacuous.
+    let (a, _) = recorder(vec![clause(degradation, None)]).finish();
+    assert_eq!((a[0].value, a[0].met), (None, true));
+}

@@ -585,3 +585,92 @@ fn judge_reports_the_internal_objective_its_windows_prove() {
     );
     assert!(stdout.contains("too few windows"), "{stdout}");
 }
+
+/// A LiteLLM spend log writes one row per attempt, a call's retries and
+/// fallbacks sharing its `trace_id`. A clause judges calls: the attempts
+/// are one call, from its first attempt's start to its last attempt's
+/// end (a latency clause counts "retries and fallbacks included"), served
+/// when an attempt was. Judged as separate calls, a call served by its
+/// retry would count at the retry's own latency (and its failed attempt
+/// as a failed call).
+///
+/// Worked by hand: call a fails after 30 s and is retried, served 2 s
+/// later (30.1 s to 32.1 s): one call of 32.1 s. Call b is served in 1 s.
+/// Call c fails twice: one failed call. So p99 of the 2 served calls
+/// (rank 2) is 32.1 s, over 10 s; availability 2 / 3.
+#[test]
+fn a_calls_attempts_in_a_litellm_log_are_judged_as_one_call() {
+    let dir = tempdir();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        r#"
+[simulation]
+start = "2026-01-01"
+duration = "1d"
+seed = 1
+
+[[endpoints]]
+name = "gpt-4o@azure"
+provider = "azure"
+concurrency = 4
+latency = { model = "exponential", mean = "1s" }
+
+[[tenants]]
+name = "insurer"
+class = "gold"
+chain = ["gpt-4o@azure"]
+
+[[tenants.workflows]]
+name = "claims"
+rate = 0.1
+
+[[tenants.clauses]]
+metric = "latency"
+percentile = 99
+threshold = "10s"
+window = "day"
+
+[[tenants.clauses]]
+metric = "availability"
+target = 0.5
+window = "day"
+"#,
+    )
+    .unwrap();
+    let t0 = 1_767_225_600.0;
+    let row = |trace: &str, start: f64, end: f64, ok: bool| {
+        serde_json::json!({
+            "trace_id": trace,
+            "status": if ok { "success" } else { "failure" },
+            "custom_llm_provider": "azure",
+            "model_group": "gpt-4o",
+            "model": "azure/gpt-4o",
+            "prompt_tokens": 100,
+            "completion_tokens": if ok { 10 } else { 0 },
+            "startTime": t0 + start,
+            "endTime": t0 + end,
+            "error_information": if ok { serde_json::Value::Null } else { serde_json::json!({"error_code": "500", "error_class": "InternalServerError"}) },
+            "metadata": { "user_api_key_team_alias": "insurer", "spend_logs_metadata": { "workflow": "claims" } },
+        })
+        .to_string()
+    };
+    let rows = [
+        row("a", 10.0, 40.0, false),
+        row("b", 20.0, 21.0, true),
+        row("a", 40.1, 42.1, true),
+        row("c", 200.0, 201.0, false),
+        row("c", 201.5, 202.0, false),
+    ];
+    let log = dir.path().join("spend.jsonl");
+    std::fs::write(&log, rows.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let o = judge(scenario.to_str().unwrap(), &[&log], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = windows(&out);
+    assert_eq!(w[0], ("32100.000000".to_string(), false, 3, 2), "latency");
+    assert_eq!(w[1], ("0.666667".to_string(), true, 3, 2), "availability");
+    let notes = std::fs::read_to_string(out.join("judge.json")).unwrap();
+    assert!(notes.contains("\"attempts_merged\": 2"), "{notes}");
+    assert!(notes.contains("\"judged\": 3"), "{notes}");
+}

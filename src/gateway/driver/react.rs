@@ -95,6 +95,33 @@ impl Driver {
         core_api::cancel(&mut self.router, now, call);
     }
 
+    /// The gateway is stopping and the grace period for calls in flight
+    /// is over: every call still live is ended now, its client told so (a
+    /// 503, or an error event closing a stream already under way), and
+    /// logged with outcome `gateway_stopped`: a failure of the gateway's,
+    /// never left without a row, never read as the client's doing.
+    pub(super) fn stop_calls(&mut self) {
+        let now = self.tick();
+        let mut live: Vec<CallId> = self.calls.keys().copied().collect();
+        live.sort_unstable();
+        for call in live {
+            let Some(c) = self.calls.get_mut(&call) else { continue };
+            if c.answered.is_none() {
+                // A stream under way already sent its 200.
+                let status = if c.streamer.is_some() { 200 } else { 503 };
+                if let Some(done) = c.done.take() {
+                    let _ = done.send(Final::Refused {
+                        status: 503,
+                        body: wire::error_body("the gateway is stopping", "server_error", None),
+                        retry_after: None,
+                    });
+                }
+                c.answered = Some(("gateway_stopped", status));
+            }
+            core_api::cancel(&mut self.router, now, call);
+        }
+    }
+
     pub(super) fn attempt_ended(&mut self, attempt: AttemptId, outcome: Outcome, answer: AttemptAnswer) {
         let now = self.tick();
         let Some(&call) = self.attempts.get(&attempt) else {
