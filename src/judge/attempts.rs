@@ -7,7 +7,9 @@
 //! when any attempt was: a clause's latency counts retries and fallbacks,
 //! and a failed attempt that was retried is no failed call. Judged as
 //! separate calls, a call served by its retry would count at the retry's
-//! own latency.
+//! own latency. A served call is never retried: a row with its id that
+//! starts once it was served begins a new call (clients may give all the
+//! calls of a task one trace id).
 //!
 //! Rows are held until the logs have gone [`ATTEMPT_GAP`] past the call's
 //! latest end (then a later row with its id would start a new call), and
@@ -31,16 +33,22 @@ pub(super) struct Attempts {
 }
 
 impl Attempts {
-    /// Takes one attempt of the call `id`.
-    pub fn add(&mut self, id: &str, r: &CallRecord) {
+    /// Takes one attempt of the call `id`. A served call is not retried:
+    /// a row with its id that starts once it was served is a new call (a
+    /// client that gives the calls of one task a single trace id), and the
+    /// served one is returned, complete.
+    pub fn add(&mut self, id: &str, r: &CallRecord) -> Option<CallRecord> {
         self.newest = self.newest.max(r.end);
         match self.open.get_mut(id) {
+            Some(call) if call.status == Status::Ok && r.start >= call.end => Some(std::mem::replace(call, r.clone())),
             Some(call) => {
                 merge(call, r);
                 self.merged += 1;
+                None
             }
             None => {
                 self.open.insert(id.to_string(), r.clone());
+                None
             }
         }
     }
@@ -151,5 +159,31 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].start, 10 * S);
         assert_eq!(a.take(true).len(), 2);
+    }
+
+    #[test]
+    fn calls_after_a_served_one_under_the_same_trace_id_are_new_calls() {
+        // An agent that gives its task's calls one trace id: served at 12,
+        // then a new call at 12 (retried once) and another at 30.
+        let mut a = Attempts::default();
+        assert!(a.add("x", &attempt(10, 12, Status::Ok, 0.1)).is_none());
+        let first = a
+            .add("x", &attempt(12, 14, Status::Error, 0.0))
+            .expect("the first call is complete");
+        assert_eq!((first.start, first.end, first.status), (10 * S, 12 * S, Status::Ok));
+        assert!(a.add("x", &attempt(15, 20, Status::Ok, 0.2)).is_none());
+        let second = a
+            .add("x", &attempt(30, 31, Status::Ok, 0.3))
+            .expect("the second call is complete");
+        assert_eq!((second.start, second.end, second.status), (12 * S, 20 * S, Status::Ok));
+        assert_eq!(a.merged, 1, "only the retry is merged");
+        let last = a.take(true);
+        assert_eq!(last.len(), 1);
+        assert_eq!((last[0].start, last[0].end), (30 * S, 31 * S));
+        // A hedge's loser that started before the winner ended is merged.
+        let mut a = Attempts::default();
+        a.add("y", &attempt(10, 12, Status::Ok, 0.1));
+        assert!(a.add("y", &attempt(11, 13, Status::Error, 0.0)).is_none());
+        assert_eq!(a.take(true).len(), 1);
     }
 }

@@ -397,7 +397,9 @@ impl<'s> Judge<'s> {
         self.coverage.add(r.start, r.end);
         match r.call.as_deref() {
             Some(id) if per_attempt => {
-                self.attempts.add(id, r);
+                if let Some(call) = self.attempts.add(id, r) {
+                    self.call(&call);
+                }
                 if self.rows.read.is_multiple_of(SWEEP_EVERY) {
                     for call in self.attempts.take(false) {
                         self.call(&call);
