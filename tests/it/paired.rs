@@ -259,8 +259,13 @@ fn the_rust_comparison_agrees_with_the_script() {
         assert!(t.pairs_served > 300 && t.disagreeing > 0, "{t:?}");
     }
     let Some(python) = python() else {
+        assert!(
+            !std::env::var("SLAPLAN_REQUIRE_NUMPY").is_ok_and(|v| v == "1"),
+            "SLAPLAN_REQUIRE_NUMPY=1 but no Python with numpy (SLAPLAN_VENV or ~/.cache/slaplan-venv)"
+        );
         eprintln!(
-            "skipped the comparison with notebooks/fidelity_paired.py: no Python with numpy (SLAPLAN_VENV or ~/.cache/slaplan-venv)"
+            "skipped the comparison with notebooks/fidelity_paired.py: no Python with numpy (SLAPLAN_VENV or ~/.cache/slaplan-venv; \
+             SLAPLAN_REQUIRE_NUMPY=1 makes this a failure)"
         );
         return;
     };
