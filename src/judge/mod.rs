@@ -30,7 +30,13 @@
 //!   endpoint's list price for the call's tokens (failed attempts, which a
 //!   request log does not itemise, cost nothing).
 //! - Calls the client ended or got wrong (`client_error`, `cancelled`,
-//!   `invalid_request`) are counted and left out of every clause.
+//!   `invalid_request`) are counted and left out of every clause, but for
+//!   one rule: a call the client `cancelled` may have been a slow call
+//!   given up on, so its latency is censored at its wait. A latency
+//!   clause whose threshold the wait passed counts it as a breach ranked
+//!   above every served call, as a call still open; a time-to-first-token
+//!   clause counts its first token if it had one (else the same rule). A
+//!   shorter wait is no evidence, and the call stays out.
 //! - Fallback: a record carrying its fallback (the gateway's request log:
 //!   its first endpoint, when the attempt there failed, and where and when
 //!   it went next) replays those dispatches and that failure into the
@@ -422,6 +428,16 @@ impl<'s> Judge<'s> {
         }
         if r.error_type.as_deref().is_some_and(|e| CLIENT_OUTCOMES.contains(&e)) {
             self.rows.client_outcome += 1;
+            if r.error_type.as_deref() == Some("cancelled") {
+                // A client that gave up may have given up on a slow call:
+                // latency clauses count it, censored at its wait.
+                let submitted = self.at(r.start);
+                let call = ObservedCall::new(tenant as u32, workflow as u32, submitted);
+                let endpoint = Some(self.endpoint(r.endpoint.as_deref(), NO_ENDPOINT)).filter(|&e| e != NO_ENDPOINT);
+                let first_token = r.first_token.map(|t| self.at(t));
+                self.observer
+                    .call_withdrawn(&call, self.at(r.end), first_token, endpoint, &self.blame);
+            }
             return;
         }
         self.rows.judged += 1;

@@ -172,6 +172,28 @@ impl Observer {
         }
     }
 
+    /// A call the client withdrew at `ended` (a real log's `cancelled`
+    /// row), last at `at_endpoint` if it had reached one: only latency
+    /// clauses count it, censored at its wait ([`Recorder::call_withdrawn`]).
+    pub fn call_withdrawn(
+        &mut self,
+        call: &ObservedCall,
+        ended: Time,
+        first_token: Option<Time>,
+        at_endpoint: Option<u32>,
+        blame: &impl Blame,
+    ) {
+        let cause = at_endpoint.map_or(Cause::Router, |e| blame.cause(ended, e));
+        self.recorder.call_withdrawn(
+            call.tenant as usize,
+            call.workflow as usize,
+            call.submitted,
+            ended,
+            first_token,
+            cause,
+        );
+    }
+
     /// A task of `tenant`'s `workflow` that started at `started` ended:
     /// succeeded after `latency`, or failed (`None`).
     pub fn task_ended(&mut self, tenant: u32, workflow: u32, started: Time, latency: Option<Span>) {

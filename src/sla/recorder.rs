@@ -463,6 +463,55 @@ impl Recorder {
         }
     }
 
+    /// A call the client withdrew (a `cancelled` row of a real log) at
+    /// `ended`, after waiting since `submitted`, with its first token at
+    /// `first_token` if one came. Its latency is censored: at least the
+    /// wait. A latency clause whose threshold the wait passed counts it as
+    /// a known breach, ranked above every served call (as a call still
+    /// open); a time-to-first-token clause counts the first token it got,
+    /// else a wait past the threshold as a breach. Any shorter wait is no
+    /// evidence either way, and no other clause counts the call: it was
+    /// the client's doing.
+    pub fn call_withdrawn(
+        &mut self,
+        tenant: usize,
+        workflow: usize,
+        submitted: Time,
+        ended: Time,
+        first_token: Option<Time>,
+        cause: Cause,
+    ) {
+        let Recorder { tracks, covering, .. } = self;
+        let waited = ended.saturating_since(submitted);
+        for &ci in listeners(covering, Stream::CallDone, tenant, workflow) {
+            let track = &mut tracks[ci as usize];
+            let known = match track.clause.kind {
+                ClauseKind::Ttft { threshold, .. } => match first_token {
+                    Some(t) => Some((Some(t.saturating_since(submitted)), threshold)),
+                    None => (waited > threshold).then_some((None, threshold)),
+                },
+                ClauseKind::Latency { threshold, .. } => (waited > threshold).then_some((None, threshold)),
+                _ => None,
+            };
+            let Some((value, threshold)) = known else { continue };
+            let Some(b) = track.bucket_of(submitted) else { continue };
+            let acc = &mut track.acc[b];
+            acc.eligible += 1;
+            match value {
+                Some(v) => {
+                    acc.latency(v, threshold);
+                    if v > threshold {
+                        acc.blame(cause);
+                    }
+                }
+                None => {
+                    acc.open += 1;
+                    acc.blame(cause);
+                }
+            }
+        }
+    }
+
     /// A task that arrived at `started` ended: its end-to-end latency if it
     /// succeeded, `None` if it failed.
     pub fn task_done(&mut self, tenant: usize, workflow: usize, started: Time, latency: Option<Span>) {

@@ -686,3 +686,48 @@ fn a_tier_floor_does_not_hold_on_a_window_where_nothing_was_served() {
     let (a, _) = recorder(vec![clause(degradation, None)]).finish();
     assert_eq!((a[0].value, a[0].met), (None, true));
 }
+
+/// A call the client withdrew is censored at its wait: a latency clause
+/// whose threshold the wait passed counts it as a breach ranked above
+/// every served call, a shorter wait counts nowhere, a time-to-first-token
+/// clause takes the first token it had, and availability never counts it.
+#[test]
+fn a_withdrawn_call_counts_only_where_its_wait_proves_a_breach() {
+    let p50 = |threshold: u64| ClauseKind::Latency {
+        percentile: 50.0,
+        threshold: Span::from_millis(threshold),
+    };
+    let ttft = ClauseKind::Ttft {
+        percentile: 100.0,
+        threshold: Span::from_millis(100),
+    };
+    let availability = ClauseKind::Availability { target: 0.5 };
+    let clauses = vec![
+        clause(p50(1000), None),
+        clause(p50(5000), None),
+        clause(ttft, None),
+        clause(availability, None),
+    ];
+    let mut r = recorder(clauses);
+    // One call served in 10 ms; one withdrawn after 2 s, its first token
+    // at 50 ms; one withdrawn after 2 s without a first token.
+    r.call_done(0, 0, served(at_ms(0), Span::from_millis(10), 0));
+    r.call_withdrawn(0, 0, at_ms(100), at_ms(2100), Some(at_ms(150)), Cause::Router);
+    r.call_withdrawn(0, 0, at_ms(200), at_ms(2200), None, Cause::Router);
+    let (a, _) = r.finish();
+    // p50 ≤ 1 s: both waits passed it; ranked 3, rank 2 is a breach.
+    assert_eq!(
+        (a[0].value, a[0].met, a[0].eligible, a[0].succeeded),
+        (None, false, 3, 1)
+    );
+    // p50 ≤ 5 s: neither wait passed it; the served call alone.
+    assert_eq!((a[1].met, a[1].eligible, a[1].succeeded), (true, 1, 1));
+    // ttft p100 ≤ 100 ms: 10 ms served, 50 ms withdrawn (its first token
+    // came), and the one without a first token after 2 s: a breach.
+    assert_eq!(
+        (a[2].value, a[2].met, a[2].eligible, a[2].succeeded),
+        (None, false, 3, 2)
+    );
+    // Availability: the served call only.
+    assert_eq!((a[3].eligible, a[3].succeeded), (1, 1));
+}

@@ -181,6 +181,52 @@ fn hand_written_gateway_log_gives_hand_computed_windows() {
     assert_eq!(&b[..16], &w[..16]);
 }
 
+/// A call the client cancelled is censored, not dropped: its latency is at
+/// least its wait. The hand-written log plus two cancelled calls: one
+/// after waiting 5 s (no first token), one after 0.2 s. Latency clauses
+/// whose threshold the 5 s wait passed count it as a breach ranked above
+/// every served call; the 0.2 s wait passes no threshold and is no
+/// evidence; every other clause leaves both out. Dropping the 5 s call
+/// (the old rule) kept p95 ≤ 3 s met while a call of the window took over
+/// 5 s.
+#[test]
+fn a_call_the_client_cancelled_after_a_threshold_counts_against_latency_clauses() {
+    let dir = tempdir();
+    let base = dir.path().join("base");
+    let log = repo_path("tests/fixtures/judge/hand.jsonl");
+    let o = judge("tests/fixtures/judge/hand.toml", &[&log], &base);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cancelled = |call: u32, arrival: &str, end: &str| {
+        format!(
+            "{{\"call\":{call},\"tenant\":\"t\",\"workflow\":\"w\",\"task\":null,\"session\":null,\"arrival\":\"2026-03-01T00:{arrival}Z\",\"first_token\":null,\"end\":\"2026-03-01T00:{end}Z\",\"input_tokens\":1000,\"output_tokens\":0,\"usage\":false,\"endpoint\":\"e0\",\"tier\":null,\"attempts\":1,\"outcome\":\"cancelled\",\"status\":499,\"fallback\":null}}\n"
+        )
+    };
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(&cancelled(12, "04:20.000", "04:25.000"));
+    text.push_str(&cancelled(13, "04:30.000", "04:30.200"));
+    let with = dir.path().join("with-cancelled.jsonl");
+    std::fs::write(&with, text).unwrap();
+    let out = dir.path().join("out");
+    let o = judge("tests/fixtures/judge/hand.toml", &[&with], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (b, w) = (windows(&base), windows(&out));
+    let row = |value: &str, met: bool, eligible: u64, succeeded: u64| (value.to_string(), met, eligible, succeeded);
+    // p50 ≤ 1500 ms: 7 served and the 5 s call ranked above them: rank
+    // ⌈0.5 × 8⌉ = 4 is still 1.5 s, met.
+    assert_eq!(w[0], row("1500.000000", true, 11, 7));
+    // p95 ≤ 3000 ms: rank ⌈0.95 × 8⌉ = 8 is the cancelled call, over 3 s:
+    // no value, not met (met at 3 s without it).
+    assert_eq!(b[2], row("3000.000000", true, 10, 7));
+    assert_eq!(w[2], row("", false, 11, 7));
+    // ttft p90 ≤ 700 ms: no first token in 5 s, rank ⌈0.9 × 8⌉ = 8: not met.
+    assert_eq!(w[3], row("", false, 11, 7));
+    // Availability, tier floor, uptime, throughput, tasks, cost, fallbacks:
+    // unchanged (the client's doing).
+    assert_eq!(&w[5..], &b[5..]);
+    let notes = std::fs::read_to_string(out.join("judge.json")).unwrap();
+    assert!(notes.contains("\"client_outcome\": 3"), "{notes}");
+}
+
 /// The simulator's request log and audit log, judged, give the
 /// simulator's own judgement to the byte, on every clause kind: the same
 /// events through the same observers.
